@@ -1,0 +1,327 @@
+"""Datasets and deterministic, disjoint data pools.
+
+Every dataset is loaded whole into memory as a float tensor in ``[0, 1]`` of shape
+``(N, C, H, W)`` with integer labels; the privacy experiments then split it, once and from a
+seed, into disjoint *pools* (METHODS.md section 2): the target model's train (members),
+validation and test (non-members) sets, the shadow (attacker) model's own three sets, and an
+optional public split for masks that must cost no privacy (notebook 06).
+
+Example:
+    >>> ds = load_dataset("digits")
+    >>> ds.X.shape, ds.num_classes, ds.input_shape
+    (torch.Size([1797, 1, 8, 8]), 10, (1, 8, 8))
+    >>> pools = make_pools(len(ds), seed=0)
+    >>> len(pools.target_train) == len(pools.target_test)
+    True
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+__all__ = [
+    "Dataset",
+    "Pools",
+    "DATASETS",
+    "DEBIAN_FASHION_MNIST",
+    "default_root",
+    "load_dataset",
+    "make_pools",
+    "make_loader",
+    "restrict_classes",
+]
+
+#: Where Debian's ``dataset-fashion-mnist`` package puts the four IDX ``.gz`` files.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+_IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A whole labelled dataset in memory.
+
+    Attributes:
+        name: registry name.
+        X: float32 tensor ``(N, C, H, W)`` with values in ``value_range``.
+        y: int64 tensor ``(N,)`` of labels ``0 .. num_classes - 1``.
+        num_classes: number of classes.
+        value_range: ``(low, high)`` of pixel values (model inversion clamps to it).
+        classes: human-readable class names.
+    """
+
+    name: str
+    X: torch.Tensor
+    y: torch.Tensor
+    num_classes: int
+    value_range: tuple[float, float] = (0.0, 1.0)
+    classes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample, ``(C, H, W)``."""
+        return tuple(self.X.shape[1:])
+
+    def subset(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(X[indices], y[indices])``."""
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        return self.X[idx], self.y[idx]
+
+
+def default_root() -> Path:
+    """The data folder: ``$SPARSEPRIV_DATA`` or ``<repo>/data``."""
+    env = os.environ.get("SPARSEPRIV_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _load_digits(root: Path, download: bool) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    y = torch.tensor(bunch.target, dtype=torch.long)
+    return Dataset("digits", X, y, 10, classes=tuple(str(i) for i in range(10)))
+
+
+def _stage_raw_idx(raw_dir: Path, sources: list[Path]) -> bool:
+    """Put decompressed IDX files into ``raw_dir`` from the first source holding all four.
+
+    torchvision checks the MD5 of the ``.gz`` archives it downloads; Debian recompressed its
+    copies, so we hand torchvision the decompressed files, which it loads without checksums.
+    """
+    if all((raw_dir / f).exists() for f in _IDX_FILES):
+        return True
+    for src in sources:
+        found = {}
+        for f in _IDX_FILES:
+            for candidate in (src / f, src / (f + ".gz")):
+                if candidate.exists():
+                    found[f] = candidate
+                    break
+        if len(found) < len(_IDX_FILES):
+            continue
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        for f, path in found.items():
+            target = raw_dir / f
+            if target.exists():
+                continue
+            tmp = target.with_suffix(".tmp")
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rb") as fin, open(tmp, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+            tmp.replace(target)  # atomic: a partial file never looks complete
+        return True
+    return False
+
+
+def _mnist_like(cls_name: str, name: str, extra_sources: list[Path]):
+    def loader(root: Path, download: bool) -> Dataset:
+        import torchvision
+
+        cls = getattr(torchvision.datasets, cls_name)
+        raw_dir = root / cls_name / "raw"
+        have = _stage_raw_idx(raw_dir, [root, root / cls_name, *extra_sources])
+        if not have and not download:
+            raise FileNotFoundError(
+                f"{name}: no IDX files under {raw_dir} (nor in {[str(s) for s in extra_sources]})"
+                " and download=False. Pass download=True to fetch them with torchvision, or"
+                " place the four IDX files (.gz or raw) in root."
+            )
+        parts = [cls(str(root), train=t, download=download and not have) for t in (True, False)]
+        X = torch.cat([p.data for p in parts]).unsqueeze(1).float() / 255.0
+        y = torch.cat([p.targets for p in parts]).long()
+        return Dataset(name, X, y, 10, classes=tuple(parts[0].classes))
+
+    return loader
+
+
+def _load_cifar10(root: Path, download: bool) -> Dataset:
+    import torchvision
+
+    parts = [torchvision.datasets.CIFAR10(str(root), train=t, download=download)
+             for t in (True, False)]
+    X = torch.cat([torch.from_numpy(p.data) for p in parts]).permute(0, 3, 1, 2).float() / 255.0
+    y = torch.cat([torch.as_tensor(p.targets) for p in parts]).long()
+    return Dataset("cifar10", X, y, 10, classes=tuple(parts[0].classes))
+
+
+#: Registry: dataset name -> loader ``(root, download) -> Dataset``.
+DATASETS: dict[str, Callable[[Path, bool], Dataset]] = {
+    "digits": _load_digits,
+    "fashion-mnist": _mnist_like("FashionMNIST", "fashion-mnist", [DEBIAN_FASHION_MNIST]),
+    "mnist": _mnist_like("MNIST", "mnist", []),
+    "cifar10": _load_cifar10,
+}
+
+_MEMO: dict[tuple, Dataset] = {}
+
+
+def load_dataset(name: str, *, root: str | os.PathLike | None = None, download: bool = False,
+                 max_samples: int | None = None, seed: int = 0) -> Dataset:
+    """Load a registered dataset (train and test parts joined; pools re-split them).
+
+    Args:
+        name: one of ``DATASETS``: ``digits`` (scikit-learn's bundled 8x8 digits, no files),
+            ``fashion-mnist``, ``mnist`` (offline IDX files in ``root`` or Debian's
+            Fashion-MNIST package first), ``cifar10``.
+        root: data folder; defaults to :func:`default_root`.
+        download: let torchvision download files that are not found locally.
+        max_samples: keep a stratified random subset of this size (for CPU profiles).
+        seed: seed of that subset.
+
+    Returns:
+        The :class:`Dataset`.
+
+    Raises:
+        ValueError: unknown ``name`` or bad ``max_samples``.
+        FileNotFoundError: files missing and ``download=False``.
+
+    Example:
+        >>> load_dataset("digits", max_samples=100).X.shape
+        torch.Size([100, 1, 8, 8])
+    """
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"The 'name' parameter of load_dataset must be one of "
+                         f"{sorted(DATASETS)}. Got {name!r} instead.")
+    if max_samples is not None and (not isinstance(max_samples, int) or max_samples < 2):
+        raise ValueError("The 'max_samples' parameter of load_dataset must be an int >= 2 or "
+                         f"None. Got {max_samples!r} instead.")
+    root = Path(root) if root is not None else default_root()
+    key = (name, str(root.resolve()))
+    if key not in _MEMO:
+        _MEMO[key] = DATASETS[name](root, download)
+    ds = _MEMO[key]
+    if max_samples is None or max_samples >= len(ds):
+        return ds
+    from sklearn.model_selection import train_test_split
+
+    idx, _ = train_test_split(np.arange(len(ds)), train_size=max_samples,
+                              stratify=ds.y.numpy(), random_state=seed)
+    idx = np.sort(idx)
+    X, y = ds.subset(idx)
+    return Dataset(ds.name, X, y, ds.num_classes, ds.value_range, ds.classes)
+
+
+def restrict_classes(ds: Dataset, n_classes: int) -> Dataset:
+    """Keep the samples of the first ``n_classes`` classes (used for 'success vs #classes').
+
+    Example:
+        >>> restrict_classes(load_dataset("digits"), 2).num_classes
+        2
+    """
+    if not isinstance(n_classes, int) or not 2 <= n_classes <= ds.num_classes:
+        raise ValueError(f"The 'n_classes' parameter of restrict_classes must be an int in "
+                         f"[2, {ds.num_classes}]. Got {n_classes!r} instead.")
+    keep = ds.y < n_classes
+    return Dataset(ds.name, ds.X[keep], ds.y[keep], n_classes, ds.value_range,
+                   ds.classes[:n_classes])
+
+
+# --------------------------------------------------------------------------- pools
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Disjoint index sets into one dataset.
+
+    ``target_*`` belong to the model under attack, ``shadow_*`` to the attacker, ``public``
+    to nobody's private data. ``*_train`` and ``*_test`` have equal sizes so that members and
+    non-members are balanced.
+    """
+
+    target_train: np.ndarray
+    target_val: np.ndarray
+    target_test: np.ndarray
+    shadow_train: np.ndarray
+    shadow_val: np.ndarray
+    shadow_test: np.ndarray
+    public: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Pool name -> indices."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def check_disjoint(self) -> None:
+        """Raise ``AssertionError`` if any index is in two pools (or twice in one)."""
+        all_idx = np.concatenate(list(self.as_dict().values()))
+        if len(np.unique(all_idx)) != len(all_idx):
+            raise AssertionError("data pools overlap: some sample is in two pools")
+
+
+def make_pools(n: int, *, seed: int, fractions=(0.45, 0.10, 0.45),
+               public_fraction: float = 0.0) -> Pools:
+    """Split ``range(n)`` into disjoint target / shadow / public pools from one seed.
+
+    The public split (if any) is taken first; the rest is halved into the target and shadow
+    halves, each split ``fractions`` = (train, val, test) as in Yuan & Zhang (45/10/45).
+    Train and test get exactly the same size (the smaller of the two), so attacks are
+    evaluated on balanced members and non-members.
+
+    Args:
+        n: dataset size.
+        seed: the only source of randomness.
+        fractions: train / validation / test fractions within each half; must sum to 1.
+        public_fraction: fraction of ``n`` set aside as public data, in [0, 1).
+
+    Example:
+        >>> p = make_pools(1000, seed=0, public_fraction=0.1)
+        >>> len(p.public), len(p.target_train), len(p.target_val), len(p.target_test)
+        (100, 202, 45, 202)
+    """
+    if not isinstance(n, (int, np.integer)) or n < 20:
+        raise ValueError(f"The 'n' parameter of make_pools must be an int >= 20. Got {n!r}.")
+    fr = np.asarray(fractions, dtype=float)
+    if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0) or fr[0] == 0:
+        raise ValueError("The 'fractions' parameter of make_pools must be 3 non-negative numbers"
+                         f" (train, val, test) summing to 1 with train > 0. Got {fractions!r}.")
+    if not 0.0 <= public_fraction < 1.0:
+        raise ValueError("The 'public_fraction' parameter of make_pools must be in [0, 1). "
+                         f"Got {public_fraction!r} instead.")
+    perm = np.random.default_rng(seed).permutation(n)
+    n_public = int(round(public_fraction * n))
+    public, rest = perm[:n_public], perm[n_public:]
+    halves = np.array_split(rest, 2)
+    out = {}
+    for prefix, half in zip(("target", "shadow"), halves):
+        m = len(half)
+        n_train = int(np.floor(fr[0] * m))
+        n_val = int(np.floor(fr[1] * m))
+        n_test = min(n_train, m - n_train - n_val)
+        n_train = n_test  # balanced members / non-members
+        out[f"{prefix}_train"] = np.sort(half[:n_train])
+        out[f"{prefix}_val"] = np.sort(half[n_train:n_train + n_val])
+        out[f"{prefix}_test"] = np.sort(half[n_train + n_val:n_train + n_val + n_test])
+    pools = Pools(**out, public=np.sort(public))
+    pools.check_disjoint()
+    return pools
+
+
+def make_loader(X: torch.Tensor, y: torch.Tensor, *, batch_size: int = 128,
+                shuffle: bool = False, seed: int | None = None) -> DataLoader:
+    """A ``DataLoader`` over in-memory tensors; shuffling uses its own seeded generator."""
+    gen = None
+    if shuffle:
+        gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=gen)

@@ -1,0 +1,188 @@
+"""Model registry: ``mlp``, ``lenet5``, ``cnn`` and ``resnet18`` (CIFAR stem).
+
+Layers carry explicit names (``fc1``, ``conv2``, ...) because model inversion (notebook 04)
+and the density reports refer to them. ``norm="group"`` or ``"none"`` gives BatchNorm-free
+models for DP-SGD (Opacus rejects BatchNorm, which mixes samples of a batch).
+
+Example:
+    >>> m = build_model("lenet5", input_shape=(1, 28, 28), num_classes=10, seed=0)
+    >>> [n for n, _ in m.named_children()]
+    ['conv1', 'conv2', 'fc1', 'fc2', 'fc3']
+    >>> m(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["MODELS", "build_model", "MLP", "LeNet5", "SmallCNN"]
+
+_NORMS = ("batch", "group", "none")
+
+
+def _norm2d(kind: str, channels: int) -> nn.Module | None:
+    """A normalisation layer, or None (not registered, so layer lists stay clean)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels)
+    return None
+
+
+def _maybe(norm: nn.Module | None, x: torch.Tensor) -> torch.Tensor:
+    return x if norm is None else norm(x)
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU network ``fc1 .. fcK`` on flattened inputs.
+
+    Args:
+        in_features: flattened input size.
+        num_classes: number of outputs.
+        hidden: widths of the hidden layers.
+    """
+
+    def __init__(self, in_features: int, num_classes: int, hidden=(256, 128)):
+        super().__init__()
+        widths = [in_features, *hidden, num_classes]
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+            self.add_module(f"fc{i}", nn.Linear(a, b))
+        self.n_layers = len(widths) - 1
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for i in range(1, self.n_layers + 1):
+            x = getattr(self, f"fc{i}")(x)
+            if i < self.n_layers:
+                x = F.relu(x)
+        return x
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, fc 120, 84, C) as in Huang et al.
+
+    The first convolution is padded so that 28x28 and 8x8 inputs both work; fc1's input size
+    is inferred from the input shape.
+    """
+
+    def __init__(self, input_shape, num_classes: int, norm: str = "none"):
+        super().__init__()
+        c, h, w = input_shape
+        self.small = min(h, w) < 16  # 8x8 digits: pool once only
+        self.conv1 = nn.Conv2d(c, 6, 5, padding=2)
+        self.norm1 = _norm2d(norm, 6)
+        self.conv2 = nn.Conv2d(6, 16, 5, padding=2 if self.small else 0)
+        self.norm2 = _norm2d(norm, 16)
+        with torch.no_grad():
+            n_flat = self._features(torch.zeros(1, c, h, w)).shape[1]
+        self.fc1 = nn.Linear(n_flat, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, num_classes)
+
+    def _features(self, x):
+        x = F.max_pool2d(F.relu(_maybe(self.norm1, self.conv1(x))), 2)
+        x = F.relu(_maybe(self.norm2, self.conv2(x)))
+        if not self.small:
+            x = F.max_pool2d(x, 2)
+        return x.flatten(1)
+
+    def forward(self, x):
+        x = self._features(x)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class SmallCNN(nn.Module):
+    """A small CIFAR-sized CNN: two conv blocks (32, 64 filters) and two linear layers."""
+
+    def __init__(self, input_shape, num_classes: int, norm: str = "batch", width: int = 32):
+        super().__init__()
+        c, h, w = input_shape
+        self.conv1 = nn.Conv2d(c, width, 3, padding=1)
+        self.norm1 = _norm2d(norm, width)
+        self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1)
+        self.norm2 = _norm2d(norm, 2 * width)
+        with torch.no_grad():
+            n_flat = self._features(torch.zeros(1, c, h, w)).shape[1]
+        self.fc1 = nn.Linear(n_flat, 128)
+        self.fc2 = nn.Linear(128, num_classes)
+
+    def _features(self, x):
+        x = F.max_pool2d(F.relu(_maybe(self.norm1, self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(_maybe(self.norm2, self.conv2(x))), 2)
+        return x.flatten(1)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(self._features(x))))
+
+
+def _resnet18(input_shape, num_classes: int, norm: str = "batch") -> nn.Module:
+    import torchvision
+
+    norm_layer = {
+        "batch": nn.BatchNorm2d,
+        "group": lambda ch: nn.GroupNorm(min(32, ch), ch),
+        "none": lambda ch: nn.Identity(),
+    }[norm]
+    model = torchvision.models.resnet18(weights=None, num_classes=num_classes,
+                                        norm_layer=norm_layer)
+    # CIFAR stem: 3x3 stride-1 first convolution and no max-pool (32x32 inputs).
+    model.conv1 = nn.Conv2d(input_shape[0], 64, 3, stride=1, padding=1, bias=False)
+    model.maxpool = nn.Identity()
+    return model
+
+
+#: Registry: name -> builder ``(input_shape, num_classes, **kwargs) -> nn.Module``.
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": lambda input_shape, num_classes, hidden=(256, 128): MLP(
+        math.prod(input_shape), num_classes, hidden),
+    "lenet5": lambda input_shape, num_classes, norm="none": LeNet5(input_shape, num_classes, norm),
+    "cnn": lambda input_shape, num_classes, norm="batch", width=32: SmallCNN(
+        input_shape, num_classes, norm, width),
+    "resnet18": _resnet18,
+}
+
+
+def build_model(name: str, *, input_shape, num_classes: int, seed: int | None = None,
+                **kwargs) -> nn.Module:
+    """Build a registered model with a seeded initialisation.
+
+    Args:
+        name: one of ``MODELS``.
+        input_shape: ``(C, H, W)`` of one sample (``Dataset.input_shape``).
+        num_classes: number of outputs.
+        seed: initialisation seed; the global RNG state is restored afterwards.
+        **kwargs: builder options, e.g. ``hidden=(64,)`` for ``mlp`` or ``norm="group"``.
+
+    Raises:
+        ValueError: unknown name or norm, bad shapes.
+
+    Example:
+        >>> a = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=1)
+        >>> b = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=1)
+        >>> bool(torch.equal(a.fc1.weight, b.fc1.weight))
+        True
+    """
+    if name not in MODELS:
+        raise ValueError(f"The 'name' parameter of build_model must be one of {sorted(MODELS)}."
+                         f" Got {name!r} instead.")
+    if len(tuple(input_shape)) != 3 or min(input_shape) < 1:
+        raise ValueError("The 'input_shape' parameter of build_model must be (C, H, W) with "
+                         f"positive sizes. Got {input_shape!r} instead.")
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"The 'num_classes' parameter of build_model must be an int >= 2. "
+                         f"Got {num_classes!r} instead.")
+    if "norm" in kwargs and kwargs["norm"] not in _NORMS:
+        raise ValueError(f"The 'norm' parameter of build_model must be one of {_NORMS}. "
+                         f"Got {kwargs['norm']!r} instead.")
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return MODELS[name](tuple(input_shape), num_classes, **kwargs)

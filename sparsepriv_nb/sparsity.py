@@ -1,0 +1,626 @@
+"""Sparsity methods, built on ``torch.nn.utils.prune`` (METHODS.md section 1).
+
+Each method changes the model in place *and* returns it, like torch's own
+``prune.l1_unstructured``. Masks live in torch's reparametrisation (``weight_orig`` and
+``weight_mask`` with a forward pre-hook), so they stay exact through any later training and
+several calls compose: an ``amount`` always refers to the weights still alive.
+
+* :func:`magnitude_prune` - layer-wise or global magnitude pruning (Han et al. 2015).
+* :func:`random_prune` - random positions with the per-layer densities of another mask
+  (matched-density baseline), through :class:`RandomMatchedUnstructured`.
+* :func:`l1_filter_prune` - structured pruning of Conv filters by L1 norm (Li et al. 2017).
+* :func:`iterative_magnitude_pruning` - IMP, and lottery tickets with rewinding to
+  initialisation or to an early iteration (Frankle & Carbin 2019; Frankle et al. 2020).
+* :func:`one_shot_lottery_ticket` - Bagmar et al.'s Algorithm 1.
+* :func:`butterfly_supports`, :class:`ButterflyLinear`, :func:`butterfly_sparsify` - butterfly
+  (Kronecker-sparse) factorisations (Dao et al. 2019; Gonon et al. 2023).
+* :func:`density_report` - density per layer and overall.
+
+Example:
+    >>> from sparsepriv_nb.models import build_model
+    >>> m = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=0)
+    >>> _ = magnitude_prune(m, 0.9)
+    >>> round(overall_density(m), 3)
+    0.1
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+__all__ = [
+    "PRUNABLE_TYPES",
+    "METHODS",
+    "prunable_layers",
+    "layer_densities",
+    "overall_density",
+    "density_report",
+    "get_masks",
+    "magnitude_prune",
+    "RandomMatchedUnstructured",
+    "random_prune",
+    "l1_filter_prune",
+    "iterative_magnitude_pruning",
+    "one_shot_lottery_ticket",
+    "rewind_weights",
+    "snapshot_weights",
+    "butterfly_supports",
+    "ButterflyLinear",
+    "butterfly_sparsify",
+    "apply_sparsity",
+    "remove_reparametrisation",
+]
+
+#: Layers whose ``weight`` is prunable; biases and norm layers are never pruned.
+PRUNABLE_TYPES = (nn.Linear, nn.Conv2d)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _validate_amount(amount, fn: str) -> float:
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        raise TypeError(f"The 'amount' parameter of {fn} must be a float in [0, 1). "
+                        f"Got {type(amount).__name__} instead.")
+    if not 0.0 <= float(amount) < 1.0:
+        raise ValueError(f"The 'amount' parameter of {fn} must be a float in [0, 1). "
+                         f"Got {amount!r} instead.")
+    return float(amount)
+
+
+def _validate_scope(scope, fn: str) -> str:
+    if scope not in ("layer", "global"):
+        raise ValueError(f"The 'scope' parameter of {fn} must be 'layer' or 'global'. "
+                         f"Got {scope!r} instead.")
+    return scope
+
+
+def prunable_layers(model: nn.Module, types=PRUNABLE_TYPES) -> list[tuple[str, nn.Module]]:
+    """``(name, module)`` of every Linear/Conv2d layer, in definition order.
+
+    Raises:
+        ValueError: the model has no prunable layer.
+    """
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, types)]
+    if not layers:
+        names = ", ".join(t.__name__ for t in types)
+        raise ValueError(f"The model {type(model).__name__} has no prunable layers ({names}).")
+    return layers
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def get_masks(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Layer name -> 0/1 mask of its weight (all ones for an unpruned layer)."""
+    out = {}
+    for name, mod in prunable_layers(model):
+        mask = getattr(mod, "weight_mask", None)
+        out[name] = (mask if mask is not None else torch.ones_like(mod.weight)).detach().clone()
+    return out
+
+
+def density_report(model: nn.Module) -> pd.DataFrame:
+    """Kept / total weights per prunable layer and overall.
+
+    Butterfly layers count the entries of their factors' supports against the dense
+    ``in x out`` matrix they replace (``kind == "butterfly"``).
+
+    Returns:
+        DataFrame with columns ``layer, kind, shape, total, kept, density, sparsity``; the
+        last row is ``layer == "overall"``.
+    """
+    rows = []
+    for name, mod in model.named_modules():
+        if isinstance(mod, ButterflyLinear):
+            total, kept, kind = mod.in_features * mod.out_features, mod.n_trainable, "butterfly"
+            shape = (mod.out_features, mod.in_features)
+        elif isinstance(mod, PRUNABLE_TYPES):
+            mask = getattr(mod, "weight_mask", None)
+            total = mod.weight.numel()
+            kept = int(mask.sum().item()) if mask is not None else total
+            kind = "conv" if isinstance(mod, nn.Conv2d) else "linear"
+            shape = tuple(mod.weight.shape)
+        else:
+            continue
+        rows.append(dict(layer=name, kind=kind, shape=shape, total=total, kept=kept))
+    if not rows:
+        raise ValueError(f"The model {type(model).__name__} has no prunable layers.")
+    df = pd.DataFrame(rows)
+    df.loc[len(df)] = dict(layer="overall", kind="all", shape=None, total=df.total.sum(),
+                           kept=df.kept.sum())
+    df["density"] = df.kept / df.total
+    df["sparsity"] = 1.0 - df.density
+    return df
+
+
+def layer_densities(model: nn.Module) -> dict[str, float]:
+    """Layer name -> density (fraction of weights kept)."""
+    df = density_report(model)
+    return dict(zip(df.layer[:-1], df.density[:-1]))
+
+
+def overall_density(model: nn.Module) -> float:
+    """Kept fraction over all prunable weights."""
+    return float(density_report(model).density.iloc[-1])
+
+
+# --------------------------------------------------------------------------- one-shot methods
+
+
+def magnitude_prune(model: nn.Module, amount: float, *, scope: str = "layer") -> nn.Module:
+    """Prune the fraction ``amount`` of the smallest-|w| surviving weights.
+
+    Args:
+        model: pruned in place.
+        amount: fraction in [0, 1) of the *surviving* weights to remove.
+        scope: ``"layer"`` (each layer loses ``amount``, ``prune.l1_unstructured``) or
+            ``"global"`` (one threshold over all layers, ``prune.global_unstructured``).
+
+    Returns:
+        The same model.
+
+    Example:
+        >>> lin = nn.Sequential(nn.Linear(10, 10))
+        >>> int(magnitude_prune(lin, 0.3)[0].weight_mask.sum())
+        70
+    """
+    amount = _validate_amount(amount, "magnitude_prune")
+    scope = _validate_scope(scope, "magnitude_prune")
+    layers = prunable_layers(model)
+    if scope == "layer":
+        for _, mod in layers:
+            prune.l1_unstructured(mod, "weight", amount=amount)
+    else:
+        prune.global_unstructured([(m, "weight") for _, m in layers],
+                                  pruning_method=prune.L1Unstructured, amount=amount)
+    return model
+
+
+class RandomMatchedUnstructured(prune.BasePruningMethod):
+    """Prune ``amount`` of the surviving entries at positions drawn with a seeded generator.
+
+    Unlike ``prune.RandomUnstructured`` it never touches torch's global RNG.
+    """
+
+    PRUNING_TYPE = "unstructured"
+
+    def __init__(self, amount: float, generator: torch.Generator):
+        prune._validate_pruning_amount_init(amount)
+        self.amount = amount
+        self.generator = generator
+
+    def compute_mask(self, t, default_mask):
+        n_prune = prune._compute_nparams_toprune(self.amount, t.nelement())
+        mask = default_mask.clone(memory_format=torch.contiguous_format)
+        if n_prune:
+            idx = torch.randperm(t.nelement(), generator=self.generator)[:n_prune]
+            mask.view(-1)[idx.to(mask.device)] = 0
+        return mask
+
+    @classmethod
+    def apply(cls, module, name, amount, generator):  # noqa: D102 - torch's signature
+        return super().apply(module, name, amount=amount, generator=generator)
+
+
+def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0,
+                 densities: dict[str, float] | None = None,
+                 match: str = "layer") -> nn.Module:
+    """Random unstructured pruning with controlled per-layer densities.
+
+    The per-layer numbers of kept weights come from, in order of precedence: ``densities``
+    (e.g. ``layer_densities(magnitude_pruned_model)``, the matched baseline of the lottery
+    literature), or those that magnitude pruning with ``amount`` and ``match`` scope would
+    give. Positions are uniform at random from ``seed``.
+
+    Args:
+        model: pruned in place (its current masks are kept; new zeros are added at random
+            among surviving weights).
+        amount: fraction to remove when ``densities`` is not given.
+        seed: seed of the positions.
+        densities: layer name -> target density in (0, 1].
+        match: ``"layer"`` or ``"global"``: whose per-layer densities ``amount`` mimics.
+
+    Example:
+        >>> from sparsepriv_nb.models import build_model
+        >>> m = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=0)
+        >>> d = layer_densities(magnitude_prune(copy.deepcopy(m), 0.8, scope="global"))
+        >>> r = random_prune(m, densities=d, seed=0)
+        >>> all(abs(layer_densities(r)[k] - v) < 1e-3 for k, v in d.items())
+        True
+    """
+    layers = dict(prunable_layers(model))
+    if densities is None:
+        if amount is None:
+            raise ValueError("random_prune needs 'amount' or 'densities'. Got neither.")
+        amount = _validate_amount(amount, "random_prune")
+        _validate_scope(match, "random_prune")
+        densities = layer_densities(magnitude_prune(copy.deepcopy(model), amount, scope=match))
+    unknown = set(densities) - set(layers)
+    if unknown:
+        raise ValueError(f"The 'densities' parameter of random_prune names unknown layers "
+                         f"{sorted(unknown)}; the prunable layers are {sorted(layers)}.")
+    gen = torch.Generator().manual_seed(seed)
+    current = layer_densities(model)
+    for name, target in densities.items():
+        if not 0.0 < target <= 1.0:
+            raise ValueError(f"The 'densities' parameter of random_prune must map layers to "
+                             f"densities in (0, 1]. Got {target!r} for {name!r}.")
+        mod = layers[name]
+        alive = int(round(current[name] * mod.weight.numel()))
+        keep = int(round(target * mod.weight.numel()))
+        if keep > alive:
+            raise ValueError(f"random_prune cannot raise the density of {name!r} from "
+                             f"{current[name]:.4f} to {target:.4f}.")
+        RandomMatchedUnstructured.apply(mod, "weight", amount=alive - keep, generator=gen)
+    return model
+
+
+def l1_filter_prune(model: nn.Module, amount: float) -> nn.Module:
+    """Remove the fraction ``amount`` of each Conv2d layer's filters with the smallest L1 norm.
+
+    Structured pruning of Li et al. (2017): ``prune.ln_structured(n=1, dim=0)``, so whole
+    output channels become zero. Linear layers are left dense.
+
+    Raises:
+        ValueError: the model has no Conv2d layer.
+    """
+    amount = _validate_amount(amount, "l1_filter_prune")
+    for _, mod in prunable_layers(model, types=(nn.Conv2d,)):
+        prune.ln_structured(mod, "weight", amount=amount, n=1, dim=0)
+    return model
+
+
+# --------------------------------------------------------------------------- IMP / lottery
+
+
+def snapshot_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Copy of every parameter, keyed by its *unpruned* name (``fc1.weight``, not ``_orig``)."""
+    return {n.removesuffix("_orig"): p.detach().clone() for n, p in model.named_parameters()}
+
+
+def rewind_weights(model: nn.Module, saved: dict[str, torch.Tensor]) -> nn.Module:
+    """Reset every parameter to ``saved`` (from :func:`snapshot_weights` or a state dict).
+
+    Masks are kept, so surviving weights take their saved values and pruned ones stay zero.
+    """
+    saved = {k.removesuffix("_orig"): v for k, v in saved.items() if not k.endswith("_mask")}
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            key = n.removesuffix("_orig")
+            if key not in saved:
+                raise KeyError(f"rewind_weights: no saved value for parameter {key!r}.")
+            p.copy_(saved[key].to(p.device))
+    return model
+
+
+def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module, int], dict],
+                                *, rounds: int, amount: float = 0.2, scope: str = "layer",
+                                rewind: str | None = None,
+                                rewind_state: dict[str, torch.Tensor] | None = None,
+                                retrain: bool = True,
+                                eval_fn: Callable[[nn.Module], dict] | None = None,
+                                progress: bool | None = None) -> tuple[nn.Module, pd.DataFrame]:
+    """Iterative magnitude pruning (IMP), optionally with lottery-ticket rewinding.
+
+    Repeats ``rounds`` times: train (``train_fn(model, round)``), prune ``amount`` of the
+    surviving weights by magnitude, and with ``rewind`` reset the survivors to the saved
+    weights. After the last prune the model is retrained once more (``retrain=True``), so
+    the final density is ``(1 - amount) ** rounds``.
+
+    Args:
+        model: trained in place.
+        train_fn: ``train_fn(model, round_index)`` trains the model (e.g. a wrapped
+            :func:`sparsepriv_nb.train.fit`); its return value is ignored.
+        rounds: number of prune rounds n >= 1.
+        amount: fraction p of survivors pruned per round (Huang et al.: 0.2, k = 0.8^n).
+        scope: ``"layer"`` or ``"global"`` magnitude pruning.
+        rewind: ``None`` (plain IMP: keep training the pruned weights), ``"init"`` (lottery
+            ticket: reset to the weights before the first training) or ``"state"`` (late
+            rewinding: reset to ``rewind_state``, e.g. a snapshot after k iterations from
+            ``fit(snapshot_steps=[k])``).
+        rewind_state: the weights for ``rewind="state"``.
+        retrain: train once more after the final prune.
+        eval_fn: ``eval_fn(model) -> dict`` recorded after each (re)training.
+        progress: tqdm bar over rounds.
+
+    Returns:
+        ``(model, history)``: history has one row per training phase with ``round``,
+        ``density`` and the ``eval_fn`` metrics.
+    """
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"The 'rounds' parameter of iterative_magnitude_pruning must be an "
+                         f"int >= 1. Got {rounds!r} instead.")
+    amount = _validate_amount(amount, "iterative_magnitude_pruning")
+    _validate_scope(scope, "iterative_magnitude_pruning")
+    if rewind not in (None, "init", "state"):
+        raise ValueError("The 'rewind' parameter of iterative_magnitude_pruning must be None, "
+                         f"'init' or 'state'. Got {rewind!r} instead.")
+    if rewind == "state" and rewind_state is None:
+        raise ValueError("rewind='state' needs 'rewind_state' (e.g. a snapshot after k steps).")
+    prunable_layers(model)
+    init = snapshot_weights(model) if rewind == "init" else rewind_state
+    from tqdm.auto import tqdm
+
+    from .train import _show_progress
+
+    rows = []
+    phases = rounds + (1 if retrain else 0)
+    for r in tqdm(range(phases), desc="IMP rounds", disable=not _show_progress(progress),
+                  leave=False):
+        train_fn(model, r)
+        row = {"round": r, "density": overall_density(model)}
+        if eval_fn is not None:
+            row.update(eval_fn(model))
+        rows.append(row)
+        if r < rounds:
+            magnitude_prune(model, amount, scope=scope)
+            if rewind is not None:
+                rewind_weights(model, init)
+    return model, pd.DataFrame(rows)
+
+
+def one_shot_lottery_ticket(model: nn.Module, train_fn: Callable[[nn.Module, int], dict], *,
+                            amount: float, scope: str = "global",
+                            init_state: dict[str, torch.Tensor] | None = None) -> nn.Module:
+    """Bagmar et al.'s one-shot lottery ticket (their Algorithm 1).
+
+    Train from w0, prune the bottom ``amount`` by magnitude to get the mask m, reset the
+    survivors to w0, retrain ``m * w`` from w0.
+
+    Args:
+        model: holds w0 on entry (or pass ``init_state``); trained in place.
+        train_fn: ``train_fn(model, phase)`` trains; phase 0 is before pruning, 1 after.
+        amount: fraction of weights pruned.
+        scope: magnitude pruning scope (``"global"`` as in the paper).
+        init_state: w0 if the model was already trained.
+    """
+    amount = _validate_amount(amount, "one_shot_lottery_ticket")
+    w0 = init_state if init_state is not None else snapshot_weights(model)
+    train_fn(model, 0)
+    magnitude_prune(model, amount, scope=scope)
+    rewind_weights(model, w0)
+    train_fn(model, 1)
+    return model
+
+
+def remove_reparametrisation(model: nn.Module) -> nn.Module:
+    """Make masks permanent (``prune.remove``): zeros stay, hooks and ``_orig`` go."""
+    for _, mod in model.named_modules():
+        for hook in list(mod._forward_pre_hooks.values()):
+            if isinstance(hook, prune.BasePruningMethod):
+                prune.remove(mod, hook._tensor_name)
+    return model
+
+
+# --------------------------------------------------------------------------- butterfly
+
+
+def _is_power_of_two(n: int) -> bool:
+    return isinstance(n, (int, np.integer)) and n >= 1 and (n & (n - 1)) == 0
+
+
+def _split_log2(total: int, parts: int) -> list[int]:
+    """Split ``total`` into ``parts`` positive integers as evenly as possible."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def butterfly_supports(n: int, n_factors: int | None = None) -> list[torch.Tensor]:
+    """Supports of the factors of an ``n x n`` butterfly (Kronecker-sparse) matrix.
+
+    With ``n = 2**L`` and the default ``n_factors = L``, factor i (1-based) has support
+    ``I_{2^(L-i)} (x) 1_{2x2} (x) I_{2^(i-1)}``: 2 non-zeros per row, ``2n`` per factor and
+    ``2 n L`` in all. Fewer factors use wider blocks ``1_{b x b}`` (``b = 2^k_i`` with the
+    exponents ``k_i`` summing to L), a denser parametrisation (``sum_i b_i * n`` non-zeros);
+    ``n_factors = 1`` is dense. The product of all supports is always dense.
+
+    Args:
+        n: matrix size, a power of two >= 2.
+        n_factors: number of factors in [1, log2(n)].
+
+    Returns:
+        ``n_factors`` boolean tensors ``(n, n)``, applied right to left: ``B_L ... B_1``.
+
+    Example:
+        >>> s = butterfly_supports(8)
+        >>> [int(x.sum()) for x in s], [int(x.sum(1).max()) for x in s]
+        ([16, 16, 16], [2, 2, 2])
+    """
+    if not _is_power_of_two(n) or n < 2:
+        raise ValueError(f"The 'n' parameter of butterfly_supports must be a power of two >= 2."
+                         f" Got {n!r} instead.")
+    L = int(math.log2(n))
+    n_factors = L if n_factors is None else n_factors
+    if not isinstance(n_factors, int) or not 1 <= n_factors <= L:
+        raise ValueError(f"The 'n_factors' parameter of butterfly_supports must be an int in "
+                         f"[1, {L}] for n={n}. Got {n_factors!r} instead.")
+    supports = []
+    inner = 1  # product of the block sizes of the factors already applied (I_d)
+    for k in _split_log2(L, n_factors):
+        b = 2 ** k
+        outer = n // (inner * b)  # I_a
+        s = torch.kron(torch.kron(torch.eye(outer), torch.ones(b, b)), torch.eye(inner))
+        supports.append(s.bool())
+        inner *= b
+    return supports
+
+
+class ButterflyLinear(nn.Module):
+    """A Linear layer whose weight is a product of butterfly factors.
+
+    Non-square or non-power-of-two shapes are handled by *padding and cropping*: the input is
+    zero-padded to ``N = 2**ceil(log2(max(in, out)))``, multiplied by the ``N x N`` product
+    ``B_L ... B_1`` and the first ``out_features`` outputs are kept. (Stacking square blocks is
+    the alternative; padding keeps one factorisation per layer and the exact supports.)
+    ``strict=True`` refuses shapes that need padding.
+
+    Each factor ``factorI`` is a dense ``N x N`` parameter masked with its support through
+    ``prune.custom_from_mask``, so only the support is trainable and zeros stay exact.
+
+    Args:
+        in_features, out_features: the dense layer's shape.
+        n_factors: see :func:`butterfly_supports` (default log2 N: the sparsest).
+        bias: add a bias.
+        strict: raise unless ``in_features == out_features`` is a power of two.
+        generator: seeds the initialisation.
+
+    Example:
+        >>> layer = ButterflyLinear(16, 16, generator=torch.Generator().manual_seed(0))
+        >>> layer(torch.randn(3, 16)).shape, layer.n_trainable  # 2 * 16 * 4
+        (torch.Size([3, 16]), 128)
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, n_factors: int | None = None,
+                 bias: bool = True, strict: bool = False,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        if strict and (in_features != out_features or not _is_power_of_two(in_features)):
+            raise ValueError("ButterflyLinear(strict=True) needs a square layer whose size is a"
+                             f" power of two. Got in_features={in_features}, "
+                             f"out_features={out_features}; use strict=False to pad and crop.")
+        if min(in_features, out_features) < 1:
+            raise ValueError(f"ButterflyLinear needs positive sizes. Got {in_features}, "
+                             f"{out_features}.")
+        self.in_features, self.out_features = in_features, out_features
+        self.N = max(2, 2 ** math.ceil(math.log2(max(in_features, out_features))))
+        supports = butterfly_supports(self.N, n_factors)
+        self.n_factors = len(supports)
+        self.n_trainable = int(sum(int(s.sum()) for s in supports))
+        gen = generator or torch.Generator().manual_seed(0)
+        for i, s in enumerate(supports):
+            b = int(s[0].sum())
+            # variance 1/b per factor keeps activations' scale; the first factor compensates
+            # for the zero padding and gives the default Linear's 1/(3 fan_in) overall.
+            var = 1.0 / b
+            if i == 0:
+                var *= self.N / (3.0 * in_features)
+            w = torch.randn(self.N, self.N, generator=gen) * math.sqrt(var)
+            self.register_parameter(f"factor{i}", nn.Parameter(w * s))
+            prune.custom_from_mask(self, f"factor{i}", s.float())
+        if bias:
+            bound = 1.0 / math.sqrt(in_features)
+            self.bias = nn.Parameter((torch.rand(out_features, generator=gen) * 2 - 1) * bound)
+        else:
+            self.register_parameter("bias", None)
+
+    def factors(self) -> list[torch.Tensor]:
+        """The masked factors ``[B_1, ..., B_L]`` (applied first to last).
+
+        Computed from ``factorI_orig * factorI_mask`` so that they are current even between an
+        optimiser step and the next forward pass.
+        """
+        return [getattr(self, f"factor{i}_orig") * getattr(self, f"factor{i}_mask")
+                for i in range(self.n_factors)]
+
+    def dense_weight(self) -> torch.Tensor:
+        """The equivalent ``(out, in)`` dense weight ``crop(B_L ... B_1)``."""
+        w = torch.eye(self.N, device=self.factors()[0].device)
+        for f in self.factors():
+            w = f @ w
+        return w[: self.out_features, : self.in_features]
+
+    def forward(self, x):
+        h = nn.functional.pad(x, (0, self.N - self.in_features))
+        for f in self.factors():
+            h = h @ f.T
+        h = h[..., : self.out_features]
+        return h + self.bias if self.bias is not None else h
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"N={self.N}, n_factors={self.n_factors}")
+
+
+def butterfly_sparsify(model: nn.Module, *, layers: Sequence[str] | None = None,
+                       n_factors: int | None = None, strict: bool = False,
+                       seed: int = 0) -> nn.Module:
+    """Replace Linear layers by freshly initialised :class:`ButterflyLinear` layers.
+
+    Butterfly networks are trained from scratch (Gonon et al.), so the dense weights are not
+    kept. Density is controlled by which layers are factorised (``layers``) and by
+    ``n_factors`` (fewer, wider blocks are denser); read the result off
+    :func:`density_report`.
+
+    Args:
+        model: changed in place.
+        layers: names of Linear layers to factorise; default all but the last (output)
+            layer, whose few outputs would make padding wasteful.
+        n_factors: factors per layer (default log2 N; capped at each layer's log2 N).
+        strict: refuse layers that are not square powers of two.
+        seed: initialisation seed.
+
+    Raises:
+        ValueError: an unknown or non-Linear layer name, or a strict request that cannot be
+            honoured.
+
+    Example:
+        >>> from sparsepriv_nb.models import build_model
+        >>> m = butterfly_sparsify(build_model("mlp", input_shape=(1, 8, 8), num_classes=10))
+        >>> density_report(m).kind.tolist()
+        ['butterfly', 'butterfly', 'linear', 'all']
+    """
+    linear = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linear:
+        raise ValueError(f"The model {type(model).__name__} has no Linear layer to factorise.")
+    if layers is None:
+        layers = linear[:-1] or linear
+    bad = [n for n in layers if n not in linear]
+    if bad:
+        raise ValueError(f"The 'layers' parameter of butterfly_sparsify names {bad}, which are "
+                         f"not Linear layers; the Linear layers are {linear}.")
+    gen = torch.Generator().manual_seed(seed)
+    for name in layers:
+        old = model.get_submodule(name)
+        N = max(2, 2 ** math.ceil(math.log2(max(old.in_features, old.out_features))))
+        nf = None if n_factors is None else min(n_factors, int(math.log2(N)))
+        new = ButterflyLinear(old.in_features, old.out_features, n_factors=nf,
+                              bias=old.bias is not None, strict=strict, generator=gen)
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, new.to(old.weight.device))
+    return model
+
+
+# --------------------------------------------------------------------------- dispatch
+
+#: Names accepted by :func:`apply_sparsity` (one-shot methods on a given model).
+METHODS = ("magnitude", "magnitude-global", "random", "l1-filter")
+
+
+def apply_sparsity(model: nn.Module, method: str, density: float, *, seed: int = 0) -> nn.Module:
+    """Prune a model to ``density`` with a one-shot method by name.
+
+    ``random`` matches the per-layer densities of global magnitude pruning. Iterative
+    methods (IMP, lottery tickets) need training and butterfly needs a new architecture:
+    use :func:`iterative_magnitude_pruning` and :func:`butterfly_sparsify`.
+
+    Example:
+        >>> from sparsepriv_nb.models import build_model
+        >>> m = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=0)
+        >>> round(overall_density(apply_sparsity(m, "random", 0.25)), 2)
+        0.25
+    """
+    if method not in METHODS:
+        raise ValueError(f"The 'method' parameter of apply_sparsity must be one of {METHODS}. "
+                         f"Got {method!r} instead.")
+    if isinstance(density, bool) or not isinstance(density, (int, float)) or \
+            not 0.0 < density <= 1.0:
+        raise ValueError(f"The 'density' parameter of apply_sparsity must be a float in (0, 1]."
+                         f" Got {density!r} instead.")
+    amount = 1.0 - float(density)
+    if method == "magnitude":
+        return magnitude_prune(model, amount, scope="layer")
+    if method == "magnitude-global":
+        return magnitude_prune(model, amount, scope="global")
+    if method == "random":
+        return random_prune(model, amount, match="global", seed=seed)
+    return l1_filter_prune(model, amount)

@@ -1,0 +1,237 @@
+"""Training and evaluation: :func:`fit`, :func:`evaluate`, :func:`predict_logits`.
+
+Threads: on a 2-core machine, two torch threads with OpenMP's default spin-waiting were
+measured several times *slower* than one as soon as another process was busy (see
+``benchmarks/threads.py``), and the small models here gain little from a second thread even on
+an idle machine. :func:`configure_threads` therefore defaults to one thread on machines with
+at most 2 cores; ``sparsepriv_nb`` also sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads.
+
+Example:
+    >>> from sparsepriv_nb.data import load_dataset
+    >>> from sparsepriv_nb.models import build_model
+    >>> ds = load_dataset("digits")
+    >>> model = build_model("mlp", input_shape=ds.input_shape, num_classes=10, seed=0)
+    >>> hist = fit(model, (ds.X[:500], ds.y[:500]), epochs=5, seed=0, progress=False)
+    >>> hist[-1]["train_acc"] > 0.8
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["resolve_device", "configure_threads", "fit", "evaluate", "predict_logits",
+           "seed_everything"]
+
+_OPTIMIZERS = ("sgd", "adam")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when present, else CPU; anything else is passed to ``torch.device``."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'. "
+                         f"Got {device!r} instead.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"The 'device' parameter is {device!r} but CUDA is not available; "
+                         "use 'auto' or 'cpu'.")
+    return dev
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Set torch's intra-op thread count and return it.
+
+    Args:
+        n: threads to use; ``None`` picks 1 on machines with <= 2 cores (measured faster and
+            robust to a busy neighbour process), else ``min(cores, 4)``.
+    """
+    if n is None:
+        cores = os.cpu_count() or 1
+        n = 1 if cores <= 2 else min(cores, 4)
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"The 'n' parameter of configure_threads must be an int >= 1. Got {n!r}.")
+    torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch globally. Notebooks call this once; the library never does."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _as_tensors(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(data, torch.utils.data.TensorDataset):
+        data = data.tensors
+    if not (isinstance(data, Sequence) and len(data) == 2):
+        raise TypeError(f"The '{name}' parameter must be a pair (X, y) of tensors. "
+                        f"Got {type(data).__name__} instead.")
+    X, y = (torch.as_tensor(t) for t in data)
+    if len(X) != len(y):
+        raise ValueError(f"The '{name}' parameter has {len(X)} inputs but {len(y)} labels.")
+    if len(X) == 0:
+        raise ValueError(f"The '{name}' parameter is empty.")
+    return X, y.long()
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
+def _make_optimizer(params, optimizer: str, lr: float, momentum: float, weight_decay: float):
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
+        optimizer: str = "adam", lr: float = 1e-3, momentum: float = 0.9,
+        weight_decay: float = 0.0, batch_size: int = 64, patience: int | None = None,
+        loss_fn=None, seed: int = 0, device: str = "auto", progress: bool | None = None,
+        snapshot_steps: Sequence[int] = (), desc: str = "fit") -> list[dict]:
+    """Train ``model`` in place and return its per-epoch history.
+
+    Pruning masks set with ``torch.nn.utils.prune`` stay exact: the forward pre-hooks
+    multiply ``weight_orig`` by ``weight_mask`` at every step, so pruned weights are zero
+    whatever the optimiser does to ``weight_orig``.
+
+    Args:
+        model: the network (moved to ``device``).
+        train_data: ``(X, y)`` tensors.
+        val_data: optional ``(X, y)`` for validation metrics and early stopping.
+        epochs: passes over ``train_data`` (>= 1).
+        optimizer: ``"adam"`` or ``"sgd"`` (with ``momentum``).
+        lr, momentum, weight_decay, batch_size: optimiser settings.
+        patience: stop after this many epochs without a lower validation loss and restore
+            the best weights (requires ``val_data``); ``None`` trains all epochs.
+        loss_fn: ``loss_fn(logits, y) -> scalar``; default cross-entropy.
+        seed: seeds shuffling and any dropout; the global RNG state is restored afterwards.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``.
+        progress: tqdm bar; ``None`` shows it only in a notebook or a terminal.
+        snapshot_steps: optimisation steps (1-based) after which a copy of the state dict
+            is stored in ``history[0]["snapshots"][step]`` (late rewinding for lottery tickets;
+            step 0 is the state before training).
+        desc: progress bar label.
+
+    Returns:
+        One dict per epoch: ``epoch``, ``train_loss``, ``train_acc`` (+ ``val_loss``,
+        ``val_acc``). The first dict also holds ``snapshots``.
+    """
+    X, y = _as_tensors(train_data, "train_data")
+    val = _as_tensors(val_data, "val_data") if val_data is not None else None
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"The 'epochs' parameter of fit must be an int >= 1. Got {epochs!r}.")
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(f"The 'optimizer' parameter of fit must be one of {_OPTIMIZERS}. "
+                         f"Got {optimizer!r} instead.")
+    if not lr > 0:
+        raise ValueError(f"The 'lr' parameter of fit must be > 0. Got {lr!r} instead.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"The 'batch_size' parameter of fit must be an int >= 1. "
+                         f"Got {batch_size!r}.")
+    if patience is not None and (val is None or not isinstance(patience, int) or patience < 1):
+        raise ValueError("The 'patience' parameter of fit must be None or an int >= 1, and "
+                         f"needs val_data. Got patience={patience!r}, val_data="
+                         f"{'given' if val is not None else None}.")
+    dev = resolve_device(device)
+    model.to(dev)
+    loss_fn = loss_fn or F.cross_entropy
+    opt = _make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr,
+                          momentum, weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    snapshots: dict[int, dict] = {}
+    wanted = set(int(s) for s in snapshot_steps)
+    if 0 in wanted:
+        snapshots[0] = copy.deepcopy(model.state_dict())
+    history: list[dict] = []
+    best = (float("inf"), None)
+    bad_epochs = 0
+    step = 0
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not _show_progress(progress),
+               leave=False)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for epoch in bar:
+            model.train()
+            order = torch.randperm(len(X), generator=gen)
+            tot_loss, correct = 0.0, 0
+            for start in range(0, len(X), batch_size):
+                idx = order[start:start + batch_size]
+                xb, yb = X[idx].to(dev), y[idx].to(dev)
+                opt.zero_grad(set_to_none=True)
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
+                loss.backward()
+                opt.step()
+                step += 1
+                if step in wanted:
+                    snapshots[step] = copy.deepcopy(model.state_dict())
+                tot_loss += loss.item() * len(idx)
+                correct += (logits.argmax(1) == yb).sum().item()
+            rec = {"epoch": epoch, "train_loss": tot_loss / len(X), "train_acc": correct / len(X)}
+            if val is not None:
+                v = evaluate(model, val, device=dev)
+                rec.update(val_loss=v["loss"], val_acc=v["accuracy"])
+            history.append(rec)
+            bar.set_postfix({k: round(v, 3) for k, v in rec.items() if k != "epoch"})
+            if patience is not None:
+                if rec["val_loss"] < best[0] - 1e-6:
+                    best = (rec["val_loss"], copy.deepcopy(model.state_dict()))
+                    bad_epochs = 0
+                else:
+                    bad_epochs += 1
+                    if bad_epochs >= patience:
+                        break
+    if patience is not None and best[1] is not None:
+        model.load_state_dict(best[1])
+        history[-1]["restored_best_epoch"] = min(history, key=lambda r: r["val_loss"])["epoch"]
+    history[0]["snapshots"] = snapshots
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024,
+                   device: str | torch.device = "auto") -> torch.Tensor:
+    """Logits of ``model`` (in eval mode) on ``X``, returned on the CPU.
+
+    Example:
+        >>> m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+        >>> predict_logits(m, torch.zeros(5, 1, 2, 2)).shape
+        torch.Size([5, 3])
+    """
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    X = torch.as_tensor(X)
+    outs = [model(X[i:i + batch_size].to(dev)).cpu() for i in range(0, len(X), batch_size)]
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def evaluate(model: nn.Module, data, *, batch_size: int = 1024,
+             device: str | torch.device = "auto") -> dict:
+    """Mean cross-entropy ``loss`` and ``accuracy`` of ``model`` on ``(X, y)``."""
+    X, y = _as_tensors(data, "data")
+    logits = predict_logits(model, X, batch_size=batch_size, device=device)
+    return {"loss": F.cross_entropy(logits, y).item(),
+            "accuracy": (logits.argmax(1) == y).float().mean().item()}
