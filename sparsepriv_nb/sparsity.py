@@ -226,7 +226,7 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
             among surviving weights).
         amount: fraction to remove when ``densities`` is not given.
         seed: seed of the positions.
-        densities: layer name -> target density in (0, 1].
+        densities: layer name -> target density in [0, 1].
         match: ``"layer"`` or ``"global"``: whose per-layer densities ``amount`` mimics.
 
     Example:
@@ -251,9 +251,9 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
     gen = torch.Generator().manual_seed(seed)
     current = layer_densities(model)
     for name, target in densities.items():
-        if not 0.0 < target <= 1.0:
+        if not 0.0 <= target <= 1.0:
             raise ValueError(f"The 'densities' parameter of random_prune must map layers to "
-                             f"densities in (0, 1]. Got {target!r} for {name!r}.")
+                             f"densities in [0, 1]. Got {target!r} for {name!r}.")
         mod = layers[name]
         alive = int(round(current[name] * mod.weight.numel()))
         keep = int(round(target * mod.weight.numel()))
@@ -299,7 +299,16 @@ def rewind_weights(model: nn.Module, saved: dict[str, torch.Tensor]) -> nn.Modul
             if key not in saved:
                 raise KeyError(f"rewind_weights: no saved value for parameter {key!r}.")
             p.copy_(saved[key].to(p.device))
+    _refresh_masked(model)
     return model
+
+
+def _refresh_masked(model: nn.Module) -> None:
+    """Recompute ``weight = weight_orig * weight_mask`` now rather than at the next forward."""
+    for mod in model.modules():
+        for hook in mod._forward_pre_hooks.values():
+            if isinstance(hook, prune.BasePruningMethod):
+                setattr(mod, hook._tensor_name, hook.apply_mask(mod))
 
 
 def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module, int], dict],
@@ -454,6 +463,21 @@ def butterfly_supports(n: int, n_factors: int | None = None) -> list[torch.Tenso
     return supports
 
 
+def _orthogonal_blocks(support: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A matrix on ``support`` (``I_a (x) 1_{b x b} (x) I_d``) with random orthogonal blocks."""
+    n = support.shape[0]
+    b = int(support[0].sum())
+    d = int(torch.nonzero(support[0]).flatten()[1]) if b > 1 else 1  # stride of a block
+    a = n // (b * d)
+    q, r = torch.linalg.qr(torch.randn(a, d, b, b, generator=gen))
+    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)  # Haar-distributed
+    rows = torch.arange(n).view(a, b, d).permute(0, 2, 1)  # (a, d, b): the indices of a block
+    w = torch.zeros(n, n)
+    w[rows.unsqueeze(-1), rows.unsqueeze(-2)] = q
+    assert torch.equal(w != 0, support), "orthogonal blocks must fill the support exactly"
+    return w
+
+
 class ButterflyLinear(nn.Module):
     """A Linear layer whose weight is a product of butterfly factors.
 
@@ -496,15 +520,13 @@ class ButterflyLinear(nn.Module):
         self.n_factors = len(supports)
         self.n_trainable = int(sum(int(s.sum()) for s in supports))
         gen = generator or torch.Generator().manual_seed(0)
+        # Each b x b block starts as a random orthogonal matrix, so the product of all factors
+        # is orthogonal: a well-conditioned start (a product of Gaussian factors trains far
+        # slower). The first factor's scale gives nn.Linear's default 1/(3 fan_in) variance.
+        scale = math.sqrt(self.N / (3.0 * in_features))
         for i, s in enumerate(supports):
-            b = int(s[0].sum())
-            # variance 1/b per factor keeps activations' scale; the first factor compensates
-            # for the zero padding and gives the default Linear's 1/(3 fan_in) overall.
-            var = 1.0 / b
-            if i == 0:
-                var *= self.N / (3.0 * in_features)
-            w = torch.randn(self.N, self.N, generator=gen) * math.sqrt(var)
-            self.register_parameter(f"factor{i}", nn.Parameter(w * s))
+            w = _orthogonal_blocks(s, gen) * (scale if i == 0 else 1.0)
+            self.register_parameter(f"factor{i}", nn.Parameter(w))
             prune.custom_from_mask(self, f"factor{i}", s.float())
         if bias:
             bound = 1.0 / math.sqrt(in_features)

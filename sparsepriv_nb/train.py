@@ -207,6 +207,9 @@ def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
         model.load_state_dict(best[1])
         history[-1]["restored_best_epoch"] = min(history, key=lambda r: r["val_loss"])["epoch"]
     history[0]["snapshots"] = snapshots
+    from .sparsity import _refresh_masked
+
+    _refresh_masked(model)  # pruned weights read after training reflect the last step
     model.eval()
     return history
 

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+
+from sparsepriv_nb import data
+
+
+def test_digits_is_embedded_and_in_unit_range(digits):
+    assert digits.X.shape == (1797, 1, 8, 8)
+    assert digits.X.min() >= 0 and digits.X.max() <= 1
+    assert sorted(digits.y.unique().tolist()) == list(range(10))
+
+
+def test_unknown_dataset_lists_known_ones():
+    with pytest.raises(ValueError, match="digits.*fashion-mnist|fashion-mnist.*digits"):
+        data.load_dataset("imagenet")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_pools_are_disjoint_balanced_and_deterministic(seed):
+    p = data.make_pools(1797, seed=seed, public_fraction=0.1)
+    all_idx = np.concatenate(list(p.as_dict().values()))
+    assert len(np.unique(all_idx)) == len(all_idx)
+    assert all_idx.max() < 1797
+    assert len(p.target_train) == len(p.target_test) > 0
+    assert len(p.shadow_train) == len(p.shadow_test) > 0
+    half = (1797 - len(p.public)) / 2
+    assert abs(len(p.target_train) / half - 0.45) < 0.01
+    assert abs(len(p.target_val) / half - 0.10) < 0.01
+    q = data.make_pools(1797, seed=seed, public_fraction=0.1)
+    assert all(np.array_equal(a, b) for a, b in zip(p.as_dict().values(), q.as_dict().values()))
+    r = data.make_pools(1797, seed=seed + 100, public_fraction=0.1)
+    assert not np.array_equal(p.target_train, r.target_train)
+
+
+def test_check_disjoint_detects_overlap():
+    p = data.make_pools(100, seed=0)
+    bad = data.Pools(p.target_train, p.target_val, p.target_test, p.target_train, p.shadow_val,
+                     p.shadow_test)
+    with pytest.raises(AssertionError, match="overlap"):
+        bad.check_disjoint()
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(n=5), "'n'"), (dict(n=100, fractions=(0.5, 0.5)), "'fractions'"),
+    (dict(n=100, public_fraction=1.0), "'public_fraction'")])
+def test_pool_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.make_pools(seed=0, **kwargs)
+
+
+def test_max_samples_is_stratified_and_seeded(digits):
+    a = data.load_dataset("digits", max_samples=500, seed=3)
+    b = data.load_dataset("digits", max_samples=500, seed=3)
+    assert torch.equal(a.X, b.X) and len(a) == 500
+    counts = torch.bincount(a.y, minlength=10)
+    assert counts.min() >= 45
+    with pytest.raises(ValueError, match="max_samples"):
+        data.load_dataset("digits", max_samples=1)
+
+
+@pytest.mark.parametrize("name,cls", [("fashion-mnist", "FashionMNIST"), ("mnist", "MNIST")])
+def test_mnist_like_loads_idx_files_offline(idx_folder, name, cls, monkeypatch):
+    root = idx_folder
+    ds = data.load_dataset(name, root=root)
+    assert ds.X.shape == (80, 1, 28, 28) and ds.num_classes == 10
+    assert ds.X.max() <= 1.0 and ds.X.dtype == torch.float32
+    assert (root / cls / "raw" / "train-images-idx3-ubyte").exists()
+    pools = data.make_pools(len(ds), seed=0)
+    pools.check_disjoint()
+
+
+def test_mnist_missing_files_without_download_is_clear(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATASETS", {**data.DATASETS, "mnist": data._mnist_like(
+        "MNIST", "mnist", [tmp_path / "nowhere"])})
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        data.load_dataset("mnist", root=tmp_path / "empty")
+
+
+def test_debian_style_gz_source_is_decompressed(idx_folder, tmp_path, monkeypatch):
+    # a separate source folder (like /usr/share/datasets/fashion-mnist) feeds root/raw
+    root = tmp_path / "root"
+    monkeypatch.setitem(data.DATASETS, "fashion-mnist",
+                        data._mnist_like("FashionMNIST", "fashion-mnist", [idx_folder]))
+    ds = data.load_dataset("fashion-mnist", root=root)
+    assert len(ds) == 80
+    assert not list((root / "FashionMNIST" / "raw").glob("*.tmp"))
+
+
+def test_restrict_classes(digits):
+    two = data.restrict_classes(digits, 2)
+    assert set(two.y.tolist()) == {0, 1} and two.num_classes == 2
+    with pytest.raises(ValueError, match="n_classes"):
+        data.restrict_classes(digits, 11)

@@ -1,0 +1,39 @@
+"""Rebuild ``notebooks/NN_*.ipynb`` from their jupytext ``.py`` twins, execute them, and keep
+only the outputs nbval checks (cells tagged ``nbval-check-output``).
+
+Run after editing a ``.py`` twin: ``python tools/sync_notebooks.py [01 02 ...]``.
+Needs the ``dev`` extra (jupytext).
+"""
+
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def sync(py: Path) -> Path:
+    nb = jupytext.read(py)
+    NotebookClient(nb, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "nbval-check-output" not in cell.metadata.get("tags", []):
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    out = py.with_suffix(".ipynb")
+    nbformat.write(nb, out)
+    return out
+
+
+if __name__ == "__main__":
+    keys = sys.argv[1:]
+    for py in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        if not keys or py.name[:2] in keys:
+            print("synced", sync(py))
