@@ -171,10 +171,12 @@ def _write_index(out_dir: Path, rows: list[dict], profile: str) -> Path:
 
 def run(*, profile: str = "quick", only: str | None = None, overrides: dict | None = None,
         output: Path | None = None, notebooks_dir: Path | None = None,
-        log=print) -> tuple[Path, list[dict]]:
+        cell_timeout: int = 1800, log=print) -> tuple[Path, list[dict]]:
     """Execute the selected notebooks; return the report folder and one row per notebook.
 
     All parameters are validated for every selected notebook before the first one runs.
+    A cell running longer than ``cell_timeout`` seconds fails its notebook (a hung kernel
+    never blocks a report run forever).
     """
     import papermill as pm
 
@@ -203,7 +205,8 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
         try:
             pm.execute_notebook(str(nb.path), str(target), parameters=params,
                                 cwd=str(nb.path.parent), progress_bar=False,
-                                kernel_name="python3", log_output=False)
+                                kernel_name="python3", log_output=False,
+                                execution_timeout=cell_timeout)
             row["status"] = "ok"
         except pm.PapermillExecutionError as exc:
             row["status"] = "failed"
@@ -239,7 +242,7 @@ def _cmd_list(args) -> int:
 def _cmd_run(args) -> int:
     overrides = parse_assignments(args.param or [])
     out_dir, rows = run(profile=args.profile, only=args.only, overrides=overrides,
-                        output=args.output)
+                        output=args.output, cell_timeout=args.cell_timeout)
     failed = [r for r in rows if r["status"] != "ok"]
     print(f"report: {out_dir / 'index.html'}")
     if failed:
@@ -273,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                        help="override a parameter (YAML value); repeatable")
     p_run.add_argument("--output", type=Path, help="report folder (default reports/<time>)")
+    p_run.add_argument("--cell-timeout", type=int, default=1800, metavar="SECONDS",
+                       help="fail a notebook whose cell runs longer than this (default 1800)")
     p_run.set_defaults(func=_cmd_run)
     p_list = sub.add_parser("list", help="print notebooks and their parameters")
     p_list.add_argument("--profile", default="quick", choices=PROFILES)

@@ -1,0 +1,160 @@
+"""Membership signals computed from a model's outputs (METHODS.md section 2).
+
+All functions take logits ``(N, C)`` and labels ``(N,)`` (torch tensors or arrays) and return
+a NumPy array. :data:`MEMBERSHIP_SIGNALS` gives each signal *oriented as a membership score*
+(higher = more likely a training member): for example ``-loss``.
+
+Example:
+    >>> import torch
+    >>> z = torch.tensor([[4.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> y = torch.tensor([0, 0])
+    >>> loss(z, y).round(3).tolist(), confidence(z, y).round(3).tolist()
+    ([0.036, 1.099], [0.965, 0.333])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["loss", "confidence", "entropy", "modified_entropy", "logit_scaled_confidence",
+           "sensitivity", "SIGNALS", "MEMBERSHIP_SIGNALS", "membership_signal", "check_outputs"]
+
+_LOG_FLOOR = float(np.log(1e-30))
+
+
+def check_outputs(logits, labels, name: str = "logits") -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate and convert ``(logits, labels)``: 2-D finite logits, matching integer labels."""
+    z = torch.as_tensor(np.asarray(logits) if not torch.is_tensor(logits) else logits)
+    y = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels) else labels)
+    z = z.detach().double().cpu()
+    y = y.detach().long().cpu()
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise ValueError(f"The '{name}' parameter must have shape (n_samples, n_classes>=2). "
+                         f"Got {tuple(z.shape)} instead.")
+    if y.ndim != 1 or len(y) != len(z):
+        raise ValueError(f"The 'labels' parameter must have shape ({len(z)},) to match "
+                         f"'{name}'. Got {tuple(y.shape)} instead.")
+    if not torch.isfinite(z).all():
+        raise ValueError(f"The '{name}' parameter contains NaN or infinite values "
+                         f"({int((~torch.isfinite(z)).sum())} entries).")
+    if len(y) and (y.min() < 0 or y.max() >= z.shape[1]):
+        raise ValueError(f"The 'labels' parameter must be in [0, {z.shape[1] - 1}]. "
+                         f"Got values in [{int(y.min())}, {int(y.max())}].")
+    return z, y
+
+
+def loss(logits, labels) -> np.ndarray:
+    """Cross-entropy ``-log p_y`` per sample (Yeom et al. 2018)."""
+    z, y = check_outputs(logits, labels)
+    return (-torch.log_softmax(z, 1).gather(1, y[:, None]).squeeze(1)).numpy()
+
+
+def confidence(logits, labels) -> np.ndarray:
+    """True-class probability ``p_y``."""
+    z, y = check_outputs(logits, labels)
+    return torch.softmax(z, 1).gather(1, y[:, None]).squeeze(1).numpy()
+
+
+def entropy(logits, labels=None) -> np.ndarray:
+    """Prediction entropy ``-sum_i p_i log p_i`` (labels unused)."""
+    z, _ = check_outputs(logits, labels if labels is not None else
+                         torch.zeros(len(logits), dtype=torch.long))
+    logp = torch.log_softmax(z, 1)
+    return (-(logp.exp() * logp).sum(1)).numpy()
+
+
+def modified_entropy(logits, labels) -> np.ndarray:
+    """Song & Mittal's ``Mentr = -(1-p_y) log p_y - sum_{i != y} p_i log(1 - p_i)``.
+
+    Logarithms of 0 are floored at ``log(1e-30)``.
+    """
+    z, y = check_outputs(logits, labels)
+    p = torch.softmax(z, 1)
+    log_p = torch.log(p).clamp_min(_LOG_FLOOR)
+    log_1mp = torch.log1p(-p).clamp_min(_LOG_FLOOR)
+    onehot = torch.nn.functional.one_hot(y, z.shape[1]).bool()
+    py = p[onehot]
+    term_y = -(1 - py) * log_p[onehot]
+    term_rest = -(p * log_1mp).masked_fill(onehot, 0).sum(1)
+    return (term_y + term_rest).numpy()
+
+
+def logit_scaled_confidence(logits, labels) -> np.ndarray:
+    """LiRA's ``phi = log p_y - log sum_{i != y} p_i``, computed stably from logits.
+
+    Both terms share ``logsumexp(z)``, which cancels: ``phi = z_y - logsumexp_{i != y} z_i``.
+    """
+    z, y = check_outputs(logits, labels)
+    onehot = torch.nn.functional.one_hot(y, z.shape[1]).bool()
+    zy = z[onehot]
+    rest = torch.logsumexp(z.masked_fill(onehot, float("-inf")), 1)
+    return (zy - rest).numpy()
+
+
+@torch.no_grad()
+def sensitivity(model: nn.Module, X: torch.Tensor, *, n_draws: int = 10, eps: float = 1e-3,
+                generator: torch.Generator | None = None, batch_size: int = 512,
+                device: str = "auto") -> np.ndarray:
+    """Prediction sensitivity of Yuan & Zhang: ``(1/m) sum_j |p(x + eps u_j) - p(x)| / eps``.
+
+    Args:
+        model: evaluated in eval mode.
+        X: inputs ``(N, ...)``.
+        n_draws: m Gaussian directions ``u_j ~ N(0, I)``.
+        eps: step size.
+        generator: seeds the directions (default: seed 0).
+
+    Returns:
+        ``(N, C)`` array, one sensitivity per class.
+    """
+    from .train import resolve_device
+
+    if not isinstance(n_draws, int) or n_draws < 1:
+        raise ValueError(f"The 'n_draws' parameter of sensitivity must be an int >= 1. "
+                         f"Got {n_draws!r}.")
+    if not eps > 0:
+        raise ValueError(f"The 'eps' parameter of sensitivity must be > 0. Got {eps!r}.")
+    gen = generator or torch.Generator().manual_seed(0)
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    out = []
+    for i in range(0, len(X), batch_size):
+        xb = X[i:i + batch_size].to(dev)
+        p0 = torch.softmax(model(xb).double(), 1)
+        acc = torch.zeros_like(p0)
+        for _ in range(n_draws):
+            u = torch.randn(xb.shape, generator=gen).to(dev)
+            acc += (torch.softmax(model(xb + eps * u).double(), 1) - p0).abs() / eps
+        out.append((acc / n_draws).cpu())
+    return torch.cat(out).numpy()
+
+
+#: Signal name -> function ``(logits, labels) -> values``.
+SIGNALS = {
+    "loss": loss,
+    "confidence": confidence,
+    "entropy": entropy,
+    "modified_entropy": modified_entropy,
+    "logit_scaled_confidence": logit_scaled_confidence,
+}
+
+#: Sign that turns each signal into a membership score (higher = member).
+MEMBERSHIP_SIGNALS = {"loss": -1.0, "confidence": 1.0, "entropy": -1.0,
+                      "modified_entropy": -1.0, "logit_scaled_confidence": 1.0}
+
+
+def membership_signal(name: str, logits, labels) -> np.ndarray:
+    """The signal ``name`` oriented so that higher means 'more likely a member'.
+
+    Example:
+        >>> import torch
+        >>> z = torch.tensor([[5.0, 0.0], [0.0, 5.0]])
+        >>> membership_signal("loss", z, torch.tensor([0, 0])).argmax()
+        0
+    """
+    if name not in SIGNALS:
+        raise ValueError(f"The 'signal' parameter must be one of {sorted(SIGNALS)}. "
+                         f"Got {name!r} instead.")
+    return MEMBERSHIP_SIGNALS[name] * SIGNALS[name](logits, labels)
