@@ -1,0 +1,129 @@
+"""A content-addressed, corruption-safe cache for trained models and result records.
+
+Keys are SHA-256 hashes of a JSON description (the full config plus the package version).
+Files are written atomically (temporary file in the same folder, then ``os.replace``), so a
+crash never leaves a partial entry under the final name. Models are stored as
+``torch.save(state_dict)`` with a JSON sidecar holding the SHA-256 of the ``.pt`` bytes; on
+load the hash is checked and the weights are read with ``weights_only=True``. A missing,
+truncated or corrupt entry reads as a miss (and is recomputed by the caller), never trusted.
+
+Example:
+    >>> import tempfile
+    >>> c = Cache(tempfile.mkdtemp())
+    >>> k = c.key({"a": 1})
+    >>> c.load_json("records", k) is None
+    True
+    >>> c.save_json("records", k, {"x": 2}); c.load_json("records", k)
+    {'x': 2}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+__all__ = ["Cache", "config_key", "atomic_write_bytes"]
+
+
+def config_key(obj) -> str:
+    """SHA-256 of the canonical JSON of ``obj`` plus the package version."""
+    from . import __version__
+
+    blob = json.dumps({"obj": obj, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Cache:
+    """Folder ``root`` with ``models/<key>.pt`` + ``.json`` and ``records/<key>.json``.
+
+    Args:
+        root: cache folder (created on first write).
+        enabled: ``False`` turns every load into a miss and every save into a no-op.
+    """
+
+    def __init__(self, root: str | os.PathLike, *, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(obj) -> str:
+        return config_key(obj)
+
+    def _path(self, kind: str, key: str, suffix: str) -> Path:
+        if not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef"
+                                                                for c in key)):
+            raise ValueError(f"The 'key' parameter must be a SHA-256 hex digest. Got {key!r}.")
+        return self.root / kind / f"{key}{suffix}"
+
+    # JSON records -------------------------------------------------------------------
+    def save_json(self, kind: str, key: str, obj) -> None:
+        if self.enabled:
+            atomic_write_bytes(self._path(kind, key, ".json"),
+                               json.dumps(obj, sort_keys=True, default=str).encode())
+
+    def load_json(self, kind: str, key: str):
+        path = self._path(kind, key, ".json")
+        if not self.enabled or not path.exists():
+            self.misses += 1
+            return None
+        try:
+            obj = json.loads(path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            warnings.warn(f"cache: corrupt entry {path} ({exc}); recomputing.", stacklevel=2)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return obj
+
+    # models ------------------------------------------------------------------------
+    def save_model(self, key: str, state_dict: dict, meta: dict) -> None:
+        if not self.enabled:
+            return
+        buf = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buf)
+        data = buf.getvalue()
+        atomic_write_bytes(self._path("models", key, ".pt"), data)
+        self.save_json("models", key, {**meta, "sha256": hashlib.sha256(data).hexdigest()})
+
+    def load_model(self, key: str) -> tuple[dict, dict] | None:
+        """``(state_dict, meta)`` or ``None`` when missing or corrupt."""
+        pt = self._path("models", key, ".pt")
+        meta = self.load_json("models", key)
+        if meta is None:
+            return None
+        try:
+            data = pt.read_bytes()
+            if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+                raise ValueError("checksum mismatch")
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated, corrupt, missing .pt: recompute
+            warnings.warn(f"cache: corrupt model {pt} ({exc}); recomputing.", stacklevel=2)
+            self.hits -= 1
+            self.misses += 1
+            return None
+        return state, meta

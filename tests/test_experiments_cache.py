@@ -1,0 +1,135 @@
+import json
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+
+from sparsepriv_nb import experiments as E
+from sparsepriv_nb import train
+from sparsepriv_nb.cache import Cache
+
+warnings.filterwarnings("ignore", message="cache:")
+
+BASE = E.ExperimentConfig(epochs=3, finetune_epochs=1, attacks=("loss", "salem"),
+                          max_samples=600)
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    calls = []
+    real = train.fit
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(train, "fit", counting)
+    return calls
+
+
+def test_second_sweep_trains_nothing(tmp_path, count_fits):
+    grid = E.make_grid(BASE, method=["dense", "magnitude-global"], density=[0.3], seed=[0, 1])
+    assert len(grid) == 4
+    first = E.run_sweep(grid, cache=tmp_path, progress=False)
+    assert len(count_fits) > 0 and not first.from_cache.any()
+    count_fits.clear()
+    second = E.run_sweep(grid, cache=tmp_path, progress=False)
+    assert count_fits == []
+    assert second.from_cache.all()
+    cols = ["method", "seed", "attack", "auc", "test_acc"]
+    pd.testing.assert_frame_equal(first[cols], second[cols])
+
+
+def test_sweep_with_joblib_processes_matches_serial(tmp_path):
+    grid = E.make_grid(BASE, method=["dense"], seed=[0, 1])
+    par = E.run_sweep(grid, cache=tmp_path / "a", n_jobs=2, backend="loky", progress=False)
+    ser = E.run_sweep(grid, cache=tmp_path / "b", progress=False)
+    assert par.auc.round(10).tolist() == ser.auc.round(10).tolist()
+
+
+def test_corrupt_model_file_is_recomputed(tmp_path, count_fits):
+    cache = Cache(tmp_path)
+    cfg = BASE.replace(method="magnitude", density=0.5, attacks=("loss",))
+    a = E.run_experiment(cfg, cache=cache)
+    pts = list((tmp_path / "models").glob("*.pt"))
+    assert len(pts) == 2  # target + 1 shadow
+    for p in pts:  # truncate the weights
+        p.write_bytes(p.read_bytes()[:100])
+    for r in (tmp_path / "records").glob("*.json"):
+        r.unlink()
+    count_fits.clear()
+    b = E.run_experiment(cfg, cache=cache)
+    assert len(count_fits) == 4  # both models retrained (train + fine-tune each)
+    assert a.auc.tolist() == b.auc.tolist()
+    # and the repaired entries load cleanly now
+    count_fits.clear()
+    for r in (tmp_path / "records").glob("*.json"):
+        r.unlink()
+    E.run_experiment(cfg, cache=cache)
+    assert count_fits == []
+
+
+def test_corrupt_record_is_recomputed(tmp_path):
+    cfg = BASE.replace(attacks=("loss",))
+    a = E.run_experiment(cfg, cache=tmp_path)
+    (rec,) = list((tmp_path / "records").glob("*.json"))
+    rec.write_text('{"records": [')
+    with pytest.warns(UserWarning, match="corrupt"):
+        b = E.run_experiment(cfg, cache=tmp_path)
+    assert not b.from_cache.any() and a.auc.tolist() == b.auc.tolist()
+    json.loads(rec.read_text())  # rewritten whole
+
+
+def test_cached_pruned_model_keeps_masks(tmp_path):
+    cfg = BASE.replace(method="magnitude-global", density=0.2)
+    ds, pools = E.prepare_data(cfg)
+    data = ds.subset(pools.target_train)
+    kw = dict(role="target", seed=0, input_shape=ds.input_shape, num_classes=10,
+              cache=Cache(tmp_path))
+    m1 = E.train_model(cfg, data, **kw)
+    m2 = E.train_model(cfg, data, **kw)
+    assert torch.equal(m1.fc1.weight_mask, m2.fc1.weight_mask)
+    assert torch.equal(m1.fc1.weight, m2.fc1.weight)
+    assert torch.equal(train.predict_logits(m1, data[0]), train.predict_logits(m2, data[0]))
+
+
+@pytest.mark.parametrize("method,density,expected", [
+    ("imp", 0.25, 0.25), ("lottery", 0.25, 0.25), ("random", 0.1, 0.1),
+    ("butterfly", 1.0, None)])
+def test_every_method_runs_end_to_end(tmp_path, method, density, expected):
+    cfg = BASE.replace(method=method, density=density, attacks=("loss",))
+    df = E.run_experiment(cfg, cache=False)
+    if expected is not None:
+        assert df.density_achieved.iloc[0] == pytest.approx(expected, abs=0.01)
+    else:
+        assert df.density_achieved.iloc[0] < 0.5
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="method"):
+        E.ExperimentConfig(method="snip")
+    with pytest.raises(ValueError, match="density"):
+        E.ExperimentConfig(method="magnitude", density=0.0)
+    with pytest.raises(ValueError, match="unknown attacks"):
+        E.ExperimentConfig(attacks=("loss", "oracle"))
+    with pytest.raises(ValueError, match="dense"):
+        E.ExperimentConfig(density=0.5)
+
+
+def test_query_requires_balance():
+    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match="balanced"):
+        E.query(m, (torch.zeros(3, 1, 2, 2), torch.zeros(3).long()),
+                (torch.zeros(2, 1, 2, 2), torch.zeros(2).long()))
+
+
+def test_attack_transfer_table(tmp_path):
+    outs = {}
+    for method, density in (("dense", 1.0), ("magnitude-global", 0.1)):
+        cfg = BASE.replace(method=method, density=density, epochs=20)
+        _, o = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
+        outs[method] = (o["shadow"], o["target"])
+    table = E.attack_transfer(outs, "salem")
+    assert table.shape == (2, 2) and table.notna().all().all()
+    assert ((table > 0.3) & (table < 1)).all().all()
