@@ -41,7 +41,8 @@ from . import models, signals, sparsity, train
 from .cache import Cache
 
 __all__ = ["ExperimentConfig", "SPARSITY_METHODS", "ATTACKS", "DEFAULT_ATTACKS",
-           "ModelOutputs", "train_model", "query", "run_experiment", "run_sweep",
+           "ModelOutputs", "train_model", "query", "fit_attack", "score_attack", "run_experiment",
+           "run_sweep",
            "make_grid", "default_cache", "attack_transfer"]
 
 SPARSITY_METHODS = ("dense", "magnitude", "magnitude-global", "random", "l1-filter", "imp",
@@ -323,12 +324,14 @@ def query(model: nn.Module, members, nonmembers, *, with_sensitivity: bool = Fal
     return ModelOutputs(logits, y, membership, sens)
 
 
-def _fit(name: str, attack, shadow: ModelOutputs):
+def fit_attack(name: str, attack, shadow: ModelOutputs):
+    """Fit ``attack`` (registered as ``name`` in :data:`ATTACKS`) on shadow outputs."""
     extra = (shadow.sensitivity,) if name == "samia" else ()
     return attack.fit(shadow.logits, shadow.labels, shadow.membership, *extra)
 
 
-def _score(name: str, attack, target: ModelOutputs) -> np.ndarray:
+def score_attack(name: str, attack, target: ModelOutputs) -> np.ndarray:
+    """Membership scores of a fitted ``attack`` on a target's outputs."""
     extra = (target.sensitivity,) if name == "samia" else ()
     return attack.score_samples(target.logits, target.labels, *extra)
 
@@ -362,7 +365,8 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
         device: training device.
         root: data folder.
         return_outputs: also return ``{"target": ModelOutputs, "shadow": ModelOutputs,
-            "model": target model}`` (not cached: recomputed from the cached models).
+            "model": target model, "scores": {attack: membership scores on the target}}``
+            (the record cache is bypassed; models still load from the cache).
 
     Returns:
         DataFrame, one row per attack: config fields, ``density_achieved``, ``train_acc``,
@@ -388,7 +392,7 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
             "test_acc": train.evaluate(target, te, device=device)["accuracy"],
             "n_members": len(tr[1])}
     base["gen_gap"] = base["train_acc"] - base["test_acc"]
-    records = []
+    records, all_scores = [], {}
     shadow_names = [a for a in cfg.attacks if a in ATTACKS]
     s_out = None
     if shadow_names:
@@ -401,25 +405,25 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
                               seed=cfg.seed + 1000 + i, device=device))
         s_out = ModelOutputs.concat(outs)
         for name in shadow_names:
-            attack = _fit(name, ATTACKS[name](cfg), s_out)
-            scores = _score(name, attack, t_out)
+            attack = fit_attack(name, ATTACKS[name](cfg), s_out)
+            scores = all_scores[name] = score_attack(name, attack, t_out)
             records.append({**base, "attack": name,
                             **M.attack_metrics(scores, t_out.membership,
                                                threshold=attack.threshold_)})
     ref_names = [a for a in cfg.attacks if a in REFERENCE_ATTACKS]
     if ref_names:
         records += _reference_attacks(cfg, ref_names, ds, pools, t_out, target, base, cache,
-                                      device)
+                                      device, all_scores)
     df = pd.DataFrame(records)
     cache.save_json("records", rec_key, {"config": cfg.as_dict(),
                                          "records": df.to_dict(orient="records")})
     df = df.assign(from_cache=False)
     if return_outputs:
-        return df, {"target": t_out, "shadow": s_out, "model": target}
+        return df, {"target": t_out, "shadow": s_out, "model": target, "scores": all_scores}
     return df
 
 
-def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device):
+def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device, all_scores):
     """LiRA / RMIA: reference models on random halves of the attacked samples."""
     attacked = np.r_[pools.target_train, pools.target_test]
     X, y = ds.subset(attacked)
@@ -442,6 +446,7 @@ def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device
             scores = attack.fit(R, y, keep).score_samples(t_out.logits, y)
         else:
             scores = attack.fit(R, y, keep, P, yp).score_samples(t_out.logits, y, target_pop)
+        all_scores[name] = scores
         rows.append({**base, "attack": name,
                      **M.attack_metrics(scores, t_out.membership, threshold=attack.threshold_)})
     return rows
@@ -553,9 +558,9 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
     cfg = cfg or ExperimentConfig()
     table = pd.DataFrame(index=list(outputs), columns=list(outputs), dtype=float)
     for src, (shadow, _) in outputs.items():
-        atk = _fit(attack, ATTACKS[attack](cfg), shadow)
+        atk = fit_attack(attack, ATTACKS[attack](cfg), shadow)
         for dst, (_, target) in outputs.items():
-            scores = _score(attack, atk, target)
+            scores = score_attack(attack, atk, target)
             table.loc[src, dst] = M.attack_metrics(scores, target.membership,
                                                    threshold=None)[metric]
     table.index.name = "attack trained on"

@@ -70,10 +70,11 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, target: float) -> float:
 def best_threshold(scores, membership) -> float:
     """The threshold maximising ``TPR - FPR`` (equivalently balanced accuracy); predict member
     when ``score >= threshold``."""
-    fpr, tpr, thr = roc(scores, membership)
+    s, m = check_scores(scores, membership)
+    fpr, tpr, thr = roc_curve(m, s, drop_intermediate=False)  # every candidate threshold
     i = int(np.argmax(tpr - fpr))
     t = thr[i]
-    return float(t if np.isfinite(t) else np.max(np.asarray(scores, float)) + 1.0)
+    return float(t if np.isfinite(t) else np.max(s) + 1.0)
 
 
 def balanced_accuracy(scores, membership, threshold: float) -> float:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["plot_accuracy_vs_density", "plot_masks", "plot_butterfly_supports"]
+__all__ = ["plot_accuracy_vs_density", "plot_masks", "plot_butterfly_supports", "plot_roc",
+           "plot_member_histograms", "plot_heatmap"]
 
 
 def _ax(ax, figsize=(6, 4)):
@@ -100,5 +101,79 @@ def plot_butterfly_supports(supports: list[torch.Tensor]):
         ax.set_title(f"{name}\n{int(p.sum())} non-zeros", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc(curves: dict, *, ax=None, title: str | None = None, loglog: bool = True):
+    """ROC curves of several attacks, log-log by default (Carlini et al.'s low-FPR view).
+
+    Args:
+        curves: label -> ``(scores, membership)``.
+
+    Example:
+        >>> rng = np.random.default_rng(0); m = np.r_[np.ones(100), np.zeros(100)]
+        >>> fig = plot_roc({"toy": (rng.normal(size=200) + m, m)})
+    """
+    from .metrics import attack_metrics, roc
+
+    fig, ax = _ax(ax, (5, 5))
+    for label, (scores, membership) in curves.items():
+        fpr, tpr, _ = roc(scores, membership)
+        auc = attack_metrics(scores, membership)["auc"]
+        ax.plot(fpr, tpr, label=f"{label} (AUC {auc:.2f})", lw=1.5)
+    lo = 1e-3 if loglog else 0
+    ax.plot([lo, 1], [lo, 1], ls="--", color="grey", lw=1, label="chance")
+    if loglog:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, 1)
+        ax.set_ylim(lo, 1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_member_histograms(values: dict, membership, *, bins: int = 30, axes=None,
+                           title: str | None = None):
+    """Member vs non-member histograms of per-sample values (Yuan & Zhang's Fig. 1 view).
+
+    Args:
+        values: panel title -> per-sample values (e.g. confidence, mean sensitivity).
+        membership: 1 for members.
+    """
+    membership = np.asarray(membership).astype(bool)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.2),
+                                 squeeze=False)
+        axes = axes.ravel()
+    fig = axes[0].figure
+    for ax, (name, v) in zip(axes, values.items()):
+        v = np.asarray(v, dtype=float)
+        edges = np.histogram_bin_edges(v, bins=bins)
+        ax.hist(v[membership], bins=edges, alpha=0.6, label="members", density=True)
+        ax.hist(v[~membership], bins=edges, alpha=0.6, label="non-members", density=True)
+        gap = v[membership].mean() - v[~membership].mean()
+        ax.set_title(f"{name}\nmean gap {gap:+.3g}", fontsize=9)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_heatmap(table: pd.DataFrame, *, ax=None, title: str | None = None, fmt: str = ".2f",
+                 vmin: float = 0.5, vmax: float = 1.0):
+    """Annotated heat-map (e.g. attack transfer AUCs, Bagmar et al.)."""
+    import seaborn as sns
+
+    fig, ax = _ax(ax, (1.6 + 1.3 * table.shape[1], 1.2 + 1.0 * table.shape[0]))
+    sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap="rocket_r", vmin=vmin,
+                vmax=vmax, ax=ax, cbar_kws={"shrink": 0.8})
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -12,7 +12,7 @@ from torch import nn
 
 from . import plots, sparsity, train
 
-__all__ = ["sparsity_view", "sparsity_explorer"]
+__all__ = ["sparsity_view", "sparsity_explorer", "mia_view", "mia_explorer"]
 
 
 def sparsity_view(model: nn.Module, test_data, *, density: float,
@@ -65,3 +65,56 @@ def sparsity_explorer(model: nn.Module, test_data, *, densities=None, methods=No
                                                           description="density"),
                          method=W.Dropdown(options=methods, value=methods[0],
                                            description="method"))
+
+
+def mia_view(views: dict, density: float, *, show: bool = True) -> dict:
+    """ROC (log-log) and confidence / sensitivity gap histograms for one precomputed density.
+
+    Args:
+        views: density -> ``{"outputs": ModelOutputs of the target, "scores": {attack:
+            scores}}`` (computed beforehand, so moving a slider only draws).
+        density: a key of ``views``.
+        show: draw the figure.
+
+    Returns:
+        ``{"auc": {attack: auc}, "figure": fig}``.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from . import metrics
+
+    if density not in views:
+        raise ValueError(f"The 'density' parameter of mia_view must be one of "
+                         f"{sorted(views)}. Got {density!r} instead.")
+    v = views[density]
+    out = v["outputs"]
+    auc = {k: metrics.attack_metrics(s, out.membership)["auc"] for k, s in v["scores"].items()}
+    fig = None
+    if show:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+        plots.plot_roc({k: (s, out.membership) for k, s in v["scores"].items()}, ax=axes[0],
+                       title=f"density {density}")
+        from .signals import confidence
+
+        values = {"true-class confidence": confidence(out.logits, out.labels)}
+        if out.sensitivity is not None:
+            values["mean sensitivity"] = np.asarray(out.sensitivity).mean(1)
+        plots.plot_member_histograms(values, out.membership, axes=list(axes[1:]))
+        if len(values) == 1:
+            axes[2].axis("off")
+    return {"auc": auc, "figure": fig}
+
+
+def mia_explorer(views: dict):
+    """A density slider over :func:`mia_view`."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    options = sorted(views, reverse=True)
+
+    def _show(density):
+        plt.show(mia_view(views, density)["figure"])
+
+    return W.interactive(_show, density=W.SelectionSlider(options=options, value=options[0],
+                                                          description="density"))

@@ -47,8 +47,8 @@ def test_null_every_attack_is_at_chance_on_never_trained_samples(overfit):
     nonmembers = ds.subset(held_out[len(held_out) // 2: 2 * (len(held_out) // 2)])
     fake = E.query(target, fake_members, nonmembers, with_sensitivity=True)
     for name in SHADOW_ATTACKS:
-        atk = E._fit(name, E.ATTACKS[name](cfg), outs["shadow"])
-        auc = M.attack_metrics(E._score(name, atk, fake), fake.membership)["auc"]
+        atk = E.fit_attack(name, E.ATTACKS[name](cfg), outs["shadow"])
+        auc = M.attack_metrics(E.score_attack(name, atk, fake), fake.membership)["auc"]
         assert abs(auc - 0.5) < 0.05 + 0.03, (name, auc)  # +0.03: 2 sd at n=178 per side
 
 

@@ -1,8 +1,8 @@
 """Rebuild ``notebooks/NN_*.ipynb`` from their jupytext ``.py`` twins, execute them, and keep
 only the outputs nbval checks (cells tagged ``nbval-check-output``).
 
-Run after editing a ``.py`` twin: ``python tools/sync_notebooks.py [01 02 ...]``.
-Needs the ``dev`` extra (jupytext).
+Run after editing a ``.py`` twin: ``python tools/sync_notebooks.py [--no-execute] [01 02 ...]``
+(``--no-execute`` converts only, dropping stored outputs). Needs the ``dev`` extra (jupytext).
 """
 
 import sys
@@ -15,10 +15,11 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def sync(py: Path) -> Path:
+def sync(py: Path, execute: bool = True) -> Path:
     nb = jupytext.read(py)
-    NotebookClient(nb, timeout=1200, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    if execute:
+        NotebookClient(nb, timeout=1200, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -33,7 +34,8 @@ def sync(py: Path) -> Path:
 
 
 if __name__ == "__main__":
-    keys = sys.argv[1:]
+    execute = "--no-execute" not in sys.argv
+    keys = [a for a in sys.argv[1:] if not a.startswith("--")]
     for py in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
         if not keys or py.name[:2] in keys:
-            print("synced", sync(py))
+            print("synced", sync(py, execute))
