@@ -14,11 +14,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-from . import (attacks, cache, data, experiments, metrics, models, plots,  # noqa: E402
-               signals, sparsity, train, widgets)
+from . import (attacks, cache, data, experiments, inversion, metrics, models,  # noqa: E402
+               plots, signals, sparsity, train, widgets)
 
-__all__ = ["attacks", "cache", "data", "experiments", "metrics", "models", "plots", "signals",
-           "sparsity", "train", "widgets", "__version__"]
+__all__ = ["attacks", "cache", "data", "experiments", "inversion", "metrics", "models", "plots",
+           "signals", "sparsity", "train", "widgets", "__version__"]
 
 # One torch thread on <= 2 cores: measured faster for these small models, idle or not
 # (benchmarks/threads.py). OMP_NUM_THREADS set by the user wins.

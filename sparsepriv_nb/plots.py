@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 
 __all__ = ["plot_accuracy_vs_density", "plot_masks", "plot_butterfly_supports", "plot_roc",
-           "plot_member_histograms", "plot_heatmap"]
+           "plot_member_histograms", "plot_heatmap", "plot_inversion_grid",
+           "plot_inversion_metrics"]
 
 
 def _ax(ax, figsize=(6, 4)):
@@ -175,5 +176,52 @@ def plot_heatmap(table: pd.DataFrame, *, ax=None, title: str | None = None, fmt:
                 vmax=vmax, ax=ax, cbar_kws={"shrink": 0.8})
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def _show_image(ax, img, value_range=(0.0, 1.0)):
+    img = np.asarray(img, dtype=float)
+    if img.ndim == 3 and img.shape[0] in (1, 3):
+        img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=value_range[0],
+              vmax=value_range[1], interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_inversion_grid(images: dict, original, *, layers, ks, value_range=(0.0, 1.0)):
+    """Huang et al.'s Fig. 2 layout: rows = layers, columns = k (fraction of weights left).
+
+    Args:
+        images: ``(k, layer) -> image (C, H, W)`` (the keys of the inversion results).
+        original: the image ``(C, H, W)`` shown in the first column.
+        layers, ks: row and column order.
+    """
+    fig, axes = plt.subplots(len(layers), len(ks) + 1,
+                             figsize=(1.5 * (len(ks) + 1), 1.5 * len(layers)), squeeze=False)
+    for r, layer in enumerate(layers):
+        _show_image(axes[r, 0], original, value_range)
+        axes[r, 0].set_ylabel(layer, fontsize=9)
+        for c, k in enumerate(ks, start=1):
+            _show_image(axes[r, c], images[(k, layer)], value_range)
+            if r == 0:
+                axes[r, c].set_title(f"k={k:.3g}", fontsize=9)
+    axes[0, 0].set_title("original", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_inversion_metrics(df: pd.DataFrame, *, metrics=("psnr", "ssim"), x: str = "k"):
+    """Mean +/- std over images of each metric against ``x``, one line per layer."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        sns.lineplot(data=df, x=x, y=metric, hue="layer", marker="o", errorbar="sd", ax=ax)
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel(f"{x} (fraction of weights left)")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -303,8 +303,13 @@ def rewind_weights(model: nn.Module, saved: dict[str, torch.Tensor]) -> nn.Modul
     return model
 
 
+@torch.no_grad()
 def _refresh_masked(model: nn.Module) -> None:
-    """Recompute ``weight = weight_orig * weight_mask`` now rather than at the next forward."""
+    """Recompute ``weight = weight_orig * weight_mask`` now rather than at the next forward.
+
+    Without gradient tracking, so that the attribute is a plain tensor and the model can be
+    ``copy.deepcopy``-ed (a pruned module after a training forward pass cannot).
+    """
     for mod in model.modules():
         for hook in mod._forward_pre_hooks.values():
             if isinstance(hook, prune.BasePruningMethod):

@@ -12,7 +12,8 @@ from torch import nn
 
 from . import plots, sparsity, train
 
-__all__ = ["sparsity_view", "sparsity_explorer", "mia_view", "mia_explorer"]
+__all__ = ["sparsity_view", "sparsity_explorer", "mia_view", "mia_explorer", "inversion_view",
+           "inversion_explorer"]
 
 
 def sparsity_view(model: nn.Module, test_data, *, density: float,
@@ -118,3 +119,57 @@ def mia_explorer(views: dict):
 
     return W.interactive(_show, density=W.SelectionSlider(options=options, value=options[0],
                                                           description="density"))
+
+
+def inversion_view(results: dict, records, *, k: float, layer: str, index: int = 0,
+                   originals=None, show: bool = True) -> dict:
+    """Original | inverted image for one (k, layer, image) with its metrics.
+
+    Args:
+        results: ``(k, layer) -> inverted images (B, C, H, W)`` (precomputed).
+        records: DataFrame from :func:`sparsepriv_nb.inversion.inversion_records` with ``k``.
+        k, layer, index: which inversion to show.
+        originals: the original images ``(B, C, H, W)``.
+
+    Returns:
+        ``{"metrics": dict, "figure": fig}``.
+    """
+    import matplotlib.pyplot as plt
+
+    if (k, layer) not in results:
+        raise ValueError(f"inversion_view: no precomputed result for k={k!r}, layer={layer!r};"
+                         f" available: {sorted(results)}.")
+    images = results[(k, layer)]
+    if not 0 <= index < len(images):
+        raise ValueError(f"The 'index' parameter must be in [0, {len(images) - 1}]. Got {index}.")
+    row = records[(records.k == k) & (records.layer == layer) & (records.image == index)]
+    m = row.iloc[0][["mse", "psnr", "ssim", "label", "predicted"]].to_dict()
+    fig = None
+    if show:
+        fig, axes = plt.subplots(1, 2, figsize=(5, 2.8))
+        plots._show_image(axes[0], originals[index])
+        axes[0].set_title("original")
+        plots._show_image(axes[1], images[index])
+        axes[1].set_title(f"{layer}, k={k:.3g}")
+        fig.suptitle(f"PSNR {m['psnr']:.1f} dB, SSIM {m['ssim']:.2f}, predicted "
+                     f"{m['predicted']} (label {m['label']})", fontsize=9)
+        fig.tight_layout()
+    return {"metrics": m, "figure": fig}
+
+
+def inversion_explorer(results: dict, records, originals):
+    """Sliders for k, layer and image index over :func:`inversion_view`."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    ks = sorted({k for k, _ in results}, reverse=True)
+    layers = list(dict.fromkeys(layer for _, layer in results))
+
+    def _show(k, layer, index):
+        plt.show(inversion_view(results, records, k=k, layer=layer, index=index,
+                                originals=originals)["figure"])
+
+    return W.interactive(
+        _show, k=W.SelectionSlider(options=ks, value=ks[0], description="k"),
+        layer=W.Dropdown(options=layers, value=layers[0], description="layer"),
+        index=W.IntSlider(min=0, max=len(originals) - 1, value=0, description="image"))
