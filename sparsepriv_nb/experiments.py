@@ -67,6 +67,7 @@ REFERENCE_ATTACKS = {
     "lira": lambda c: A.LiRA(online=True, fixed_variance=True),
     "lira-per-sample": lambda c: A.LiRA(online=True, fixed_variance=False),
     "lira-offline": lambda c: A.LiRA(online=False, fixed_variance=True),
+    "lira-offline-per-sample": lambda c: A.LiRA(online=False, fixed_variance=False),
     "rmia": lambda c: A.RMIA(online=True),
     "rmia-offline": lambda c: A.RMIA(online=False),
 }
