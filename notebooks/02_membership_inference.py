@@ -38,6 +38,7 @@ MAX_SAMPLES = None
 SEED = 0
 EPOCHS = 30
 FINETUNE_EPOCHS = 10
+LR = 0.001
 DENSITY = 0.25  # density of the pruned and lottery-ticket models
 N_SHADOWS = 2
 N_REFERENCE = 16  # LiRA / RMIA reference models (even)
@@ -85,7 +86,7 @@ cache = spn.experiments.default_cache() if CACHE else False
 
 # %% tags=["nbval-check-output"]
 base = E.ExperimentConfig(dataset=DATASET, arch=ARCH, max_samples=MAX_SAMPLES, seed=SEED,
-                          epochs=EPOCHS, finetune_epochs=FINETUNE_EPOCHS, n_shadows=N_SHADOWS,
+                          epochs=EPOCHS, finetune_epochs=FINETUNE_EPOCHS, lr=LR, n_shadows=N_SHADOWS,
                           n_reference=N_REFERENCE, samia_epochs=SAMIA_EPOCHS)
 ds, pools = E.prepare_data(base, root=DATA_ROOT)
 pools.check_disjoint()  # raises if any sample is in two pools

@@ -34,7 +34,7 @@ MAX_SAMPLES = None
 SEED = 0
 EPOCHS = 30  # first (dense) training
 IMP_EPOCHS = 10  # retraining per IMP round
-K_ROUNDS = [0, 3, 6, 10]  # n: models with k = 0.8**n of their weights
+K_ROUNDS = [0, 3, 6, 10]  # IMP rounds n; a model keeps k of 0.8**n of its weights
 N_IMAGES = 8  # images inverted (one batch)
 STEPS = 300
 LR = 0.05

@@ -60,20 +60,6 @@ class _Attack:
         return f"{type(self).__name__}({params})"
 
 
-def _check_membership(membership, n: int) -> np.ndarray:
-    m = np.asarray(membership)
-    if m.shape != (n,):
-        raise ValueError(f"The 'membership' parameter must have shape ({n},) to match the "
-                         f"logits. Got {m.shape} instead.")
-    if not np.isin(m, [0, 1]).all():
-        raise ValueError("The 'membership' parameter must hold 0/1 (or bool) values.")
-    m = m.astype(int)
-    if len(np.unique(m)) < 2:
-        raise ValueError("The 'membership' parameter holds a single class; an attack needs "
-                         "members (1) and non-members (0) to fit.")
-    return m
-
-
 # --------------------------------------------------------------------------- threshold
 
 
@@ -105,7 +91,7 @@ class ThresholdAttack(_Attack):
             raise ValueError(f"The 'signal' parameter of ThresholdAttack must be one of "
                              f"{sorted(SIGNALS)}. Got {self.signal!r} instead.")
         z, y = check_outputs(logits, labels)
-        m = _check_membership(membership, len(z))
+        m = M.check_membership(membership, len(z))
         v = self._values(z, y)
         self.threshold_ = M.best_threshold(v, m)
         self.n_classes_ = z.shape[1]
@@ -214,7 +200,7 @@ class ShadowModelAttack(_Attack):
             raise ValueError(f"The 'features' parameter of ShadowModelAttack must be one of "
                              f"{_FEATURES}. Got {self.features!r} instead.")
         z, y = check_outputs(logits, labels)
-        m = _check_membership(membership, len(z))
+        m = M.check_membership(membership, len(z))
         X = self._features(z, y)
         self.n_classes_ = z.shape[1]
         per_class = self.per_class and self.features != "top3"
@@ -313,7 +299,7 @@ class SAMIA(_Attack):
         from .train import fit as train_fit
 
         X = self.features(logits, labels, sensitivity)
-        m = _check_membership(membership, len(X))
+        m = M.check_membership(membership, len(X))
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"The 'epochs' parameter of SAMIA must be an int >= 1. "
                              f"Got {self.epochs!r}.")

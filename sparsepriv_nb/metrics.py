@@ -22,30 +22,36 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-__all__ = ["check_scores", "roc", "tpr_at_fpr", "best_threshold", "balanced_accuracy",
-           "attack_metrics", "attack_record", "inversion_quality"]
+__all__ = ["check_membership", "check_scores", "roc", "tpr_at_fpr", "best_threshold",
+           "balanced_accuracy", "attack_metrics", "attack_record", "records_frame",
+           "inversion_quality"]
 
 
-def check_scores(scores, membership) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``scores`` (finite, 1-D) and ``membership`` (0/1, both present, same length)."""
-    s = np.asarray(scores, dtype=float)
+def check_membership(membership, n: int) -> np.ndarray:
+    """Validate 0/1 (or bool) ``membership`` of length ``n`` holding both classes."""
     m = np.asarray(membership)
-    if s.ndim != 1:
-        raise ValueError(f"The 'scores' parameter must be 1-D. Got shape {s.shape}.")
-    if m.shape != s.shape:
-        raise ValueError(f"The 'membership' parameter must have the same length as 'scores' "
-                         f"({len(s)}). Got {len(m)} instead.")
-    if not np.isfinite(s).all():
-        raise ValueError(f"The 'scores' parameter contains {int((~np.isfinite(s)).sum())} NaN "
-                         "or infinite values.")
-    if not np.isin(m, [0, 1, True, False]).all():
+    if m.shape != (n,):
+        raise ValueError(f"The 'membership' parameter must have shape ({n},) to match the "
+                         f"scores or logits. Got {m.shape} instead.")
+    if not np.isin(m, [0, 1]).all():
         raise ValueError("The 'membership' parameter must hold 0/1 (or bool) values.")
     m = m.astype(int)
     if len(np.unique(m)) < 2:
         raise ValueError("The 'membership' parameter holds a single class "
                          f"({'members' if m.size and m[0] else 'non-members'} only); "
-                         "an attack needs both members and non-members.")
-    return s, m
+                         "an attack needs both members (1) and non-members (0).")
+    return m
+
+
+def check_scores(scores, membership) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``scores`` (finite, 1-D) and ``membership`` (see :func:`check_membership`)."""
+    s = np.asarray(scores, dtype=float)
+    if s.ndim != 1:
+        raise ValueError(f"The 'scores' parameter must be 1-D. Got shape {s.shape}.")
+    if not np.isfinite(s).all():
+        raise ValueError(f"The 'scores' parameter contains {int((~np.isfinite(s)).sum())} NaN "
+                         "or infinite values.")
+    return s, check_membership(membership, len(s))
 
 
 def roc(scores, membership) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -81,3 +81,12 @@ def test_real_profiles_validate_against_real_notebooks():
         prof = cli.load_profile(profile)
         for info in cli.find_notebooks():
             cli.resolve_parameters(info, prof, {})
+
+
+def test_papermill_parses_every_parameter_of_every_notebook():
+    """papermill drops (with a warning) parameter lines it cannot parse; ours must all parse."""
+    import papermill
+
+    for info in cli.find_notebooks():
+        found = papermill.inspect_notebook(str(info.path))
+        assert set(found) == set(info.parameters), info.path.name

@@ -99,7 +99,7 @@ def test_tpr_at_fpr_reads_roc_steps():
 def test_metrics_validation():
     with pytest.raises(ValueError, match="single class"):
         M.attack_metrics([0.1, 0.2], [1, 1])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="shape"):
         M.attack_metrics([0.1, 0.2], [1, 0, 1])
     with pytest.raises(ValueError, match="NaN"):
         M.attack_metrics([np.nan, 0.2], [1, 0])
