@@ -230,14 +230,16 @@ for name in configs:
 # ## 6. Do attacks transfer between dense and sparse models? (Bagmar et al.)
 #
 # Fit the attack on the shadows of one kind of model, apply it to targets of every kind.
-# Rows: the model family the attacker trained on; columns: the attacked model.
+# Rows: the model family the attacker trained on; columns: the attacked model. The cells hold
+# balanced accuracy at the threshold fitted on the row's shadows: it is the threshold (or the
+# classifier) that has to transfer.
 
 # %%
 pairs = {name: (outputs[name]["shadow"], outputs[name]["target"]) for name in configs}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 for ax, attack_name in zip(axes, ("shokri", "loss")):
     transfer = E.attack_transfer(pairs, attack_name, cfg=base)
-    spn.plots.plot_heatmap(transfer, ax=ax, title=f"{attack_name}: AUC")
+    spn.plots.plot_heatmap(transfer, ax=ax, title=f"{attack_name}: balanced accuracy")
 transfer.round(3)
 
 # %% [markdown]

@@ -541,14 +541,17 @@ def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str 
 
 def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
                     attack: str = "shokri", *, cfg: ExperimentConfig | None = None,
-                    metric: str = "auc") -> pd.DataFrame:
+                    metric: str = "balanced_accuracy") -> pd.DataFrame:
     """Bagmar et al.'s transfer heat-map: fit the attack on model A's shadows, score model B.
 
     Args:
         outputs: model name -> ``(shadow_outputs, target_outputs)``.
         attack: a name from :data:`ATTACKS`.
         cfg: passed to the attack factory (seed).
-        metric: which :func:`metrics.attack_metrics` value fills the table.
+        metric: which :func:`metrics.attack_metrics` value fills the table, computed at the
+            threshold fitted on the source's shadows. The default, balanced accuracy, is what
+            transfers (or not); AUC ignores the threshold, so for threshold attacks it only
+            depends on the attacked model.
 
     Returns:
         DataFrame indexed by the attack's source model, columns = target model.
@@ -563,7 +566,7 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
         for dst, (_, target) in outputs.items():
             scores = score_attack(attack, atk, target)
             table.loc[src, dst] = M.attack_metrics(scores, target.membership,
-                                                   threshold=None)[metric]
+                                                   threshold=atk.threshold_)[metric]
     table.index.name = "attack trained on"
     table.columns.name = "attacked model"
     return table
