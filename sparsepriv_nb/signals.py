@@ -151,7 +151,7 @@ def membership_signal(name: str, logits, labels) -> np.ndarray:
     Example:
         >>> import torch
         >>> z = torch.tensor([[5.0, 0.0], [0.0, 5.0]])
-        >>> membership_signal("loss", z, torch.tensor([0, 0])).argmax()
+        >>> int(membership_signal("loss", z, torch.tensor([0, 0])).argmax())
         0
     """
     if name not in SIGNALS:
