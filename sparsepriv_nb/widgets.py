@@ -32,6 +32,7 @@ def sparsity_view(model: nn.Module, test_data, *, density: float,
         ``{"density", "accuracy", "masks", "figure"}``.
 
     Example:
+        >>> import torch
         >>> from sparsepriv_nb.models import build_model
         >>> m = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=0)
         >>> out = sparsity_view(m, (torch.zeros(4, 1, 8, 8), torch.zeros(4).long()),
