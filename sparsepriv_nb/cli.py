@@ -62,6 +62,9 @@ def notebook_parameters(path: Path) -> dict:
 def find_notebooks(folder: Path | None = None) -> list[NotebookInfo]:
     """The numbered notebooks ``NN_*.ipynb`` in order."""
     folder = folder or repo_root() / "notebooks"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No notebooks folder at {folder}: run sparsepriv-nb from an "
+                                "editable install of a checkout (pip install -e .).")
     out = []
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
         out.append(NotebookInfo(path.name[:2], path, notebook_parameters(path)))

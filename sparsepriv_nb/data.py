@@ -86,11 +86,15 @@ class Dataset:
 
 
 def default_root() -> Path:
-    """The data folder: ``$SPARSEPRIV_DATA`` or ``<repo>/data``."""
+    """The data folder: ``$SPARSEPRIV_DATA``, else ``<checkout>/data`` for an editable
+    install, else ``~/.cache/sparsepriv_nb`` (never inside site-packages)."""
     env = os.environ.get("SPARSEPRIV_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").exists() and (checkout / "notebooks").is_dir():
+        return checkout / "data"
+    return Path.home() / ".cache" / "sparsepriv_nb"
 
 
 # --------------------------------------------------------------------------- loaders

@@ -116,3 +116,10 @@ def test_cifar10_loads_files_in_torchvision_format(tmp_path, monkeypatch):
     ds = data.load_dataset("cifar10", root=tmp_path)
     assert ds.X.shape == (24, 3, 32, 32) and ds.num_classes == 10
     assert ds.classes[0] == "c0" and 0 <= ds.X.min() and ds.X.max() <= 1
+
+
+def test_default_root_honours_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARSEPRIV_DATA", str(tmp_path))
+    assert data.default_root() == tmp_path
+    monkeypatch.delenv("SPARSEPRIV_DATA")
+    assert data.default_root().name == "data"  # this checkout
