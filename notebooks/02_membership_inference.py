@@ -179,11 +179,11 @@ results, outputs = {}, {}
 for name, cfg in configs.items():
     results[name], outputs[name] = E.run_experiment(cfg, cache=cache, device=DEVICE, root=DATA_ROOT,
                                                     return_outputs=True)
-table = pd.concat(results, names=["model"]).reset_index(level=0)
-table.pivot_table(index="attack", columns="model", values=["auc", "tpr@1%fpr"]).round(3)
+table = pd.concat(results, names=["target"]).reset_index(level=0)
+table.pivot_table(index="attack", columns="target", values=["auc", "tpr@1%fpr"]).round(3)
 
 # %%
-table.groupby("model")[["density_achieved", "train_acc", "test_acc", "gen_gap"]].first().round(3)
+table.groupby("target")[["density_achieved", "train_acc", "test_acc", "gen_gap"]].first().round(3)
 
 # %% [markdown]
 # The full tidy table has one row per (model, attack) with every metric; `defense_level` is

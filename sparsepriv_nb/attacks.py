@@ -30,6 +30,7 @@ from scipy import stats
 from torch import nn
 
 from . import metrics as M
+from ._checks import check_choice
 from .signals import SIGNALS, check_outputs, logit_scaled_confidence, membership_signal
 
 __all__ = ["ThresholdAttack", "ShadowModelAttack", "SAMIA", "SAMIANet", "LiRA", "RMIA",
@@ -87,9 +88,7 @@ class ThresholdAttack(_Attack):
         return membership_signal(self.signal, logits, labels)
 
     def fit(self, logits, labels, membership):
-        if self.signal not in SIGNALS:
-            raise ValueError(f"The 'signal' parameter of ThresholdAttack must be one of "
-                             f"{sorted(SIGNALS)}. Got {self.signal!r} instead.")
+        check_choice(self.signal, sorted(SIGNALS), "signal", "ThresholdAttack")
         z, y = check_outputs(logits, labels)
         m = M.check_membership(membership, len(z))
         v = self._values(z, y)
@@ -193,12 +192,8 @@ class ShadowModelAttack(_Attack):
         return f
 
     def fit(self, logits, labels, membership):
-        if self.classifier not in _CLASSIFIERS:
-            raise ValueError(f"The 'classifier' parameter of ShadowModelAttack must be one of "
-                             f"{_CLASSIFIERS}. Got {self.classifier!r} instead.")
-        if self.features not in _FEATURES:
-            raise ValueError(f"The 'features' parameter of ShadowModelAttack must be one of "
-                             f"{_FEATURES}. Got {self.features!r} instead.")
+        check_choice(self.classifier, _CLASSIFIERS, "classifier", "ShadowModelAttack")
+        check_choice(self.features, _FEATURES, "features", "ShadowModelAttack")
         z, y = check_outputs(logits, labels)
         m = M.check_membership(membership, len(z))
         X = self._features(z, y)

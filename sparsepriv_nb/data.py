@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ._checks import check_choice
+
 __all__ = [
     "Dataset",
     "Pools",
@@ -206,9 +208,7 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, download: 
         >>> load_dataset("digits", max_samples=100).X.shape
         torch.Size([100, 1, 8, 8])
     """
-    if not isinstance(name, str) or name not in DATASETS:
-        raise ValueError(f"The 'name' parameter of load_dataset must be one of "
-                         f"{sorted(DATASETS)}. Got {name!r} instead.")
+    check_choice(name, sorted(DATASETS), "name", "load_dataset")
     if max_samples is not None and (not isinstance(max_samples, int) or max_samples < 2):
         raise ValueError("The 'max_samples' parameter of load_dataset must be an int >= 2 or "
                          f"None. Got {max_samples!r} instead.")

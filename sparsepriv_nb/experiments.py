@@ -38,6 +38,7 @@ from . import attacks as A
 from . import data as D
 from . import metrics as M
 from . import models, signals, sparsity, train
+from ._checks import check_choice
 from .cache import Cache
 
 __all__ = ["ExperimentConfig", "SPARSITY_METHODS", "ATTACKS", "DEFAULT_ATTACKS",
@@ -124,9 +125,7 @@ class ExperimentConfig:
     model_kwargs: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
-        if self.method not in SPARSITY_METHODS:
-            raise ValueError(f"The 'method' parameter of ExperimentConfig must be one of "
-                             f"{SPARSITY_METHODS}. Got {self.method!r} instead.")
+        check_choice(self.method, SPARSITY_METHODS, "method", "ExperimentConfig")
         if isinstance(self.density, bool) or not 0 < float(self.density) <= 1:
             raise ValueError(f"The 'density' parameter of ExperimentConfig must be in (0, 1]. "
                              f"Got {self.density!r} instead.")
@@ -387,7 +386,9 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
                          num_classes=C, cache=cache, device=device)
     need_sens = "samia" in cfg.attacks
     t_out = query(target, tr, te, with_sensitivity=need_sens, seed=cfg.seed, device=device)
-    base = {**{k: v for k, v in cfg.as_dict().items() if k not in ("attacks", "model_kwargs")},
+    label = cfg.method if cfg.method in ("dense", "butterfly") else f"{cfg.method}@{cfg.density:g}"
+    base = {"model": label,
+            **{k: v for k, v in cfg.as_dict().items() if k not in ("attacks", "model_kwargs")},
             "density_achieved": sparsity.overall_density(target),
             "train_acc": train.evaluate(target, tr, device=device)["accuracy"],
             "test_acc": train.evaluate(target, te, device=device)["accuracy"],
@@ -408,9 +409,8 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
         for name in shadow_names:
             attack = fit_attack(name, ATTACKS[name](cfg), s_out)
             scores = all_scores[name] = score_attack(name, attack, t_out)
-            records.append({**base, "attack": name,
-                            **M.attack_metrics(scores, t_out.membership,
-                                               threshold=attack.threshold_)})
+            records.append(M.attack_record(scores, t_out.membership, attack=name,
+                                           threshold=attack.threshold_, **base))
     ref_names = [a for a in cfg.attacks if a in REFERENCE_ATTACKS]
     if ref_names:
         records += _reference_attacks(cfg, ref_names, ds, pools, t_out, target, base, cache,
@@ -448,8 +448,8 @@ def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device
         else:
             scores = attack.fit(R, y, keep, P, yp).score_samples(t_out.logits, y, target_pop)
         all_scores[name] = scores
-        rows.append({**base, "attack": name,
-                     **M.attack_metrics(scores, t_out.membership, threshold=attack.threshold_)})
+        rows.append(M.attack_record(scores, t_out.membership, attack=name,
+                                    threshold=attack.threshold_, **base))
     return rows
 
 
@@ -556,9 +556,7 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
     Returns:
         DataFrame indexed by the attack's source model, columns = target model.
     """
-    if attack not in ATTACKS:
-        raise ValueError(f"The 'attack' parameter must be one of {sorted(ATTACKS)}. "
-                         f"Got {attack!r}.")
+    check_choice(attack, sorted(ATTACKS), "attack", "attack_transfer")
     cfg = cfg or ExperimentConfig()
     table = pd.DataFrame(index=list(outputs), columns=list(outputs), dtype=float)
     for src, (shadow, _) in outputs.items():

@@ -19,11 +19,10 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 __all__ = ["check_membership", "check_scores", "roc", "tpr_at_fpr", "best_threshold",
-           "balanced_accuracy", "attack_metrics", "attack_record", "records_frame",
+           "balanced_accuracy", "attack_metrics", "attack_record",
            "inversion_quality"]
 
 
@@ -128,14 +127,16 @@ def attack_metrics(scores, membership, *, threshold: float | None = None) -> dic
 
 def attack_record(scores, membership, *, model: str, attack: str,
                   threshold: float | None = None, **extra) -> dict:
-    """:func:`attack_metrics` plus ``model`` and ``attack`` names (one tidy row)."""
+    """:func:`attack_metrics` plus ``model`` and ``attack`` names and any ``extra`` fields:
+    one tidy row; a list of them is a DataFrame with one row per (model, attack).
+
+    Example:
+        >>> r = attack_record([0.9, 0.1], [1, 0], model="dense", attack="loss", seed=0)
+        >>> r["model"], r["attack"], r["seed"], r["auc"]
+        ('dense', 'loss', 0, 1.0)
+    """
     return {"model": model, "attack": attack, **extra,
             **attack_metrics(scores, membership, threshold=threshold)}
-
-
-def records_frame(records: list[dict]) -> pd.DataFrame:
-    """Tidy DataFrame of records (one row per model x attack)."""
-    return pd.DataFrame.from_records(records)
 
 
 def inversion_quality(inverted: np.ndarray, original: np.ndarray,

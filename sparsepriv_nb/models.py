@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._checks import check_choice
+
 __all__ = ["MODELS", "build_model", "MLP", "LeNet5", "SmallCNN"]
 
 _NORMS = ("batch", "group", "none")
@@ -170,18 +172,15 @@ def build_model(name: str, *, input_shape, num_classes: int, seed: int | None = 
         >>> bool(torch.equal(a.fc1.weight, b.fc1.weight))
         True
     """
-    if name not in MODELS:
-        raise ValueError(f"The 'name' parameter of build_model must be one of {sorted(MODELS)}."
-                         f" Got {name!r} instead.")
+    check_choice(name, sorted(MODELS), "name", "build_model")
     if len(tuple(input_shape)) != 3 or min(input_shape) < 1:
         raise ValueError("The 'input_shape' parameter of build_model must be (C, H, W) with "
                          f"positive sizes. Got {input_shape!r} instead.")
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"The 'num_classes' parameter of build_model must be an int >= 2. "
                          f"Got {num_classes!r} instead.")
-    if "norm" in kwargs and kwargs["norm"] not in _NORMS:
-        raise ValueError(f"The 'norm' parameter of build_model must be one of {_NORMS}. "
-                         f"Got {kwargs['norm']!r} instead.")
+    if "norm" in kwargs:
+        check_choice(kwargs["norm"], _NORMS, "norm", "build_model")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)

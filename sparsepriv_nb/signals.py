@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._checks import check_choice
+
 __all__ = ["loss", "confidence", "entropy", "modified_entropy", "logit_scaled_confidence",
            "sensitivity", "SIGNALS", "MEMBERSHIP_SIGNALS", "membership_signal", "check_outputs"]
 
@@ -154,7 +156,5 @@ def membership_signal(name: str, logits, labels) -> np.ndarray:
         >>> int(membership_signal("loss", z, torch.tensor([0, 0])).argmax())
         0
     """
-    if name not in SIGNALS:
-        raise ValueError(f"The 'signal' parameter must be one of {sorted(SIGNALS)}. "
-                         f"Got {name!r} instead.")
+    check_choice(name, sorted(SIGNALS), "signal", "membership_signal")
     return MEMBERSHIP_SIGNALS[name] * SIGNALS[name](logits, labels)

@@ -36,6 +36,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from ._checks import check_choice
+
 __all__ = [
     "PRUNABLE_TYPES",
     "METHODS",
@@ -636,9 +638,7 @@ def apply_sparsity(model: nn.Module, method: str, density: float, *, seed: int =
         >>> round(overall_density(apply_sparsity(m, "random", 0.25)), 2)
         0.25
     """
-    if method not in METHODS:
-        raise ValueError(f"The 'method' parameter of apply_sparsity must be one of {METHODS}. "
-                         f"Got {method!r} instead.")
+    check_choice(method, METHODS, "method", "apply_sparsity")
     if isinstance(density, bool) or not isinstance(density, (int, float)) or \
             not 0.0 < density <= 1.0:
         raise ValueError(f"The 'density' parameter of apply_sparsity must be a float in (0, 1]."

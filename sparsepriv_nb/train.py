@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._checks import check_choice
+
 __all__ = ["resolve_device", "configure_threads", "fit", "evaluate", "predict_logits",
            "seed_everything"]
 
@@ -140,9 +142,7 @@ def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
     val = _as_tensors(val_data, "val_data") if val_data is not None else None
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"The 'epochs' parameter of fit must be an int >= 1. Got {epochs!r}.")
-    if optimizer not in _OPTIMIZERS:
-        raise ValueError(f"The 'optimizer' parameter of fit must be one of {_OPTIMIZERS}. "
-                         f"Got {optimizer!r} instead.")
+    check_choice(optimizer, _OPTIMIZERS, "optimizer", "fit")
     if not lr > 0:
         raise ValueError(f"The 'lr' parameter of fit must be > 0. Got {lr!r} instead.")
     if not isinstance(batch_size, int) or batch_size < 1:

@@ -11,6 +11,7 @@ import copy
 from torch import nn
 
 from . import plots, sparsity, train
+from ._checks import check_choice
 
 __all__ = ["sparsity_view", "sparsity_explorer", "mia_view", "mia_explorer", "inversion_view",
            "inversion_explorer"]
@@ -86,9 +87,7 @@ def mia_view(views: dict, density: float, *, show: bool = True) -> dict:
 
     from . import metrics
 
-    if density not in views:
-        raise ValueError(f"The 'density' parameter of mia_view must be one of "
-                         f"{sorted(views)}. Got {density!r} instead.")
+    check_choice(density, sorted(views), "density", "mia_view")
     v = views[density]
     out = v["outputs"]
     auc = {k: metrics.attack_metrics(s, out.membership)["auc"] for k, s in v["scores"].items()}
