@@ -29,14 +29,19 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Cache", "config_key", "atomic_write_bytes"]
+__all__ = ["Cache", "config_key", "atomic_write_bytes", "SCHEMA"]
+
+#: Bumped whenever what is stored under a key changes (record columns, state-dict layout), so
+#: that entries written by older code are never read as current ones.
+SCHEMA = 2
 
 
 def config_key(obj) -> str:
-    """SHA-256 of the canonical JSON of ``obj`` plus the package version."""
+    """SHA-256 of the canonical JSON of ``obj`` plus the package version and cache schema."""
     from . import __version__
 
-    blob = json.dumps({"obj": obj, "version": __version__}, sort_keys=True, default=str)
+    blob = json.dumps({"obj": obj, "version": __version__, "schema": SCHEMA}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

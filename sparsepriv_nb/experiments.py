@@ -356,7 +356,7 @@ def prepare_data(cfg: ExperimentConfig, *, root=None):
 
 
 def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
-                   root=None, return_outputs: bool = False):
+                   root=None, return_outputs: bool = False, progress: bool | None = None):
     """Run one privacy experiment; see the module docstring.
 
     Args:
@@ -367,6 +367,7 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
         return_outputs: also return ``{"target": ModelOutputs, "shadow": ModelOutputs,
             "model": target model, "scores": {attack: membership scores on the target}}``
             (the record cache is bypassed; models still load from the cache).
+        progress: a tqdm bar over models and attacks (default: in notebooks and terminals).
 
     Returns:
         DataFrame, one row per attack: config fields, ``density_achieved``, ``train_acc``,
@@ -379,14 +380,22 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
         hit = cache.load_json("records", rec_key)
         if hit is not None:
             return pd.DataFrame(hit["records"]).assign(from_cache=True)
+    from tqdm.auto import tqdm
+
     ds, pools = prepare_data(cfg, root=root)
     shape, C = ds.input_shape, ds.num_classes
+    shadow_names = [a for a in cfg.attacks if a in ATTACKS]
+    ref_names = [a for a in cfg.attacks if a in REFERENCE_ATTACKS]
+    label = cfg.method if cfg.method in ("dense", "butterfly") else f"{cfg.method}@{cfg.density:g}"
+    steps = (1 + (cfg.n_shadows + len(shadow_names) if shadow_names else 0)
+             + (cfg.n_reference + len(ref_names) if ref_names else 0))
+    bar = tqdm(total=steps, desc=label, leave=False, disable=not train._show_progress(progress))
     tr, te = ds.subset(pools.target_train), ds.subset(pools.target_test)
     target = train_model(cfg, tr, role="target", seed=cfg.seed, input_shape=shape,
                          num_classes=C, cache=cache, device=device)
+    bar.update()
     need_sens = "samia" in cfg.attacks
     t_out = query(target, tr, te, with_sensitivity=need_sens, seed=cfg.seed, device=device)
-    label = cfg.method if cfg.method in ("dense", "butterfly") else f"{cfg.method}@{cfg.density:g}"
     base = {"model": label,
             **{k: v for k, v in cfg.as_dict().items() if k not in ("attacks", "model_kwargs")},
             "density_achieved": sparsity.overall_density(target),
@@ -395,7 +404,6 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
             "n_members": len(tr[1])}
     base["gen_gap"] = base["train_acc"] - base["test_acc"]
     records, all_scores = [], {}
-    shadow_names = [a for a in cfg.attacks if a in ATTACKS]
     s_out = None
     if shadow_names:
         s_tr, s_te = ds.subset(pools.shadow_train), ds.subset(pools.shadow_test)
@@ -405,16 +413,18 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
                                   input_shape=shape, num_classes=C, cache=cache, device=device)
             outs.append(query(s_model, s_tr, s_te, with_sensitivity=need_sens,
                               seed=cfg.seed + 1000 + i, device=device))
+            bar.update()
         s_out = ModelOutputs.concat(outs)
         for name in shadow_names:
             attack = fit_attack(name, ATTACKS[name](cfg), s_out)
             scores = all_scores[name] = score_attack(name, attack, t_out)
             records.append(M.attack_record(scores, t_out.membership, attack=name,
                                            threshold=attack.threshold_, **base))
-    ref_names = [a for a in cfg.attacks if a in REFERENCE_ATTACKS]
+            bar.update()
     if ref_names:
         records += _reference_attacks(cfg, ref_names, ds, pools, t_out, target, base, cache,
-                                      device, all_scores)
+                                      device, all_scores, bar)
+    bar.close()
     df = pd.DataFrame(records)
     cache.save_json("records", rec_key, {"config": cfg.as_dict(),
                                          "records": df.to_dict(orient="records")})
@@ -424,7 +434,8 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
     return df
 
 
-def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device, all_scores):
+def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device, all_scores,
+                       bar):
     """LiRA / RMIA: reference models on random halves of the attacked samples."""
     attacked = np.r_[pools.target_train, pools.target_test]
     X, y = ds.subset(attacked)
@@ -438,6 +449,7 @@ def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device
                           num_classes=ds.num_classes, cache=cache, device=device)
         ref_logits.append(train.predict_logits(ref, X, device=device))
         pop_logits.append(train.predict_logits(ref, Xp, device=device))
+        bar.update()
     R, P = torch.stack(ref_logits), torch.stack(pop_logits)
     target_pop = train.predict_logits(target, Xp, device=device)
     rows = []
@@ -450,6 +462,7 @@ def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device
         all_scores[name] = scores
         rows.append(M.attack_record(scores, t_out.membership, attack=name,
                                     threshold=attack.threshold_, **base))
+        bar.update()
     return rows
 
 
@@ -486,7 +499,7 @@ def _run_one(cfg, cache_root, cache_enabled, device, root):
 
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     return run_experiment(cfg, cache=Cache(cache_root, enabled=cache_enabled), device=device,
-                          root=root)
+                          root=root, progress=False)
 
 
 def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str | None = None,
