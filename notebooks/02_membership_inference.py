@@ -272,9 +272,9 @@ for d in WIDGET_DENSITIES:
     cfg = base.replace(method="dense" if d == 1.0 else "magnitude-global", density=d,
                        attacks=("loss", "salem"))
     _, o = E.run_experiment(cfg, cache=cache, device=DEVICE, root=DATA_ROOT, return_outputs=True)
+    # same members / non-members, in the same order, as the experiment's scores; add sensitivity
     t = E.query(o["model"], target_members, target_nonmembers, with_sensitivity=True, seed=SEED)
-    views[d] = {"outputs": t, "scores": {
-        a: E.score_attack(a, E.fit_attack(a, E.ATTACKS[a](cfg), o["shadow"]), t) for a in ("loss", "salem")}}
+    views[d] = {"outputs": t, "scores": o["scores"]}
 view = spn.widgets.mia_view(views, DENSITY)
 print({k: round(v, 3) for k, v in view["auc"].items()})
 

@@ -486,14 +486,14 @@ class RMIA(_Attack):
 
     def _tune_a(self, probs, keep, pop_probs) -> float:
         """Attack reference model 0 with the others, for each a; keep the best AUC."""
+        if len(np.unique(keep[0])) < 2:  # reference 0 saw all or none: nothing to tune on
+            return 0.0
         others, k_others = probs[1:], keep[1:]
         best = (-1.0, 0.0)
         for a in np.round(np.arange(0, 1.01, 0.1), 1):
             px = self._marginal(others, k_others, a)
             pz = self._marginal(pop_probs[1:], None, a)
             scores = self._scores(probs[0], px, pop_probs[0], pz)
-            if len(np.unique(keep[0])) < 2:
-                break
             auc = M.attack_metrics(scores, keep[0].astype(int))["auc"]
             if auc > best[0] + 1e-12:
                 best = (auc, float(a))

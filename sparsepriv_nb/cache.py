@@ -72,8 +72,6 @@ class Cache:
     def __init__(self, root: str | os.PathLike, *, enabled: bool = True):
         self.root = Path(root)
         self.enabled = enabled
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def key(obj) -> str:
@@ -94,15 +92,12 @@ class Cache:
     def load_json(self, kind: str, key: str):
         path = self._path(kind, key, ".json")
         if not self.enabled or not path.exists():
-            self.misses += 1
             return None
         try:
             obj = json.loads(path.read_text())
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             warnings.warn(f"cache: corrupt entry {path} ({exc}); recomputing.", stacklevel=2)
-            self.misses += 1
             return None
-        self.hits += 1
         return obj
 
     # models ------------------------------------------------------------------------
@@ -128,7 +123,5 @@ class Cache:
             state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as exc:  # truncated, corrupt, missing .pt: recompute
             warnings.warn(f"cache: corrupt model {pt} ({exc}); recomputing.", stacklevel=2)
-            self.hits -= 1
-            self.misses += 1
             return None
         return state, meta

@@ -255,7 +255,7 @@ def train_model(cfg: ExperimentConfig, train_data, *, role: str, seed: int,
     if cache is not None:
         digest = Cache.key({"X": _tensor_digest(X), "y": _tensor_digest(y)})
         key = Cache.key({"cfg": cfg.training_key(), "role": role, "seed": seed, "data": digest,
-                         "fit": {k: v for k, v in fit_overrides.items()}})
+                         "fit": fit_overrides})
         hit = cache.load_model(key)
         if hit is not None:
             model = _structure(cfg, input_shape, num_classes)
@@ -535,13 +535,12 @@ def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str 
     bar = tqdm(total=len(configs), initial=len(frames), desc="experiments",
                disable=not train._show_progress(progress))
     if todo:
-        jobs = (delayed(_run_one)(configs[i], str(cache.root), cache.enabled, device, root)
-                for i in todo)
-        if n_jobs == 1 and backend is None:
-            results = (_run_one(configs[i], str(cache.root), cache.enabled, device, root)
-                       for i in todo)
+        args = [(configs[i], str(cache.root), cache.enabled, device, root) for i in todo]
+        if n_jobs == 1 and backend is None:  # in-process: no worker start-up cost
+            results = (_run_one(*a) for a in args)
         else:
-            results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
+            results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(
+                delayed(_run_one)(*a) for a in args)
         for i, df in zip(todo, results):
             frames[i] = df
             bar.update(1)

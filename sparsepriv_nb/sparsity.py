@@ -312,10 +312,14 @@ def _refresh_masked(model: nn.Module) -> None:
     Without gradient tracking, so that the attribute is a plain tensor and the model can be
     ``copy.deepcopy``-ed (a pruned module after a training forward pass cannot).
     """
-    for mod in model.modules():
-        for hook in mod._forward_pre_hooks.values():
-            if isinstance(hook, prune.BasePruningMethod):
-                setattr(mod, hook._tensor_name, hook.apply_mask(mod))
+    for mod, hook in _pruning_hooks(model):
+        setattr(mod, hook._tensor_name, hook.apply_mask(mod))
+
+
+def _pruning_hooks(model: nn.Module) -> list[tuple[nn.Module, prune.BasePruningMethod]]:
+    """``(module, pruning method)`` of every ``torch.nn.utils.prune`` reparametrisation."""
+    return [(mod, hook) for mod in model.modules() for hook in mod._forward_pre_hooks.values()
+            if isinstance(hook, prune.BasePruningMethod)]
 
 
 def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module, int], dict],
@@ -410,10 +414,8 @@ def one_shot_lottery_ticket(model: nn.Module, train_fn: Callable[[nn.Module, int
 
 def remove_reparametrisation(model: nn.Module) -> nn.Module:
     """Make masks permanent (``prune.remove``): zeros stay, hooks and ``_orig`` go."""
-    for _, mod in model.named_modules():
-        for hook in list(mod._forward_pre_hooks.values()):
-            if isinstance(hook, prune.BasePruningMethod):
-                prune.remove(mod, hook._tensor_name)
+    for mod, hook in _pruning_hooks(model):
+        prune.remove(mod, hook._tensor_name)
     return model
 
 
