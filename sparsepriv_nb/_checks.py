@@ -1,8 +1,39 @@
-"""Argument checks shared by the package, with scikit-learn-style messages."""
+"""Argument checks shared by the package, with scikit-learn-style messages.
+
+Two tools:
+
+* :func:`check_choice` for one "must be one of" argument;
+* :func:`validate_params` for a whole set of parameters against *declarative* constraints
+  (scikit-learn's ``_parameter_constraints``): each parameter maps to a list of allowed
+  kinds, and one message shape is used everywhere::
+
+      The 'density' parameter of SparsityConfig must be a float in (0, 1]. Got 'a' instead.
+
+Constraints are :class:`Interval` (an int or float range; ``bool`` is never a number and NaN
+is never in a range), :class:`Options` (a fixed set, or a callable returning one, e.g. a
+registry's names, looked up lazily), :class:`InstanceOf` (a type with an optional check) and
+``None`` (the value may be ``None``).
+
+Example:
+    >>> positive = Interval(int, 1, None)
+    >>> constraints = {"epochs": [positive], "patience": [positive, None]}
+    >>> validate_params({"epochs": 3, "patience": None}, constraints, "TrainSection")
+    >>> try:
+    ...     validate_params({"epochs": True}, constraints, "TrainSection")
+    ... except ValueError as e:
+    ...     print(e)
+    The 'epochs' parameter of TrainSection must be an int in [1, inf). Got True instead.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+__all__ = ["check_choice", "ParameterError", "Interval", "Options", "InstanceOf",
+           "validate_params"]
 
 
 def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = None) -> Any:
@@ -27,3 +58,130 @@ def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = 
         raise ValueError(f"The '{param}' parameter{where} must be one of {choices}. "
                          f"Got {value!r} instead.")
     return value
+
+
+class ParameterError(ValueError, TypeError):
+    """A parameter outside its constraints: both a ``ValueError`` and a ``TypeError``
+    (as scikit-learn's ``InvalidParameterError``), so callers may catch either."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Numbers of ``kind`` (``int`` or ``float``; an int is also a float) in a range.
+
+    Args:
+        kind: ``int`` or ``float``.
+        low, high: bounds, ``None`` for unbounded.
+        closed: ``"both"``, ``"left"``, ``"right"`` or ``"neither"``.
+
+    Example:
+        >>> Interval(float, 0, 1, "right").describe()
+        'a float in (0, 1]'
+        >>> Interval(float, 0, 1, "right").accepts(float("nan"))
+        False
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.kind is int:
+            if not isinstance(value, numbers.Integral):
+                return False
+        elif not isinstance(value, numbers.Real) or math.isnan(value):
+            return False
+        lo_ok = self.low is None or (value >= self.low if self.closed in ("both", "left")
+                                     else value > self.low)
+        hi_ok = self.high is None or (value <= self.high if self.closed in ("both", "right")
+                                      else value < self.high)
+        return bool(lo_ok and hi_ok)
+
+    def describe(self) -> str:
+        name = "an int" if self.kind is int else "a float"
+        if self.low is None and self.high is None:
+            return name
+        left = "[" if self.closed in ("both", "left") and self.low is not None else "("
+        right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"{name} in {left}{lo}, {hi}{right}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a set of values; ``choices`` may be a callable (a registry's ``names``), read
+    when a value is checked so that entries registered later are accepted.
+
+    Example:
+        >>> Options(("adam", "sgd")).describe()
+        "a str among ['adam', 'sgd']"
+    """
+
+    choices: Iterable | Callable[[], Iterable]
+
+    def values(self) -> list:
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+    def accepts(self, value) -> bool:
+        try:
+            return isinstance(value, str) and value in self.values()
+        except TypeError:
+            return False
+
+    def describe(self) -> str:
+        return f"a str among {self.values()}"
+
+
+@dataclass(frozen=True)
+class InstanceOf:
+    """An instance of ``kind`` that also passes ``check`` (if given).
+
+    Example:
+        >>> InstanceOf(tuple, "a tuple of str", lambda v: all(isinstance(s, str) for s in v)
+        ...            ).accepts(("a", 1))
+        False
+    """
+
+    kind: type | tuple
+    description: str
+    check: Callable[[Any], bool] | None = None
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, self.kind) and (self.check is None or bool(self.check(value)))
+
+    def describe(self) -> str:
+        return self.description
+
+
+def _accepts(constraint, value) -> bool:
+    return value is None if constraint is None else constraint.accepts(value)
+
+
+def _describe(constraint) -> str:
+    return "None" if constraint is None else constraint.describe()
+
+
+def validate_params(params: dict, constraints: dict, owner: str) -> None:
+    """Check every ``params[name]`` against ``constraints[name]`` (a list of alternatives).
+
+    Args:
+        params: name -> value.
+        constraints: name -> list of :class:`Interval`, :class:`Options`, :class:`InstanceOf`
+            or ``None``; a name without constraints is not checked.
+        owner: what the parameters belong to, for the message.
+
+    Raises:
+        ParameterError: the first parameter that satisfies none of its constraints.
+    """
+    for name, value in params.items():
+        allowed = constraints.get(name)
+        if allowed is None or any(_accepts(c, value) for c in allowed):
+            continue
+        parts = [_describe(c) for c in allowed]
+        text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+        raise ParameterError(f"The '{name}' parameter of {owner} must be {text}. "
+                             f"Got {value!r} instead.")
