@@ -1,14 +1,18 @@
-"""``sparsepriv-nb``: run the notebook sequence as a report, list notebooks and parameters.
+"""``sparsepriv-nb``: run the notebook sequence as a report, list notebooks, copy the lessons.
 
 Commands:
     ``sparsepriv-nb run [--profile quick|standard|paper] [--only 01,02] [-p NAME=VALUE]...
-    [--output DIR]`` executes the notebooks in order with papermill into
-    ``reports/<timestamp>/``, converts each to HTML and writes ``index.html``.
+    [--output DIR] [--jobs N] [--cell-timeout S] [--notebooks DIR]`` executes the notebooks
+    with papermill into ``reports/<timestamp>/``, converts each to HTML that works offline and
+    writes ``index.html`` (effective parameters, verdicts, headline figure, data files).
     ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
+    ``sparsepriv-nb lessons DEST [--force]`` copies the lessons into ``DEST`` to open in
+    JupyterLab, never overwriting a file the student edited.
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
-before anything runs: an unknown name or a value of the wrong type is an error.
+before anything runs: an unknown name or a value of the wrong type is an error. Bad input ends
+with one line naming the option and the value, and exit status 2.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime as _dt
-import html
 import os
 import shutil
 import sys
@@ -26,14 +29,18 @@ from pathlib import Path
 
 import yaml
 
+from . import _lessons, _report
+
 __all__ = ["main", "find_notebooks", "notebook_parameters", "resolve_parameters", "run"]
 
 PROFILES = ("quick", "standard", "paper")
+# The kernel's own log (a warning about TCP transport on every start) is not progress.
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
 def repo_root() -> Path:
-    """The folder holding ``notebooks/`` (the checkout)."""
-    return Path(__file__).resolve().parent.parent
+    """The checkout holding ``notebooks/`` (editable install), else the current folder."""
+    return _lessons.checkout_root() or Path.cwd()
 
 
 @dataclass(frozen=True)
@@ -60,26 +67,50 @@ def notebook_parameters(path: Path) -> dict:
 
 
 def find_notebooks(folder: Path | None = None) -> list[NotebookInfo]:
-    """The numbered notebooks ``NN_*.ipynb`` in order."""
-    folder = folder or repo_root() / "notebooks"
+    """The numbered notebooks ``NN_*.ipynb`` in order (default: :func:`_lessons.lessons_dir`)."""
+    folder = Path(folder) if folder else _lessons.lessons_dir()
     if not folder.is_dir():
-        raise FileNotFoundError(f"No notebooks folder at {folder}: run sparsepriv-nb from an "
-                                "editable install of a checkout (pip install -e .).")
+        raise FileNotFoundError(f"The '--notebooks' folder {str(folder)!r} does not exist.")
     out = []
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
         out.append(NotebookInfo(path.name[:2], path, notebook_parameters(path)))
     return out
 
 
+def _yaml(text: str, what: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{what} is not valid YAML{where}: {problem}.") from None
+
+
 def load_profile(profile: str, folder: Path | None = None) -> dict:
-    """The profile YAML: ``{"all": {...}, "01": {...}, ...}``."""
+    """The profile YAML: ``{"all": {...}, "01": {...}, ...}``.
+
+    Raises:
+        ValueError: an unknown profile, or a file that is not YAML or not a mapping of
+            notebook keys to mappings of parameters.
+    """
     if profile not in PROFILES:
         raise ValueError(f"The '--profile' option must be one of {PROFILES}. Got {profile!r}.")
-    path = (folder or repo_root() / "notebooks") / "params" / f"{profile}.yaml"
-    data = yaml.safe_load(path.read_text()) or {}
+    path = Path(folder or _lessons.lessons_dir()) / "params" / f"{profile}.yaml"
+    if not path.is_file():
+        return {}
+    data = _yaml(path.read_text(), f"The '--profile {profile}' file {path}") or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a mapping of notebook keys to parameters.")
-    return {str(k).zfill(2) if str(k).isdigit() else str(k): (v or {}) for k, v in data.items()}
+        raise ValueError(f"The '--profile {profile}' file {path} must hold a mapping of notebook "
+                         f"keys to parameters. Got a {type(data).__name__}.")
+    out = {}
+    for key, section in data.items():
+        key = str(key).zfill(2) if str(key).isdigit() else str(key)
+        if section is not None and not isinstance(section, dict):
+            raise ValueError(f"The '--profile {profile}' file {path}: section {key!r} must be a "
+                             f"mapping of NAME: value. Got {section!r}.")
+        out[key] = section or {}
+    return out
 
 
 def _type_ok(default, value) -> bool:
@@ -95,13 +126,17 @@ def _type_ok(default, value) -> bool:
 
 
 def parse_assignments(items: list[str]) -> dict:
-    """``["EPOCHS=5", "DATASET=fashion-mnist"]`` -> dict (values parsed as YAML)."""
+    """``["EPOCHS=5", "DATASET=fashion-mnist"]`` -> dict (values parsed as YAML).
+
+    Raises:
+        ValueError: an item without ``=`` or a name, or a value that is not valid YAML.
+    """
     out = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"The '-p' option must be NAME=VALUE. Got {item!r} instead.")
-        out[name.strip()] = yaml.safe_load(raw)
+        out[name.strip()] = _yaml(raw, f"The '-p' option {item!r}")
     return out
 
 
@@ -130,110 +165,187 @@ def resolve_parameters(info: NotebookInfo, profile: dict, overrides: dict) -> di
 
 
 def _select(notebooks: list[NotebookInfo], only: str | None) -> list[NotebookInfo]:
-    if not only:
+    if only is None:
         return notebooks
     keys = [k.strip().zfill(2) for k in only.split(",") if k.strip()]
     known = [nb.key for nb in notebooks]
+    if not keys:
+        raise ValueError(f"The '--only' option must name at least one notebook, e.g. 01,02. "
+                         f"Got {only!r}; the notebooks are {known}.")
     bad = [k for k in keys if k not in known]
     if bad:
         raise ValueError(f"The '--only' option names {bad}; the notebooks are {known}.")
     return [nb for nb in notebooks if nb.key in keys]
 
 
-def _to_html(nb_path: Path) -> Path:
-    from nbconvert import HTMLExporter
+def default_jobs(n_notebooks: int) -> int:
+    """The number of usable cores, capped by the number of notebooks (at least 1)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n_notebooks))
 
-    body, _ = HTMLExporter().from_filename(str(nb_path))
-    out = nb_path.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
-    return out
+
+def _check_positive_int(value, option: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"The '{option}' option must be a whole number >= 1. Got {value!r}.")
 
 
-def _write_index(out_dir: Path, rows: list[dict], profile: str) -> Path:
-    lines = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>sparsepriv_nb report</title>",
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
-        ".ok{color:green}.failed{color:#b00}.pending{color:#888}</style></head><body>",
-        f"<h1>sparsepriv_nb report</h1><p>profile: <b>{html.escape(profile)}</b>, "
-        f"written {_dt.datetime.now().isoformat(timespec='seconds')}</p>",
-        "<table><tr><th>notebook</th><th>status</th><th>run time (s)</th><th>parameters</th>"
-        "<th>detail</th></tr>",
-    ]
-    for r in rows:
-        link = (f"<a href='{html.escape(r['html'])}'>{html.escape(r['name'])}</a>"
-                if r.get("html") else html.escape(r["name"]))
-        lines.append(
-            f"<tr><td>{link}</td><td class='{r['status']}'>{r['status']}</td>"
-            f"<td>{r.get('seconds', 0):.1f}</td><td><code>{html.escape(str(r['params']))}"
-            f"</code></td><td>{html.escape(r.get('error', ''))}</td></tr>")
-    lines.append("</table></body></html>")
-    path = out_dir / "index.html"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+def _one_line(text: str, limit: int = 300) -> str:
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    text = lines[-1] if lines else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _execute(task: dict) -> dict:
+    """Run one notebook (in this process or a worker); never raises: the row says what failed."""
+    import papermill as pm
+
+    for key, value in task.get("env", {}).items():
+        os.environ[key] = value
+    row = dict(task["row"])
+    src, target, workdir = Path(task["src"]), Path(task["target"]), Path(task["workdir"])
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(src), str(target), parameters=task["params"], cwd=str(workdir),
+                            progress_bar=False, kernel_name="python3", log_output=False,
+                            execution_timeout=task["cell_timeout"],
+                            extra_arguments=list(KERNEL_ARGS))
+        row["status"] = "ok"
+    except pm.PapermillExecutionError as exc:
+        row["status"] = "failed"
+        row["error"] = (f"cell {exc.cell_index} of the executed notebook (In [{exc.exec_count}]):"
+                        f" {exc.ename}: {_one_line(exc.evalue)}")
+    except Exception as exc:  # kernel died, cell timeout, bad notebook, ...
+        row["status"] = "failed"
+        row["error"] = f"{type(exc).__name__}: {_one_line(exc)}"
+    row["seconds"] = time.perf_counter() - t0
+    out_dir = target.parent
+    row["csv"] = sorted(str(p.relative_to(out_dir)) for p in workdir.rglob("*.csv"))
+    if not any(workdir.iterdir()):
+        workdir.rmdir()
+    if target.exists():
+        try:
+            row.update(_report.summarize(target, out_dir / f"{target.stem}.headline.png"))
+        except Exception as exc:  # a summary is a convenience; the report stays usable
+            row["error"] = (row.get("error", "") + f" [summary: {exc}]").strip()
+        try:
+            row["html"] = _report.to_html(target, task.get("mathjax_url")).name
+        except Exception as exc:  # keep the executed notebook even if HTML fails
+            row["error"] = (row.get("error", "") + f" [HTML conversion: {exc}]").strip()
+    return row
+
+
+def _mp_context(multiprocessing):
+    # fork: the workers need not import torch again (seconds each); nothing has started a
+    # thread or a kernel in this process yet. Elsewhere spawn.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
 def run(*, profile: str = "quick", only: str | None = None, overrides: dict | None = None,
         output: Path | None = None, notebooks_dir: Path | None = None,
-        cell_timeout: int = 1800, log=print) -> tuple[Path, list[dict]]:
+        cell_timeout: int = 1800, jobs: int | None = 1, log=print) -> tuple[Path, list[dict]]:
     """Execute the selected notebooks; return the report folder and one row per notebook.
 
     All parameters are validated for every selected notebook before the first one runs.
     A cell running longer than ``cell_timeout`` seconds fails its notebook (a hung kernel
-    never blocks a report run forever).
-    """
-    import papermill as pm
+    never blocks a report run forever). With ``jobs > 1`` that many notebooks run at once, each
+    kernel with one torch thread (``OMP_NUM_THREADS=1``) and ``OMP_WAIT_POLICY=PASSIVE``; the
+    rows, the index and the failures are the same as with one job.
 
+    Args:
+        profile: one of :data:`PROFILES`.
+        only: comma-separated notebook keys (``"01,02"``); ``None`` runs all.
+        overrides: parameter values that win over the profile.
+        output: the report folder (default ``reports/<timestamp>``); an existing folder is
+            reused, an existing file is an error.
+        notebooks_dir: the lessons folder (default :func:`_lessons.lessons_dir`).
+        cell_timeout: seconds, >= 1.
+        jobs: notebooks at once, >= 1; ``None`` = cores capped by the notebook count.
+        log: called with progress lines.
+
+    Raises:
+        ValueError: bad input, before anything runs.
+    """
     overrides = overrides or {}
+    _check_positive_int(cell_timeout, "--cell-timeout")
+    if jobs is not None:
+        _check_positive_int(jobs, "--jobs")
+    if output is not None and Path(output).exists() and not Path(output).is_dir():
+        raise ValueError(f"The '--output' option must name a folder. Got {str(output)!r}, an "
+                         "existing file.")
     notebooks = _select(find_notebooks(notebooks_dir), only)
     if not notebooks:
         raise ValueError("No notebooks found to run.")
-    prof = load_profile(profile, notebooks_dir)
+    prof = load_profile(profile, notebooks_dir or notebooks[0].path.parent)
     declared = set().union(*(nb.parameters for nb in notebooks))
     unknown = set(overrides) - declared
     if unknown:
         raise ValueError(f"Unknown parameter(s) {sorted(unknown)} in -p; the selected notebooks"
                          f" declare {sorted(declared)}.")
     plan = [(nb, resolve_parameters(nb, prof, overrides)) for nb in notebooks]
+    jobs = min(jobs, len(plan)) if jobs is not None else default_jobs(len(plan))
 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(output) if output else repo_root() / "reports" / stamp
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by the kernels
-    rows = [dict(name=nb.path.name, status="pending", params=p) for nb, p in plan]
-    _write_index(out_dir, rows, profile)
-    for i, ((nb, params), row) in enumerate(zip(plan, rows), start=1):
-        target = out_dir / nb.path.name
-        log(f"[{i}/{len(plan)}] {nb.path.name} ({profile}) ...", flush=True)
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(str(nb.path), str(target), parameters=params,
-                                cwd=str(nb.path.parent), progress_bar=False,
-                                kernel_name="python3", log_output=False,
-                                execution_timeout=cell_timeout)
-            row["status"] = "ok"
-        except pm.PapermillExecutionError as exc:
-            row["status"] = "failed"
-            row["error"] = (f"cell {exc.cell_index} of the executed notebook (execution count "
-                            f"{exc.exec_count}): "
-                            f"{exc.ename}: {exc.evalue}")
-        except Exception as exc:  # kernel died, bad notebook, ...
-            row["status"] = "failed"
-            row["error"] = f"{type(exc).__name__}: {exc}"
-        row["seconds"] = time.perf_counter() - t0
-        if target.exists():
-            try:
-                row["html"] = _to_html(target).name
-            except Exception as exc:  # keep the executed notebook even if HTML fails
-                row["error"] = (row.get("error", "") + f" [HTML conversion: {exc}]").strip()
-        log(f"    {row['status']} in {row['seconds']:.1f} s"
+    mathjax_url = _report.stage_mathjax(out_dir)
+    if mathjax_url is None:
+        log("note: jupyter-server-mathjax is not installed; the HTML loads MathJax from a CDN.")
+    rows = [dict(name=nb.path.name, status="pending", params={**nb.parameters, **p},
+                 defaults=nb.parameters, overrides={k: v for k, v in overrides.items()
+                                                    if k in nb.parameters})
+            for nb, p in plan]
+    _report.write_index(out_dir, rows, profile)
+    env = {"OMP_WAIT_POLICY": "PASSIVE"}
+    if jobs > 1:
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    tasks = [dict(src=str(nb.path), target=str(out_dir / nb.path.name),
+                  workdir=str(out_dir / nb.path.stem), params=p, cell_timeout=cell_timeout,
+                  mathjax_url=mathjax_url, row=row, env=env)
+             for (nb, p), row in zip(plan, rows)]
+    n = len(tasks)
+
+    def _done(i: int, row: dict) -> None:
+        rows[i] = row
+        log(f"[{i + 1}/{n}] {row['name']}: {row['status']} in {row['seconds']:.1f} s"
             + (f": {row['error']}" if row.get("error") else ""), flush=True)
-        _write_index(out_dir, rows, profile)
+        _report.write_index(out_dir, rows, profile)
+
+    if jobs == 1:
+        for i, task in enumerate(tasks):
+            log(f"[{i + 1}/{n}] {task['row']['name']} ({profile}) ...", flush=True)
+            _done(i, _execute(task))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        log(f"running {n} notebooks ({profile}), {jobs} at a time ...", flush=True)
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=_mp_context(multiprocessing)) as pool:
+            futures = {pool.submit(_execute, task): i for i, task in enumerate(tasks)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    row = fut.result()
+                except Exception as exc:  # the worker process itself died
+                    row = dict(tasks[i]["row"], status="failed", seconds=0.0,
+                               error=f"{type(exc).__name__}: {_one_line(exc)}")
+                _done(i, row)
     return out_dir, rows
 
 
 def _cmd_list(args) -> int:
-    prof = load_profile(args.profile)
-    for nb in find_notebooks():
+    folder = Path(args.notebooks) if args.notebooks else None
+    notebooks = find_notebooks(folder)
+    prof = load_profile(args.profile, folder or notebooks[0].path.parent if notebooks else None)
+    if notebooks:
+        print(f"lessons in {notebooks[0].path.parent}")
+    for nb in notebooks:
         print(nb.path.name)
         eff = {**nb.parameters, **resolve_parameters(nb, prof, {})}
         for name, default in nb.parameters.items():
@@ -245,13 +357,21 @@ def _cmd_list(args) -> int:
 def _cmd_run(args) -> int:
     overrides = parse_assignments(args.param or [])
     out_dir, rows = run(profile=args.profile, only=args.only, overrides=overrides,
-                        output=args.output, cell_timeout=args.cell_timeout)
+                        output=args.output, cell_timeout=args.cell_timeout, jobs=args.jobs,
+                        notebooks_dir=Path(args.notebooks) if args.notebooks else None)
     failed = [r for r in rows if r["status"] != "ok"]
     print(f"report: {out_dir / 'index.html'}")
     if failed:
         for r in failed:
             print(f"FAILED {r['name']}: {r.get('error', '')}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_lessons(args) -> int:
+    written = _lessons.copy_lessons(Path(args.dest), force=args.force)
+    print(f"{len(written)} file(s) copied to {args.dest}; open them with: "
+          f"jupyter lab {args.dest}")
     return 0
 
 
@@ -270,21 +390,52 @@ def _cmd_clean(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad input in one line (no usage block) and exits 2."""
+
+    def error(self, message):
+        self.exit(2, f"sparsepriv-nb: error: {message}\n")
+
+
+def _int_option(option: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < 1:
+            raise argparse.ArgumentTypeError(
+                f"the '{option}' option must be a whole number >= 1. Got {text!r}.")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sparsepriv-nb", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="sparsepriv-nb", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p_run = sub.add_parser("run", help="execute the notebooks into a report")
     p_run.add_argument("--profile", default="quick", choices=PROFILES)
     p_run.add_argument("--only", help="comma-separated notebook numbers, e.g. 01,02")
     p_run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                        help="override a parameter (YAML value); repeatable")
     p_run.add_argument("--output", type=Path, help="report folder (default reports/<time>)")
-    p_run.add_argument("--cell-timeout", type=int, default=1800, metavar="SECONDS",
+    p_run.add_argument("--cell-timeout", type=_int_option("--cell-timeout"), default=1800,
+                       metavar="SECONDS",
                        help="fail a notebook whose cell runs longer than this (default 1800)")
+    p_run.add_argument("--jobs", "-j", type=_int_option("--jobs"), default=None, metavar="N",
+                       help="notebooks run at once, each with one torch thread (default: the "
+                            "number of cores, at most the number of notebooks)")
+    p_run.add_argument("--notebooks", metavar="DIR",
+                       help="lessons folder (default: the checkout's or the installed ones)")
     p_run.set_defaults(func=_cmd_run)
     p_list = sub.add_parser("list", help="print notebooks and their parameters")
     p_list.add_argument("--profile", default="quick", choices=PROFILES)
+    p_list.add_argument("--notebooks", metavar="DIR", help="lessons folder")
     p_list.set_defaults(func=_cmd_list)
+    p_les = sub.add_parser("lessons", help="copy the lessons into a folder for JupyterLab")
+    p_les.add_argument("dest", metavar="DEST", help="folder to copy into (created if needed)")
+    p_les.add_argument("--force", action="store_true", help="overwrite edited lessons too")
+    p_les.set_defaults(func=_cmd_lessons)
     p_clean = sub.add_parser("clean", help="remove reports/ (and with --cache the cache)")
     p_clean.add_argument("--cache", action="store_true")
     p_clean.set_defaults(func=_cmd_clean)
@@ -296,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as exc:
-        print(f"sparsepriv-nb: error: {exc}", file=sys.stderr)
+        print(f"sparsepriv-nb: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
 
 

@@ -1,0 +1,133 @@
+"""Where the lessons (``NN_*.ipynb`` and ``params/*.yaml``) live, and copying them out.
+
+A checkout keeps them in ``notebooks/`` at the top level (the source of truth). A wheel carries
+the same folder as ``sparsepriv_nb/lessons/`` (``pyproject.toml`` maps ``notebooks/`` onto that
+package folder at build time), so ``sparsepriv-nb run`` and ``list`` work from any install and
+``sparsepriv-nb lessons DEST`` gives a student a copy to open in JupyterLab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["checkout_root", "lessons_dir", "lesson_files", "copy_lessons"]
+
+_MANIFEST = ".sparsepriv-lessons.json"
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package is imported from (editable install), else ``None``."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
+def lessons_dir() -> Path:
+    """The folder holding the numbered notebooks and ``params/``.
+
+    ``$SPARSEPRIV_NOTEBOOKS`` if set, else the checkout's ``notebooks/``, else the copy shipped
+    inside the installed package.
+
+    Raises:
+        FileNotFoundError: none of these holds a notebook.
+    """
+    env = os.environ.get("SPARSEPRIV_NOTEBOOKS")
+    candidates = [Path(env)] if env else []
+    root = checkout_root()
+    if root is not None:
+        candidates.append(root / "notebooks")
+    candidates.append(Path(__file__).resolve().parent / "lessons")
+    for folder in candidates:
+        if folder.is_dir() and any(folder.glob("[0-9][0-9]_*.ipynb")):
+            return folder
+    raise FileNotFoundError(
+        "No lessons found (looked in " + ", ".join(str(c) for c in candidates) + "): "
+        "reinstall the package (pip install sparsepriv_nb) or point $SPARSEPRIV_NOTEBOOKS "
+        "or --notebooks at a folder of NN_*.ipynb files.")
+
+
+def lesson_files(folder: Path) -> list[Path]:
+    """The files that make up the lessons, relative to ``folder``: notebooks and profiles."""
+    files = sorted(folder.glob("[0-9][0-9]_*.ipynb")) + sorted(folder.glob("params/*.yaml"))
+    return [p.relative_to(folder) for p in files]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
+                 log=print) -> list[Path]:
+    """Copy the lessons into ``dest`` without ever overwriting a student's edits.
+
+    A file already in ``dest`` is replaced only when it is unchanged since this function
+    copied it (its digest is recorded in ``dest/.sparsepriv-lessons.json``) or identical to the
+    new version; an edited file is kept unless ``force``.
+
+    Args:
+        dest: the folder to copy into (created if needed).
+        source: the lessons folder (default :func:`lessons_dir`).
+        force: overwrite edited files too.
+        log: called with one line per file.
+
+    Returns:
+        The files written.
+
+    Raises:
+        ValueError: ``dest`` is an existing file, or holds edited lessons and not ``force``
+            (nothing is written then).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     written = copy_lessons(Path(d), log=lambda *a: None)
+        ...     again = copy_lessons(Path(d), log=lambda *a: None)
+        >>> len(written) > 0, again
+        (True, [])
+    """
+    source = Path(source) if source else lessons_dir()
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"The 'DEST' argument of lessons must be a folder. Got {str(dest)!r}, "
+                         "an existing file.")
+    manifest_path = dest / _MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        if not isinstance(manifest, dict):
+            manifest = {}
+    except (OSError, ValueError):
+        manifest = {}
+    plan, edited = [], []
+    for rel in lesson_files(source):
+        src, dst = source / rel, dest / rel
+        new = _digest(src)
+        if dst.exists():
+            old = _digest(dst)
+            if old == new:
+                manifest[str(rel)] = new
+                continue
+            if manifest.get(str(rel)) != old and not force:
+                edited.append(str(rel))
+                continue
+        plan.append((rel, src, dst, new))
+    if edited:
+        raise ValueError(f"{dest} holds edited lessons {edited}; nothing was copied. Copy into "
+                         "another folder, or pass --force to overwrite them.")
+    written = []
+    for rel, src, dst, digest in plan:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(dst.name + ".tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        manifest[str(rel)] = digest
+        written.append(dst)
+        log(f"copied {rel}")
+    if written or manifest:
+        dest.mkdir(parents=True, exist_ok=True)
+        manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return written
