@@ -38,6 +38,8 @@ __all__ = [
     "default_root",
     "load_dataset",
     "make_pools",
+    "subsample_pools",
+    "shadow_splits",
     "make_loader",
     "restrict_classes",
 ]
@@ -320,6 +322,60 @@ def make_pools(n: int, *, seed: int, fractions=(0.45, 0.10, 0.45),
     pools = Pools(**out, public=np.sort(public))
     pools.check_disjoint()
     return pools
+
+
+def subsample_pools(pools: Pools, n: int, *, seed: int) -> Pools:
+    """Keep a seeded random ``n`` of each ``*_train`` and ``*_test`` pool (validation and
+    public pools unchanged), so that members and non-members stay balanced.
+
+    Args:
+        pools: from :func:`make_pools`.
+        n: members per model, in ``[2, len(pools.target_train)]``.
+        seed: the subset's seed (each pool gets its own stream).
+
+    Example:
+        >>> p = subsample_pools(make_pools(1000, seed=0), 50, seed=0)
+        >>> len(p.target_train), len(p.shadow_test), len(p.target_val)
+        (50, 50, 50)
+    """
+    limit = min(len(pools.target_train), len(pools.shadow_train))
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= limit:
+        raise ValueError(f"The 'train_size' parameter must be an int in [2, {limit}] (the "
+                         f"pools' train size). Got {n!r} instead.")
+    out = {}
+    for i, (name, idx) in enumerate(pools.as_dict().items()):
+        if name.endswith(("_train", "_test")):
+            rng = np.random.default_rng([int(seed), 7919, i])
+            idx = np.sort(rng.choice(idx, size=int(n), replace=False))
+        out[name] = idx
+    return Pools(**out)
+
+
+def shadow_splits(pools: Pools, n_shadows: int, *,
+                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Members and non-members of each of ``n_shadows`` shadow models (Shokri et al.): every
+    shadow gets its own seeded split of the shadow pool (``shadow_train`` + ``shadow_test``)
+    into two halves; the first shadow uses the pools' own split.
+
+    Example:
+        >>> p = make_pools(200, seed=0)
+        >>> (m0, n0), (m1, n1) = shadow_splits(p, 2, seed=0)
+        >>> bool((m0 == p.shadow_train).all()), len(m1) == len(p.shadow_train)
+        (True, True)
+        >>> sorted(np.r_[m1, n1].tolist()) == sorted(np.r_[m0, n0].tolist())
+        True
+    """
+    if isinstance(n_shadows, bool) or not isinstance(n_shadows, (int, np.integer)) \
+            or n_shadows < 1:
+        raise ValueError(f"The 'n_shadows' parameter of shadow_splits must be an int >= 1. "
+                         f"Got {n_shadows!r} instead.")
+    pool = np.r_[pools.shadow_train, pools.shadow_test]
+    m = len(pools.shadow_train)
+    splits = [(pools.shadow_train, pools.shadow_test)]
+    for i in range(1, int(n_shadows)):
+        perm = np.random.default_rng([int(seed), 1000 + i]).permutation(pool)
+        splits.append((np.sort(perm[:m]), np.sort(perm[m:])))
+    return splits
 
 
 def make_loader(X: torch.Tensor, y: torch.Tensor, *, batch_size: int = 128,
