@@ -1,11 +1,14 @@
-"""A content-addressed, corruption-safe cache for trained models and result records.
+"""A content-addressed, corruption-safe cache for trained models, result records and arrays.
 
 Keys are SHA-256 hashes of a JSON description (the full config plus the package version).
 Files are written atomically (temporary file in the same folder, then ``os.replace``), so a
 crash never leaves a partial entry under the final name. Models are stored as
 ``torch.save(state_dict)`` with a JSON sidecar holding the SHA-256 of the ``.pt`` bytes; on
-load the hash is checked and the weights are read with ``weights_only=True``. A missing,
-truncated or corrupt entry reads as a miss (and is recomputed by the caller), never trusted.
+load the hash is checked and the weights are read with ``weights_only=True``. Arrays (per-sample
+attack scores, model outputs) are stored as compressed ``.npz`` read with
+``allow_pickle=False``; :meth:`Cache.save_arrays` returns their SHA-256 for the record that
+refers to them. A missing, truncated or corrupt entry reads as a miss (and is recomputed by the
+caller), never trusted.
 
 Example:
     >>> import tempfile
@@ -15,6 +18,9 @@ Example:
     True
     >>> c.save_json("records", k, {"x": 2}); c.load_json("records", k)
     {'x': 2}
+    >>> sha = c.save_arrays("scores", k, {"s": np.arange(3.0)})
+    >>> c.load_arrays("scores", k, sha256=sha)["s"]
+    array([0., 1., 2.])
 """
 
 from __future__ import annotations
@@ -27,13 +33,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 __all__ = ["Cache", "config_key", "atomic_write_bytes", "SCHEMA"]
 
 #: Bumped whenever what is stored under a key changes (record columns, state-dict layout), so
 #: that entries written by older code are never read as current ones.
-SCHEMA = 2
+SCHEMA = 3  # 3: sectioned ExperimentConfig, flat section_field columns, cached scores
 
 
 def config_key(obj) -> str:
@@ -125,3 +132,31 @@ class Cache:
             warnings.warn(f"cache: corrupt model {pt} ({exc}); recomputing.", stacklevel=2)
             return None
         return state, meta
+
+    # arrays ------------------------------------------------------------------------
+    def save_arrays(self, kind: str, key: str, arrays: dict) -> str | None:
+        """Write ``arrays`` (name -> array) as one compressed ``.npz``; return its SHA-256
+        (``None`` when the cache is disabled)."""
+        if not self.enabled:
+            return None
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+        data = buf.getvalue()
+        atomic_write_bytes(self._path(kind, key, ".npz"), data)
+        return hashlib.sha256(data).hexdigest()
+
+    def load_arrays(self, kind: str, key: str, *, sha256: str | None = None) -> dict | None:
+        """The arrays saved under ``key`` (name -> ndarray), or ``None`` when missing,
+        corrupt or not matching ``sha256``."""
+        path = self._path(kind, key, ".npz")
+        if not self.enabled or not path.exists():
+            return None
+        try:
+            data = path.read_bytes()
+            if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+                raise ValueError("checksum mismatch")
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except Exception as exc:  # truncated, corrupt, foreign: recompute
+            warnings.warn(f"cache: corrupt arrays {path} ({exc}); recomputing.", stacklevel=2)
+            return None
