@@ -14,9 +14,11 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -41,6 +43,12 @@ def _maybe(norm: nn.Module | None, x: torch.Tensor) -> torch.Tensor:
     return x if norm is None else norm(x)
 
 
+def _drop(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Dropout with probability ``p``; ``p == 0`` is skipped entirely, so a model without
+    dropout computes (and draws random numbers) exactly as before the option existed."""
+    return F.dropout(x, p, training) if p > 0 else x
+
+
 class MLP(nn.Module):
     """Fully connected ReLU network ``fc1 .. fcK`` on flattened inputs.
 
@@ -48,21 +56,26 @@ class MLP(nn.Module):
         in_features: flattened input size.
         num_classes: number of outputs.
         hidden: widths of the hidden layers.
+        dropout: probability of zeroing each hidden unit after its ReLU, during training
+            only (a regulariser, notebook 05). It adds no parameter, so state dicts are the
+            same with and without it.
     """
 
-    def __init__(self, in_features: int, num_classes: int, hidden=(256, 128)):
+    def __init__(self, in_features: int, num_classes: int, hidden=(256, 128),
+                 dropout: float = 0.0):
         super().__init__()
         widths = [in_features, *hidden, num_classes]
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]), start=1):
             self.add_module(f"fc{i}", nn.Linear(a, b))
         self.n_layers = len(widths) - 1
+        self.dropout = dropout
 
     def forward(self, x):
         x = x.flatten(1)
         for i in range(1, self.n_layers + 1):
             x = getattr(self, f"fc{i}")(x)
             if i < self.n_layers:
-                x = F.relu(x)
+                x = _drop(F.relu(x), self.dropout, self.training)
         return x
 
 
@@ -70,11 +83,13 @@ class LeNet5(nn.Module):
     """LeNet-5 (conv 6@5x5, pool, conv 16@5x5, pool, fc 120, 84, C) as in Huang et al.
 
     The first convolution is padded so that 28x28 and 8x8 inputs both work; fc1's input size
-    is inferred from the input shape.
+    is inferred from the input shape. ``dropout`` zeroes units of the fc1 and fc2 outputs
+    (after their ReLU) during training; it adds no parameter.
     """
 
-    def __init__(self, input_shape, num_classes: int, norm: str = "none"):
+    def __init__(self, input_shape, num_classes: int, norm: str = "none", dropout: float = 0.0):
         super().__init__()
+        self.dropout = dropout
         c, h, w = input_shape
         self.small = min(h, w) < 16  # 8x8 digits: pool once only
         self.conv1 = nn.Conv2d(c, 6, 5, padding=2)
@@ -96,16 +111,22 @@ class LeNet5(nn.Module):
 
     def forward(self, x):
         x = self._features(x)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
+        x = _drop(F.relu(self.fc1(x)), self.dropout, self.training)
+        x = _drop(F.relu(self.fc2(x)), self.dropout, self.training)
         return self.fc3(x)
 
 
 class SmallCNN(nn.Module):
-    """A small CIFAR-sized CNN: two conv blocks (32, 64 filters) and two linear layers."""
+    """A small CIFAR-sized CNN: two conv blocks (32, 64 filters) and two linear layers.
 
-    def __init__(self, input_shape, num_classes: int, norm: str = "batch", width: int = 32):
+    ``dropout`` zeroes units of fc1's output (after its ReLU, before the classifier fc2)
+    during training; it adds no parameter.
+    """
+
+    def __init__(self, input_shape, num_classes: int, norm: str = "batch", width: int = 32,
+                 dropout: float = 0.0):
         super().__init__()
+        self.dropout = dropout
         c, h, w = input_shape
         self.conv1 = nn.Conv2d(c, width, 3, padding=1)
         self.norm1 = _norm2d(norm, width)
@@ -122,7 +143,8 @@ class SmallCNN(nn.Module):
         return x.flatten(1)
 
     def forward(self, x):
-        return self.fc2(F.relu(self.fc1(self._features(x))))
+        h = _drop(F.relu(self.fc1(self._features(x))), self.dropout, self.training)
+        return self.fc2(h)
 
 
 def _resnet18(input_shape, num_classes: int, norm: str = "batch") -> nn.Module:
@@ -142,12 +164,23 @@ def _resnet18(input_shape, num_classes: int, norm: str = "batch") -> nn.Module:
 
 
 #: Registry: name -> builder ``(input_shape, num_classes, **kwargs) -> nn.Module``.
+def _mlp(input_shape, num_classes: int, hidden=(256, 128), dropout: float = 0.0) -> nn.Module:
+    return MLP(math.prod(input_shape), num_classes, hidden, dropout)
+
+
+def _lenet5(input_shape, num_classes: int, norm: str = "none", dropout: float = 0.0):
+    return LeNet5(input_shape, num_classes, norm, dropout)
+
+
+def _cnn(input_shape, num_classes: int, norm: str = "batch", width: int = 32,
+         dropout: float = 0.0) -> nn.Module:
+    return SmallCNN(input_shape, num_classes, norm, width, dropout)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": lambda input_shape, num_classes, hidden=(256, 128): MLP(
-        math.prod(input_shape), num_classes, hidden),
-    "lenet5": lambda input_shape, num_classes, norm="none": LeNet5(input_shape, num_classes, norm),
-    "cnn": lambda input_shape, num_classes, norm="batch", width=32: SmallCNN(
-        input_shape, num_classes, norm, width),
+    "mlp": _mlp,
+    "lenet5": _lenet5,
+    "cnn": _cnn,
     "resnet18": _resnet18,
 }
 
@@ -161,10 +194,12 @@ def build_model(name: str, *, input_shape, num_classes: int, seed: int | None = 
         input_shape: ``(C, H, W)`` of one sample (``Dataset.input_shape``).
         num_classes: number of outputs.
         seed: initialisation seed; the global RNG state is restored afterwards.
-        **kwargs: builder options, e.g. ``hidden=(64,)`` for ``mlp`` or ``norm="group"``.
+        **kwargs: builder options, e.g. ``hidden=(64,)`` for ``mlp``, ``norm="group"`` for
+            ``lenet5`` / ``cnn`` / ``resnet18``, ``dropout=0.5`` for ``mlp`` / ``lenet5`` /
+            ``cnn`` (0, the default, builds exactly the model without dropout).
 
     Raises:
-        ValueError: unknown name or norm, bad shapes.
+        ValueError: unknown name, option or norm, bad shapes or option values.
 
     Example:
         >>> a = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=1)
@@ -173,15 +208,53 @@ def build_model(name: str, *, input_shape, num_classes: int, seed: int | None = 
         True
     """
     check_choice(name, sorted(MODELS), "name", "build_model")
-    if len(tuple(input_shape)) != 3 or min(input_shape) < 1:
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if shape is None or len(shape) != 3 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+            for v in shape):
         raise ValueError("The 'input_shape' parameter of build_model must be (C, H, W) with "
-                         f"positive sizes. Got {input_shape!r} instead.")
-    if not isinstance(num_classes, int) or num_classes < 2:
+                         f"positive int sizes. Got {input_shape!r} instead.")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"The 'num_classes' parameter of build_model must be an int >= 2. "
                          f"Got {num_classes!r} instead.")
-    if "norm" in kwargs:
-        check_choice(kwargs["norm"], _NORMS, "norm", "build_model")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"The 'seed' parameter of build_model must be None or an int >= 0. "
+                         f"Got {seed!r} instead.")
+    _check_options(name, kwargs)
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        return MODELS[name](tuple(input_shape), num_classes, **kwargs)
+        return MODELS[name](tuple(int(v) for v in shape), num_classes, **kwargs)
+
+
+def _check_options(name: str, kwargs: dict) -> None:
+    """Builder options: known names and sensible values, each error naming the option."""
+    params = inspect.signature(MODELS[name]).parameters
+    allowed = [p for p in params if p not in ("input_shape", "num_classes")]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"build_model({name!r}) got unknown options {unknown}; its options are "
+                         f"{allowed}.")
+    if "norm" in kwargs:
+        check_choice(kwargs["norm"], _NORMS, "norm", "build_model")
+    if "dropout" in kwargs:
+        p = kwargs["dropout"]
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError("The 'dropout' parameter of build_model must be a float in [0, 1)."
+                             f" Got {p!r} instead.")
+    if "hidden" in kwargs:
+        h = kwargs["hidden"]
+        ok = isinstance(h, (tuple, list)) and len(h) > 0 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in h)
+        if not ok:
+            raise ValueError("The 'hidden' parameter of build_model must be a non-empty tuple "
+                             f"of positive ints (hidden widths). Got {h!r} instead.")
+    if "width" in kwargs:
+        w = kwargs["width"]
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"The 'width' parameter of build_model must be an int >= 1. "
+                             f"Got {w!r} instead.")

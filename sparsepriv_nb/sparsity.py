@@ -14,7 +14,14 @@ several calls compose: an ``amount`` always refers to the weights still alive.
 * :func:`one_shot_lottery_ticket` - Bagmar et al.'s Algorithm 1.
 * :func:`butterfly_supports`, :class:`ButterflyLinear`, :func:`butterfly_sparsify` - butterfly
   (Kronecker-sparse) factorisations (Dao et al. 2019; Gonon et al. 2023).
-* :func:`density_report` - density per layer and overall.
+* :func:`density_report` - density per layer and overall (butterfly layers: effective density).
+* :data:`SPARSITY_METHODS` - the registry of whole training schedules by name (``dense``,
+  ``magnitude``, ..., ``butterfly``) that :mod:`sparsepriv_nb.experiments` runs, and
+  :data:`ONE_SHOT_METHODS`, the prune-a-trained-model functions behind :func:`apply_sparsity`.
+
+Every prune first recomputes ``weight = weight_orig * weight_mask`` (torch only does it on a
+forward pass), so a model trained by your own loop that ends with ``optimizer.step()`` is
+ranked by its current weights, not by those of the last forward pass.
 
 Example:
     >>> from sparsepriv_nb.models import build_model
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -37,15 +45,25 @@ from torch import nn
 from torch.nn.utils import prune
 
 from ._checks import check_choice
+from ._progress import show_progress
+from .registry import Registry
 
 __all__ = [
     "PRUNABLE_TYPES",
     "METHODS",
+    "SPARSITY_METHODS",
+    "ONE_SHOT_METHODS",
+    "SparsityMethod",
+    "register_sparsity_method",
+    "register_one_shot_method",
+    "available_sparsity_methods",
+    "imp_rounds",
     "prunable_layers",
     "layer_densities",
     "overall_density",
     "density_report",
     "get_masks",
+    "refresh_masked_weights",
     "magnitude_prune",
     "RandomMatchedUnstructured",
     "random_prune",
@@ -85,6 +103,23 @@ def _validate_scope(scope, fn: str) -> str:
     return scope
 
 
+def _validate_seed(seed, fn: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"The 'seed' parameter of {fn} must be an int >= 0. Got {seed!r} "
+                         "instead.")
+    return int(seed)
+
+
+def _validate_density(density, fn: str) -> float:
+    if isinstance(density, bool) or not isinstance(density, (int, float, np.floating)):
+        raise TypeError(f"The 'density' parameter of {fn} must be a float in (0, 1]. "
+                        f"Got {type(density).__name__} instead.")
+    if not 0.0 < float(density) <= 1.0:  # also rejects NaN
+        raise ValueError(f"The 'density' parameter of {fn} must be a float in (0, 1]. "
+                         f"Got {density!r} instead.")
+    return float(density)
+
+
 def prunable_layers(model: nn.Module, types=PRUNABLE_TYPES) -> list[tuple[str, nn.Module]]:
     """``(name, module)`` of every Linear/Conv2d layer, in definition order.
 
@@ -113,17 +148,25 @@ def get_masks(model: nn.Module) -> dict[str, torch.Tensor]:
 def density_report(model: nn.Module) -> pd.DataFrame:
     """Kept / total weights per prunable layer and overall.
 
-    Butterfly layers count the entries of their factors' supports against the dense
-    ``in x out`` matrix they replace (``kind == "butterfly"``).
+    Butterfly layers count their *effective* entries: the entries of the factors' supports
+    that can reach the output (padded inputs and cropped outputs excluded, see
+    :attr:`ButterflyLinear.n_effective`), against the dense ``in x out`` matrix they replace,
+    capped at that size (``kind == "butterfly"``), so a density is never above 1.
 
     Returns:
         DataFrame with columns ``layer, kind, shape, total, kept, density, sparsity``; the
         last row is ``layer == "overall"``.
+
+    Example:
+        >>> m = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), ButterflyLinear(4, 3, n_factors=1))
+        >>> density_report(m)[["layer", "kept", "density"]].values.tolist()
+        [['0', 16, 1.0], ['2', 12, 1.0], ['overall', 28, 1.0]]
     """
     rows = []
     for name, mod in model.named_modules():
         if isinstance(mod, ButterflyLinear):
-            total, kept, kind = mod.in_features * mod.out_features, mod.n_trainable, "butterfly"
+            total, kind = mod.in_features * mod.out_features, "butterfly"
+            kept = min(mod.n_effective, total)
             shape = (mod.out_features, mod.in_features)
         elif isinstance(mod, PRUNABLE_TYPES):
             mask = getattr(mod, "weight_mask", None)
@@ -155,6 +198,42 @@ def overall_density(model: nn.Module) -> float:
     return float(density_report(model).density.iloc[-1])
 
 
+@torch.no_grad()
+def refresh_masked_weights(model: nn.Module) -> nn.Module:
+    """Recompute ``weight = weight_orig * weight_mask`` now rather than at the next forward.
+
+    torch's pruning hooks update a pruned module's ``weight`` only on a forward pass, so after
+    an ``optimizer.step()`` it holds the previous step's values: a prune would rank stale
+    weights, and ``copy.deepcopy`` fails on the non-leaf tensor a training forward leaves
+    behind. Every prune in this module calls this first; :func:`sparsepriv_nb.train.fit` calls
+    it after training. Runs without gradient tracking, so the attribute is a plain tensor.
+
+    Returns:
+        The same model.
+
+    Example:
+        >>> lin = magnitude_prune(nn.Sequential(nn.Linear(3, 2)), 0.5)
+        >>> with torch.no_grad():
+        ...     _ = lin[0].weight_orig.add_(1.0)  # as an optimiser step would
+        >>> torch.equal(refresh_masked_weights(lin)[0].weight,
+        ...             lin[0].weight_orig * lin[0].weight_mask)
+        True
+    """
+    for mod, hook in _pruning_hooks(model):
+        setattr(mod, hook._tensor_name, hook.apply_mask(mod))
+    return model
+
+
+#: Former private name, kept for callers that imported it.
+_refresh_masked = refresh_masked_weights
+
+
+def _pruning_hooks(model: nn.Module) -> list[tuple[nn.Module, prune.BasePruningMethod]]:
+    """``(module, pruning method)`` of every ``torch.nn.utils.prune`` reparametrisation."""
+    return [(mod, hook) for mod in model.modules() for hook in mod._forward_pre_hooks.values()
+            if isinstance(hook, prune.BasePruningMethod)]
+
+
 # --------------------------------------------------------------------------- one-shot methods
 
 
@@ -178,6 +257,7 @@ def magnitude_prune(model: nn.Module, amount: float, *, scope: str = "layer") ->
     amount = _validate_amount(amount, "magnitude_prune")
     scope = _validate_scope(scope, "magnitude_prune")
     layers = prunable_layers(model)
+    refresh_masked_weights(model)  # rank the current weights, not the last forward's
     if scope == "layer":
         for _, mod in layers:
             prune.l1_unstructured(mod, "weight", amount=amount)
@@ -240,6 +320,8 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
         True
     """
     layers = dict(prunable_layers(model))
+    _validate_seed(seed, "random_prune")
+    refresh_masked_weights(model)  # a model fresh from a training loop can then be deepcopied
     if densities is None:
         if amount is None:
             raise ValueError("random_prune needs 'amount' or 'densities'. Got neither.")
@@ -250,10 +332,14 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
     if unknown:
         raise ValueError(f"The 'densities' parameter of random_prune names unknown layers "
                          f"{sorted(unknown)}; the prunable layers are {sorted(layers)}.")
+    if not isinstance(densities, dict):
+        raise TypeError("The 'densities' parameter of random_prune must be a dict layer name ->"
+                        f" density. Got {type(densities).__name__} instead.")
     gen = torch.Generator().manual_seed(seed)
     current = layer_densities(model)
     for name, target in densities.items():
-        if not 0.0 <= target <= 1.0:
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or \
+                not 0.0 <= target <= 1.0:
             raise ValueError(f"The 'densities' parameter of random_prune must map layers to "
                              f"densities in [0, 1]. Got {target!r} for {name!r}.")
         mod = layers[name]
@@ -266,19 +352,121 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
     return model
 
 
-def l1_filter_prune(model: nn.Module, amount: float) -> nn.Module:
-    """Remove the fraction ``amount`` of each Conv2d layer's filters with the smallest L1 norm.
+def _channel_params(model: nn.Module) -> list[tuple[str, nn.Conv2d, list[tuple[nn.Module, str]]]]:
+    """Each Conv2d with the per-output-channel parameters that must die with its filters.
 
-    Structured pruning of Li et al. (2017): ``prune.ln_structured(n=1, dim=0)``, so whole
-    output channels become zero. Linear layers are left dense.
+    A removed filter must output exactly zero, not a constant: its bias goes with it, and so do
+    the affine weight and bias of a normalisation layer registered right after the conv in the
+    same parent (``conv1`` -> ``norm1`` / ``bn1``, ``downsample.0`` -> ``downsample.1``), whose
+    shift would otherwise turn the zero map into a constant one.
+    """
+    out = []
+    for name, conv in prunable_layers(model, types=(nn.Conv2d,)):
+        extra: list[tuple[nn.Module, str]] = []
+        if conv.bias is not None or hasattr(conv, "bias_orig"):
+            extra.append((conv, "bias"))
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        children = list(parent.named_children())
+        pos = [n for n, _ in children].index(child)
+        if pos + 1 < len(children):
+            nxt = children[pos + 1][1]
+            width = getattr(nxt, "num_features", getattr(nxt, "num_channels", None))
+            if isinstance(nxt, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)) and \
+                    width == conv.out_channels and getattr(nxt, "affine", False):
+                extra += [(nxt, "weight"), (nxt, "bias")]
+        out.append((name, conv, extra))
+    return out
+
+
+def _prune_filters(conv: nn.Conv2d, extra: list[tuple[nn.Module, str]], n: int) -> None:
+    """Zero the ``n`` filters of ``conv`` with the smallest L1 norm and their channel params."""
+    prune.ln_structured(conv, "weight", amount=n, n=1, dim=0)
+    dead = conv.weight_mask.flatten(1).sum(1) == 0  # (out_channels,)
+    for mod, pname in extra:
+        prune.custom_from_mask(mod, pname, (~dead).to(getattr(mod, pname).dtype))
+
+
+def l1_filter_prune(model: nn.Module, amount: float | None = None, *,
+                    density: float | None = None) -> nn.Module:
+    """Remove whole Conv2d filters (output channels) with the smallest L1 norm (Li et al. 2017).
+
+    ``prune.ln_structured(n=1, dim=0)`` on each conv weight; the filter's bias and the affine
+    parameters of a normalisation layer right after the conv are masked with it, so a removed
+    channel outputs exactly zero. Linear layers stay dense. The next layer's weights that read
+    a removed channel then only ever multiply zeros, but they stay in the model and in the
+    density count: masks make a model sparse, not smaller (physically removing channels would
+    need a rebuilt architecture).
+
+    Give exactly one of:
+
+    Args:
+        model: pruned in place; its conv layers must not be pruned already when ``density``
+            is given.
+        amount: fraction in [0, 1) of each conv layer's filters to remove (Li et al.'s
+            per-layer rate).
+        density: the overall density wanted over *all* prunable weights (the number every
+            report shows). The same fraction of filters is removed in each conv layer, chosen
+            so that the achieved density is the closest one reachable at filter granularity.
 
     Raises:
-        ValueError: the model has no Conv2d layer.
+        ValueError: the model has no Conv2d layer, or ``density`` is below what removing all
+            but one filter per conv layer reaches (convs usually hold a small share of the
+            weights: about 5 % in LeNet-5 on 28x28 inputs).
+
+    Example:
+        >>> from sparsepriv_nb.models import build_model
+        >>> m = build_model("lenet5", input_shape=(1, 8, 8), num_classes=10, seed=0)
+        >>> round(overall_density(l1_filter_prune(m, density=0.97)), 2)  # nearest reachable
+        0.97
+        >>> dead = m.conv2.weight.flatten(1).abs().sum(1) == 0  # removed filters
+        >>> bool((m.conv2.bias[dead] == 0).all()), int(dead.sum()) > 0
+        (True, True)
     """
-    amount = _validate_amount(amount, "l1_filter_prune")
-    for _, mod in prunable_layers(model, types=(nn.Conv2d,)):
-        prune.ln_structured(mod, "weight", amount=amount, n=1, dim=0)
+    if (amount is None) == (density is None):
+        raise ValueError("l1_filter_prune needs exactly one of 'amount' and 'density'. Got "
+                         f"amount={amount!r}, density={density!r}.")
+    convs = _channel_params(model)
+    if not convs:
+        raise ValueError(f"The model {type(model).__name__} has no prunable layers (Conv2d).")
+    refresh_masked_weights(model)
+    if amount is not None:
+        amount = _validate_amount(amount, "l1_filter_prune")
+        for _, conv, extra in convs:
+            _prune_filters(conv, extra, prune._compute_nparams_toprune(amount, conv.out_channels))
+        return model
+    density = _validate_density(density, "l1_filter_prune")
+    if any(hasattr(conv, "weight_mask") for _, conv, _ in convs):
+        raise ValueError("l1_filter_prune(density=...) needs conv layers that are not pruned "
+                         "yet; use 'amount' to prune a pruned model further.")
+    counts = _filter_counts(model, convs, density)
+    for (_, conv, extra), n in zip(convs, counts):
+        _prune_filters(conv, extra, n)
     return model
+
+
+def _filter_counts(model: nn.Module, convs, density: float) -> list[int]:
+    """Filters to remove per conv layer so the overall density is closest to ``density``."""
+    rep = density_report(model)
+    total, kept = int(rep.total.iloc[-1]), int(rep.kept.iloc[-1])
+    sizes = [(conv.out_channels, conv.weight[0].numel()) for _, conv, _ in convs]
+
+    def removed(frac: float) -> list[int]:  # a common fraction; at least one filter survives
+        return [min(f - 1, int(math.floor(frac * f + 0.5))) for f, _ in sizes]
+
+    def achieved(counts: list[int]) -> float:
+        return (kept - sum(n * k for n, (_, k) in zip(counts, sizes))) / total
+
+    lowest = achieved([f - 1 for f, _ in sizes])
+    if density < lowest - 1e-9:
+        share = sum(f * k for f, k in sizes) / total
+        raise ValueError(f"The 'density' parameter of l1_filter_prune is {density!r}, below the "
+                         f"lowest density that filter pruning reaches on this model: "
+                         f"{lowest:.4f} (conv filters hold {share:.1%} of the prunable weights "
+                         "and one filter per layer is kept). Use a density in "
+                         f"[{lowest:.4f}, 1] or an unstructured method.")
+    fracs = sorted({j / f for f, _ in sizes for j in range(f)} | {1.0})
+    return min((removed(a) for a in fracs), key=lambda c: abs(achieved(c) - density))
 
 
 # --------------------------------------------------------------------------- IMP / lottery
@@ -301,25 +489,8 @@ def rewind_weights(model: nn.Module, saved: dict[str, torch.Tensor]) -> nn.Modul
             if key not in saved:
                 raise KeyError(f"rewind_weights: no saved value for parameter {key!r}.")
             p.copy_(saved[key].to(p.device))
-    _refresh_masked(model)
+    refresh_masked_weights(model)
     return model
-
-
-@torch.no_grad()
-def _refresh_masked(model: nn.Module) -> None:
-    """Recompute ``weight = weight_orig * weight_mask`` now rather than at the next forward.
-
-    Without gradient tracking, so that the attribute is a plain tensor and the model can be
-    ``copy.deepcopy``-ed (a pruned module after a training forward pass cannot).
-    """
-    for mod, hook in _pruning_hooks(model):
-        setattr(mod, hook._tensor_name, hook.apply_mask(mod))
-
-
-def _pruning_hooks(model: nn.Module) -> list[tuple[nn.Module, prune.BasePruningMethod]]:
-    """``(module, pruning method)`` of every ``torch.nn.utils.prune`` reparametrisation."""
-    return [(mod, hook) for mod in model.modules() for hook in mod._forward_pre_hooks.values()
-            if isinstance(hook, prune.BasePruningMethod)]
 
 
 def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module, int], dict],
@@ -332,9 +503,10 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module,
     """Iterative magnitude pruning (IMP), optionally with lottery-ticket rewinding.
 
     Repeats ``rounds`` times: train (``train_fn(model, round)``), prune ``amount`` of the
-    surviving weights by magnitude, and with ``rewind`` reset the survivors to the saved
-    weights. After the last prune the model is retrained once more (``retrain=True``), so
-    the final density is ``(1 - amount) ** rounds``.
+    surviving weights by magnitude (ranked by the current weights, even when ``train_fn`` is
+    a hand-written loop ending with ``optimizer.step()``), and with ``rewind`` reset the
+    survivors to the saved weights. After the last prune the model is retrained once more
+    (``retrain=True``), so the final density is ``(1 - amount) ** rounds``.
 
     Args:
         model: trained in place.
@@ -356,7 +528,7 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module,
         ``(model, history)``: history has one row per training phase with ``round``,
         ``density`` and the ``eval_fn`` metrics.
     """
-    if not isinstance(rounds, int) or rounds < 1:
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"The 'rounds' parameter of iterative_magnitude_pruning must be an "
                          f"int >= 1. Got {rounds!r} instead.")
     amount = _validate_amount(amount, "iterative_magnitude_pruning")
@@ -370,11 +542,9 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module,
     init = snapshot_weights(model) if rewind == "init" else rewind_state
     from tqdm.auto import tqdm
 
-    from .train import _show_progress
-
     rows = []
     phases = rounds + (1 if retrain else 0)
-    for r in tqdm(range(phases), desc="IMP rounds", disable=not _show_progress(progress),
+    for r in tqdm(range(phases), desc="IMP rounds", disable=not show_progress(progress),
                   leave=False):
         train_fn(model, r)
         row = {"round": r, "density": overall_density(model)}
@@ -487,6 +657,30 @@ def _orthogonal_blocks(support: torch.Tensor, gen: torch.Generator) -> torch.Ten
     return w
 
 
+def _effective_entries(supports: list[torch.Tensor], in_features: int, out_features: int) -> int:
+    """Support entries of ``B_L ... B_1`` on a path from a real input to a kept output.
+
+    Entry ``(r, c)`` of factor i matters iff column ``c`` is reachable from the first
+    ``in_features`` coordinates through ``B_1 .. B_{i-1}`` and row ``r`` reaches one of the
+    first ``out_features`` outputs through ``B_{i+1} .. B_L``. Matrix-vector products only, so
+    large N stay cheap.
+
+    Example:
+        >>> _effective_entries(butterfly_supports(4, 1), 2, 3)  # a dense 4x4, cropped to 3x2
+        6
+    """
+    n = supports[0].shape[0]
+    fwd = [torch.arange(n) < in_features]
+    for s in supports[:-1]:
+        fwd.append((s.float() @ fwd[-1].float()) > 0)
+    bwd = [torch.arange(n) < out_features]
+    for s in reversed(supports[1:]):
+        bwd.append((s.float().T @ bwd[-1].float()) > 0)
+    bwd.reverse()
+    return int(sum(float(q.float() @ s.float() @ r.float())
+                   for s, r, q in zip(supports, fwd, bwd)))
+
+
 class ButterflyLinear(nn.Module):
     """A Linear layer whose weight is a product of butterfly factors.
 
@@ -495,6 +689,11 @@ class ButterflyLinear(nn.Module):
     ``B_L ... B_1`` and the first ``out_features`` outputs are kept. (Stacking square blocks is
     the alternative; padding keeps one factorisation per layer and the exact supports.)
     ``strict=True`` refuses shapes that need padding.
+
+    ``n_trainable`` counts every entry of the supports; ``n_effective`` only those that can
+    change the output: an entry that only ever multiplies a padded (zero) input, or feeds only
+    cropped outputs, has no effect. :func:`density_report` uses ``n_effective``; for a square
+    power-of-two layer the two are equal.
 
     Each factor ``factorI`` is a dense ``N x N`` parameter masked with its support through
     ``prune.custom_from_mask``, so only the support is trainable and zeros stay exact.
@@ -528,6 +727,7 @@ class ButterflyLinear(nn.Module):
         supports = butterfly_supports(self.N, n_factors)
         self.n_factors = len(supports)
         self.n_trainable = int(sum(int(s.sum()) for s in supports))
+        self.n_effective = _effective_entries(supports, in_features, out_features)
         gen = generator or torch.Generator().manual_seed(0)
         # Each b x b block starts as a random orthogonal matrix, so the product of all factors
         # is orthogonal: a well-conditioned start (a product of Gaussian factors trains far
@@ -621,18 +821,35 @@ def butterfly_sparsify(model: nn.Module, *, layers: Sequence[str] | None = None,
     return model
 
 
-# --------------------------------------------------------------------------- dispatch
+# --------------------------------------------------------------------------- one-shot registry
 
-#: Names accepted by :func:`apply_sparsity` (one-shot methods on a given model).
-METHODS = ("magnitude", "magnitude-global", "random", "l1-filter")
+#: One-shot prunes of a trained model: name -> ``prune(model, density, *, seed) -> model``.
+ONE_SHOT_METHODS: Registry[Callable[..., nn.Module]] = Registry("one-shot sparsity method")
+
+ONE_SHOT_METHODS.register(
+    "magnitude", lambda model, density, *, seed=0: magnitude_prune(model, 1.0 - density,
+                                                                   scope="layer"))
+ONE_SHOT_METHODS.register(
+    "magnitude-global", lambda model, density, *, seed=0: magnitude_prune(model, 1.0 - density,
+                                                                          scope="global"))
+ONE_SHOT_METHODS.register(
+    "random", lambda model, density, *, seed=0: random_prune(model, 1.0 - density,
+                                                             match="global", seed=seed))
+ONE_SHOT_METHODS.register(
+    "l1-filter", lambda model, density, *, seed=0: l1_filter_prune(model, density=density))
+
+#: The built-in names accepted by :func:`apply_sparsity` (see :data:`ONE_SHOT_METHODS` for
+#: those registered since).
+METHODS = tuple(ONE_SHOT_METHODS.names())
 
 
 def apply_sparsity(model: nn.Module, method: str, density: float, *, seed: int = 0) -> nn.Module:
-    """Prune a model to ``density`` with a one-shot method by name.
+    """Prune a model to ``density`` with a one-shot method of :data:`ONE_SHOT_METHODS`.
 
-    ``random`` matches the per-layer densities of global magnitude pruning. Iterative
-    methods (IMP, lottery tickets) need training and butterfly needs a new architecture:
-    use :func:`iterative_magnitude_pruning` and :func:`butterfly_sparsify`.
+    ``density`` is the overall fraction of prunable weights kept. ``random`` matches the
+    per-layer densities of global magnitude pruning; ``l1-filter`` removes whole conv filters
+    and rejects a density it cannot reach. Iterative methods (IMP, lottery tickets) need
+    training and butterfly needs a new architecture: see :data:`SPARSITY_METHODS`.
 
     Example:
         >>> from sparsepriv_nb.models import build_model
@@ -640,16 +857,205 @@ def apply_sparsity(model: nn.Module, method: str, density: float, *, seed: int =
         >>> round(overall_density(apply_sparsity(m, "random", 0.25)), 2)
         0.25
     """
-    check_choice(method, METHODS, "method", "apply_sparsity")
-    if isinstance(density, bool) or not isinstance(density, (int, float)) or \
-            not 0.0 < density <= 1.0:
-        raise ValueError(f"The 'density' parameter of apply_sparsity must be a float in (0, 1]."
-                         f" Got {density!r} instead.")
-    amount = 1.0 - float(density)
-    if method == "magnitude":
-        return magnitude_prune(model, amount, scope="layer")
-    if method == "magnitude-global":
-        return magnitude_prune(model, amount, scope="global")
-    if method == "random":
-        return random_prune(model, amount, match="global", seed=seed)
-    return l1_filter_prune(model, amount)
+    check_choice(method, ONE_SHOT_METHODS.names(), "method", "apply_sparsity")
+    density = _validate_density(density, "apply_sparsity")
+    return ONE_SHOT_METHODS.get(method)(model, density, seed=seed)
+
+
+# --------------------------------------------------------------------------- schedule registry
+
+
+@dataclass(frozen=True)
+class SparsityMethod:
+    """A named way of obtaining a trained sparse model, as :mod:`experiments` runs it.
+
+    Attributes:
+        name: registry name.
+        train: ``train(model, fit, *, density, seed, epochs, finetune_epochs, options) ->
+            model`` turns an untrained model into a trained sparse one. ``fit(model, epochs,
+            seed, *, phase)`` is the caller's training callback; ``phase`` is ``"train"`` for
+            training from scratch or after rewinding, ``"finetune"`` after a prune (or an IMP
+            round > 0). ``options`` holds method options (``imp_amount``,
+            ``butterfly_factors``).
+        structure: ``structure(model, *, density, options) -> model`` gives an untrained
+            model with the state-dict keys of a trained one (to load cached weights).
+        description: one line for listings.
+    """
+
+    name: str
+    train: Callable[..., nn.Module]
+    structure: Callable[..., nn.Module]
+    description: str = ""
+
+
+#: Whole sparsity schedules by name (dense, one-shot + fine-tune, IMP, lottery, butterfly).
+SPARSITY_METHODS: Registry[SparsityMethod] = Registry("sparsity method")
+
+
+def register_sparsity_method(name: str, *, train: Callable[..., nn.Module],
+                             structure: Callable[..., nn.Module], description: str = "",
+                             overwrite: bool = False) -> SparsityMethod:
+    """Register a sparsity schedule under ``name`` (see :class:`SparsityMethod`).
+
+    Example:
+        >>> def toy_train(model, fit, *, density, seed, epochs, finetune_epochs, options):
+        ...     fit(model, epochs, seed, phase="train")
+        ...     return magnitude_prune(model, 1 - density)
+        >>> def toy_structure(model, *, density, options):
+        ...     return magnitude_prune(model, 0.0)
+        >>> entry = register_sparsity_method("toy", train=toy_train, structure=toy_structure)
+        >>> "toy" in available_sparsity_methods()
+        True
+        >>> _ = SPARSITY_METHODS.unregister("toy")
+    """
+    for arg, fn in (("train", train), ("structure", structure)):
+        if not callable(fn):
+            raise TypeError(f"The '{arg}' parameter of register_sparsity_method must be "
+                            f"callable. Got {type(fn).__name__} instead.")
+    entry = SparsityMethod(name, train, structure, description)
+    return SPARSITY_METHODS.register(name, entry, overwrite=overwrite)
+
+
+def available_sparsity_methods() -> list[str]:
+    """Names of the registered sparsity schedules, in registration order."""
+    return SPARSITY_METHODS.names()
+
+
+def imp_rounds(density: float, amount: float) -> int:
+    """IMP rounds n whose density ``(1 - amount)^n`` is closest to ``density`` (log space).
+
+    ``density`` 1 gives 0 rounds (no pruning).
+
+    Example:
+        >>> imp_rounds(0.25, 0.5), imp_rounds(0.1, 0.2), imp_rounds(1.0, 0.5)
+        (2, 10, 0)
+    """
+    density = _validate_density(density, "imp_rounds")
+    amount = _validate_amount(amount, "imp_rounds")
+    if density >= 1:
+        return 0
+    if amount == 0:
+        raise ValueError("The 'amount' parameter of imp_rounds must be > 0 to reach a density "
+                         f"below 1. Got amount=0.0 for density={density!r}.")
+    return max(1, round(math.log(density) / math.log(1 - amount)))
+
+
+def _identity_masks(model: nn.Module, targets: list[tuple[nn.Module, str]]) -> nn.Module:
+    for mod, pname in targets:
+        prune.identity(mod, pname)
+    return model
+
+
+def _masked_structure(model, *, density, options):
+    """All Linear/Conv weights reparametrised with (all-ones) masks."""
+    return _identity_masks(model, [(m, "weight") for _, m in prunable_layers(model)])
+
+
+def register_one_shot_method(name: str, prune_fn: Callable[..., nn.Module], *,
+                             structure: Callable[..., nn.Module] | None = None,
+                             description: str = "", overwrite: bool = False) -> SparsityMethod:
+    """Register a one-shot prune for :func:`apply_sparsity` *and* as a schedule: train
+    ``epochs`` (seed), prune to ``density`` (seed), fine-tune ``finetune_epochs`` (seed + 1).
+
+    Args:
+        name: registry name in both :data:`ONE_SHOT_METHODS` and :data:`SPARSITY_METHODS`.
+        prune_fn: ``prune_fn(model, density, *, seed) -> model``, in place.
+        structure: as in :class:`SparsityMethod`; default masks on every Linear/Conv weight.
+        description, overwrite: as for :func:`register_sparsity_method`.
+    """
+    if not callable(prune_fn):
+        raise TypeError("The 'prune_fn' parameter of register_one_shot_method must be "
+                        f"callable. Got {type(prune_fn).__name__} instead.")
+    if name in SPARSITY_METHODS and not overwrite:  # fail before touching either registry
+        SPARSITY_METHODS.register(name, None)
+    ONE_SHOT_METHODS.register(name, prune_fn, overwrite=overwrite)
+    return register_sparsity_method(name, train=_one_shot_schedule(name),
+                                    structure=structure or _masked_structure,
+                                    description=description, overwrite=overwrite)
+
+
+def _one_shot_schedule(name: str):
+    """Train, prune with the one-shot method ``name``, fine-tune."""
+
+    def train(model, fit, *, density, seed, epochs, finetune_epochs, options):
+        fit(model, epochs, seed, phase="train")
+        apply_sparsity(model, name, density, seed=seed)
+        fit(model, finetune_epochs, seed + 1, phase="finetune")
+        return model
+
+    return train
+
+
+def _train_dense(model, fit, *, density, seed, epochs, finetune_epochs, options):
+    fit(model, epochs, seed, phase="train")
+    return model
+
+
+def _structure_dense(model, *, density, options):
+    return model
+
+
+def _structure_l1(model, *, density, options):
+    targets = []
+    for _, conv, extra in _channel_params(model):
+        targets += [(conv, "weight"), *extra]
+    return _identity_masks(model, targets)
+
+
+def _imp_schedule(lottery: bool):
+    def train(model, fit, *, density, seed, epochs, finetune_epochs, options):
+        amount = options.get("imp_amount", 0.5)
+        rounds = imp_rounds(density, amount)
+        if rounds == 0:  # nothing to prune: the dense model
+            fit(model, epochs, seed, phase="train")
+            return model
+
+        def train_fn(m, r):
+            # Lottery tickets rewind, so every round trains from the initialisation.
+            fresh = lottery or r == 0
+            fit(m, epochs if fresh else finetune_epochs, seed + 7919 * r,
+                phase="train" if fresh else "finetune")
+
+        iterative_magnitude_pruning(model, train_fn, rounds=rounds, amount=amount,
+                                    scope="global", rewind="init" if lottery else None,
+                                    progress=False)
+        return model
+
+    def structure(model, *, density, options):
+        if imp_rounds(density, options.get("imp_amount", 0.5)) == 0:
+            return model
+        return _masked_structure(model, density=density, options=options)
+
+    return train, structure
+
+
+def _train_butterfly(model, fit, *, density, seed, epochs, finetune_epochs, options):
+    model = butterfly_sparsify(model, n_factors=options.get("butterfly_factors"), seed=seed)
+    fit(model, epochs, seed, phase="train")
+    return model
+
+
+def _structure_butterfly(model, *, density, options):
+    return butterfly_sparsify(model, n_factors=options.get("butterfly_factors"))
+
+
+register_sparsity_method("dense", train=_train_dense, structure=_structure_dense,
+                         description="no pruning")
+for _name, _desc in (("magnitude", "layer-wise magnitude pruning, then fine-tuning"),
+                     ("magnitude-global", "global magnitude pruning, then fine-tuning"),
+                     ("random", "random positions at global magnitude's per-layer densities, "
+                                "then fine-tuning"),
+                     ("l1-filter", "whole conv filters by L1 norm (Li et al. 2017), then "
+                                   "fine-tuning")):
+    register_sparsity_method(_name, train=_one_shot_schedule(_name),
+                             structure=_structure_l1 if _name == "l1-filter" else _masked_structure,
+                             description=_desc)
+_imp_train, _imp_structure = _imp_schedule(lottery=False)
+register_sparsity_method("imp", train=_imp_train, structure=_imp_structure,
+                         description="iterative magnitude pruning (global), fine-tuning each round")
+_imp_train, _imp_structure = _imp_schedule(lottery=True)
+register_sparsity_method("lottery", train=_imp_train, structure=_imp_structure,
+                         description="IMP with rewinding to the initialisation (lottery ticket)")
+register_sparsity_method("butterfly", train=_train_butterfly, structure=_structure_butterfly,
+                         description="butterfly-factorised hidden Linear layers, from scratch")
+del _name, _desc, _imp_train, _imp_structure

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from typing import Sequence
 
 import torch
@@ -28,6 +27,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._checks import check_choice
+from ._progress import show_progress as _show_progress
+from .sparsity import refresh_masked_weights
 
 __all__ = ["resolve_device", "configure_threads", "fit", "evaluate", "predict_logits",
            "seed_everything"]
@@ -91,12 +92,6 @@ def _as_tensors(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     if len(X) == 0:
         raise ValueError(f"The '{name}' parameter is empty.")
     return X, y.long()
-
-
-def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
 def _make_optimizer(params, optimizer: str, lr: float, momentum: float, weight_decay: float):
@@ -207,9 +202,7 @@ def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
         model.load_state_dict(best[1])
         history[-1]["restored_best_epoch"] = min(history, key=lambda r: r["val_loss"])["epoch"]
     history[0]["snapshots"] = snapshots
-    from .sparsity import _refresh_masked
-
-    _refresh_masked(model)  # pruned weights read after training reflect the last step
+    refresh_masked_weights(model)  # pruned weights read after training reflect the last step
     model.eval()
     return history
 
