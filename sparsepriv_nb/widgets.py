@@ -2,11 +2,18 @@
 
 Each widget only *calls* a function that the notebook also calls once without the widget, so a
 headless run (papermill, nbval) computes and shows every result.
+
+Every explorer also carries a **static view**: a PNG of its current (at display time, the
+default) figure, put beside the live widget in the output. JupyterLab shows the live widget; an
+HTML report (no widget state, no network) and a notebook reopened without re-running show the
+picture instead of an empty cell or ``interactive(children=...``.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 
 from torch import nn
 
@@ -14,7 +21,64 @@ from . import plots, sparsity, train
 from ._checks import check_choice
 
 __all__ = ["sparsity_view", "sparsity_explorer", "mia_view", "mia_explorer", "inversion_view",
-           "inversion_explorer"]
+           "inversion_explorer", "StaticViewMixin"]
+
+STATIC_NOTE = "static view of the explorer's default setting: run the notebook to use its controls"
+
+
+def _png(fig, note: str | None = None) -> bytes:
+    """The figure as PNG bytes, with ``note`` written under it in the picture only."""
+    text = fig.text(0.5, 0.0, note, ha="center", va="top", fontsize=8, color="0.35") \
+        if note else None
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
+        return buf.getvalue()
+    finally:
+        if text is not None:
+            text.remove()
+
+
+class StaticViewMixin:
+    """Adds the last drawn figure (``image/png``) to a widget's display data.
+
+    Frontends with a live kernel render the widget (its MIME type ranks first); nbconvert's
+    HTML without widget state, and JupyterLab for an untrusted or not re-run notebook, fall
+    back to the picture.
+    """
+
+    static_png: bytes | None = None
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and self.static_png:
+            data["image/png"] = base64.b64encode(self.static_png).decode("ascii")
+            data["text/plain"] = f"<{type(self).__name__}: {STATIC_NOTE}>"
+        return data
+
+
+def _interactive(fn, **controls):
+    """``ipywidgets.interactive`` over ``fn`` (which returns a figure) that shows the figure
+    and keeps a PNG of it as the static view."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    class Explorer(StaticViewMixin, W.interactive):
+        pass
+
+    holder = {}
+
+    def _show(**values):
+        fig = fn(**values)
+        holder["png"] = _png(fig, STATIC_NOTE)
+        if "widget" in holder:
+            holder["widget"].static_png = holder["png"]
+        plt.show(fig)
+
+    widget = Explorer(_show, **controls)
+    widget.static_png = holder.get("png")
+    holder["widget"] = widget
+    return widget
 
 
 def sparsity_view(model: nn.Module, test_data, *, density: float,
@@ -55,19 +119,17 @@ def sparsity_view(model: nn.Module, test_data, *, density: float,
 def sparsity_explorer(model: nn.Module, test_data, *, densities=None, methods=None):
     """A slider over densities and a method menu showing :func:`sparsity_view`'s masks."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     densities = densities or [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
     methods = methods or ["magnitude", "magnitude-global", "random"]
 
-    def _show(density, method):
-        out = sparsity_view(model, test_data, density=density, method=method)
-        plt.show(out["figure"])
+    def _draw(density, method):
+        return sparsity_view(model, test_data, density=density, method=method)["figure"]
 
-    return W.interactive(_show, density=W.SelectionSlider(options=densities, value=densities[3],
-                                                          description="density"),
-                         method=W.Dropdown(options=methods, value=methods[0],
-                                           description="method"))
+    return _interactive(_draw, density=W.SelectionSlider(options=densities, value=densities[3],
+                                                         description="density"),
+                        method=W.Dropdown(options=methods, value=methods[0],
+                                          description="method"))
 
 
 def mia_view(views: dict, density: float, *, show: bool = True) -> dict:
@@ -110,15 +172,14 @@ def mia_view(views: dict, density: float, *, show: bool = True) -> dict:
 def mia_explorer(views: dict):
     """A density slider over :func:`mia_view`."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     options = sorted(views, reverse=True)
 
-    def _show(density):
-        plt.show(mia_view(views, density)["figure"])
+    def _draw(density):
+        return mia_view(views, density)["figure"]
 
-    return W.interactive(_show, density=W.SelectionSlider(options=options, value=options[0],
-                                                          description="density"))
+    return _interactive(_draw, density=W.SelectionSlider(options=options, value=options[0],
+                                                         description="density"))
 
 
 def inversion_view(results: dict, records, *, k: float, layer: str, index: int = 0,
@@ -160,16 +221,15 @@ def inversion_view(results: dict, records, *, k: float, layer: str, index: int =
 def inversion_explorer(results: dict, records, originals):
     """Sliders for k, layer and image index over :func:`inversion_view`."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     ks = sorted({k for k, _ in results}, reverse=True)
     layers = list(dict.fromkeys(layer for _, layer in results))
 
-    def _show(k, layer, index):
-        plt.show(inversion_view(results, records, k=k, layer=layer, index=index,
-                                originals=originals)["figure"])
+    def _draw(k, layer, index):
+        return inversion_view(results, records, k=k, layer=layer, index=index,
+                              originals=originals)["figure"]
 
-    return W.interactive(
-        _show, k=W.SelectionSlider(options=ks, value=ks[0], description="k"),
+    return _interactive(
+        _draw, k=W.SelectionSlider(options=ks, value=ks[0], description="k"),
         layer=W.Dropdown(options=layers, value=layers[0], description="layer"),
         index=W.IntSlider(min=0, max=len(originals) - 1, value=0, description="image"))
