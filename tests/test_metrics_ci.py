@@ -118,6 +118,20 @@ def test_resampling_is_stratified():
     assert set(sizes) == {(60, 140)}
 
 
+def test_interval_is_the_two_sided_percentile_of_the_resampled_values():
+    s, m = tied_data(4)
+    seen = []
+
+    def record(ss, mm):
+        seen.append(brute_auc(ss, mm))
+        return seen[-1]
+
+    ci = M.bootstrap_ci(s, m, record, n_resamples=400, confidence=0.9)
+    assert len(seen) == 401  # the estimate, then 400 resamples
+    lo, hi = np.quantile(seen[1:], [0.05, 0.95])
+    assert (ci["lo"], ci["hi"]) == pytest.approx((lo, hi))
+
+
 def test_auc_interval_covers_the_truth_at_about_the_nominal_rate():
     """Two unit Gaussians d apart: AUC = Phi(d / sqrt 2). 200 independent data sets."""
     d, n = 0.6, 150
