@@ -43,7 +43,8 @@ __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_o
            "VERDICTS"]
 
 #: The outcomes of :func:`confounding_verdict`.
-VERDICTS = ("survives", "shrinks", "vanishes", "reverses", "appears", "none")
+VERDICTS = ("survives", "shrinks", "vanishes", "reverses", "appears", "none",
+            "not measurable")
 
 
 # --------------------------------------------------------------------------- checks
@@ -502,7 +503,10 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
     check_choice(interval, ("t", "bootstrap"), "interval", fn)
     ci = _check_ci(ci, fn)
     by = [by] if isinstance(by, str) else list(by)
-    d = _check_frame(matched, [*by, seed, "diff_matched", "in_range"], fn, min_rows=1)
+    d = _check_frame(matched, [*by, seed, "in_range"], fn, min_rows=1)
+    if "diff_matched" not in d.columns:
+        raise ValueError(f"The 'matched' parameter of {fn} lacks the 'diff_matched' column: "
+                         "pass the output of match_to_reference.")
     kinds = ["matched"] + (["raw"] if "diff_raw" in d.columns else [])
     rows = []
     for key, part in d.groupby(by, sort=True):
@@ -523,9 +527,9 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
 
 
 def _direction(est: float, lo: float, hi: float) -> int:
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return 0
-    return 1 if lo > 0 else -1 if hi < 0 else 0
+    from .metrics import verdict
+
+    return {"up": 1, "down": -1}.get(verdict(est, lo, hi, higher="up", lower="down"), 0)
 
 
 def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
@@ -543,7 +547,9 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
     * ``"vanishes"``: raw detectable, controlled not;
     * ``"reverses"``: both detectable with opposite signs;
     * ``"appears"``: raw not detectable, controlled detectable;
-    * ``"none"``: neither detectable (within noise at this sample size).
+    * ``"none"``: neither detectable (within noise at this sample size);
+    * ``"not measurable"``: an estimate or interval is NaN (e.g. no sparse model inside the
+      reference models' accuracy range).
 
     Returns:
         ``{"verdict", "text", "raw", "controlled"}``; ``text`` states the numbers.
@@ -561,8 +567,11 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
                              f"(estimate, lo, hi). Got {t!r} instead.")
         vals.append(tuple(float(v) for v in t))
     (r, rlo, rhi), (c, clo, chi) = vals
-    dr, dc = _direction(r, rlo, rhi), _direction(c, clo, chi)
-    if dr and dc:
+    measurable = np.isfinite([r, rlo, rhi, c, clo, chi]).all()
+    dr, dc = (_direction(r, rlo, rhi), _direction(c, clo, chi)) if measurable else (0, 0)
+    if not measurable:
+        v = "not measurable"
+    elif dr and dc:
         if dr != dc:
             v = "reverses"
         elif abs(c) < abs(r) and not clo <= r <= chi:
@@ -587,6 +596,8 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
         "appears": f"{label} is within noise raw but detectable once accuracy is controlled "
                    "for",
         "none": f"no detectable {label}, raw or controlled (within noise at this sample size)",
+        "not measurable": f"{label} cannot be compared here (an estimate or its interval is "
+                          "missing)",
     }
     return {"verdict": v, "text": f"{words[v]}: {nums}.", "raw": vals[0],
             "controlled": vals[1]}

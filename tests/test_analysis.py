@@ -1,0 +1,227 @@
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from sparsepriv_nb import analysis as AN
+
+
+# --------------------------------------------------------------------------- the toy
+
+
+def test_toy_confounder_makes_a_spurious_correlation_that_partial_correlation_removes():
+    toy = AN.simulate_confounding(600, direct_effect=0.0, seed=3)
+    raw = AN.partial_correlation(toy, "x", "y", [])
+    controlled = AN.partial_correlation(toy, "x", "y", ["z"])
+    assert raw["r"] > 0.4 and raw["lo"] > 0.3  # large and clearly non-zero
+    assert abs(controlled["r"]) < 0.1
+    assert controlled["lo"] < 0 < controlled["hi"]
+    assert controlled["p"] > 0.05
+
+
+def test_toy_true_direct_effect_stays_detectable():
+    toy = AN.simulate_confounding(600, direct_effect=0.3, seed=3)
+    controlled = AN.partial_correlation(toy, "x", "y", ["z"])
+    assert controlled["lo"] > 0.1
+    assert controlled["p"] < 1e-4
+
+
+def test_toy_is_reproducible_and_validates():
+    pd.testing.assert_frame_equal(AN.simulate_confounding(50, seed=1),
+                                  AN.simulate_confounding(50, seed=1))
+    assert not AN.simulate_confounding(50, seed=1).equals(AN.simulate_confounding(50, seed=2))
+    with pytest.raises(ValueError, match="'n' parameter .* Got 3"):
+        AN.simulate_confounding(3)
+
+
+# --------------------------------------------------------------------------- correlations
+
+
+def test_partial_correlation_matches_the_textbook_formula_and_ols_p():
+    toy = AN.simulate_confounding(200, direct_effect=0.2, seed=0)
+    r = toy.corr()
+    expected = (r.loc["x", "y"] - r.loc["x", "z"] * r.loc["y", "z"]) / np.sqrt(
+        (1 - r.loc["x", "z"] ** 2) * (1 - r.loc["y", "z"] ** 2))
+    pc = AN.partial_correlation(toy, "x", "y", ["z"])
+    assert pc["r"] == pytest.approx(expected, abs=1e-10)
+    assert pc["p"] == pytest.approx(smf.ols("y ~ x + z", toy).fit().pvalues["x"], rel=1e-8)
+    # Fisher z interval on n - 3 - k
+    z, se = np.arctanh(expected), 1 / np.sqrt(200 - 3 - 1)
+    assert pc["lo"] == pytest.approx(np.tanh(z - 1.959964 * se), abs=1e-5)
+    assert pc["hi"] == pytest.approx(np.tanh(z + 1.959964 * se), abs=1e-5)
+
+
+def test_correlations_fisher_interval_equals_scipy():
+    toy = AN.simulate_confounding(80, seed=0)
+    t = AN.correlations(toy, ["x", "y", "z"]).set_index(["x", "y"])
+    res = stats.pearsonr(toy.x, toy.z)
+    lo, hi = res.confidence_interval(0.95)
+    assert t.loc[("x", "z"), "r"] == pytest.approx(res.statistic)
+    assert (t.loc[("x", "z"), "lo"], t.loc[("x", "z"), "hi"]) == pytest.approx((lo, hi))
+    sp = AN.correlations(toy, ["x", "z"], method="spearman").iloc[0]
+    assert sp.r == pytest.approx(stats.spearmanr(toy.x, toy.z).statistic)
+
+
+def test_correlations_cluster_bootstrap_resamples_whole_seeds():
+    # Within each seed, x and y are independent; the seed shifts both: the correlation is
+    # carried by 4 clusters only, and the cluster bootstrap must show a wide interval while
+    # Fisher z (rows treated as independent) is narrow.
+    rng = np.random.default_rng(0)
+    shift = np.repeat([0.0, 1.0, 2.0, 3.0], 50)
+    df = pd.DataFrame({"x": shift + rng.normal(0, .3, 200), "y": shift + rng.normal(0, .3, 200),
+                       "seed": np.repeat([0, 1, 2, 3], 50)})
+    fisher = AN.correlations(df, ["x", "y"]).iloc[0]
+    boot = AN.correlations(df, ["x", "y"], bootstrap="seed", n_boot=500, seed=1).iloc[0]
+    assert boot.interval.startswith("bootstrap over seed")
+    assert (boot.hi - boot.lo) > 3 * (fisher.hi - fisher.lo)
+    again = AN.correlations(df, ["x", "y"], bootstrap="seed", n_boot=500, seed=1).iloc[0]
+    assert (again.lo, again.hi) == (boot.lo, boot.hi)
+
+
+def test_functions_refuse_frames_that_mix_attacks_and_name_bad_arguments():
+    df = AN.simulate_confounding(20, seed=0).assign(attack=["loss", "shokri"] * 10, seed=0)
+    with pytest.raises(ValueError, match="mixes attacks"):
+        AN.correlations(df, ["x", "y"])
+    with pytest.raises(ValueError, match="mixes attacks"):
+        AN.regress(df, "y ~ x")
+    with pytest.raises(ValueError, match="lacks columns \\['w'\\]"):
+        AN.partial_correlation(df[df.attack == "loss"], "x", "y", ["w"])
+    with pytest.raises(ValueError, match="'method' parameter of correlations"):
+        AN.correlations(df[df.attack == "loss"], ["x", "y"], method="kendall")
+    with pytest.raises(ValueError, match="'ci' parameter .* Got 95"):
+        AN.partial_correlation(df[df.attack == "loss"], "x", "y", [], ci=95)
+
+
+# --------------------------------------------------------------------------- regression
+
+
+@pytest.fixture
+def linear():
+    """y = 1 + 2 x - 0.5 z + seed effect + noise, 6 seeds x 40 rows."""
+    rng = np.random.default_rng(7)
+    seeds = np.repeat(np.arange(6), 40)
+    x, z = rng.normal(size=240), rng.normal(size=240)
+    y = 1 + 2 * x - 0.5 * z + rng.normal(0, 0.3, 6)[seeds] + rng.normal(0, 0.5, 240)
+    return pd.DataFrame({"x": x, "z": z, "y": y, "seed": seeds})
+
+
+def test_regress_equals_statsmodels_with_seed_clusters(linear):
+    t = AN.regress(linear, "y ~ x + z").set_index("term")
+    direct = smf.ols("y ~ x + z", linear).fit(cov_type="cluster",
+                                              cov_kwds={"groups": linear.seed}, use_t=True)
+    np.testing.assert_allclose(t.coef, direct.params[t.index], rtol=1e-10)
+    np.testing.assert_allclose(t.se, direct.bse[t.index], rtol=1e-10)
+    np.testing.assert_allclose(t[["lo", "hi"]], direct.conf_int().loc[t.index], rtol=1e-10)
+    assert (t.n_groups == 6).all() and (t.cov_type == "cluster").all()
+    # the intervals cover the true coefficients
+    for term, true in (("Intercept", 1.0), ("x", 2.0), ("z", -0.5)):
+        assert t.loc[term, "lo"] < true < t.loc[term, "hi"]
+    # clustering uses t with G - 1 = 5 degrees of freedom: wider than the normal reference
+    q = (t.loc["x", "hi"] - t.loc["x", "coef"]) / t.loc["x", "se"]
+    assert q == pytest.approx(stats.t.ppf(0.975, 5), rel=1e-8)
+
+
+def test_regress_hc3_without_clusters(linear):
+    t = AN.regress(linear, "y ~ x + z", cluster=None).set_index("term")
+    direct = smf.ols("y ~ x + z", linear).fit(cov_type="HC3", use_t=True)
+    np.testing.assert_allclose(t.se, direct.bse[t.index], rtol=1e-10)
+    assert t.n_groups.isna().all()
+    with pytest.raises(ValueError, match="'formula' parameter of fit_ols"):
+        AN.regress(linear, "y x")
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _synthetic_sweep(offset: float, *, seeds=(0, 1, 2, 3), noise=0.005, seed=0):
+    """Dense references on a known accuracy -> AUC line (auc = 0.5 + 0.5 (acc - 0.5)), sparse
+    models on the same line shifted by ``offset``, with lower accuracy than the full dense."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in seeds:
+        for acc in (0.55, 0.65, 0.75, 0.85, 0.95):  # full dense = 0.95
+            rows.append(dict(method="dense", seed=s, test_acc=acc,
+                             variant="full" if acc == 0.95 else "lowered",
+                             auc=0.5 + 0.5 * (acc - 0.5) + rng.normal(0, noise)))
+        for method in ("magnitude", "random"):
+            for acc in (0.6, 0.7, 0.8, 0.4):  # 0.4: below every dense model
+                rows.append(dict(method=method, seed=s, test_acc=acc, variant="sparse",
+                                 auc=0.5 + 0.5 * (acc - 0.5) + offset + rng.normal(0, noise)))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("curve", ["interp", "linear"])
+def test_accuracy_matching_recovers_a_known_offset(curve):
+    df = _synthetic_sweep(-0.03)
+    m = AN.match_to_reference(df, metric="auc", reference="method == 'dense'",
+                              baseline="variant == 'full'", curve=curve)
+    assert set(m.method) == {"magnitude", "random"}
+    assert m.loc[m.test_acc == 0.4, "diff_matched"].isna().all()  # outside: not extrapolated
+    assert not m.loc[m.test_acc == 0.4, "in_range"].any()
+    res = AN.matched_difference(m).set_index("method")
+    for method in ("magnitude", "random"):
+        r = res.loc[method]
+        assert r.matched_diff == pytest.approx(-0.03, abs=0.006)
+        assert r.matched_lo < -0.03 < r.matched_hi and r.matched_hi < 0
+        assert r.n_models == 12 and r.n_outside == 4 and r.matched_n_seeds == 4
+        # raw: sparse vs the full dense model, which is far more accurate
+        expected_raw = np.mean([0.5 * (a - 0.95) for a in (0.6, 0.7, 0.8, 0.4)]) - 0.03
+        assert r.raw_diff == pytest.approx(expected_raw, abs=0.006)
+
+
+def test_accuracy_matching_finds_no_effect_when_there_is_none():
+    df = _synthetic_sweep(0.0, noise=0.01, seeds=range(8))
+    m = AN.match_to_reference(df, metric="auc", reference=df.method.eq("dense").to_numpy(),
+                              baseline="variant == 'full'")
+    r = AN.matched_difference(m, interval="bootstrap", n_boot=500).set_index("method")
+    for method in ("magnitude", "random"):
+        assert r.loc[method, "matched_lo"] < 0 < r.loc[method, "matched_hi"]
+        assert r.loc[method, "raw_hi"] < -0.1  # the naive comparison says 'sparse leaks less'
+        v = AN.confounding_verdict(r.loc[method, ["raw_diff", "raw_lo", "raw_hi"]],
+                                   r.loc[method, ["matched_diff", "matched_lo", "matched_hi"]])
+        assert v["verdict"] == "vanishes"
+
+
+def test_matching_uses_each_seeds_own_curve():
+    # seed 1's whole dense curve sits 0.1 higher; its sparse models too: no effect within seeds
+    df = _synthetic_sweep(0.0, seeds=(0, 1), noise=0.0)
+    df.loc[df.seed == 1, "auc"] += 0.1
+    m = AN.match_to_reference(df, metric="auc", reference="method == 'dense'")
+    assert m.diff_matched.dropna().abs().max() < 1e-12
+
+
+def test_matching_validates_its_selectors():
+    df = _synthetic_sweep(0.0)
+    with pytest.raises(ValueError, match="'reference' parameter .* some rows but not all"):
+        AN.match_to_reference(df, metric="auc", reference="method == 'nope'")
+    with pytest.raises(ValueError, match="'baseline' parameter .* exactly one row"):
+        AN.match_to_reference(df, metric="auc", reference="method == 'dense'",
+                              baseline="method == 'dense'")
+    with pytest.raises(ValueError, match="'reference' parameter .* boolean mask of"):
+        AN.match_to_reference(df, metric="auc", reference=[True, False])
+    with pytest.raises(ValueError, match="'curve' parameter"):
+        AN.match_to_reference(df, metric="auc", reference="method == 'dense'", curve="spline")
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+@pytest.mark.parametrize("raw, controlled, expected", [
+    ((-0.08, -0.12, -0.04), (-0.07, -0.10, -0.04), "survives"),
+    ((-0.08, -0.10, -0.06), (-0.03, -0.05, -0.01), "shrinks"),
+    ((-0.08, -0.12, -0.04), (-0.01, -0.05, 0.03), "vanishes"),
+    ((-0.08, -0.12, -0.04), (0.05, 0.02, 0.08), "reverses"),
+    ((0.01, -0.02, 0.04), (0.05, 0.02, 0.08), "appears"),
+    ((0.01, -0.02, 0.04), (0.0, -0.03, 0.03), "none"),
+    ((-0.08, -0.12, -0.04), (np.nan, np.nan, np.nan), "not measurable"),
+])
+def test_confounding_verdicts(raw, controlled, expected):
+    v = AN.confounding_verdict(raw, controlled, label="the effect")
+    assert v["verdict"] == expected
+    assert f"{raw[0]:+.3f}" in v["text"]
+
+
+def test_confounding_verdict_validates():
+    with pytest.raises(ValueError, match="'raw' parameter of confounding_verdict"):
+        AN.confounding_verdict((0.1, 0.2), (0.0, -1.0, 1.0))
