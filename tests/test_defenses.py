@@ -217,3 +217,19 @@ def test_ppb_narrows_the_confidence_gap(pruned_targets):
     # and the defended model is still a working, still-sparse classifier
     assert train.evaluate(models_["ppb"], nonmembers)["accuracy"] > 0.75
     assert sparsity.overall_density(models_["ppb"]) == pytest.approx(0.25, abs=0.01)
+
+
+def test_setups_plug_into_fit_and_build_model(digits):
+    from sparsepriv_nb import models, train
+
+    X, y = digits.X[:200], digits.y[:200]
+    val = (digits.X[200:300], digits.y[200:300])
+    drop = D.defense_setup("dropout", {"p": 0.5})
+    m = models.build_model("mlp", input_shape=digits.input_shape, num_classes=10, seed=0,
+                           **drop.model_kwargs)
+    m.train()
+    assert not torch.equal(m(X[:4]), m(X[:4]))  # dropout is active in training mode
+    es = D.defense_setup("early-stopping", {"patience": 1})
+    hist = train.fit(m, (X, y), val_data=val if es.needs_val_data else None, epochs=30, seed=0,
+                     progress=False, device="cpu", **es.fit_kwargs)
+    assert len(hist) < 30  # stopped early
