@@ -225,3 +225,26 @@ def test_confounding_verdicts(raw, controlled, expected):
 def test_confounding_verdict_validates():
     with pytest.raises(ValueError, match="'raw' parameter of confounding_verdict"):
         AN.confounding_verdict((0.1, 0.2), (0.0, -1.0, 1.0))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_fig1_replica_plots_means_over_seeds_with_sd_bars():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sparsepriv_nb import plots_sweep as PS
+
+    df = pd.DataFrame(dict(method=["dense"] * 2 + ["magnitude"] * 4,
+                           density=[1, 1, .1, .1, .5, .5], density_achieved=[1, 1, .1, .1, .5, .5],
+                           test_acc=[.9, .92, .6, .7, .8, .8], seed=[0, 1, 0, 1, 0, 1],
+                           defense_level=[.8, .84, .9, .94, .85, .87]))
+    fig = PS.plot_accuracy_vs_defense(df)
+    ax = fig.axes[0]
+    points = {tuple(np.round(p, 3)) for c in ax.collections if hasattr(c, "get_offsets")
+              for p in np.asarray(c.get_offsets())}
+    assert {(0.91, 0.82), (0.65, 0.92), (0.8, 0.86)} <= points
+    assert len(fig.axes) == 2  # colour bar for density
+    with pytest.raises(ValueError, match="lacks columns \\['auc'\\]"):
+        PS.plot_accuracy_vs_defense(df, y="auc")
