@@ -230,6 +230,6 @@ def test_setups_plug_into_fit_and_build_model(digits):
     m.train()
     assert not torch.equal(m(X[:4]), m(X[:4]))  # dropout is active in training mode
     es = D.defense_setup("early-stopping", {"patience": 1})
-    hist = train.fit(m, (X, y), val_data=val if es.needs_val_data else None, epochs=30, seed=0,
-                     progress=False, device="cpu", **es.fit_kwargs)
-    assert len(hist) < 30  # stopped early
+    hist = train.fit(m, (X, y), val_data=val if es.needs_val_data else None, epochs=40, seed=0,
+                     lr=0.05, progress=False, device="cpu", **es.fit_kwargs)
+    assert len(hist) < 40 and "restored_best_epoch" in hist[-1]  # stopped early
