@@ -47,16 +47,38 @@ def check_outputs(logits, labels, name: str = "logits") -> tuple[torch.Tensor, t
     return z, y
 
 
+def _phi(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``z_y - logsumexp_{i != y} z_i`` in float64 (``z`` is already float64)."""
+    onehot = torch.nn.functional.one_hot(y, z.shape[1]).bool()
+    return z[onehot] - torch.logsumexp(z.masked_fill(onehot, float("-inf")), 1)
+
+
 def loss(logits, labels) -> np.ndarray:
-    """Cross-entropy ``-log p_y`` per sample (Yeom et al. 2018)."""
+    """Cross-entropy ``-log p_y`` per sample (Yeom et al. 2018), computed stably in float64.
+
+    ``-log p_y = log(1 + exp(-phi)) = softplus(-phi)`` with ``phi`` the logit-scaled confidence
+    (:func:`logit_scaled_confidence`). ``log_softmax`` would subtract two nearly equal numbers
+    and return exactly 0 for every margin above ~37 in float64 (~16 in float32); this keeps
+    values like ``exp(-40)``, so confident samples, where low-FPR metrics are read, do not tie.
+
+    Example:
+        >>> import torch
+        >>> float(loss(torch.tensor([[40.0, 0.0]]), torch.tensor([0])) [0]) > 0
+        True
+    """
     z, y = check_outputs(logits, labels)
-    return (-torch.log_softmax(z, 1).gather(1, y[:, None]).squeeze(1)).numpy()
+    return torch.nn.functional.softplus(-_phi(z, y)).numpy()
 
 
 def confidence(logits, labels) -> np.ndarray:
-    """True-class probability ``p_y``."""
+    """True-class probability ``p_y = sigmoid(phi)``, computed in float64 from ``phi``.
+
+    Float64 cannot hold ``p_y`` closer to 1 than about 1e-16, so samples with a margin above
+    ~37 still share ``p_y = 1.0``: rank by :func:`loss` or :func:`logit_scaled_confidence`
+    (the same order, without ties) when the top of the ranking matters.
+    """
     z, y = check_outputs(logits, labels)
-    return torch.softmax(z, 1).gather(1, y[:, None]).squeeze(1).numpy()
+    return torch.sigmoid(_phi(z, y)).numpy()
 
 
 def entropy(logits, labels=None) -> np.ndarray:
@@ -89,10 +111,7 @@ def logit_scaled_confidence(logits, labels) -> np.ndarray:
     Both terms share ``logsumexp(z)``, which cancels: ``phi = z_y - logsumexp_{i != y} z_i``.
     """
     z, y = check_outputs(logits, labels)
-    onehot = torch.nn.functional.one_hot(y, z.shape[1]).bool()
-    zy = z[onehot]
-    rest = torch.logsumexp(z.masked_fill(onehot, float("-inf")), 1)
-    return (zy - rest).numpy()
+    return _phi(z, y).numpy()
 
 
 @torch.no_grad()

@@ -103,3 +103,28 @@ def test_metrics_validation():
         M.attack_metrics([0.1, 0.2], [1, 0, 1])
     with pytest.raises(ValueError, match="NaN"):
         M.attack_metrics([np.nan, 0.2], [1, 0])
+
+
+def test_confident_samples_do_not_tie_in_loss():
+    """Issue 7: low-FPR metrics are read at the top of the ranking, where float logits used to
+    give loss = 0 exactly for every margin above ~16 (float32) or ~37 (float64)."""
+    g = torch.Generator().manual_seed(0)
+    n = 2000
+    z = torch.randn(n, 10, generator=g)
+    y = torch.randint(0, 10, (n,), generator=g)
+    z[torch.arange(n), y] = z.max(1).values + 40 * torch.rand(n, generator=g)
+    z = z.float()
+    ell = S.loss(z, y)
+    assert len(np.unique(ell)) >= 1995 and (ell > 0).all()
+    # two classes: -log p_y = log(1 + e^-m), about e^-m for large m, to full relative precision
+    m = np.array([20.0, 30.0, 40.0, 60.0])
+    two = torch.tensor(np.c_[m, np.zeros(4)], dtype=torch.float32)
+    assert np.allclose(S.loss(two, torch.zeros(4, dtype=torch.long)), np.log1p(np.exp(-m)),
+                       rtol=1e-12, atol=0)
+    conf = S.confidence(two, torch.zeros(4, dtype=torch.long))
+    assert np.allclose(1 - conf[:2], np.exp(-m[:2]) / (1 + np.exp(-m[:2])), rtol=1e-3)
+    # same order as the logit-scaled confidence (ties only where float64 saturates at 1)
+    phi = S.logit_scaled_confidence(z, y)
+    order = np.argsort(phi)
+    assert (np.diff(S.confidence(z, y)[order]) >= 0).all()
+    assert (np.diff(ell[order]) <= 0).all()
