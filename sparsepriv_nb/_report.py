@@ -20,12 +20,14 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import re
 import shutil
 from pathlib import Path
 
 __all__ = ["to_html", "stage_mathjax", "summarize", "write_index", "VERDICT_PREFIX"]
 
 VERDICT_PREFIX = "Verdict:"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 MATHJAX_DIR = "_static/mathjax"
 # Our own MathJax config file: the fonts jupyter-server-mathjax ships are STIX-Web only.
 _MATHJAX_LOCAL = """MathJax.Hub.Config({
@@ -91,6 +93,19 @@ def _text_lines(output) -> list[str]:
     return text.splitlines()
 
 
+def _failing_line(cell, error) -> str:
+    """``"line 3: raise RuntimeError('boom')"``: the cell's line the traceback points at (its
+    first frame is the cell), else the cell's first line."""
+    lines = cell.source.splitlines()
+    for frame in error.get("traceback", []):
+        match = re.search(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>), line (\d+)",
+                          _ANSI.sub("", frame))
+        if match and 0 < int(match.group(1)) <= len(lines):
+            n = int(match.group(1))
+            return f"line {n}: {lines[n - 1].strip()}"
+    return f"line 1: {lines[0].strip()}" if lines else ""
+
+
 def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
     """Verdict lines, the headline image (written to ``thumb_path`` as PNG) of an executed
     notebook, and the failing cell's first line if one failed.
@@ -117,8 +132,7 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
                 if "headline" in tags:
                     headline_png = png
             if output.get("output_type") == "error" and failed is None:
-                src = cell.source.strip().splitlines()
-                failed = src[0] if src else ""
+                failed = _failing_line(cell, output)
     png = headline_png or last_png
     thumb = None
     if png and thumb_path is not None:
@@ -170,7 +184,7 @@ def write_index(out_dir: Path, rows: list[dict], profile: str) -> Path:
         verdicts = "".join(f"<li>{e(v)}</li>" for v in r.get("verdicts", []))
         status = e(r["status"])
         if r.get("error"):
-            cell = (f"<br>cell: <code>{e(r['failed_cell'])}</code>"
+            cell = (f"<br>at <code>{e(r['failed_cell'])}</code>"
                     if r.get("failed_cell") else "")
             status += f"<div class='error'>{e(r['error'])}{cell}</div>"
         data = "".join(f"<li><a class='data' href='{e(c)}'>{e(Path(c).name)}</a></li>"

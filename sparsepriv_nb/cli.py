@@ -363,7 +363,8 @@ def _cmd_run(args) -> int:
     print(f"report: {out_dir / 'index.html'}")
     if failed:
         for r in failed:
-            print(f"FAILED {r['name']}: {r.get('error', '')}", file=sys.stderr)
+            where = f" (at {r['failed_cell']})" if r.get("failed_cell") else ""
+            print(f"FAILED {r['name']}: {r.get('error', '')}{where}", file=sys.stderr)
         return 1
     return 0
 

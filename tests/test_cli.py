@@ -56,16 +56,124 @@ def test_parse_assignments():
         cli.parse_assignments(["oops"])
 
 
-def test_run_writes_notebooks_html_and_index_and_names_failures(nbdir, tmp_path):
-    out, rows = cli.run(overrides={"X": 21}, notebooks_dir=nbdir, output=tmp_path / "rep",
-                        log=lambda *a, **k: None)
-    assert [r["status"] for r in rows] == ["ok", "failed"]
+_REPORTING = (
+    "import os, matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+    "from IPython.display import display, Image\nimport io\n"
+    "fig, ax = plt.subplots(); ax.plot([0, X]); buf = io.BytesIO(); fig.savefig(buf)\n"
+    "display(Image(buf.getvalue()))\n"
+    "print('Verdict: X doubled is', X * 2)\nprint('not a verdict')\n"
+    "open('table.csv', 'w').write('a,b\\n1,2\\n')\n"
+    "print('env', os.environ.get('OMP_NUM_THREADS'), os.environ.get('OMP_WAIT_POLICY'))"
+)
+
+
+def _collector(lines):
+    return lambda *a, **k: lines.append(a[0])
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """The same three notebooks (ok with verdict/figure/CSV, failing, ok) run with one job and
+    with two: one kernel start per notebook and run, shared by the tests below."""
+    folder = tmp_path_factory.mktemp("nbs")
+    (folder / "params").mkdir()
+    for prof in cli.PROFILES:
+        (folder / "params" / f"{prof}.yaml").write_text("all: {X: 5}\n")
+    _notebook(folder, "01_ok.ipynb", _REPORTING)
+    _notebook(folder, "02_fails.ipynb", "import time\ntime.sleep(1)\nraise RuntimeError('boom')")
+    _notebook(folder, "03_ok.ipynb", "print(NAME)")
+    out = {}
+    for jobs in (1, 2):
+        lines = []
+        out[jobs] = cli.run(overrides={"NAME": "b"}, notebooks_dir=folder,
+                            output=tmp_path_factory.mktemp(f"rep{jobs}"), jobs=jobs,
+                            log=_collector(lines)) + (lines,)
+    return out
+
+
+def test_run_writes_notebooks_html_and_index_and_names_failures(reports):
+    out, rows, _ = reports[1]
+    assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
     assert "cell 3 of the executed notebook" in rows[1]["error"] and "boom" in rows[1]["error"]
+    assert rows[1]["error"].endswith("RuntimeError: boom")  # the error's last line
     executed = nbformat.read(out / "01_ok.ipynb", as_version=4)
-    assert "42 a" in json.dumps(executed.cells[-1].outputs)
+    assert "Verdict: X doubled is 10" in json.dumps(executed.cells[-1].outputs)
     index = (out / "index.html").read_text()
     assert "01_ok.html" in index and "failed" in index and "boom" in index
+    assert rows[1]["failed_cell"] == "line 3: raise RuntimeError('boom')"
+    assert "line 3: raise RuntimeError(&#x27;boom&#x27;)" in index  # the failing line
     assert (out / "02_fails.html").exists()
+
+
+def test_index_shows_effective_parameters_verdicts_thumbnail_and_data(reports):
+    out, rows, _ = reports[1]
+    r = rows[0]
+    assert r["params"] == {"X": 5, "NAME": "b"}  # profile value and -p value, not only -p
+    assert r["verdicts"] == ["Verdict: X doubled is 10"]
+    assert r["csv"] == ["01_ok/table.csv"] and (out / "01_ok" / "table.csv").exists()
+    assert (out / r["thumbnail"]).read_bytes()[:4] == b"\x89PNG"
+    index = (out / "index.html").read_text()
+    assert "X=5" in index and "NAME=&#x27;b&#x27;" in index
+    assert "Verdict: X doubled is 10" in index and "not a verdict" not in index
+    assert f"href='01_ok.html'><img class='thumb' src='{r['thumbnail']}'" in index
+    assert "href='01_ok/table.csv'" in index
+    assert not (out / "03_ok").exists()  # no empty working folders left behind
+
+
+def test_report_html_needs_no_network(reports):
+    out, _, _ = reports[1]
+    page = (out / "01_ok.html").read_text()
+    assert "_static/mathjax/MathJax.js?config=" in page
+    assert (out / "_static" / "mathjax" / "MathJax.js").exists()
+    assert (out / "_static" / "mathjax" / "config" / "sparsepriv.js").exists()
+    import re
+
+    # nothing loaded from a network (nbconvert's Mermaid loader only imports when the page has
+    # Mermaid diagrams, which the lessons do not)
+    assert not re.findall(r"<(?:script|link|img)[^>]*(?:src|href)=[\"']?(?:https?:)?//", page)
+
+
+def test_jobs_gives_the_same_rows_index_and_failures_as_one_job(reports):
+    (out1, rows1, _), (out2, rows2, log2) = reports[1], reports[2]
+    keep = ("name", "status", "params", "verdicts", "csv", "html", "thumbnail", "error")
+    assert [{k: r.get(k) for k in keep} for r in rows2] == \
+        [{k: r.get(k) for k in keep} for r in rows1]
+
+    def table(out):  # the index without times
+        import re
+        return re.sub(r"<td>\d+\.\d</td>|written [^.]*\.", "", (out / "index.html").read_text())
+
+    assert table(out1) == table(out2)
+    assert "2 at a time" in log2[0]
+    env = {j: json.dumps(nbformat.read(reports[j][0] / "01_ok.ipynb", as_version=4)
+                         .cells[-1].outputs) for j in (1, 2)}
+    assert "env 1 PASSIVE" in env[2]  # one torch thread per kernel when notebooks run at once
+
+
+def test_jobs_exit_status_matches_one_job(nbdir, tmp_path, capsys):
+    codes = [cli.main(["run", "--notebooks", str(nbdir), "--jobs", str(j),
+                       "--output", str(tmp_path / f"o{j}")]) for j in (1, 2)]
+    err = capsys.readouterr().err
+    assert codes == [1, 1]
+    assert err.count("FAILED 02_fails.ipynb: cell 2 of the executed notebook (In [2]): "
+                     "RuntimeError: boom (at line 1: raise RuntimeError('boom'))") == 2
+
+
+def test_cli_output_has_no_kernel_transport_warning(nbdir, tmp_path, capfd):
+    assert cli.main(["run", "--notebooks", str(nbdir), "--only", "01", "--jobs", "1",
+                     "--output", str(tmp_path / "o")]) == 0
+    captured = capfd.readouterr()
+    assert "TCP" not in captured.err + captured.out
+    assert "01_ok.ipynb: ok" in captured.out
+
+
+def test_default_jobs_is_cores_capped_by_notebooks():
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    assert cli.default_jobs(1) == 1
+    assert cli.default_jobs(100) == cores
+    assert cli.default_jobs(0) == 1
 
 
 def test_main_rejects_bad_input_with_exit_code_2(tmp_path, capsys):
@@ -90,3 +198,120 @@ def test_papermill_parses_every_parameter_of_every_notebook():
     for info in cli.find_notebooks():
         found = papermill.inspect_notebook(str(info.path))
         assert set(found) == set(info.parameters), info.path.name
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # one line, no traceback, no usage block
+    return err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["-p", "X=[1, 2"], "'-p' option 'X=[1, 2' is not valid YAML"),
+    (["-p", "X={a: 1"], "'-p' option 'X={a: 1' is not valid YAML"),
+    (["-p", "NAME='unclosed"], "'-p' option \"NAME='unclosed\" is not valid YAML"),
+    (["-p", "=3"], "'-p' option must be NAME=VALUE. Got '=3'"),
+    (["--only", ""], "'--only' option must name at least one notebook"),
+    (["--only", " , "], "'--only' option must name at least one notebook, e.g. 01,02. Got ' , '"),
+    (["--only", "07"], "'--only' option names ['07']"),
+    (["--cell-timeout", "0"], "'--cell-timeout' option must be a whole number >= 1. Got '0'"),
+    (["--cell-timeout", "-5"], "'--cell-timeout' option must be a whole number >= 1. Got '-5'"),
+    (["--cell-timeout", "ten"], "'--cell-timeout' option must be a whole number >= 1"),
+    (["--jobs", "0"], "'--jobs' option must be a whole number >= 1. Got '0'"),
+    (["--profile", "huge"], "argument --profile: invalid choice: 'huge'"),
+])
+def test_bad_run_options_give_one_line_and_exit_2(nbdir, tmp_path, capsys, argv, expected):
+    assert _exit_code(["run", "--notebooks", str(nbdir), "--output", str(tmp_path / "o"),
+                       *argv]) == 2
+    assert expected in _error_line(capsys)
+    assert not (tmp_path / "o").exists()  # nothing ran
+
+
+def _exit_code(argv):
+    """``cli.main``'s return value, or the status argparse exits with."""
+    try:
+        return cli.main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_output_naming_an_existing_file_is_rejected(nbdir, tmp_path, capsys):
+    target = tmp_path / "report.html"
+    target.write_text("keep me")
+    assert cli.main(["run", "--notebooks", str(nbdir), "--output", str(target)]) == 2
+    assert f"'--output' option must name a folder. Got '{target}', an existing file" in \
+        _error_line(capsys)
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("all: {X: [1, 2}\n", "is not valid YAML at line 1"),
+    ("all:\n  X: 1\n bad indent: 2\n", "is not valid YAML at line"),
+    ("- 1\n- 2\n", "must hold a mapping of notebook keys to parameters. Got a list"),
+    ("'01': [1, 2]\n", "section '01' must be a mapping of NAME: value. Got [1, 2]"),
+])
+def test_broken_profile_file_gives_one_line_and_exit_2(nbdir, tmp_path, capsys, text, expected):
+    (nbdir / "params" / "standard.yaml").write_text(text)
+    for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
+        assert cli.main([*argv, "--notebooks", str(nbdir), "--profile", "standard"]) == 2
+        err = _error_line(capsys)
+        assert "'--profile standard' file" in err and "standard.yaml" in err and expected in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_list_uses_the_given_lessons_folder(nbdir, capsys):
+    assert cli.main(["list", "--notebooks", str(nbdir)]) == 0
+    out = capsys.readouterr().out
+    assert f"lessons in {nbdir}" in out and "01_ok.ipynb" in out and "X = 1" in out
+
+
+def test_lessons_copy_refuses_to_overwrite_edited_files(nbdir, tmp_path, capsys):
+    from sparsepriv_nb import _lessons
+
+    dest = tmp_path / "mine"
+    written = _lessons.copy_lessons(dest, source=nbdir, log=lambda *a: None)
+    assert sorted(p.name for p in written) == ["01_ok.ipynb", "02_fails.ipynb", "paper.yaml",
+                                               "quick.yaml", "standard.yaml"]
+    # unchanged copies follow a new version of the lessons
+    _notebook(nbdir, "01_ok.ipynb", "print('new version')")
+    assert [p.name for p in _lessons.copy_lessons(dest, source=nbdir, log=lambda *a: None)] \
+        == ["01_ok.ipynb"]
+    assert "new version" in (dest / "01_ok.ipynb").read_text()
+    # an edited copy is never overwritten, and nothing else is written either
+    (dest / "01_ok.ipynb").write_text("my notes")
+    _notebook(nbdir, "01_ok.ipynb", "print('newer version')")
+    (nbdir / "params" / "quick.yaml").write_text("all: {X: 2}\n")
+    with pytest.raises(ValueError, match=r"edited lessons \['01_ok.ipynb'\]"):
+        _lessons.copy_lessons(dest, source=nbdir, log=lambda *a: None)
+    assert (dest / "01_ok.ipynb").read_text() == "my notes"
+    assert (dest / "params" / "quick.yaml").read_text() == "all: {}\n"
+    # a file the student put there themselves counts as edited too
+    (dest / "02_fails.ipynb").write_text("theirs")
+    (dest / ".sparsepriv-lessons.json").unlink()
+    with pytest.raises(ValueError, match="02_fails.ipynb"):
+        _lessons.copy_lessons(dest, source=nbdir, log=lambda *a: None)
+    written = _lessons.copy_lessons(dest, source=nbdir, force=True, log=lambda *a: None)
+    assert "newer version" in (dest / "01_ok.ipynb").read_text()
+    assert (dest / "params" / "quick.yaml").read_text() == "all: {X: 2}\n"
+
+
+def test_lessons_command(tmp_path, capsys, monkeypatch, nbdir):
+    monkeypatch.setenv("SPARSEPRIV_NOTEBOOKS", str(nbdir))
+    assert cli.main(["lessons", str(tmp_path / "l")]) == 0
+    assert (tmp_path / "l" / "01_ok.ipynb").exists()
+    assert "copied" in capsys.readouterr().out
+    (tmp_path / "l" / "01_ok.ipynb").write_text("edited")
+    assert cli.main(["lessons", str(tmp_path / "l")]) == 2
+    assert "edited lessons ['01_ok.ipynb']" in _error_line(capsys)
+    (tmp_path / "afile").write_text("x")
+    assert cli.main(["lessons", str(tmp_path / "afile")]) == 2
+    assert "'DEST' argument of lessons must be a folder" in _error_line(capsys)
+
+
+def test_real_lessons_are_found_and_copied(tmp_path):
+    from sparsepriv_nb import _lessons
+
+    folder = _lessons.lessons_dir()
+    names = [p.name for p in _lessons.copy_lessons(tmp_path, log=lambda *a: None)]
+    assert names == [p.name for p in _lessons.lesson_files(folder)]
+    assert "quick.yaml" in names and any(n.startswith("01_") for n in names)
