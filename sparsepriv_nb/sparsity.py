@@ -264,7 +264,7 @@ def magnitude_prune(model: nn.Module, amount: float, *, scope: str = "layer") ->
     else:
         prune.global_unstructured([(m, "weight") for _, m in layers],
                                   pruning_method=prune.L1Unstructured, amount=amount)
-    return model
+    return refresh_masked_weights(model)  # a plain tensor again: the model can be deepcopied
 
 
 class RandomMatchedUnstructured(prune.BasePruningMethod):
@@ -328,13 +328,13 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
         amount = _validate_amount(amount, "random_prune")
         _validate_scope(match, "random_prune")
         densities = layer_densities(magnitude_prune(copy.deepcopy(model), amount, scope=match))
+    if not isinstance(densities, dict):
+        raise TypeError("The 'densities' parameter of random_prune must be a dict layer name ->"
+                        f" density. Got {type(densities).__name__} instead.")
     unknown = set(densities) - set(layers)
     if unknown:
         raise ValueError(f"The 'densities' parameter of random_prune names unknown layers "
                          f"{sorted(unknown)}; the prunable layers are {sorted(layers)}.")
-    if not isinstance(densities, dict):
-        raise TypeError("The 'densities' parameter of random_prune must be a dict layer name ->"
-                        f" density. Got {type(densities).__name__} instead.")
     gen = torch.Generator().manual_seed(seed)
     current = layer_densities(model)
     for name, target in densities.items():
@@ -349,7 +349,7 @@ def random_prune(model: nn.Module, amount: float | None = None, *, seed: int = 0
             raise ValueError(f"random_prune cannot raise the density of {name!r} from "
                              f"{current[name]:.4f} to {target:.4f}.")
         RandomMatchedUnstructured.apply(mod, "weight", amount=alive - keep, generator=gen)
-    return model
+    return refresh_masked_weights(model)
 
 
 def _channel_params(model: nn.Module) -> list[tuple[str, nn.Conv2d, list[tuple[nn.Module, str]]]]:
@@ -434,7 +434,7 @@ def l1_filter_prune(model: nn.Module, amount: float | None = None, *,
         amount = _validate_amount(amount, "l1_filter_prune")
         for _, conv, extra in convs:
             _prune_filters(conv, extra, prune._compute_nparams_toprune(amount, conv.out_channels))
-        return model
+        return refresh_masked_weights(model)
     density = _validate_density(density, "l1_filter_prune")
     if any(hasattr(conv, "weight_mask") for _, conv, _ in convs):
         raise ValueError("l1_filter_prune(density=...) needs conv layers that are not pruned "
@@ -442,7 +442,7 @@ def l1_filter_prune(model: nn.Module, amount: float | None = None, *,
     counts = _filter_counts(model, convs, density)
     for (_, conv, extra), n in zip(convs, counts):
         _prune_filters(conv, extra, n)
-    return model
+    return refresh_masked_weights(model)
 
 
 def _filter_counts(model: nn.Module, convs, density: float) -> list[int]:
@@ -742,6 +742,7 @@ class ButterflyLinear(nn.Module):
             self.bias = nn.Parameter((torch.rand(out_features, generator=gen) * 2 - 1) * bound)
         else:
             self.register_parameter("bias", None)
+        refresh_masked_weights(self)  # plain tensors, so the layer can be deepcopied
 
     def factors(self) -> list[torch.Tensor]:
         """The masked factors ``[B_1, ..., B_L]`` (applied first to last).
@@ -943,7 +944,7 @@ def imp_rounds(density: float, amount: float) -> int:
 def _identity_masks(model: nn.Module, targets: list[tuple[nn.Module, str]]) -> nn.Module:
     for mod, pname in targets:
         prune.identity(mod, pname)
-    return model
+    return refresh_masked_weights(model)
 
 
 def _masked_structure(model, *, density, options):
