@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import time
 import warnings
@@ -306,12 +307,30 @@ def compute_epsilon(sample_rate: float, noise_multiplier: float, steps: int, del
     """
     check_choice(accountant, ACCOUNTANTS, "accountant", "compute_epsilon")
     _check_accounting(sample_rate, noise_multiplier, steps, delta, "compute_epsilon")
+    return _epsilon_cached(float(sample_rate), float(noise_multiplier), int(steps),
+                           float(delta), accountant)
+
+
+# Accounting is pure and, in Python, slow (seconds per call for RDP's fractional orders and
+# PRV's grid; a noise search calls it ~15 times): a notebook asks the same questions often.
+@functools.lru_cache(maxsize=4096)
+def _epsilon_cached(sample_rate, noise_multiplier, steps, delta, accountant) -> float:
     from opacus.accountants import create_accountant
 
     acc = create_accountant(accountant)
-    acc.history = [(float(noise_multiplier), float(sample_rate), int(steps))]
+    acc.history = [(noise_multiplier, sample_rate, steps)]
     with _quiet_opacus():
         return float(acc.get_epsilon(delta=delta))
+
+
+@functools.lru_cache(maxsize=1024)
+def _noise_cached(target_epsilon, delta, sample_rate, steps, accountant) -> float:
+    from opacus.accountants.utils import get_noise_multiplier
+
+    with _quiet_opacus():
+        return float(get_noise_multiplier(target_epsilon=target_epsilon, target_delta=delta,
+                                          sample_rate=sample_rate, steps=steps,
+                                          accountant=accountant))
 
 
 def epsilons(sample_rate: float, noise_multiplier: float, steps: int, delta: float
@@ -340,12 +359,8 @@ def noise_for_epsilon(target_epsilon: float, delta: float, sample_rate: float, s
     _check_fraction(sample_rate, "sample_rate", "noise_for_epsilon")
     _check_positive(steps, "steps", "noise_for_epsilon", integer=True)
     _check_fraction(delta, "delta", "noise_for_epsilon", closed_right=False)
-    from opacus.accountants.utils import get_noise_multiplier
-
-    with _quiet_opacus():
-        return float(get_noise_multiplier(target_epsilon=target_epsilon, target_delta=delta,
-                                          sample_rate=sample_rate, steps=int(steps),
-                                          accountant=accountant))
+    return _noise_cached(float(target_epsilon), float(delta), float(sample_rate), int(steps),
+                         accountant)
 
 
 # --------------------------------------------------------------------------- masks
@@ -466,7 +481,7 @@ def _restore_pruning(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
             modules[mod_name], tname).device))
 
 
-def _pick_grad_sample_mode(mode: str, masked: bool) -> str:
+def _pick_grad_sample_mode(mode: str, masked: bool, model: nn.Module) -> str:
     check_choice(mode, GRAD_SAMPLE_MODES, "grad_sample_mode", "train_private")
     if masked:
         if mode in ("ghost", "ew"):
@@ -474,9 +489,13 @@ def _pick_grad_sample_mode(mode: str, masked: bool) -> str:
                              "materialises per-sample gradients, but parameter freezing / "
                              "selection must mask them: use 'auto', 'hooks' or 'functorch'.")
         return "hooks" if mode == "auto" else mode
-    # 'auto' for dense DP-SGD: hooks, measured fastest for LeNet-5 and the MLP on CPU
-    # (benchmarks/dp_speed.py); ghost clipping saves memory on large layers, not time here.
-    return "hooks" if mode == "auto" else mode
+    if mode != "auto":
+        return mode
+    # Measured on CPU (benchmarks/dp_speed.py): ghost clipping is fastest for Linear-only
+    # models (it never builds per-sample gradients of Linear layers); Opacus 1.6 has no ghost
+    # norm for Conv2d, and torch's expanded weights ("ew") are fastest for LeNet-5.
+    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return "ew" if has_conv else "ghost"
 
 
 def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size: int = 64,
@@ -491,8 +510,9 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
 
     Poisson sampling with rate ``q = 1 / ceil(n / batch_size)`` (Opacus' ``DPDataLoader``,
     seeded), per-sample clipping to ``max_grad_norm``, Gaussian noise, plain SGD. Give either
-    ``target_epsilon`` (Opacus' ``make_private_with_epsilon`` finds the noise multiplier for
-    ``epochs``) or ``noise_multiplier``.
+    ``target_epsilon`` (the noise multiplier is then found as Opacus'
+    ``make_private_with_epsilon`` finds it, with ``get_noise_multiplier`` for ``epochs``, but
+    cached) or ``noise_multiplier``.
 
     Args:
         model: BatchNorm-free network (see :func:`check_dp_compatible`); trained in place.
@@ -509,7 +529,10 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
             random record is (0, 1/n)-DP); pass e.g. ``1e-5`` for a meaningful one.
         accountant: ``"rdp"`` or ``"prv"``, used for ``target_epsilon`` and ``epsilon``;
             both are reported anyway (``epsilon_rdp``, ``epsilon_prv``).
-        grad_sample_mode: Opacus' per-sample gradient engine; ``"auto"`` picks ``"hooks"``.
+        grad_sample_mode: Opacus' per-sample gradient engine. ``"auto"``: ``"hooks"`` when
+            gradients are masked (freezing, selection, pruned layers), else ``"ew"`` for
+            models with convolutions and ``"ghost"`` (ghost clipping) for Linear-only ones,
+            the fastest measured on CPU (``benchmarks/dp_speed.py``).
         masks: parameter name -> 0/1 tensor of trainable coordinates (parameter freezing).
         reselect: ``reselect(model, step) -> masks`` called every ``select_every`` steps
             (parameter selection); it must not look at the private data.
@@ -555,7 +578,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
         raise ValueError("The 'momentum' parameter must be 0 with parameter selection "
                          f"(momentum would move unselected coordinates). Got {momentum!r}.")
     masked = masks is not None or reselect is not None
-    gs_mode = _pick_grad_sample_mode(grad_sample_mode, masked)
+    gs_mode = _pick_grad_sample_mode(grad_sample_mode, masked, model)
 
     from opacus import PrivacyEngine
 
@@ -568,7 +591,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
         masks[k] = v.to(dev) * masks[k] if k in masks else v.to(dev)
     masked = masked or bool(pruned)
     if masked:
-        gs_mode = _pick_grad_sample_mode(grad_sample_mode, True)
+        gs_mode = _pick_grad_sample_mode(grad_sample_mode, True, model)
     unknown = sorted(set(masks) - set(named))
     if unknown:
         raise ValueError(f"The 'masks' parameter names unknown parameters {unknown}; known: "
@@ -588,13 +611,15 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
                   max_grad_norm=max_grad_norm, poisson_sampling=True,
                   noise_generator=noise_gen, grad_sample_mode=gs_mode,
                   criterion=nn.CrossEntropyLoss())
+    if target_epsilon is not None:
+        # what make_private_with_epsilon does (Opacus' get_noise_multiplier for q and the
+        # number of steps), through the cache above
+        n_batches = len(loader)
+        noise_multiplier = noise_for_epsilon(target_epsilon, delta, 1.0 / n_batches,
+                                             epochs * n_batches, accountant=accountant)
     with _quiet_opacus():
         engine = PrivacyEngine(accountant=accountant)
-        if target_epsilon is not None:
-            made = engine.make_private_with_epsilon(target_epsilon=target_epsilon,
-                                                    target_delta=delta, epochs=epochs, **common)
-        else:
-            made = engine.make_private(noise_multiplier=noise_multiplier, **common)
+        made = engine.make_private(noise_multiplier=noise_multiplier, **common)
     if gs_mode == "ghost":
         gsm, dp_opt, criterion, dp_loader = made
     else:
