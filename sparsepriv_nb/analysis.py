@@ -533,7 +533,7 @@ def _direction(est: float, lo: float, hi: float) -> int:
 
 
 def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
-                        label: str = "the sparsity effect", fmt: str = "{:+.3f}") -> dict:
+                        label: str = "sparsity effect", fmt: str = "{:+.3f}") -> dict:
     """What happens to an effect once accuracy is controlled for.
 
     Each argument is ``(estimate, lo, hi)``. An estimate is *detectable* when its interval
@@ -588,16 +588,14 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
     nums = (f"raw {f(r)} [{f(rlo)}, {f(rhi)}], controlled for accuracy {f(c)} "
             f"[{f(clo)}, {f(chi)}]")
     words = {
-        "survives": f"{label} survives control for accuracy",
-        "shrinks": f"{label} shrinks once accuracy is controlled for but stays detectable",
-        "vanishes": f"{label} vanishes once accuracy is controlled for (the controlled "
-                    "interval covers 0)",
-        "reverses": f"{label} reverses sign once accuracy is controlled for",
-        "appears": f"{label} is within noise raw but detectable once accuracy is controlled "
-                   "for",
-        "none": f"no detectable {label}, raw or controlled (within noise at this sample size)",
-        "not measurable": f"{label} cannot be compared here (an estimate or its interval is "
-                          "missing)",
+        "survives": "survives control for accuracy",
+        "shrinks": "shrinks once accuracy is controlled for, but stays detectable",
+        "vanishes": "vanishes once accuracy is controlled for (the controlled interval "
+                    "covers 0)",
+        "reverses": "reverses sign once accuracy is controlled for",
+        "appears": "within noise raw, detectable once accuracy is controlled for",
+        "none": "not detectable, raw or controlled (within noise at this sample size)",
+        "not measurable": "cannot be compared here (an estimate or its interval is missing)",
     }
-    return {"verdict": v, "text": f"{words[v]}: {nums}.", "raw": vals[0],
+    return {"verdict": v, "text": f"{label}: {words[v]}; {nums}.", "raw": vals[0],
             "controlled": vals[1]}
