@@ -233,3 +233,25 @@ def test_setups_plug_into_fit_and_build_model(digits):
     hist = train.fit(m, (X, y), val_data=val if es.needs_val_data else None, epochs=40, seed=0,
                      lr=0.05, progress=False, device="cpu", **es.fit_kwargs)
     assert len(hist) < 40 and "restored_best_epoch" in hist[-1]  # stopped early
+
+
+def test_adaptive_flag_trains_the_shadows_with_the_defense():
+    from sparsepriv_nb import experiments as E
+
+    base = E.ExperimentConfig(data={"train_size": 40},
+                              sparsity={"method": "magnitude-global", "density": 0.5},
+                              train={"epochs": 3, "finetune_epochs": 2},
+                              attack={"names": ("loss",), "n_shadows": 1})
+    ppb = {"defense__name": "ppb", "defense__params": (("lam", 16.0),)}
+    out = {}
+    for name, cfg in (("none", base), ("ppb", base.replace(**ppb)),
+                      ("ppb-adaptive", base.replace(**ppb, defense__adaptive=True))):
+        _, o = E.run_experiment(cfg, cache=False, device="cpu", progress=False,
+                                return_outputs=True)
+        out[name] = o
+    # the defense always reaches the target ...
+    assert not torch.equal(out["ppb"]["target"].logits, out["none"]["target"].logits)
+    assert torch.equal(out["ppb"]["target"].logits, out["ppb-adaptive"]["target"].logits)
+    # ... and the shadows only when the attacker is adaptive
+    assert torch.equal(out["ppb"]["shadow"].logits, out["none"]["shadow"].logits)
+    assert not torch.equal(out["ppb-adaptive"]["shadow"].logits, out["none"]["shadow"].logits)
