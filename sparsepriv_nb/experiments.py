@@ -3,163 +3,101 @@
 One experiment, Gonon et al.'s pipeline (their Fig. 2):
 
 1. split the dataset into disjoint target and shadow pools (one seed);
-2. train the target on its members and ``n_shadows`` shadow models on the shadow pool,
-   *exactly the same way* (architecture, sparsity method and density, training recipe);
+2. train the target on its members and ``n_shadows`` shadow models, each on its own seeded
+   split of the shadow pool, *the same way* (architecture, sparsity schedule, recipe; the
+   defense only if ``defense.adaptive``);
 3. measure accuracy and the generalisation gap;
-4. fit every requested attack on the shadows' members / non-members and score the target's
-   members (its training set) and non-members (its test set, same size);
-5. return one row per attack with the config, accuracies and :mod:`metrics`.
+4. fit every requested attack on the shadows' members / non-members (reference-kind attacks:
+   on reference models trained on random halves of the attacked samples) and score the
+   target's members (its training set) and non-members (its test set, same size);
+5. return one row per attack with the config's columns, accuracies and :mod:`metrics`.
 
-Trained models and records are cached content-addressed under ``data/cache`` (see
-:mod:`sparsepriv_nb.cache`); :func:`run_sweep` runs a grid through joblib, skipping what is
-cached, so rerunning a finished sweep only loads.
+The orchestrator holds no method names: sparsity schedules, attacks, defenses and DP modes are
+looked up in their registries (:data:`sparsity.SPARSITY_METHODS`, :data:`attacks.ATTACKS`,
+:data:`defenses.DEFENSES`, :data:`dp.DP_MODES`), with what each attack needs (prediction
+sensitivity, a population) read from its entry. The configuration is
+:class:`~sparsepriv_nb.config.ExperimentConfig` (sections; see :mod:`sparsepriv_nb.config`).
+
+Trained models, records and per-sample arrays are cached content-addressed under
+``data/cache`` (:mod:`sparsepriv_nb.cache`): ``records/<key>.json`` (the rows) beside
+``scores/<key>.npz`` (every attack's scores, the membership labels, and the target, shadow and
+reference models' outputs). :func:`load_scores` and :func:`load_outputs` read them back for a
+finished experiment or sweep; :func:`run_sweep` runs a grid serially, on local processes (loky)
+or on a Dask cluster, skipping what is cached, so a killed sweep restarted loses nothing
+finished.
 
 Example:
-    >>> cfg = ExperimentConfig(epochs=5, attacks=("loss",), seed=0)
+    >>> cfg = ExperimentConfig(train={"epochs": 5}, attack={"names": ("loss",)})
     >>> df = run_experiment(cfg, cache=False)
-    >>> df[["method", "attack"]].values.tolist()
+    >>> df[["sparsity_method", "attack"]].values.tolist()
     [['dense', 'loss']]
+
+Migration from the flat configuration (before the sections):
+    * ``ExperimentConfig(method="magnitude", density=0.5, epochs=5)`` ->
+      ``ExperimentConfig.from_flat(method=..., density=..., epochs=...)`` (every old name
+      works there, ``samia_epochs`` included) or, better,
+      ``ExperimentConfig(sparsity={"method": "magnitude", "density": 0.5}, train={"epochs": 5})``.
+    * ``cfg.replace(method=..., density=...)`` -> ``cfg.replace(sparsity__method=...,
+      sparsity__density=...)``; grids likewise: ``make_grid(base, sparsity__density=[...])``.
+      Old names: dataset -> ``data__name``; max_samples, n_classes, train_size -> ``data__``;
+      arch -> ``model__arch``, model_kwargs -> ``model__params``; method, density,
+      imp_amount, butterfly_factors -> ``sparsity__``; epochs, finetune_epochs, optimizer,
+      lr, batch_size, weight_decay -> ``train__``; attacks -> ``attack__names``; n_shadows,
+      n_reference -> ``attack__``; samia_epochs -> ``attack__params={"samia": {"epochs": n}}``.
+    * Record columns are ``section_field``: ``method`` -> ``sparsity_method``, ``density`` ->
+      ``sparsity_density``, ``n_classes`` -> ``data_n_classes``, ``epochs`` ->
+      ``train_epochs``, ``dataset`` -> ``data_name``; ``seed``, ``model`` (label),
+      ``attack``, ``density_achieved``, accuracies and metrics are unchanged.
+    * ``E.ATTACKS`` / ``E.REFERENCE_ATTACKS`` / ``E.SPARSITY_METHODS`` ->
+      ``spn.attacks.available_attacks()`` (``"shadow"`` / ``"reference"``) and
+      ``spn.sparsity.available_sparsity_methods()``; ``E.imp_rounds`` ->
+      ``spn.sparsity.imp_rounds``.
+    * ``train_model(..., cache=None)`` now uses the default cache (as ``run_experiment``
+      does); pass ``cache=False`` for none.
+    * ``run_experiment(..., return_outputs=True)`` reads a finished experiment from the cache
+      instead of recomputing it; its dict gains ``"references"``. Per-sample scores of a
+      finished experiment or sweep: :func:`load_scores`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from dataclasses import dataclass, field
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn.utils import prune
 
-from . import attacks as A
 from . import data as D
 from . import metrics as M
-from . import models, signals, sparsity, train
-from ._checks import check_choice
+from . import models, signals, train
 from .cache import Cache
+from .config import DEFAULT_ATTACKS, ExperimentConfig, make_grid
 
-__all__ = ["ExperimentConfig", "SPARSITY_METHODS", "ATTACKS", "DEFAULT_ATTACKS",
-           "ModelOutputs", "train_model", "query", "fit_attack", "score_attack", "run_experiment",
-           "run_sweep",
-           "make_grid", "default_cache", "attack_transfer"]
+__all__ = ["ExperimentConfig", "DEFAULT_ATTACKS", "ModelOutputs", "ReferenceOutputs",
+           "prepare_data", "train_model", "query", "fit_attack", "score_attack",
+           "run_experiment", "run_sweep", "make_grid", "default_cache", "load_scores",
+           "load_outputs", "attack_transfer", "experiment_key"]
 
-SPARSITY_METHODS = ("dense", "magnitude", "magnitude-global", "random", "l1-filter", "imp",
-                    "lottery", "butterfly")
-
-#: Attacks fitted on shadow models (name -> factory(config)).
-ATTACKS = {
-    **{s: (lambda c, s=s: A.ThresholdAttack(s)) for s in signals.SIGNALS},
-    **{f"{s}-per-class": (lambda c, s=s: A.ThresholdAttack(s, per_class=True))
-       for s in signals.SIGNALS},
-    "shokri": lambda c: A.ShadowModelAttack("mlp", features="sorted", per_class=True,
-                                            random_state=c.seed),
-    "shokri-label": lambda c: A.ShadowModelAttack("mlp", features="sorted", per_class=False,
-                                                  random_state=c.seed),
-    "shokri-rf": lambda c: A.ShadowModelAttack("random_forest", features="sorted",
-                                               per_class=True, random_state=c.seed),
-    "salem": lambda c: A.ShadowModelAttack("logistic", features="top3", random_state=c.seed),
-    "samia": lambda c: A.SAMIA(epochs=c.samia_epochs, random_state=c.seed),
-}
-#: Attacks fitted on reference models trained on halves of the attacked samples.
-REFERENCE_ATTACKS = {
-    "lira": lambda c: A.LiRA(online=True, fixed_variance=True),
-    "lira-per-sample": lambda c: A.LiRA(online=True, fixed_variance=False),
-    "lira-offline": lambda c: A.LiRA(online=False, fixed_variance=True),
-    "lira-offline-per-sample": lambda c: A.LiRA(online=False, fixed_variance=False),
-    "rmia": lambda c: A.RMIA(online=True),
-    "rmia-offline": lambda c: A.RMIA(online=False),
-}
-DEFAULT_ATTACKS = ("loss", "confidence", "entropy", "modified_entropy",
-                   "modified_entropy-per-class", "shokri", "salem")
+_BACKENDS = (None, "loky", "dask")
 
 
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything that defines one privacy experiment (and its cache key).
+def _attacks():
+    from . import attacks
 
-    Attributes:
-        dataset, arch: registry names (:mod:`data`, :mod:`models`).
-        method: one of :data:`SPARSITY_METHODS`.
-        density: target fraction of weights kept (IMP/lottery: rounds of ``imp_amount``
-            chosen so that ``(1 - p)^n`` is closest; butterfly: ignored, see
-            ``butterfly_factors``). The achieved density is recorded.
-        epochs: dense training epochs (lottery tickets: per round, since they rewind).
-        finetune_epochs: after a one-shot prune, and per IMP round.
-        imp_amount: fraction of survivors pruned per IMP / lottery round.
-        butterfly_factors: factors per butterfly layer (None: log2 N, the sparsest).
-        optimizer, lr, batch_size, weight_decay: training recipe.
-        n_shadows: shadow models (Shokri: k; Salem: 1 suffices).
-        n_reference: reference models for LiRA / RMIA (even).
-        seed: pools, initialisations, batches.
-        max_samples: stratified subset of the dataset (CPU profiles).
-        n_classes: keep only the first classes (attack success vs number of classes).
-        train_size: cap on the number of members per model (small = more overfitting).
-        attacks: names from :data:`ATTACKS` and :data:`REFERENCE_ATTACKS`.
-        samia_epochs: SAMIA training epochs.
-        model_kwargs: extra builder arguments as ``((name, value), ...)``.
-    """
+    return attacks
 
-    dataset: str = "digits"
-    arch: str = "mlp"
-    method: str = "dense"
-    density: float = 1.0
-    epochs: int = 30
-    finetune_epochs: int = 10
-    imp_amount: float = 0.5
-    butterfly_factors: int | None = None
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    batch_size: int = 64
-    weight_decay: float = 0.0
-    n_shadows: int = 1
-    n_reference: int = 16
-    seed: int = 0
-    max_samples: int | None = None
-    n_classes: int | None = None
-    train_size: int | None = None
-    attacks: tuple = DEFAULT_ATTACKS
-    samia_epochs: int = 30
-    model_kwargs: tuple = field(default_factory=tuple)
 
-    def __post_init__(self):
-        check_choice(self.method, SPARSITY_METHODS, "method", "ExperimentConfig")
-        if isinstance(self.density, bool) or not 0 < float(self.density) <= 1:
-            raise ValueError(f"The 'density' parameter of ExperimentConfig must be in (0, 1]. "
-                             f"Got {self.density!r} instead.")
-        if self.method == "dense" and self.density != 1.0:
-            raise ValueError("method='dense' needs density=1.0. Got "
-                             f"density={self.density!r}; pick a sparsity method.")
-        if isinstance(self.attacks, str):
-            object.__setattr__(self, "attacks", (self.attacks,))
-        known = {**ATTACKS, **REFERENCE_ATTACKS}
-        unknown = [a for a in self.attacks if a not in known]
-        if unknown:
-            raise ValueError(f"The 'attacks' parameter of ExperimentConfig names unknown "
-                             f"attacks {unknown}; known: {sorted(known)}.")
-        if self.n_shadows < 1:
-            raise ValueError(f"The 'n_shadows' parameter must be >= 1. Got {self.n_shadows!r}.")
-        if self.n_reference < 2 or self.n_reference % 2:
-            raise ValueError(f"The 'n_reference' parameter must be an even int >= 2. Got "
-                             f"{self.n_reference!r}.")
-        object.__setattr__(self, "attacks", tuple(self.attacks))
-        object.__setattr__(self, "model_kwargs", tuple(
-            (k, tuple(v) if isinstance(v, list) else v) for k, v in self.model_kwargs))
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def training_key(self) -> dict:
-        """The fields that determine a trained model (attacks excluded)."""
-        d = self.as_dict()
-        for k in ("attacks", "samia_epochs", "n_shadows", "n_reference"):
-            d.pop(k)
-        return d
-
-    def replace(self, **changes) -> ExperimentConfig:
-        return dataclasses.replace(self, **changes)
+def _show_progress(progress):
+    try:
+        from ._progress import show_progress
+    except ImportError:  # before the shared helper's module existed
+        show_progress = train._show_progress
+    return show_progress(progress)
 
 
 def default_cache() -> Cache:
@@ -168,116 +106,176 @@ def default_cache() -> Cache:
 
 
 def _as_cache(cache) -> Cache:
+    """``None``/``True``: the default cache; ``False``: none; a :class:`Cache` or a folder."""
     if cache is None or cache is True:
         return default_cache()
     if cache is False:
         return Cache("/nonexistent", enabled=False)
     if isinstance(cache, Cache):
         return cache
-    return Cache(Path(cache))
+    if isinstance(cache, (str, Path)):
+        return Cache(Path(cache))
+    raise TypeError(f"The 'cache' parameter must be None, a bool, a Cache or a folder. Got "
+                    f"{cache!r} instead.")
+
+
+def _check_cfg(cfg) -> ExperimentConfig:
+    if not isinstance(cfg, ExperimentConfig):
+        raise TypeError(f"The 'cfg' parameter must be an ExperimentConfig. Got "
+                        f"{type(cfg).__name__} instead.")
+    return cfg
+
+
+def experiment_key(cfg: ExperimentConfig) -> str:
+    """The cache key of ``cfg``'s record and per-sample arrays."""
+    return Cache.key({"experiment": _check_cfg(cfg).as_dict()})
+
+
+def _check_disjoint(a, b, what: str, other: str) -> None:
+    """Raise if index sets ``a`` and ``b`` share a sample (an explicit check, kept under -O)."""
+    shared = np.intersect1d(np.asarray(a), np.asarray(b))
+    if len(shared):
+        raise AssertionError(f"{what} contains {len(shared)} of {other} (e.g. index "
+                             f"{int(shared[0])}); the attacker must never train on them.")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def prepare_data(cfg: ExperimentConfig, *, root=None):
+    """The dataset of ``cfg`` (subset, restricted classes) and its pools (``train_size``: a
+    seeded random subset of each train / test pool)."""
+    d = _check_cfg(cfg).data
+    ds = D.load_dataset(d.name, root=root, max_samples=d.max_samples, seed=cfg.seed)
+    if d.n_classes is not None:
+        ds = D.restrict_classes(ds, d.n_classes)
+    pools = D.make_pools(len(ds), seed=cfg.seed, public_fraction=d.public_fraction)
+    if d.train_size is not None:
+        pools = D.subsample_pools(pools, d.train_size, seed=cfg.seed)
+    return ds, pools
 
 
 # --------------------------------------------------------------------------- training
 
 
-def imp_rounds(density: float, amount: float) -> int:
-    """Rounds n with ``(1 - amount)^n`` closest to ``density`` (in log space)."""
-    if density >= 1:
-        return 0
-    return max(1, round(math.log(density) / math.log(1 - amount)))
+def _fit_callback(cfg: ExperimentConfig, train_data, *, attacker: bool, val_data, public_data,
+                  device, fit_overrides: dict, dp_log: list):
+    """The ``fit(model, epochs, seed, *, phase)`` a sparsity schedule calls.
+
+    A defense applies to the target, and to attacker models only when adaptive; one with
+    ``phase="finetune"`` applies to fine-tuning calls, or to the training call when the
+    density is 1 (no prune, hence no fine-tuning: dense and butterfly models). With a DP mode
+    every call trains through it and its accounting is logged.
+    """
+    t = cfg.train
+    setup = cfg.defense.setup() if (not attacker or cfg.defense.adaptive) else None
+
+    def fit(model, epochs, seed, *, phase):
+        kw = dict(optimizer=t.optimizer, lr=t.lr, batch_size=t.batch_size,
+                  weight_decay=t.weight_decay, patience=t.patience, device=device)
+        if setup is not None and (setup.phase == "all" or phase == "finetune"
+                                  or cfg.sparsity.density == 1.0):
+            kw.update(setup.fit_kwargs)
+        kw.update(fit_overrides)
+        if kw["patience"] is not None:
+            kw["val_data"] = val_data
+        if cfg.dp.mode is None:
+            train.fit(model, train_data, epochs=epochs, seed=seed, progress=False, **kw)
+            return
+        from .dp import DP_MODES
+
+        out = DP_MODES.get(cfg.dp.mode).fit(
+            model, train_data, epochs=epochs, batch_size=t.batch_size, lr=t.lr, seed=seed,
+            device=device, public_data=public_data, **dict(cfg.dp.params))
+        dp_log.append({k: v for k, v in out.items()
+                       if isinstance(v, (int, float, str, bool)) or v is None})
+
+    return fit, (setup.model_kwargs if setup is not None else {})
 
 
-def _build(cfg: ExperimentConfig, input_shape, num_classes, seed) -> nn.Module:
-    return models.build_model(cfg.arch, input_shape=input_shape, num_classes=num_classes,
-                              seed=seed, **dict(cfg.model_kwargs))
+def _dp_summary(log: list[dict]) -> dict:
+    """Record columns of the DP calls of one model: epsilons and deltas add up (basic
+    composition, an upper bound) over its training calls."""
+    if not log:
+        return {}
+    out = {f"dp_{k}": v for k, v in log[-1].items() if k not in ("epsilon", "delta")}
+    out.update(dp_epsilon=float(sum(r.get("epsilon", np.nan) for r in log)),
+               dp_delta=float(sum(r.get("delta", np.nan) for r in log)), dp_calls=len(log))
+    return out
 
 
-def _structure(cfg: ExperimentConfig, input_shape, num_classes) -> nn.Module:
-    """An untrained model with the same parameter/buffer names as a trained one of ``cfg``."""
-    model = _build(cfg, input_shape, num_classes, seed=0)
-    if cfg.method == "butterfly":
-        return sparsity.butterfly_sparsify(model, n_factors=cfg.butterfly_factors)
-    if cfg.method != "dense":
-        layers = (sparsity.prunable_layers(model, (nn.Conv2d,)) if cfg.method == "l1-filter"
-                  else sparsity.prunable_layers(model))
-        for _, mod in layers:
-            prune.identity(mod, "weight")
-    return model
+def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, input_shape,
+                   num_classes: int, cache: Cache, device, attacker: bool, val_data=None,
+                   public_data=None, **fit_overrides) -> tuple[nn.Module, dict]:
+    from .sparsity import SPARSITY_METHODS, _refresh_masked
 
+    method = SPARSITY_METHODS.get(cfg.sparsity.method)
+    dp_log: list[dict] = []
+    fit, model_kwargs = _fit_callback(cfg, train_data, attacker=attacker, val_data=val_data,
+                                      public_data=public_data, device=device,
+                                      fit_overrides=fit_overrides, dp_log=dp_log)
 
-def _train_fresh(cfg: ExperimentConfig, train_data, input_shape, num_classes, seed,
-                 fit_kwargs) -> nn.Module:
-    def fit(model, epochs, s):
-        train.fit(model, train_data, epochs=epochs, seed=s, progress=False, **fit_kwargs)
+    def build(s):
+        return models.build_model(cfg.model.arch, input_shape=input_shape,
+                                  num_classes=num_classes, seed=s,
+                                  **dict(cfg.model.params), **model_kwargs)
 
-    model = _build(cfg, input_shape, num_classes, seed)
-    if cfg.method == "butterfly":
-        model = sparsity.butterfly_sparsify(model, n_factors=cfg.butterfly_factors, seed=seed)
-        fit(model, cfg.epochs, seed)
-    elif cfg.method in ("imp", "lottery"):
-        rounds = imp_rounds(cfg.density, cfg.imp_amount)
-        lottery = cfg.method == "lottery"
-
-        def train_fn(m, r):
-            fit(m, cfg.epochs if (lottery or r == 0) else cfg.finetune_epochs, seed + 7919 * r)
-
-        sparsity.iterative_magnitude_pruning(
-            model, train_fn, rounds=rounds, amount=cfg.imp_amount, scope="global",
-            rewind="init" if lottery else None, progress=False)
-    else:
-        fit(model, cfg.epochs, seed)
-        if cfg.method != "dense":
-            sparsity.apply_sparsity(model, cfg.method, cfg.density, seed=seed)
-            fit(model, cfg.finetune_epochs, seed + 1)
-    return model
+    X, y = train_data
+    key = Cache.key({"cfg": cfg.model_dict(attacker=attacker), "role": role, "seed": seed,
+                     "data": Cache.key({"X": _digest(X), "y": _digest(y)}),
+                     "fit": fit_overrides})
+    hit = cache.load_model(key)
+    if hit is not None:
+        model = method.structure(build(0), density=cfg.sparsity.density,
+                                 options=cfg.sparsity.options)
+        try:
+            model.load_state_dict(hit[0])
+            _refresh_masked(model)
+            return model.eval(), dict(hit[1].get("train_info", {}))
+        except (RuntimeError, KeyError) as exc:  # structure changed: recompute
+            warnings.warn(f"cache: model {key[:12]} does not fit ({exc}); retraining.",
+                          stacklevel=2)
+    t = cfg.train
+    model = method.train(build(seed), fit, density=cfg.sparsity.density, seed=seed,
+                         epochs=t.epochs, finetune_epochs=t.finetune_epochs,
+                         options=cfg.sparsity.options)
+    info = _dp_summary(dp_log)
+    cache.save_model(key, model.state_dict(), {"role": role, "seed": seed, "train_info": info,
+                                               "config": cfg.model_dict(attacker=attacker)})
+    return model.eval(), info
 
 
 def train_model(cfg: ExperimentConfig, train_data, *, role: str, seed: int,
-                input_shape, num_classes: int, cache: Cache | None = None,
-                device: str = "auto", **fit_overrides) -> nn.Module:
+                input_shape, num_classes: int, cache=None, device: str = "auto",
+                attacker: bool | None = None, val_data=None, public_data=None,
+                **fit_overrides) -> nn.Module:
     """Train (or load from the cache) one model of ``cfg`` on ``train_data``.
 
     Args:
-        cfg: the experiment config (sparsity method, recipe, ...).
+        cfg: the experiment config (sparsity schedule, recipe, defense, DP mode).
         train_data: ``(X, y)``.
         role: a name that enters the cache key (``"target"``, ``"shadow0"``, ``"ref3"``).
         seed: initialisation and batch seed.
         input_shape, num_classes: of the dataset.
-        cache: a :class:`Cache` (None: no caching).
+        cache: as for :func:`run_experiment`: ``None``/``True`` the default cache, ``False``
+            none, a :class:`Cache` or a folder.
         device: training device.
-        **fit_overrides: extra :func:`train.fit` arguments (e.g. ``loss_fn`` for defenses);
-            they must be JSON-describable to enter the key, or pass ``cache=None``.
+        attacker: a shadow or reference model (no defense unless adaptive); default: any
+            ``role`` but ``"target"``.
+        val_data: ``(X, y)`` for early stopping (``train.patience`` or a defense).
+        public_data: ``(X, y)`` for DP modes that use public data.
+        **fit_overrides: extra :func:`train.fit` arguments; they must be JSON-describable to
+            enter the key, or pass ``cache=False``.
     """
-    X, y = train_data
-    fit_kwargs = dict(optimizer=cfg.optimizer, lr=cfg.lr, batch_size=cfg.batch_size,
-                      weight_decay=cfg.weight_decay, device=device, **fit_overrides)
-    key = None
-    if cache is not None:
-        digest = Cache.key({"X": _tensor_digest(X), "y": _tensor_digest(y)})
-        key = Cache.key({"cfg": cfg.training_key(), "role": role, "seed": seed, "data": digest,
-                         "fit": fit_overrides})
-        hit = cache.load_model(key)
-        if hit is not None:
-            model = _structure(cfg, input_shape, num_classes)
-            try:
-                model.load_state_dict(hit[0])
-                sparsity._refresh_masked(model)
-                return model.eval()
-            except (RuntimeError, KeyError) as exc:  # structure changed: recompute
-                import warnings
-
-                warnings.warn(f"cache: model {key[:12]} does not fit ({exc}); retraining.",
-                              stacklevel=2)
-    model = _train_fresh(cfg, (X, y), input_shape, num_classes, seed, fit_kwargs)
-    if cache is not None:
-        cache.save_model(key, model.state_dict(), {"role": role, "seed": seed,
-                                                   "config": cfg.training_key()})
-    return model.eval()
+    model, _ = _train_or_load(
+        _check_cfg(cfg), train_data, role=role, seed=seed, input_shape=input_shape,
+        num_classes=num_classes, cache=_as_cache(cache), device=device,
+        attacker=role != "target" if attacker is None else attacker, val_data=val_data,
+        public_data=public_data, **fit_overrides)
+    return model
 
 
-def _tensor_digest(t: torch.Tensor) -> str:
-    import hashlib
-
+def _digest(t: torch.Tensor) -> str:
     return hashlib.sha256(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
 
 
@@ -287,7 +285,7 @@ def _tensor_digest(t: torch.Tensor) -> str:
 @dataclass
 class ModelOutputs:
     """A model's logits on its members and non-members (balanced), with labels and, for
-    SAMIA, sensitivities. ``membership`` is 1 for members."""
+    attacks that need it, prediction sensitivities. ``membership`` is 1 for members."""
 
     logits: torch.Tensor
     labels: torch.Tensor
@@ -301,6 +299,28 @@ class ModelOutputs:
         return ModelOutputs(torch.cat([i.logits for i in items]),
                             torch.cat([i.labels for i in items]),
                             np.concatenate([i.membership for i in items]), sens)
+
+
+@dataclass
+class ReferenceOutputs:
+    """What reference-kind attacks (LiRA, RMIA) are fitted on.
+
+    Attributes:
+        logits: ``(n_reference, n, C)`` reference models' logits on the attacked samples (the
+            target's members then non-members, as in the target's :class:`ModelOutputs`).
+        labels: ``(n,)`` their labels.
+        ref_in: ``(n_reference, n)`` bool, sample j in reference model i's training set.
+        population_logits, population_labels: reference models' logits on the population
+            (the shadow pool, disjoint from the attacked samples), or None.
+        target_population_logits: the target's logits on the population, or None.
+    """
+
+    logits: torch.Tensor
+    labels: torch.Tensor
+    ref_in: np.ndarray
+    population_logits: torch.Tensor | None = None
+    population_labels: torch.Tensor | None = None
+    target_population_logits: torch.Tensor | None = None
 
 
 def query(model: nn.Module, members, nonmembers, *, with_sensitivity: bool = False,
@@ -324,223 +344,352 @@ def query(model: nn.Module, members, nonmembers, *, with_sensitivity: bool = Fal
     return ModelOutputs(logits, y, membership, sens)
 
 
+def _sens_kw(name: str, out: ModelOutputs) -> dict:
+    return ({"sensitivity": out.sensitivity}
+            if "sensitivity" in _attacks().ATTACKS.get(name).needs else {})
+
+
 def fit_attack(name: str, attack, shadow: ModelOutputs):
-    """Fit ``attack`` (registered as ``name`` in :data:`ATTACKS`) on shadow outputs."""
-    extra = (shadow.sensitivity,) if name == "samia" else ()
-    return attack.fit(shadow.logits, shadow.labels, shadow.membership, *extra)
+    """Fit ``attack`` (a shadow-kind attack registered as ``name``) on shadow outputs."""
+    return attack.fit(shadow.logits, shadow.labels, shadow.membership, **_sens_kw(name, shadow))
 
 
 def score_attack(name: str, attack, target: ModelOutputs) -> np.ndarray:
-    """Membership scores of a fitted ``attack`` on a target's outputs."""
-    extra = (target.sensitivity,) if name == "samia" else ()
-    return attack.score_samples(target.logits, target.labels, *extra)
+    """Membership scores of a fitted shadow-kind ``attack`` on a target's outputs."""
+    return attack.score_samples(target.logits, target.labels, **_sens_kw(name, target))
+
+
+def _reference_outputs(cfg, ds, pools, target, train_kw, bar, *, need_population):
+    """Reference models on random halves of the attacked samples; population = shadow pool."""
+    A = _attacks()
+    attacked = np.r_[pools.target_train, pools.target_test]
+    X, y = ds.subset(attacked)
+    keep = A.reference_in_masks(len(attacked), cfg.attack.n_reference, seed=cfg.seed + 55)
+    population = np.r_[pools.shadow_train, pools.shadow_test]
+    _check_disjoint(population, attacked, "RMIA's population", "the attacked samples")
+    Xp, yp = ds.subset(population)
+    ref_logits, pop_logits = [], []
+    for i in range(cfg.attack.n_reference):
+        ref, _ = _train_or_load(cfg, (X[keep[i]], y[keep[i]]), role=f"ref{i}",
+                                seed=cfg.seed + 5000 + i, attacker=True,
+                                val_data=ds.subset(pools.shadow_val), **train_kw)
+        ref_logits.append(train.predict_logits(ref, X, device=train_kw["device"]))
+        if need_population:
+            pop_logits.append(train.predict_logits(ref, Xp, device=train_kw["device"]))
+        bar.update()
+    if not need_population:
+        return ReferenceOutputs(torch.stack(ref_logits), y, keep)
+    return ReferenceOutputs(torch.stack(ref_logits), y, keep, torch.stack(pop_logits), yp,
+                            train.predict_logits(target, Xp, device=train_kw["device"]))
+
+
+def _score_reference(name, attack, refs: ReferenceOutputs, target: ModelOutputs):
+    if "population" in _attacks().ATTACKS.get(name).needs:
+        attack.fit(refs.logits, refs.labels, refs.ref_in,
+                   population_logits=refs.population_logits,
+                   population_labels=refs.population_labels)
+        return attack.score_samples(target.logits, refs.labels,
+                                    target_population_logits=refs.target_population_logits)
+    attack.fit(refs.logits, refs.labels, refs.ref_in)
+    return attack.score_samples(target.logits, refs.labels)
 
 
 # --------------------------------------------------------------------------- experiment
 
 
-def prepare_data(cfg: ExperimentConfig, *, root=None):
-    """The dataset of ``cfg`` (subset, restricted classes) and its pools."""
-    ds = D.load_dataset(cfg.dataset, root=root, max_samples=cfg.max_samples, seed=cfg.seed)
-    if cfg.n_classes is not None:
-        ds = D.restrict_classes(ds, cfg.n_classes)
-    pools = D.make_pools(len(ds), seed=cfg.seed)
-    if cfg.train_size is not None:
-        n = cfg.train_size
-        if n < 2 or n > len(pools.target_train):
-            raise ValueError(f"The 'train_size' parameter must be in [2, "
-                             f"{len(pools.target_train)}]. Got {n!r} instead.")
-        pools = D.Pools(*(getattr(pools, k)[:n] if k.endswith(("_train", "_test"))
-                          else getattr(pools, k) for k in pools.__dataclass_fields__))
-    return ds, pools
-
-
 def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
                    root=None, return_outputs: bool = False, progress: bool | None = None):
-    """Run one privacy experiment; see the module docstring.
+    """Run one privacy experiment (or read it from the cache); see the module docstring.
 
     Args:
         cfg: the :class:`ExperimentConfig`.
         cache: a :class:`Cache`, a folder, ``None``/``True`` (``data/cache``) or ``False``.
         device: training device.
         root: data folder.
-        return_outputs: also return ``{"target": ModelOutputs, "shadow": ModelOutputs,
-            "model": target model, "scores": {attack: membership scores on the target}}``
-            (the record cache is bypassed; models still load from the cache).
+        return_outputs: also return a dict with ``"target"`` and ``"shadow"``
+            (:class:`ModelOutputs`; shadow None without shadow-kind attacks),
+            ``"references"`` (:class:`ReferenceOutputs` or None), ``"model"`` (the target
+            model) and ``"scores"`` ({attack: membership scores on the target}). A finished
+            experiment is read from the cache (the target model is loaded, not retrained).
         progress: a tqdm bar over models and attacks (default: in notebooks and terminals).
 
     Returns:
-        DataFrame, one row per attack: config fields, ``density_achieved``, ``train_acc``,
-        ``test_acc``, ``gen_gap``, metrics of :func:`metrics.attack_metrics`,
-        ``from_cache``.
+        DataFrame, one row per attack: ``model`` (label), ``attack``, ``attack_params``,
+        ``seed`` and the config's ``section_field`` columns, ``density_achieved``,
+        ``train_acc``, ``test_acc``, ``gen_gap``, ``n_members``, ``dp_*`` (with a DP mode),
+        the metrics of :func:`metrics.attack_record` with their intervals, ``from_cache``.
     """
     cache = _as_cache(cache)
-    rec_key = Cache.key({"experiment": cfg.as_dict()})
-    if not return_outputs:
-        hit = cache.load_json("records", rec_key)
-        if hit is not None:
-            return pd.DataFrame(hit["records"]).assign(from_cache=True)
+    key = experiment_key(cfg)
+    hit = _load_finished(cache, key, cfg)
+    if hit is not None and not return_outputs:
+        return pd.DataFrame(hit[0]).assign(from_cache=True)
+    ds, pools = prepare_data(cfg, root=root)
+    train_kw = dict(input_shape=ds.input_shape, num_classes=ds.num_classes, cache=cache,
+                    device=device,
+                    public_data=ds.subset(pools.public) if len(pools.public) else None)
+    tr, te = ds.subset(pools.target_train), ds.subset(pools.target_test)
+    if hit is not None:
+        target, _ = _train_or_load(cfg, tr, role="target", seed=cfg.seed, attacker=False,
+                                   val_data=ds.subset(pools.target_val), **train_kw)
+        df = pd.DataFrame(hit[0]).assign(from_cache=True)
+        return df, {**_outputs_from_arrays(hit[1], cfg), "model": target}
+    df, outputs = _compute(cfg, ds, pools, tr, te, train_kw, progress)
+    arrays = _arrays_from_outputs(outputs, cfg)
+    sha = cache.save_arrays("scores", key, arrays)  # first the arrays, then the record
+    cache.save_json("records", key, {"config": cfg.as_dict(), "scores_sha256": sha,
+                                     "records": df.to_dict(orient="records")})
+    df = df.assign(from_cache=False)
+    return (df, outputs) if return_outputs else df
+
+
+def _compute(cfg, ds, pools, tr, te, train_kw, progress):
     from tqdm.auto import tqdm
 
-    ds, pools = prepare_data(cfg, root=root)
-    shape, C = ds.input_shape, ds.num_classes
-    shadow_names = [a for a in cfg.attacks if a in ATTACKS]
-    ref_names = [a for a in cfg.attacks if a in REFERENCE_ATTACKS]
-    label = cfg.method if cfg.method in ("dense", "butterfly") else f"{cfg.method}@{cfg.density:g}"
-    steps = (1 + (cfg.n_shadows + len(shadow_names) if shadow_names else 0)
-             + (cfg.n_reference + len(ref_names) if ref_names else 0))
-    bar = tqdm(total=steps, desc=label, leave=False, disable=not train._show_progress(progress))
-    tr, te = ds.subset(pools.target_train), ds.subset(pools.target_test)
-    target = train_model(cfg, tr, role="target", seed=cfg.seed, input_shape=shape,
-                         num_classes=C, cache=cache, device=device)
+    A = _attacks()
+    entries = {n: A.ATTACKS.get(n) for n in cfg.attack.names}
+    shadow_names = [n for n, e in entries.items() if e.kind == "shadow"]
+    ref_names = [n for n, e in entries.items() if e.kind == "reference"]
+    need_sens = any("sensitivity" in e.needs for e in entries.values())
+    a = cfg.attack
+    steps = (1 + (a.n_shadows + len(shadow_names) if shadow_names else 0)
+             + (a.n_reference + len(ref_names) if ref_names else 0))
+    bar = tqdm(total=steps, desc=cfg.label, leave=False, disable=not _show_progress(progress))
+    target, info = _train_or_load(cfg, tr, role="target", seed=cfg.seed, attacker=False,
+                                  val_data=ds.subset(pools.target_val), **train_kw)
     bar.update()
-    need_sens = "samia" in cfg.attacks
-    t_out = query(target, tr, te, with_sensitivity=need_sens, seed=cfg.seed, device=device)
-    base = {"model": label,
-            **{k: v for k, v in cfg.as_dict().items() if k not in ("attacks", "model_kwargs")},
-            "density_achieved": sparsity.overall_density(target),
-            "train_acc": train.evaluate(target, tr, device=device)["accuracy"],
-            "test_acc": train.evaluate(target, te, device=device)["accuracy"],
-            "n_members": len(tr[1])}
+    dev = train_kw["device"]
+    from .sparsity import overall_density
+
+    t_out = query(target, tr, te, with_sensitivity=need_sens, seed=cfg.seed, device=dev)
+    base = {**cfg.flat(), "density_achieved": overall_density(target),
+            "train_acc": train.evaluate(target, tr, device=dev)["accuracy"],
+            "test_acc": train.evaluate(target, te, device=dev)["accuracy"],
+            "n_members": len(tr[1]), **info}
     base["gen_gap"] = base["train_acc"] - base["test_acc"]
-    records, all_scores = [], {}
-    s_out = None
+    scores, s_out, refs = {}, None, None
     if shadow_names:
-        s_tr, s_te = ds.subset(pools.shadow_train), ds.subset(pools.shadow_test)
+        target_pool = np.r_[pools.target_train, pools.target_val, pools.target_test]
         outs = []
-        for i in range(cfg.n_shadows):
-            s_model = train_model(cfg, s_tr, role=f"shadow{i}", seed=cfg.seed + 1000 + i,
-                                  input_shape=shape, num_classes=C, cache=cache, device=device)
-            outs.append(query(s_model, s_tr, s_te, with_sensitivity=need_sens,
-                              seed=cfg.seed + 1000 + i, device=device))
+        for i, (mem, non) in enumerate(D.shadow_splits(pools, a.n_shadows, seed=cfg.seed)):
+            _check_disjoint(np.r_[mem, non], target_pool, f"shadow model {i}'s data",
+                            "the target's pool")
+            s_mem, s_non = ds.subset(mem), ds.subset(non)
+            model, _ = _train_or_load(cfg, s_mem, role=f"shadow{i}", seed=cfg.seed + 1000 + i,
+                                      attacker=True, val_data=ds.subset(pools.shadow_val),
+                                      **train_kw)
+            outs.append(query(model, s_mem, s_non, with_sensitivity=need_sens,
+                              seed=cfg.seed + 1000 + i, device=dev))
             bar.update()
         s_out = ModelOutputs.concat(outs)
-        for name in shadow_names:
-            attack = fit_attack(name, ATTACKS[name](cfg), s_out)
-            scores = all_scores[name] = score_attack(name, attack, t_out)
-            records.append(M.attack_record(scores, t_out.membership, attack=name,
-                                           threshold=attack.threshold_, **base))
-            bar.update()
     if ref_names:
-        records += _reference_attacks(cfg, ref_names, ds, pools, t_out, target, base, cache,
-                                      device, all_scores, bar)
-    bar.close()
-    df = pd.DataFrame(records)
-    cache.save_json("records", rec_key, {"config": cfg.as_dict(),
-                                         "records": df.to_dict(orient="records")})
-    df = df.assign(from_cache=False)
-    if return_outputs:
-        return df, {"target": t_out, "shadow": s_out, "model": target, "scores": all_scores}
-    return df
-
-
-def _reference_attacks(cfg, names, ds, pools, t_out, target, base, cache, device, all_scores,
-                       bar):
-    """LiRA / RMIA: reference models on random halves of the attacked samples."""
-    attacked = np.r_[pools.target_train, pools.target_test]
-    X, y = ds.subset(attacked)
-    keep = A.reference_in_masks(len(attacked), cfg.n_reference, seed=cfg.seed + 55)
-    population = np.r_[pools.shadow_train, pools.shadow_test]  # never seen by target/refs
-    Xp, yp = ds.subset(population)
-    ref_logits, pop_logits = [], []
-    for i in range(cfg.n_reference):
-        ref = train_model(cfg, (X[keep[i]], y[keep[i]]), role=f"ref{i}",
-                          seed=cfg.seed + 5000 + i, input_shape=ds.input_shape,
-                          num_classes=ds.num_classes, cache=cache, device=device)
-        ref_logits.append(train.predict_logits(ref, X, device=device))
-        pop_logits.append(train.predict_logits(ref, Xp, device=device))
-        bar.update()
-    R, P = torch.stack(ref_logits), torch.stack(pop_logits)
-    target_pop = train.predict_logits(target, Xp, device=device)
-    rows = []
-    for name in names:
-        attack = REFERENCE_ATTACKS[name](cfg)
-        if name.startswith("lira"):
-            scores = attack.fit(R, y, keep).score_samples(t_out.logits, y)
+        refs = _reference_outputs(cfg, ds, pools, target, train_kw, bar, need_population=any(
+            "population" in entries[n].needs for n in ref_names))
+    records = []
+    for name in cfg.attack.names:
+        params = a.params_of(name)
+        attack = A.make_attack(name, random_state=cfg.seed, **params)
+        if entries[name].kind == "shadow":
+            scores[name] = score_attack(name, fit_attack(name, attack, s_out), t_out)
         else:
-            scores = attack.fit(R, y, keep, P, yp).score_samples(t_out.logits, y, target_pop)
-        all_scores[name] = scores
-        rows.append(M.attack_record(scores, t_out.membership, attack=name,
-                                    threshold=attack.threshold_, **base))
+            scores[name] = _score_reference(name, attack, refs, t_out)
+        records.append(M.attack_record(
+            scores[name], t_out.membership, model=cfg.label, attack=name,
+            threshold=attack.threshold_, random_state=cfg.seed,
+            attack_params=json.dumps(params, sort_keys=True, default=str), **base))
         bar.update()
-    return rows
+    bar.close()
+    return pd.DataFrame(records), {"target": t_out, "shadow": s_out, "references": refs,
+                                   "model": target, "scores": scores}
+
+
+# --------------------------------------------------------------------------- cached arrays
+
+_OUTPUT_FIELDS = {"target": ModelOutputs, "shadow": ModelOutputs, "references": ReferenceOutputs}
+
+
+def _arrays_from_outputs(outputs: dict, cfg) -> dict:
+    arrays = {f"score__{k}": np.asarray(v, dtype=np.float64)
+              for k, v in outputs["scores"].items()}
+    for part in _OUTPUT_FIELDS:
+        obj = outputs[part]
+        if obj is None:
+            continue
+        for f in obj.__dataclass_fields__:
+            v = getattr(obj, f)
+            if v is not None:
+                arrays[f"{part}__{f}"] = v.numpy() if isinstance(v, torch.Tensor) else v
+    return arrays
+
+
+def _outputs_from_arrays(arrays: dict, cfg) -> dict:
+    out = {"scores": {a: arrays[f"score__{a}"] for a in cfg.attack.names}}
+    for part, cls in _OUTPUT_FIELDS.items():
+        values = {f: arrays.get(f"{part}__{f}") for f in cls.__dataclass_fields__}
+        if values[next(iter(values))] is None:
+            out[part] = None
+            continue
+        out[part] = cls(**{f: (torch.from_numpy(v) if v is not None and v.dtype.kind == "f"
+                               or f == "labels" or f == "population_labels" else v)
+                           for f, v in values.items()})
+    return out
+
+
+def _load_finished(cache: Cache, key: str, cfg) -> tuple[list, dict] | None:
+    """``(records, arrays)`` of a finished experiment, or None (missing, wrong structure,
+    arrays corrupt or incomplete: recomputed, with a warning when something was there)."""
+    hit = cache.load_json("records", key)
+    if hit is None:
+        return None
+    names = list(cfg.attack.names)
+    ok = (isinstance(hit, dict) and isinstance(hit.get("records"), list)
+          and all(isinstance(r, dict) for r in hit["records"])
+          and [r.get("attack") for r in hit["records"]] == names
+          and isinstance(hit.get("scores_sha256"), str))
+    arrays = cache.load_arrays("scores", key, sha256=hit["scores_sha256"]) if ok else None
+    if arrays is None or not all(f"score__{a}" in arrays for a in names) \
+            or "target__membership" not in arrays:
+        warnings.warn(f"cache: record {key[:12]} is malformed or its scores are missing; "
+                      "recomputing.", stacklevel=3)
+        return None
+    return hit["records"], arrays
+
+
+def load_outputs(cfg: ExperimentConfig, *, cache=None) -> dict:
+    """Everything a finished experiment computed besides its rows, from the cache: a dict
+    with ``"scores"`` ({attack: scores on the target}), ``"target"``, ``"shadow"``
+    (:class:`ModelOutputs`) and ``"references"`` (:class:`ReferenceOutputs`), so an attack
+    can be refitted or a new one tried without training or querying a model.
+
+    Raises:
+        LookupError: ``cfg`` has no finished experiment in the cache (run it first).
+    """
+    cache = _as_cache(cache)
+    hit = _load_finished(cache, experiment_key(cfg), cfg)
+    if hit is None:
+        raise LookupError(f"No finished experiment for this config in {cache.root}; run "
+                          f"run_experiment(cfg) or run_sweep(configs) with this cache first.")
+    return _outputs_from_arrays(hit[1], cfg)
+
+
+def load_scores(cfg, *, cache=None):
+    """Per-sample attack scores of a finished experiment, or of each of a sweep's configs.
+
+    Args:
+        cfg: an :class:`ExperimentConfig`, or a list of them (a sweep).
+        cache: as for :func:`run_experiment`.
+
+    Returns:
+        ``{attack: (scores, membership)}`` (membership 1 for the target's members), or a list
+        of such dicts, one per config.
+
+    Raises:
+        LookupError: a config has no finished experiment in the cache.
+    """
+    if isinstance(cfg, (list, tuple)):
+        return [load_scores(c, cache=cache) for c in cfg]
+    out = load_outputs(cfg, cache=cache)
+    membership = out["target"].membership
+    return {a: (s, membership) for a, s in out["scores"].items()}
 
 
 # --------------------------------------------------------------------------- sweeps
 
 
-def make_grid(base: ExperimentConfig, **axes) -> list[ExperimentConfig]:
-    """Cartesian product of ``axes`` (field -> values) over ``base``; dense configs are
-    generated once per remaining combination (density 1.0).
-
-    Example:
-        >>> g = make_grid(ExperimentConfig(), method=["magnitude", "random"],
-        ...               density=[0.5, 0.1], seed=[0, 1])
-        >>> len(g)
-        8
-    """
-    import itertools
-
-    names = list(axes)
-    out, seen = [], set()
-    for values in itertools.product(*(axes[n] for n in names)):
-        changes = dict(zip(names, values))
-        if changes.get("method", base.method) == "dense":
-            changes["density"] = 1.0
-        cfg = base.replace(**changes)
-        if cfg not in seen:
-            seen.add(cfg)
-            out.append(cfg)
-    return out
-
-
 def _run_one(cfg, cache_root, cache_enabled, device, root):
-    import warnings
-
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     return run_experiment(cfg, cache=Cache(cache_root, enabled=cache_enabled), device=device,
                           root=root, progress=False)
 
 
+def _dask_client(scheduler, n_jobs: int):
+    """A client to ``scheduler`` (an address), or to a new local cluster of processes; the
+    second item closes what was opened here."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError("backend='dask' needs dask.distributed: pip install "
+                          "'dask[distributed]' (the 'cluster' extra).") from exc
+    if scheduler is not None:
+        client = Client(scheduler)
+        return client, client.close
+    cluster = LocalCluster(n_workers=max(1, n_jobs), threads_per_worker=1, processes=True)
+    client = Client(cluster)
+    return client, lambda: (client.close(), cluster.close())
+
+
 def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str | None = None,
-              cache=None, device: str = "auto", root=None,
+              scheduler=None, cache=None, device: str = "auto", root=None,
               progress: bool | None = None) -> pd.DataFrame:
     """Run experiments (cached ones only load) and concatenate their records.
 
+    Each experiment writes its record when it finishes, so a sweep that is killed and
+    restarted recomputes only the unfinished ones.
+
     Args:
         configs: e.g. from :func:`make_grid`.
-        n_jobs: parallel workers (joblib; ``-1`` = all cores).
-        backend: joblib backend (``"loky"`` processes by default; ``"dask"`` or ``"ray"``
-            inside their ``parallel_config`` for clusters).
-        cache: as for :func:`run_experiment` (a folder every worker can reach).
+        n_jobs: parallel workers (``-1`` = all cores); with ``backend="dask"`` and no
+            ``scheduler``, the local cluster's number of worker processes.
+        backend: ``None`` (in-process when ``n_jobs == 1``, else loky), ``"loky"`` (local
+            processes, joblib) or ``"dask"`` (``dask.distributed`` through joblib's dask
+            backend).
+        scheduler: a Dask scheduler address (``"tcp://host:8786"``) or a
+            ``dask.distributed.Client``; ``None`` starts a ``LocalCluster``.
+        cache: as for :func:`run_experiment`: a folder every worker can reach.
         progress: tqdm bar over experiments.
 
     Returns:
         One DataFrame (``from_cache`` says which rows were only loaded).
+
+    Example (a running Dask scheduler)::
+
+        df = run_sweep(make_grid(base, seed=[0, 1, 2]), backend="dask",
+                       scheduler="tcp://scheduler:8786", cache="/shared/cache")
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     if not configs:
         raise ValueError("run_sweep needs at least one config.")
+    if backend not in _BACKENDS:
+        raise ValueError(f"The 'backend' parameter of run_sweep must be one of "
+                         f"{list(_BACKENDS)}. Got {backend!r} instead.")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"The 'scheduler' parameter of run_sweep needs backend='dask'. Got "
+                         f"backend={backend!r}.")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"The 'n_jobs' parameter of run_sweep must be -1 or an int >= 1. "
+                         f"Got {n_jobs!r} instead.")
+    configs = [_check_cfg(c) for c in configs]
     cache = _as_cache(cache)
     frames: dict[int, pd.DataFrame] = {}
     todo = []
     for i, cfg in enumerate(configs):
-        hit = cache.load_json("records", Cache.key({"experiment": cfg.as_dict()}))
+        hit = _load_finished(cache, experiment_key(cfg), cfg)
         if hit is not None:
-            frames[i] = pd.DataFrame(hit["records"]).assign(from_cache=True)
+            frames[i] = pd.DataFrame(hit[0]).assign(from_cache=True)
         else:
             todo.append(i)
     bar = tqdm(total=len(configs), initial=len(frames), desc="experiments",
-               disable=not train._show_progress(progress))
+               disable=not _show_progress(progress))
     if todo:
-        args = [(configs[i], str(cache.root), cache.enabled, device, root) for i in todo]
-        if n_jobs == 1 and backend is None:  # in-process: no worker start-up cost
-            results = (_run_one(*a) for a in args)
+        jobs = [delayed(_run_one)(configs[i], str(cache.root), cache.enabled, device, root)
+                for i in todo]
+        if backend == "dask":
+            from joblib import parallel_config
+
+            client, close = (scheduler, lambda: None) if hasattr(scheduler, "submit") \
+                else _dask_client(scheduler, n_jobs if n_jobs > 0 else 2)
+            try:
+                with parallel_config(backend="dask"):
+                    results = Parallel(n_jobs=-1)(jobs)
+            finally:
+                close()
+        elif n_jobs == 1 and backend is None:  # in-process: no worker start-up cost
+            results = (fn(*args, **kw) for fn, args, kw in jobs)
         else:
-            results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(
-                delayed(_run_one)(*a) for a in args)
+            results = Parallel(n_jobs=n_jobs, backend=backend or "loky",
+                               return_as="generator")(jobs)
         for i, df in zip(todo, results):
             frames[i] = df
             bar.update(1)
@@ -558,8 +707,8 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
 
     Args:
         outputs: model name -> ``(shadow_outputs, target_outputs)``.
-        attack: a name from :data:`ATTACKS`.
-        cfg: passed to the attack factory (seed).
+        attack: a shadow-kind attack of :data:`attacks.ATTACKS`.
+        cfg: its seed and the attack's parameters (``attack.params``).
         metric: which :func:`metrics.attack_metrics` value fills the table, computed at the
             threshold fitted on the source's shadows. The default, balanced accuracy, is what
             transfers (or not); AUC ignores the threshold, so for threshold attacks it only
@@ -568,14 +717,18 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
     Returns:
         DataFrame indexed by the attack's source model, columns = target model.
     """
-    check_choice(attack, sorted(ATTACKS), "attack", "attack_transfer")
+    from ._checks import check_choice
+
+    A = _attacks()
+    check_choice(attack, A.available_attacks("shadow"), "attack", "attack_transfer")
     cfg = cfg or ExperimentConfig()
     table = pd.DataFrame(index=list(outputs), columns=list(outputs), dtype=float)
     for src, (shadow, _) in outputs.items():
-        atk = fit_attack(attack, ATTACKS[attack](cfg), shadow)
+        atk = fit_attack(attack, A.make_attack(attack, random_state=cfg.seed,
+                                               **cfg.attack.params_of(attack)), shadow)
         for dst, (_, target) in outputs.items():
             scores = score_attack(attack, atk, target)
-            table.loc[src, dst] = M.attack_metrics(scores, target.membership,
+            table.loc[src, dst] = M.attack_metrics(scores, target.membership, n_resamples=0,
                                                    threshold=atk.threshold_)[metric]
     table.index.name = "attack trained on"
     table.columns.name = "attacked model"

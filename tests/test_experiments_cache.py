@@ -11,8 +11,8 @@ from sparsepriv_nb.cache import Cache
 
 warnings.filterwarnings("ignore", message="cache:")
 
-BASE = E.ExperimentConfig(epochs=3, finetune_epochs=1, attacks=("loss", "salem"),
-                          max_samples=600)
+BASE = E.ExperimentConfig.from_flat(epochs=3, finetune_epochs=1, attacks=("loss", "salem"),
+                                    max_samples=600)
 
 
 @pytest.fixture
@@ -29,7 +29,8 @@ def count_fits(monkeypatch):
 
 
 def test_second_sweep_trains_nothing(tmp_path, count_fits):
-    grid = E.make_grid(BASE, method=["dense", "magnitude-global"], density=[0.3], seed=[0, 1])
+    grid = E.make_grid(BASE, sparsity__method=["dense", "magnitude-global"],
+                       sparsity__density=[0.3], seed=[0, 1])
     assert len(grid) == 4
     first = E.run_sweep(grid, cache=tmp_path, progress=False)
     assert len(count_fits) > 0 and not first.from_cache.any()
@@ -37,12 +38,12 @@ def test_second_sweep_trains_nothing(tmp_path, count_fits):
     second = E.run_sweep(grid, cache=tmp_path, progress=False)
     assert count_fits == []
     assert second.from_cache.all()
-    cols = ["method", "seed", "attack", "auc", "test_acc"]
+    cols = ["sparsity_method", "seed", "attack", "auc", "test_acc"]
     pd.testing.assert_frame_equal(first[cols], second[cols])
 
 
 def test_sweep_with_joblib_processes_matches_serial(tmp_path):
-    grid = E.make_grid(BASE, method=["dense"], seed=[0, 1])
+    grid = E.make_grid(BASE, sparsity__method=["dense"], seed=[0, 1])
     par = E.run_sweep(grid, cache=tmp_path / "a", n_jobs=2, backend="loky", progress=False)
     ser = E.run_sweep(grid, cache=tmp_path / "b", progress=False)
     assert par.auc.round(10).tolist() == ser.auc.round(10).tolist()
@@ -50,7 +51,8 @@ def test_sweep_with_joblib_processes_matches_serial(tmp_path):
 
 def test_corrupt_model_file_is_recomputed(tmp_path, count_fits):
     cache = Cache(tmp_path)
-    cfg = BASE.replace(method="magnitude", density=0.5, attacks=("loss",))
+    cfg = BASE.replace(sparsity__method="magnitude", sparsity__density=0.5,
+                       attack__names=("loss",))
     a = E.run_experiment(cfg, cache=cache)
     pts = list((tmp_path / "models").glob("*.pt"))
     assert len(pts) == 2  # target + 1 shadow
@@ -71,7 +73,7 @@ def test_corrupt_model_file_is_recomputed(tmp_path, count_fits):
 
 
 def test_corrupt_record_is_recomputed(tmp_path):
-    cfg = BASE.replace(attacks=("loss",))
+    cfg = BASE.replace(attack__names=("loss",))
     a = E.run_experiment(cfg, cache=tmp_path)
     (rec,) = list((tmp_path / "records").glob("*.json"))
     rec.write_text('{"records": [')
@@ -82,7 +84,7 @@ def test_corrupt_record_is_recomputed(tmp_path):
 
 
 def test_cached_pruned_model_keeps_masks(tmp_path):
-    cfg = BASE.replace(method="magnitude-global", density=0.2)
+    cfg = BASE.replace(sparsity__method="magnitude-global", sparsity__density=0.2)
     ds, pools = E.prepare_data(cfg)
     data = ds.subset(pools.target_train)
     kw = dict(role="target", seed=0, input_shape=ds.input_shape, num_classes=10,
@@ -98,7 +100,8 @@ def test_cached_pruned_model_keeps_masks(tmp_path):
     ("imp", 0.25, 0.25), ("lottery", 0.25, 0.25), ("random", 0.1, 0.1),
     ("butterfly", 1.0, None)])
 def test_every_method_runs_end_to_end(tmp_path, method, density, expected):
-    cfg = BASE.replace(method=method, density=density, attacks=("loss",))
+    cfg = BASE.replace(sparsity__method=method, sparsity__density=density,
+                       attack__names=("loss",))
     df = E.run_experiment(cfg, cache=False)
     if expected is not None:
         assert df.density_achieved.iloc[0] == pytest.approx(expected, abs=0.01)
@@ -108,13 +111,13 @@ def test_every_method_runs_end_to_end(tmp_path, method, density, expected):
 
 def test_config_validation():
     with pytest.raises(ValueError, match="method"):
-        E.ExperimentConfig(method="snip")
+        E.ExperimentConfig.from_flat(method="snip")
     with pytest.raises(ValueError, match="density"):
-        E.ExperimentConfig(method="magnitude", density=0.0)
+        E.ExperimentConfig.from_flat(method="magnitude", density=0.0)
     with pytest.raises(ValueError, match="unknown attacks"):
-        E.ExperimentConfig(attacks=("loss", "oracle"))
+        E.ExperimentConfig.from_flat(attacks=("loss", "oracle"))
     with pytest.raises(ValueError, match="dense"):
-        E.ExperimentConfig(density=0.5)
+        E.ExperimentConfig.from_flat(density=0.5)
 
 
 def test_query_requires_balance():
@@ -127,9 +130,99 @@ def test_query_requires_balance():
 def test_attack_transfer_table(tmp_path):
     outs = {}
     for method, density in (("dense", 1.0), ("magnitude-global", 0.1)):
-        cfg = BASE.replace(method=method, density=density, epochs=20)
+        cfg = BASE.replace(sparsity__method=method, sparsity__density=density,
+                           train__epochs=20)
         _, o = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
         outs[method] = (o["shadow"], o["target"])
     table = E.attack_transfer(outs, "salem")
     assert table.shape == (2, 2) and table.notna().all().all()
     assert ((table > 0.3) & (table < 1)).all().all()
+
+
+# --------------------------------------------------------------------------- cached scores
+
+
+def test_scores_are_cached_beside_the_record_and_read_back(tmp_path, count_fits):
+    cfg = BASE.replace(attack__names=("loss", "salem"))
+    df, out = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
+    (npz,) = list((tmp_path / "scores").glob("*.npz"))
+    assert npz.stem == E.experiment_key(cfg)
+    scores = E.load_scores(cfg, cache=tmp_path)
+    assert list(scores) == ["loss", "salem"]
+    for name, (s, membership) in scores.items():
+        assert s.tolist() == out["scores"][name].tolist()
+        assert membership.tolist() == out["target"].membership.tolist()
+    # the metrics of the row are the metrics of the stored scores
+    from sparsepriv_nb import metrics
+
+    loss_row = df.set_index("attack").loc["loss"]
+    assert metrics.attack_metrics(*scores["loss"], n_resamples=0)["auc"] == \
+        pytest.approx(loss_row.auc)
+    # a sweep's scores, in the order of its configs
+    assert [list(d) for d in E.load_scores([cfg, cfg], cache=tmp_path)] == [["loss", "salem"]] * 2
+    # the shadow outputs let a user refit an attack without any model
+    stored = E.load_outputs(cfg, cache=tmp_path)
+    from sparsepriv_nb.attacks import make_attack
+
+    refit = make_attack("loss").fit(stored["shadow"].logits, stored["shadow"].labels,
+                                    stored["shadow"].membership)
+    assert refit.score_samples(stored["target"].logits, stored["target"].labels).tolist() == \
+        scores["loss"][0].tolist()
+    # return_outputs on a finished experiment reads it: nothing is trained
+    count_fits.clear()
+    df2, out2 = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
+    assert count_fits == [] and df2.from_cache.all()
+    assert out2["scores"]["salem"].tolist() == out["scores"]["salem"].tolist()
+    assert torch.equal(out2["shadow"].logits, out["shadow"].logits)
+    probe = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(train.predict_logits(out2["model"], probe),
+                       train.predict_logits(out["model"], probe))
+
+
+def test_load_scores_of_an_unfinished_experiment_is_a_clear_error(tmp_path):
+    with pytest.raises(LookupError, match="run_experiment"):
+        E.load_scores(BASE, cache=tmp_path)
+
+
+@pytest.mark.parametrize("content", [
+    "[]", '{"records": {}}', '{"records": [1, 2]}', '{"config": 1}',
+    '{"records": [{"auc": 0.5}], "scores_sha256": "x"}', '"a string"'])
+def test_record_of_the_wrong_structure_is_recomputed(tmp_path, content):
+    cfg = BASE.replace(attack__names=("loss",))
+    a = E.run_experiment(cfg, cache=tmp_path)
+    (rec,) = list((tmp_path / "records").glob("*.json"))
+    rec.write_text(content)
+    with pytest.warns(UserWarning, match="malformed"):
+        b = E.run_experiment(cfg, cache=tmp_path)
+    assert not b.from_cache.any() and a.auc.tolist() == b.auc.tolist()
+    assert E.run_experiment(cfg, cache=tmp_path).from_cache.all()  # repaired
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "replace"])
+def test_corrupt_or_missing_scores_are_recomputed(tmp_path, damage):
+    import numpy as np
+
+    cfg = BASE.replace(attack__names=("loss",))
+    a = E.run_experiment(cfg, cache=tmp_path)
+    (npz,) = list((tmp_path / "scores").glob("*.npz"))
+    if damage == "truncate":
+        npz.write_bytes(npz.read_bytes()[:50])
+    elif damage == "delete":
+        npz.unlink()
+    else:  # a valid npz, but not the one the record was written with
+        np.savez_compressed(npz, **{"score__loss": np.zeros(3)})
+    with pytest.warns(UserWarning):
+        b = E.run_experiment(cfg, cache=tmp_path)
+    assert not b.from_cache.any() and a.auc.tolist() == b.auc.tolist()
+    assert len(E.load_scores(cfg, cache=tmp_path)["loss"][0]) == 2 * a.n_members[0]
+
+
+def test_cache_none_is_the_default_cache_in_train_model_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSEPRIV_DATA", str(tmp_path))
+    ds, pools = E.prepare_data(BASE)
+    E.train_model(BASE, ds.subset(pools.target_train[:50]), role="target", seed=0,
+                  input_shape=ds.input_shape, num_classes=10, cache=None)
+    assert len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 1
+    E.train_model(BASE, ds.subset(pools.target_train[:50]), role="target", seed=1,
+                  input_shape=ds.input_shape, num_classes=10, cache=False)
+    assert len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 1
