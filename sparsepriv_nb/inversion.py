@@ -7,10 +7,34 @@ named layer l, find
                   (+ lambda_alpha ||x||_alpha^alpha)
 
 with ``TV_beta(x) = mean_ij ((x_{i,j+1} - x_ij)^2 + (x_{i+1,j} - x_ij)^2)^(beta/2)``
-(beta = 2; beta = 1 gives spiky artefacts). A whole batch is inverted in one optimisation: the
-loss is a sum of per-image terms, so each image follows its own gradient, and Adam's
-per-coordinate updates keep them independent; this is many times cheaper per image than one
-at a time (``benchmarks/inversion_batch.py``).
+(beta = 2 by default). A whole batch is inverted in one optimisation: the loss is a sum of
+per-image terms, so each image follows its own gradient, and Adam's per-coordinate updates
+keep them independent; this is many times cheaper per image than one at a time
+(``benchmarks/inversion_batch.py``).
+
+**Which representation.** ``Phi_l`` is the *output of the module* named l, read by a forward
+hook. For a ``Linear`` or ``Conv2d`` layer that is the pre-activation ``W x + b``: the models
+of :mod:`sparsepriv_nb.models` apply their ReLU functionally, after the module. Pass
+``activation="relu"`` to match ``ReLU(W x + b)`` instead, the post-activation representation
+that the next layer receives (exactly so for ``mlp`` and for ``lenet5`` / ``cnn`` built with
+``norm="none"``; with a normalisation layer between, the network applies ReLU after the
+normalisation). The post-activation representation discards every negative coordinate, so it
+is never easier to invert than the pre-activation one.
+
+**How this differs from Huang et al. (2020, Sec. 5.2).** They minimise
+``||Phi(x) - Phi(z)||_2^2 + lambda R(z)`` with ``R(a) = sum_ij ((a_{i+1,j} - a_ij)^2 +
+(a_{i,j+1} - a_ij)^2)^(1/2)``, i.e.
+
+* **beta = 1** (the square root) where we default to beta = 2 (Mahendran & Vedaldi's choice,
+  which avoids spiky reconstructions); ``tv_beta=1.0`` gives theirs;
+* an **unnormalised** feature distance, where we divide by ``||Phi(x0)||^2`` so that one
+  ``lambda_TV`` means the same for layers whose activations differ in scale (``normalize=False``
+  gives theirs);
+* a **sum** over pixels where we take a mean: the same objective up to a rescaling of lambda by
+  the number of pixel differences, ``C (H-1) (W-1)``.
+
+They do not publish lambda, the optimiser or the number of steps; nor whether Phi is taken
+before or after the ReLU.
 
 Example:
     >>> from sparsepriv_nb.models import build_model
@@ -23,6 +47,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -54,16 +79,41 @@ def _check_layer(model: nn.Module, layer: str) -> nn.Module:
     return model.get_submodule(layer)
 
 
-def representation(model: nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
+_ACTIVATIONS = {None: None, "relu": torch.relu}
+
+
+def _check_activation(activation):
+    if callable(activation):
+        return activation
+    if activation not in _ACTIVATIONS:
+        raise ValueError("The 'activation' parameter must be None (the module's output: "
+                         "pre-activation for Linear/Conv), 'relu' or a callable. "
+                         f"Got {activation!r} instead.")
+    return _ACTIVATIONS[activation]
+
+
+def representation(model: nn.Module, layer: str, x: torch.Tensor, *,
+                   activation=None) -> torch.Tensor:
     """Output of ``layer`` on ``x`` (the forward pass stops right after it).
+
+    Args:
+        model: the network.
+        layer: a name from :func:`layer_names`.
+        x: a batch of inputs.
+        activation: ``None``: the module's own output (pre-activation for Linear / Conv);
+            ``"relu"`` (or any callable) is applied to it: the post-activation representation.
 
     Example:
         >>> from sparsepriv_nb.models import build_model
         >>> m = build_model("lenet5", input_shape=(1, 28, 28), num_classes=10)
         >>> representation(m, "conv2", torch.zeros(3, 1, 28, 28)).shape
         torch.Size([3, 16, 10, 10])
+        >>> bool((representation(m, "fc1", torch.rand(2, 1, 28, 28), activation="relu")
+        ...       >= 0).all())
+        True
     """
     module = _check_layer(model, layer)
+    act = _check_activation(activation)
     store = {}
 
     def hook(_m, _inp, out):
@@ -79,7 +129,27 @@ def representation(model: nn.Module, layer: str, x: torch.Tensor) -> torch.Tenso
         handle.remove()
     if "out" not in store:
         raise RuntimeError(f"layer {layer!r} was not reached by the forward pass.")
-    return store["out"]
+    return store["out"] if act is None else act(store["out"])
+
+
+def _check_value_range(value_range, targets: torch.Tensor) -> tuple[float, float]:
+    try:
+        if isinstance(value_range, (str, bytes)):
+            raise TypeError
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError("The 'value_range' parameter must be a pair (low, high) of numbers, "
+                         f"e.g. (0.0, 1.0). Got {value_range!r} instead.") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise ValueError("The 'value_range' parameter must be (low, high) with finite "
+                         f"low < high. Got {value_range!r} instead.")
+    tmin, tmax = float(targets.min()), float(targets.max())
+    tol = 1e-4 * (hi - lo)
+    if tmin < lo - tol or tmax > hi + tol:
+        raise ValueError(f"The 'value_range' parameter {value_range!r} does not contain the "
+                         f"targets' pixel values, which lie in [{tmin:.4g}, {tmax:.4g}]: pass "
+                         "the range the images were scaled to (Dataset.value_range).")
+    return lo, hi
 
 
 def total_variation(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
@@ -111,6 +181,7 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
            lr: float = 0.05, optimizer: str = "adam", tv_weight: float = 1e-2,
            tv_beta: float = 2.0, alpha_weight: float = 0.0, alpha: float = 6.0,
            value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0,
+           activation=None, normalize: bool = True,
            device: str = "auto", record_every: int = 0,
            progress: bool | None = None) -> InversionResult:
     """Invert ``layer``'s representation of ``targets`` (a batch, inverted together).
@@ -123,15 +194,21 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
         lr: initial learning rate.
         optimizer: ``"adam"`` or ``"sgd"`` (momentum 0.9, as in Mahendran & Vedaldi's code).
         tv_weight: lambda_TV (grow it for deeper layers).
-        tv_beta: beta of the TV prior (2; 1 shows spikes).
+        tv_beta: beta of the TV prior (2; Huang et al. use 1, which tolerates spikes).
         alpha_weight, alpha: optional ``lambda_alpha * mean |x - mid|^alpha`` prior.
-        value_range: pixels are projected into this range after every step.
+        value_range: ``(low, high)`` of the images' pixels (``Dataset.value_range``); pixels
+            are projected into it after every step. The targets must lie inside it.
         seed: the random Gaussian initialisation.
+        activation: ``None`` matches the module's output (pre-activation for Linear / Conv),
+            ``"relu"`` the post-activation representation (see the module docstring).
+        normalize: divide the feature distance by ``||Phi(x0)||^2`` (default); ``False`` gives
+            Huang et al.'s plain squared distance.
         record_every: store the per-image objective every this many steps (0: never).
         progress: tqdm bar.
 
     Raises:
-        ValueError: unknown layer, ``steps <= 0``, images the model cannot take, bad options.
+        ValueError: unknown layer, ``steps <= 0``, images the model cannot take, an inverted or
+            non-finite ``value_range`` or one that does not contain the targets, bad options.
     """
     from tqdm.auto import tqdm
 
@@ -149,17 +226,23 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
     if targets.ndim != 4:
         raise ValueError("The 'targets' parameter must be a batch of images (B, C, H, W). "
                          f"Got shape {tuple(targets.shape)} instead.")
-    lo, hi = value_range
+    if not torch.isfinite(targets).all():
+        raise ValueError("The 'targets' parameter contains NaN or infinite pixels.")
+    lo, hi = _check_value_range(value_range, targets)
+    act = _check_activation(activation)
+    if not isinstance(normalize, bool):
+        raise ValueError(f"The 'normalize' parameter must be True or False. Got {normalize!r}.")
     dev = resolve_device(device)
     model = model.to(dev).eval()
     targets = targets.to(dev)
     try:
         with torch.no_grad():
-            ref = representation(model, layer, targets).detach()
+            ref = representation(model, layer, targets, activation=act).detach()
     except RuntimeError as exc:
         raise ValueError(f"The 'targets' parameter has shape {tuple(targets.shape)}, which the "
                          f"model cannot take ({exc}).") from exc
-    ref_norm = ref.flatten(1).pow(2).sum(1).clamp_min(1e-12)
+    ref_norm = (ref.flatten(1).pow(2).sum(1).clamp_min(1e-12) if normalize
+                else torch.ones(len(ref), device=ref.device))
     gen = torch.Generator().manual_seed(seed)
     mid, spread = (lo + hi) / 2, (hi - lo)
     x = (mid + 0.2 * spread * torch.randn(targets.shape, generator=gen)).clamp(lo, hi).to(dev)
@@ -176,7 +259,7 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
         for step in tqdm(range(1, steps + 1), desc=f"invert {layer}",
                          disable=not _show_progress(progress), leave=False):
             opt.zero_grad(set_to_none=True)
-            feat = representation(model, layer, x)
+            feat = representation(model, layer, x, activation=act)
             per_image = (feat - ref).flatten(1).pow(2).sum(1) / ref_norm
             if tv_weight:
                 per_image = per_image + tv_weight * total_variation(x, tv_beta)
@@ -198,8 +281,14 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
 
 def inversion_records(model: nn.Module, result: InversionResult, originals: torch.Tensor,
                       labels: torch.Tensor, *, data_range: float = 1.0, **extra) -> pd.DataFrame:
-    """Quality of each inverted image: MSE, PSNR, SSIM (scikit-image) against the original,
-    and whether the model still predicts the original label on the inversion.
+    """Quality of each inverted image: MSE, PSNR, SSIM against the original
+    (:func:`sparsepriv_nb.metrics.inversion_quality`), and whether the model still predicts
+    the original label on the inversion.
+
+    ``label_kept`` is True when the model classifies the *inverted* image as the original's
+    true label: a semantic measure of what leaked (the reconstruction carries the class even
+    where the pixels differ), complementary to the pixel metrics. On the last layer (the
+    logits) it is nearly guaranteed by the objective, so it says little there.
 
     Returns:
         One row per image with ``image`` (index), ``layer``, the metrics and ``extra`` fields.

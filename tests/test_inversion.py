@@ -101,3 +101,93 @@ def test_views_and_plots(trained):
         widgets.inversion_view(results, rec, k=0.5, layer="fc1", originals=X)
     plots.plot_inversion_grid({(1.0, "fc1"): res.images[0]}, X[0], layers=["fc1"], ks=[1.0])
     plots.plot_inversion_metrics(pd.concat([rec, rec.assign(k=0.5)]))
+
+
+def test_tv_term_smooths_the_result(trained):
+    """With lambda_TV > 0 the inversion is smoother (lower TV) than without the prior, for
+    both beta; and a larger lambda smooths more."""
+    m, X, _ = trained
+    for beta in (1.0, 2.0):
+        tv = []
+        for w in (0.0, 0.05, 0.5):
+            res = inv.invert(m, "fc2", X, steps=150, tv_weight=w, tv_beta=beta, seed=0,
+                             progress=False)
+            tv.append(float(inv.total_variation(res.images, beta).mean()))
+        assert tv[0] > tv[1] > tv[2], (beta, tv)
+
+
+def test_total_variation_known_answer():
+    # a vertical edge of height 1 in a 3x3 image: the (H-1)(W-1) = 4 top-left differences
+    # hold dx = 1 at columns 0..1 -> 1 only where the step is crossed (column 1 -> 2)
+    x = torch.tensor([[0.0, 0.0, 1.0]] * 3)[None, None]
+    # dx at (i, j) for j in 0..1: [0, 1]; dy = 0; mean over 2x2 = 2 / 4
+    assert inv.total_variation(x, 2.0).item() == pytest.approx(0.5)
+    assert inv.total_variation(2 * x, 2.0).item() == pytest.approx(2.0)  # quadratic
+    assert inv.total_variation(2 * x, 1.0).item() == pytest.approx(1.0, abs=1e-3)  # linear
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_objective_improves_with_steps(trained, seed):
+    """Property: more steps never leave a higher final objective (per image, on average)."""
+    m, X, _ = trained
+    finals = []
+    for steps in (20, 80, 320):
+        res = inv.invert(m, "fc2", X, steps=steps, seed=seed, record_every=steps,
+                         progress=False)
+        finals.append(float(res.history[steps].mean()))
+    assert finals[0] > finals[1] > finals[2], finals
+
+
+def test_pre_and_post_activation_representations(trained):
+    m, X, _ = trained
+    pre = inv.representation(m, "fc1", X)
+    post = inv.representation(m, "fc1", X, activation="relu")
+    assert (pre < 0).any() and torch.equal(post, pre.clamp_min(0))
+    # a post-activation inversion matches ReLU(W x + b), not W x + b
+    res = inv.invert(m, "fc1", X, steps=200, tv_weight=0.0, activation="relu", progress=False)
+    got = inv.representation(m, "fc1", res.images, activation="relu")
+    rel = ((got - post) ** 2).sum() / (post ** 2).sum()
+    assert rel < 1e-2
+    with pytest.raises(ValueError, match="activation"):
+        inv.representation(m, "fc1", X, activation="tanh")
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_objective_is_computed_on_the_chosen_representation(trained, activation):
+    """With a vanishing learning rate the image stays at its start, so the recorded objective
+    must equal the feature distance computed here on the chosen representation."""
+    m, X, _ = trained
+    res = inv.invert(m, "fc1", X, steps=1, lr=1e-12, tv_weight=0.0, record_every=1,
+                     activation=activation, progress=False)
+    f = (lambda z: z) if activation is None else torch.relu
+    with torch.no_grad():
+        ref, got = f(m.fc1(X.flatten(1))), f(m.fc1(res.images.flatten(1)))
+    want = ((got - ref) ** 2).sum(1) / (ref ** 2).sum(1)
+    assert res.history[1] == pytest.approx(want.numpy(), rel=1e-4)
+
+
+def test_normalize_false_is_huangs_plain_distance(trained):
+    m, X, _ = trained
+    a = inv.invert(m, "fc2", X[:2], steps=1, tv_weight=0.0, normalize=False, record_every=1,
+                   lr=1e-12, progress=False)
+    b = inv.invert(m, "fc2", X[:2], steps=1, tv_weight=0.0, record_every=1, lr=1e-12,
+                   progress=False)
+    ref = inv.representation(m, "fc2", X[:2]).flatten(1).pow(2).sum(1).detach().numpy()
+    assert a.history[1] == pytest.approx(b.history[1] * ref, rel=1e-4)
+
+
+@pytest.mark.parametrize("value_range,match", [
+    ((1.0, 0.0), "low < high"), ((0.0, 0.0), "low < high"),
+    ((0.0, float("nan")), "finite"), ((0.0,), "pair"), ("01", "pair"),
+    ((0.0, 0.5), "does not contain"), ((-1.0, -0.5), "does not contain"),
+])
+def test_bad_value_range(trained, value_range, match):
+    m, X, _ = trained
+    with pytest.raises(ValueError, match=match):
+        inv.invert(m, "fc1", X, steps=2, value_range=value_range, progress=False)
+
+
+def test_wider_value_range_is_accepted(trained):
+    m, X, _ = trained
+    res = inv.invert(m, "fc1", X * 2 - 1, steps=5, value_range=(-1.0, 1.0), progress=False)
+    assert res.images.min() >= -1 and res.images.max() <= 1
