@@ -69,6 +69,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from opacus.optimizers import DPOptimizer
 from torch.nn.utils import prune
 
 from ._checks import check_choice
@@ -165,7 +166,7 @@ def check_dp_compatible(model: nn.Module) -> nn.Module:
         >>> check_dp_compatible(m)
         Traceback (most recent call last):
         ...
-        ValueError: The 'model' parameter cannot be trained with DP-SGD: BatchNorm cannot support training with differential privacy. ... Build it with norm='group' or norm='none' (BatchNorm mixes the samples of a batch).
+        ValueError: The 'model' parameter cannot be trained with DP-SGD: BatchNorm cannot ...
     """
     from opacus.validators import ModuleValidator
 
@@ -417,43 +418,32 @@ def weight_masks(model: nn.Module, density: float, how: str = "magnitude", *,
 # --------------------------------------------------------------------------- Opacus
 
 
-def _make_masked_optimizer_class():
-    from opacus.optimizers import DPOptimizer
+class MaskedDPOptimizer(DPOptimizer):
+    """Opacus' ``DPOptimizer`` that clips and noises only the trainable coordinates.
 
-    class MaskedDPOptimizer(DPOptimizer):
-        """Opacus' ``DPOptimizer`` that clips and noises only the trainable coordinates.
+    ``dp_masks`` maps a parameter to a 0/1 tensor of its shape (absent: all trainable).
+    Per-sample gradients are masked before their norms are taken, and the noise after it is
+    added, so frozen coordinates receive exactly zero update. :func:`train_private` turns the
+    ``DPOptimizer`` that ``PrivacyEngine.make_private`` returns into this class (same state,
+    same accountant hook).
+    """
 
-        ``dp_masks`` maps a parameter to a 0/1 tensor of its shape (absent: all trainable).
-        Per-sample gradients are masked before their norms are taken, and the noise after it
-        is added, so frozen coordinates receive exactly zero update.
-        """
+    dp_masks: dict
 
-        dp_masks: dict
+    def clip_and_accumulate(self):
+        for p in self.params:
+            mask = self.dp_masks.get(p)
+            if mask is not None:
+                gs = self._get_flat_grad_sample(p)
+                p.grad_sample = gs.mul_(mask.to(gs.dtype))  # in place: memory-bound step
+        super().clip_and_accumulate()
 
-        def clip_and_accumulate(self):
-            for p in self.params:
-                mask = self.dp_masks.get(p)
-                if mask is not None:
-                    gs = self._get_flat_grad_sample(p)
-                    p.grad_sample = gs * mask.to(gs.dtype)
-            super().clip_and_accumulate()
-
-        def add_noise(self):
-            super().add_noise()
-            for p in self.params:
-                mask = self.dp_masks.get(p)
-                if mask is not None:
-                    p.grad.mul_(mask.to(p.grad.dtype))
-
-    return MaskedDPOptimizer
-
-
-def __getattr__(name):  # MaskedDPOptimizer is built on first use, so Opacus loads lazily
-    if name == "MaskedDPOptimizer":
-        cls = _make_masked_optimizer_class()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def add_noise(self):
+        super().add_noise()
+        for p in self.params:
+            mask = self.dp_masks.get(p)
+            if mask is not None:
+                p.grad.mul_(mask.to(p.grad.dtype))
 
 
 def _strip_pruning(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -597,7 +587,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
         raise ValueError(f"The 'masks' parameter names unknown parameters {unknown}; known: "
                          f"{sorted(named)}.")
     with torch.no_grad():  # frozen coordinates start (and stay) where the mask says
-        for k, m in masks.items():
+        for k in masks:
             if k in pruned:
                 named[k].mul_(pruned[k].to(dev))
 
@@ -625,10 +615,9 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
     else:
         (gsm, dp_opt, dp_loader), criterion = made, F.cross_entropy
     if masked:
-        cls = _make_masked_optimizer_class()
-        if type(dp_opt) is not cls.__mro__[1]:
+        if type(dp_opt) is not DPOptimizer:
             raise RuntimeError(f"Expected Opacus' DPOptimizer, got {type(dp_opt).__name__}.")
-        dp_opt.__class__ = cls  # adds the two masking steps; same state, same accounting
+        dp_opt.__class__ = MaskedDPOptimizer  # two masking steps; same state and accountant
         dp_opt.dp_masks = {named[k]: m for k, m in masks.items()}
     sample_rate = 1.0 / len(dp_loader)
     maskable = [named[k] for k, _ in _maskable(model)]
