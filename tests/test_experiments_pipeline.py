@@ -1,0 +1,186 @@
+"""The orchestrator: registries, attacker data, defenses, early stopping, resumable sweeps."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from sparsepriv_nb import attacks as A
+from sparsepriv_nb import data as D
+from sparsepriv_nb import experiments as E
+from sparsepriv_nb import sparsity, train
+
+warnings.filterwarnings("ignore", message="cache:")
+
+BASE = E.ExperimentConfig(data={"max_samples": 400}, train={"epochs": 2, "finetune_epochs": 1},
+                          attack={"names": ("loss",)})
+
+
+@pytest.fixture
+def fit_calls(monkeypatch):
+    """Every train.fit call: (number of samples, first-row digest, keyword arguments)."""
+    calls = []
+    real = train.fit
+
+    def spy(model, data, **kw):
+        calls.append((len(data[1]), data[0].sum().item(), kw))
+        return real(model, data, **kw)
+
+    monkeypatch.setattr(train, "fit", spy)
+    return calls
+
+
+def test_a_registered_toy_method_and_attack_run_without_touching_experiments(tmp_path):
+    def toy_train(model, fit, *, density, seed, epochs, finetune_epochs, options):
+        fit(model, epochs, seed, phase="train")
+        return sparsity.magnitude_prune(model, 1 - density, scope="global")
+
+    def toy_structure(model, *, density, options):
+        return sparsity.magnitude_prune(model, 0.0, scope="global")
+
+    class NegConfidence(A.ThresholdAttack):
+        """Scores = minus the confidence: an inverted attack, so its AUC is 1 - confidence's."""
+
+        def __init__(self, random_state=0):
+            super().__init__("confidence")
+            self.random_state = random_state
+
+        def score_samples(self, logits, labels, **kw):
+            return -super().score_samples(logits, labels, **kw)
+
+    sparsity.register_sparsity_method("toy-oneshot", train=toy_train, structure=toy_structure)
+    A.register_attack("toy-inverted", NegConfidence)
+    try:
+        cfg = BASE.replace(sparsity__method="toy-oneshot", sparsity__density=0.3,
+                           attack__names=("confidence", "toy-inverted"))
+        df = E.run_experiment(cfg, cache=tmp_path)
+        assert df.sparsity_method.tolist() == ["toy-oneshot"] * 2
+        assert df.density_achieved.iloc[0] == pytest.approx(0.3, abs=0.01)
+        auc = df.set_index("attack").auc
+        assert auc["toy-inverted"] == pytest.approx(1 - auc["confidence"])
+        sweep = E.run_sweep(E.make_grid(cfg, sparsity__density=[0.3, 0.5]), cache=tmp_path,
+                            progress=False)
+        assert sweep.from_cache.tolist() == [True, True, False, False]
+        assert sorted(set(sweep.sparsity_density)) == [0.3, 0.5]
+        assert E.load_scores(cfg, cache=tmp_path)["toy-inverted"][0].tolist() == \
+            (-E.load_scores(cfg, cache=tmp_path)["confidence"][0]).tolist()
+    finally:
+        sparsity.SPARSITY_METHODS.unregister("toy-oneshot")
+        sparsity.ONE_SHOT_METHODS.names()  # untouched
+        A.ATTACKS.unregister("toy-inverted")
+
+
+def test_each_shadow_trains_on_its_own_split_never_on_the_target_pool(fit_calls):
+    cfg = BASE.replace(attack__n_shadows=3)
+    E.run_experiment(cfg, cache=False)
+    ds, pools = E.prepare_data(cfg)
+    sums = [c[1] for c in fit_calls]
+    assert len(sums) == 4 and len(set(sums)) == 4  # target + 3 different shadow datasets
+    splits = D.shadow_splits(pools, 3, seed=cfg.seed)
+    for mem, non in splits:
+        assert not np.intersect1d(np.r_[mem, non], np.r_[pools.target_train,
+                                                         pools.target_test]).size
+    assert sums[1:] == [ds.subset(mem)[0].sum().item() for mem, _ in splits]
+
+
+def test_shadows_on_the_targets_members_are_refused(monkeypatch):
+    def leaky(pools, n, *, seed):
+        return [(pools.target_train, pools.shadow_test)] * n
+
+    monkeypatch.setattr(D, "shadow_splits", leaky)
+    with pytest.raises(AssertionError, match="shadow model 0's data contains"):
+        E.run_experiment(BASE, cache=False)
+
+
+def test_population_overlapping_the_attacked_samples_is_refused(monkeypatch):
+    real = E.prepare_data
+
+    def overlapping(cfg, *, root=None):
+        ds, p = real(cfg, root=root)
+        return ds, D.Pools(p.target_train, p.target_val, p.target_test, p.target_train,
+                           p.shadow_val, p.shadow_test)
+
+    monkeypatch.setattr(E, "prepare_data", overlapping)
+    with pytest.raises(AssertionError, match="population contains"):
+        E.run_experiment(BASE.replace(attack__names=("lira",), attack__n_reference=4),
+                         cache=False)
+
+
+def test_train_size_is_a_seeded_random_subset():
+    full = E.prepare_data(BASE)[1]
+    a = E.prepare_data(BASE.replace(data__train_size=20))[1]
+    b = E.prepare_data(BASE.replace(data__train_size=20))[1]
+    c = E.prepare_data(BASE.replace(data__train_size=20, seed=1))[1]
+    assert len(a.target_train) == len(a.target_test) == len(a.shadow_train) == 20
+    assert np.isin(a.target_train, full.target_train).all()
+    assert not np.array_equal(a.target_train, full.target_train[:20])  # not the lowest
+    assert np.array_equal(a.target_train, b.target_train)
+    assert not np.array_equal(a.target_train, c.target_train)
+    with pytest.raises(ValueError, match="train_size"):
+        E.prepare_data(BASE.replace(data__train_size=10_000))
+
+
+def test_early_stopping_uses_each_models_validation_split(fit_calls):
+    cfg = BASE.replace(train__patience=2, train__epochs=4)
+    E.run_experiment(cfg, cache=False)
+    ds, pools = E.prepare_data(cfg)
+    (t_n, _, t_kw), (s_n, _, s_kw) = fit_calls
+    assert t_kw["patience"] == s_kw["patience"] == 2
+    assert torch.equal(t_kw["val_data"][0], ds.subset(pools.target_val)[0])
+    assert torch.equal(s_kw["val_data"][0], ds.subset(pools.shadow_val)[0])
+    fit_calls.clear()
+    E.run_experiment(BASE, cache=False)  # default: off
+    assert all(kw["patience"] is None and "val_data" not in kw for *_, kw in fit_calls)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_defense_trains_the_target_and_the_shadows_only_when_adaptive(fit_calls, adaptive):
+    cfg = BASE.replace(defense__name="weight-decay", defense__weight_decay=0.01,
+                       defense__adaptive=adaptive)
+    E.run_experiment(cfg, cache=False)
+    target_kw, shadow_kw = fit_calls[0][2], fit_calls[1][2]
+    assert target_kw["weight_decay"] == 0.01
+    assert shadow_kw["weight_decay"] == (0.01 if adaptive else 0.0)
+
+
+def test_finetune_defense_goes_to_finetuning_or_to_the_only_training(fit_calls):
+    from sparsepriv_nb.defenses import PPBLoss
+
+    E.run_experiment(BASE.replace(sparsity__method="magnitude", sparsity__density=0.5,
+                                  defense__name="ppb"), cache=False)
+    target_train, target_finetune = fit_calls[0][2], fit_calls[1][2]
+    assert "loss_fn" not in target_train and isinstance(target_finetune["loss_fn"], PPBLoss)
+    assert all("loss_fn" not in kw for *_, kw in fit_calls[2:])  # shadows: not adaptive
+    fit_calls.clear()
+    E.run_experiment(BASE.replace(defense__name="ppb"), cache=False)  # dense: no fine-tuning
+    assert isinstance(fit_calls[0][2]["loss_fn"], PPBLoss)
+
+
+def test_a_killed_sweep_restarted_loses_nothing_finished(tmp_path, monkeypatch):
+    grid = E.make_grid(BASE, seed=[0, 1, 2])
+    real = E._run_one
+
+    def dies_on_seed_1(cfg, *args):
+        if cfg.seed == 1:
+            raise KeyboardInterrupt("killed")
+        return real(cfg, *args)
+
+    monkeypatch.setattr(E, "_run_one", dies_on_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        E.run_sweep(grid, cache=tmp_path, progress=False)
+    monkeypatch.setattr(E, "_run_one", real)
+    df = E.run_sweep(grid, cache=tmp_path, progress=False)
+    assert df.from_cache.tolist() == [True, False, False]
+    assert df.seed.tolist() == [0, 1, 2]
+
+
+def test_sweep_argument_checks():
+    with pytest.raises(ValueError, match="'backend'"):
+        E.run_sweep([BASE], backend="ray")
+    with pytest.raises(ValueError, match="'scheduler'"):
+        E.run_sweep([BASE], scheduler="tcp://x:8786")
+    with pytest.raises(ValueError, match="'n_jobs'"):
+        E.run_sweep([BASE], n_jobs=0)
+    with pytest.raises(TypeError, match="'cfg'"):
+        E.run_experiment({"seed": 0}, cache=False)
