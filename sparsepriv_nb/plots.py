@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 __all__ = ["plot_accuracy_vs_density", "plot_masks", "plot_butterfly_supports", "plot_roc",
+           "plot_intervals",
            "plot_member_histograms", "plot_heatmap", "plot_inversion_grid",
            "plot_inversion_metrics"]
 
@@ -109,32 +110,76 @@ def plot_butterfly_supports(supports: list[torch.Tensor]):
 def plot_roc(curves: dict, *, ax=None, title: str | None = None, loglog: bool = True):
     """ROC curves of several attacks, log-log by default (Carlini et al.'s low-FPR view).
 
+    On log axes the FPR axis starts at ``1 / n`` (n = the largest number of non-members among
+    the curves): no smaller non-zero FPR can be measured, so the plot shows nothing below it.
+
     Args:
         curves: label -> ``(scores, membership)``.
 
     Example:
         >>> rng = np.random.default_rng(0); m = np.r_[np.ones(100), np.zeros(100)]
         >>> fig = plot_roc({"toy": (rng.normal(size=200) + m, m)})
+        >>> float(fig.axes[0].get_xlim()[0])
+        0.01
     """
-    from .metrics import attack_metrics, roc
+    from .metrics import auc, roc
 
+    if not curves:
+        raise ValueError("plot_roc: 'curves' is empty.")
     fig, ax = _ax(ax, (5, 5))
+    n0 = 1
     for label, (scores, membership) in curves.items():
         fpr, tpr, _ = roc(scores, membership)
-        auc = attack_metrics(scores, membership)["auc"]
-        ax.plot(fpr, tpr, label=f"{label} (AUC {auc:.2f})", lw=1.5)
-    lo = 1e-3 if loglog else 0
+        n0 = max(n0, int((np.asarray(membership) == 0).sum()))
+        ax.plot(fpr, tpr, label=f"{label} (AUC {auc(scores, membership):.2f})", lw=1.5)
+    lo = 1.0 / n0 if loglog else 0
     ax.plot([lo, 1], [lo, 1], ls="--", color="grey", lw=1, label="chance")
     if loglog:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(lo, 1)
         ax.set_ylim(lo, 1)
-    ax.set_xlabel("false positive rate")
+    ax.set_xlabel("false positive rate" + (f" (from 1/{n0} non-members)" if loglog else ""))
     ax.set_ylabel("true positive rate")
     ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_intervals(df: pd.DataFrame, *, x: str, y: str = "mean", lo: str = "lo", hi: str = "hi",
+                   hue: str | None = None, ax=None, logx: bool = False, xlabel: str | None = None,
+                   ylabel: str | None = None, title: str | None = None, chance=None):
+    """Point estimates with interval bars, one line per ``hue`` (for example the tidy output of
+    :func:`sparsepriv_nb.metrics.aggregate_seeds`, or records with ``auc``, ``auc_lo``,
+    ``auc_hi``).
+
+    Example:
+        >>> d = pd.DataFrame(dict(k=[1, .5], mean=[.6, .55], lo=[.55, .5], hi=[.65, .6]))
+        >>> fig = plot_intervals(d, x="k", ylabel="AUC", chance=0.5)
+    """
+    missing = {x, y, lo, hi, *([hue] if hue else [])} - set(df.columns)
+    if missing:
+        raise ValueError(f"plot_intervals: data lacks columns {sorted(missing)}; it has "
+                         f"{list(df.columns)}.")
+    fig, ax = _ax(ax)
+    groups = df.groupby(hue, sort=False) if hue else [(None, df)]
+    for name, g in groups:
+        g = g.sort_values(x)
+        err = np.vstack([g[y] - g[lo], g[hi] - g[y]]).clip(min=0)
+        ax.errorbar(g[x], g[y], yerr=err, marker="o", capsize=3, lw=1.5,
+                    label=None if name is None else str(name))
+    if chance is not None:
+        ax.axhline(chance, ls="--", color="grey", lw=1, label="chance")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or x.replace("_", " "))
+    ax.set_ylabel(ylabel or y.replace("_", " "))
+    if hue or chance is not None:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
     return fig
 
 
@@ -212,16 +257,30 @@ def plot_inversion_grid(images: dict, original, *, layers, ks, value_range=(0.0,
     return fig
 
 
-def plot_inversion_metrics(df: pd.DataFrame, *, metrics=("psnr", "ssim"), x: str = "k"):
-    """Mean +/- std over images of each metric against ``x``, one line per layer."""
+_UNITS = {"psnr": "PSNR (dB, higher = closer)", "ssim": "SSIM (1 = same structure)",
+          "mse": "MSE (pixel range$^2$)", "label_kept": "label kept (fraction)"}
+
+
+def plot_inversion_metrics(df: pd.DataFrame, *, metrics=("psnr", "ssim"), x: str = "k",
+                           errorbar=("ci", 95)):
+    """Mean of each metric against ``x`` (fraction of weights left), one line per layer, with
+    seaborn's bootstrap 95 % interval over images by default (``errorbar="sd"`` for the spread).
+
+    Example:
+        >>> d = pd.DataFrame(dict(k=[1, 1, .5, .5], layer="fc1", psnr=[30, 32, 25, 27],
+        ...                       ssim=[.9, .95, .7, .8]))
+        >>> fig = plot_inversion_metrics(d)
+    """
     import seaborn as sns
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        sns.lineplot(data=df, x=x, y=metric, hue="layer", marker="o", errorbar="sd", ax=ax)
+        sns.lineplot(data=df, x=x, y=metric, hue="layer", marker="o", errorbar=errorbar,
+                     ax=ax, n_boot=1000, seed=0)
         ax.set_xscale("log")
         ax.invert_xaxis()
-        ax.set_xlabel(f"{x} (fraction of weights left)")
+        ax.set_xlabel(f"{x} (fraction of weights left, log scale)")
+        ax.set_ylabel(_UNITS.get(metric, metric))
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -281,3 +281,22 @@ def test_attack_metrics_rejects_nan_threshold():
     s, m = tied_data(0)
     with pytest.raises(ValueError, match="threshold"):
         M.attack_metrics(s, m, threshold=float("nan"))
+
+
+def test_log_roc_starts_at_one_over_n_nonmembers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sparsepriv_nb import plots
+
+    rng = np.random.default_rng(0)
+    m = np.r_[np.ones(50), np.zeros(250)]
+    fig = plots.plot_roc({"a": (rng.normal(size=300) + m, m)})
+    assert fig.axes[0].get_xlim()[0] == pytest.approx(1 / 250)
+    agg = M.aggregate_seeds(pd.DataFrame(dict(k=[1, 1, .5, .5], auc=[.6, .62, .55, .58])),
+                            "k", "auc")
+    fig = plots.plot_intervals(agg, x="k", ylabel="AUC", chance=0.5)
+    line = fig.axes[0].lines[0]
+    assert list(line.get_xdata()) == [0.5, 1.0]
+    with pytest.raises(ValueError, match="lacks"):
+        plots.plot_intervals(agg, x="density")
