@@ -52,13 +52,12 @@ def main():
         dp_epoch(arch, X[:256], y[:256], args.batch_size, "hooks")  # warm-up (imports, JIT)
         best = {}
         for _ in range(args.repeats):
-            runs = [("non-private", lambda: nonprivate_epoch(arch, X, y, args.batch_size))]
-            runs += [(m, lambda m=m: dp_epoch(arch, X, y, args.batch_size, m)) for m in MODES]
-            runs += [("hooks+mask", lambda: dp_epoch(arch, X, y, args.batch_size, "hooks",
-                                                     masked=True))]
-            for name, run in runs:
+            runs = [("non-private", nonprivate_epoch, ())]
+            runs += [(m, dp_epoch, (m,)) for m in MODES]
+            runs += [("hooks+mask", dp_epoch, ("hooks", True))]
+            for name, run, extra in runs:
                 try:
-                    sec = run()
+                    sec = run(arch, X, y, args.batch_size, *extra)
                 except Exception as exc:  # a mode that does not support the model
                     sec = float("nan")
                     print(f"  {arch} {name}: failed ({type(exc).__name__}: {exc})"[:200])

@@ -776,7 +776,7 @@ def _fit_nonprivate(model, train_data, *, epochs, batch_size, lr, seed, device,
                      momentum=momentum, batch_size=batch_size, seed=seed, device=device,
                      progress=False, desc="non-private")
     steps = epochs * math.ceil(len(X) / batch_size)
-    return {"mode": "nonprivate", "epsilon": float("inf"), "delta": params.get("delta"),
+    return {"mode": "nonprivate", "epsilon": float("inf"), "delta": params.get("delta") or 0.0,
             "noise_multiplier": 0.0, "accountant": None, "steps": steps,
             "sample_rate": batch_size / len(X), "epsilon_rdp": float("inf"),
             "epsilon_prv": float("inf"), "n_train": len(X), "trainable_fraction": 1.0,
