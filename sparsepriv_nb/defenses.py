@@ -241,7 +241,9 @@ class DefenseSetup:
         model_kwargs: extra keyword arguments for :func:`sparsepriv_nb.models.build_model`
             (``dropout``).
         phase: ``"all"`` (every training of the model) or ``"finetune"`` (only the training
-            that follows pruning; Yuan & Zhang apply PPB there).
+            that follows pruning; Yuan & Zhang apply PPB there). A model that is never pruned
+            (density 1) has no fine-tuning, so the experiment pipeline then applies a
+            ``"finetune"`` defense to its one training.
     """
 
     fit_kwargs: dict = field(default_factory=dict)
