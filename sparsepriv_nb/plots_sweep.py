@@ -109,7 +109,7 @@ def plot_matched(matched: pd.DataFrame, reference: pd.DataFrame, *, metric: str,
     for i, (_, part) in enumerate(reference.groupby(seed)):
         pts = part.groupby(accuracy)[metric].mean().sort_index()
         ax.plot(pts.index, pts.to_numpy(), "-", color="0.55", lw=1, marker=".", zorder=1,
-                label="dense, accuracy lowered (one line per seed)" if i == 0 else None)
+                label="reference models (one line per seed)" if i == 0 else None)
     colours = plt.get_cmap("tab10")
     for i, (m, part) in enumerate(matched.groupby(method, sort=True)):
         inside = part["in_range"].astype(bool)
