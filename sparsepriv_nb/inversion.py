@@ -287,8 +287,10 @@ def inversion_records(model: nn.Module, result: InversionResult, originals: torc
 
     ``label_kept`` is True when the model classifies the *inverted* image as the original's
     true label: a semantic measure of what leaked (the reconstruction carries the class even
-    where the pixels differ), complementary to the pixel metrics. On the last layer (the
-    logits) it is nearly guaranteed by the objective, so it says little there.
+    where the pixels differ), complementary to the pixel metrics. It cannot exceed the
+    model's accuracy on the originals: ``prediction_kept`` (the inversion gets the same
+    prediction as the original, right or wrong) removes that ceiling. On the last layer (the
+    logits) both are nearly forced by the objective, so they say little there.
 
     Returns:
         One row per image with ``image`` (index), ``layer``, the metrics and ``extra`` fields.
@@ -299,11 +301,14 @@ def inversion_records(model: nn.Module, result: InversionResult, originals: torc
         raise ValueError(f"inversion_records: inverted images {tuple(result.images.shape)} and "
                          f"originals {tuple(originals.shape)} differ in shape.")
     preds = predict_logits(model, result.images).argmax(1).numpy()
+    orig_preds = predict_logits(model, originals).argmax(1).numpy()
     rows = []
     for i, (inv, orig) in enumerate(zip(result.images.numpy(), originals.cpu().numpy())):
         q = metrics.inversion_quality(inv, orig, data_range=data_range)
         rows.append({**extra, "layer": result.layer, "image": i, **q,
                      "label": int(labels[i]), "predicted": int(preds[i]),
-                     "label_kept": bool(preds[i] == int(labels[i]))})
+                     "label_kept": bool(preds[i] == int(labels[i])),
+                     "original_predicted": int(orig_preds[i]),
+                     "prediction_kept": bool(preds[i] == orig_preds[i])})
     return pd.DataFrame(rows)
 

@@ -69,6 +69,15 @@ def test_pruned_model_layers_can_be_inverted(trained):
     df = inv.inversion_records(pruned, res, X, y, k=0.2)
     assert list(df.columns[:3]) == ["k", "layer", "image"]
     assert {"mse", "psnr", "ssim", "label_kept"} <= set(df.columns) and len(df) == len(X)
+    # label_kept compares with the true label, prediction_kept with the original's prediction
+    orig = train.predict_logits(pruned, X).argmax(1)
+    inv_pred = train.predict_logits(pruned, res.images).argmax(1)
+    assert df.label_kept.tolist() == (inv_pred == y).tolist()
+    assert df.prediction_kept.tolist() == (inv_pred == orig).tolist()
+    # the inversion itself: label_kept of the originals is the accuracy on them
+    same = inv.InversionResult(X.clone(), {}, "fc1")
+    df0 = inv.inversion_records(pruned, same, X, y)
+    assert df0.prediction_kept.all() and df0.label_kept.tolist() == (orig == y).tolist()
 
 
 def test_layer_names_and_representation():
