@@ -48,7 +48,7 @@ LR = 0.001
 METHOD = "magnitude-global"
 DENSITY = 0.25
 LAM = 4.0  # Yuan & Zhang's default weight of the pair term
-LAMBDAS = [1.0, 4.0, 16.0]  # the sweep; no defense (lambda = 0) is always included
+LAMBDAS = [1.0, 4.0, 16.0]  # the sweep; no defense (lambda 0) is always included
 ADAPTIVE_SWEEP = True  # adaptive attacker for every lambda (False: only for LAM)
 PATIENCE = 2  # early stopping
 WEIGHT_DECAY = 0.005
@@ -86,9 +86,12 @@ ALL_ATTACKS = tuple(ATTACKS) + tuple(STRONG_ATTACKS)
 # ## 1. Why pruned models leak: the confidence gap
 #
 # Pruning removes most weights; fine-tuning then re-fits the survivors *on the training set
-# again*. Yuan & Zhang found that this second pass widens the gap between members (seen twice)
-# and non-members: members get higher confidence and a flatter response to small input changes
-# (lower *prediction sensitivity*), and attacks read exactly these gaps (notebook 02, section 5).
+# again*. Yuan & Zhang (seed 002) observe that "the pruning process disproportionately affects
+# the pruned model's behavior for members and nonmembers", and tie the risk to "the confidence
+# gap, sensitivity gap, and generalization gap": members get higher confidence and a flatter
+# response to small input changes (lower *prediction sensitivity*), and attacks read exactly
+# these gaps (notebook 02, section 5). The hypothesis to test: pruning plus fine-tuning widens
+# the gaps, and PPB closes them.
 #
 # We build the experiment's data and a magnitude-pruned model by hand first: train dense,
 # prune to `DENSITY`, fine-tune with plain cross-entropy.
@@ -138,6 +141,9 @@ for name, model in (("dense", dense), ("pruned + fine-tuned", plain)):
     acc_out = spn.train.evaluate(model, nonmembers)["accuracy"]
     print(f"{name:>20}: density {spn.sparsity.overall_density(model):.2f}, train accuracy "
           f"{acc_in:.3f}, test accuracy {acc_out:.3f}, confidence gap {confidence_gap(model):+.3f}")
+change = confidence_gap(plain) - confidence_gap(dense)
+print(f"Here, pruning to {DENSITY:g} and fine-tuning {'widened' if change > 0 else 'narrowed'} the "
+      f"mean confidence gap by {abs(change):.3f} (one model each: an observation, not a test).")
 
 # %% [markdown]
 # ## 2. PPB's loss, by hand on a toy batch
@@ -215,9 +221,10 @@ pd.DataFrame(hand).T.round(3)
 #
 # Members (blue) against non-members (orange): true-class confidence, and mean prediction
 # sensitivity $s(x) = \frac1C\sum_c \frac1m\sum_j |p_c(x+\epsilon u_j)-p_c(x)|/\epsilon$.
-# PPB's claim is that these histograms move closer together. Read the mean gaps in the
-# titles, then ask: did the *overlap* change, or only the scale? An attack ranks samples, so a
-# smaller mean gap with the same ranking protects nothing.
+# Yuan & Zhang describe PPB as "narrowing down the divergences of posterior predictions and
+# reducing the prediction sensitivities": the histograms should move closer together. Read the
+# mean gaps in the titles, then ask: did the *overlap* change, or only the scale? An attack
+# ranks samples, so a smaller mean gap with the same ranking protects nothing.
 
 # %%
 both = torch.cat([members[0], nonmembers[0]])
@@ -392,6 +399,12 @@ summary[["defense", "attacker", "test_acc", "test_acc_lo", "test_acc_hi",
 # A larger $\lambda$ forces the posteriors of the training samples closer together; the price,
 # if any, is paid in accuracy. $\lambda = 0$ is the undefended model (the same point for both
 # attackers).
+#
+# How to read the panels: if the two attackers' curves part in balanced accuracy but not in
+# AUC, the defense has moved *where* the members' scores lie (so a threshold learnt on
+# undefended shadows misfires) without changing how they *rank*, and an attacker who knows the
+# defense gets the lost accuracy back. Seed 002 measured attack accuracy against a
+# non-adaptive attacker: the blue curve of the last panel.
 
 # %%
 sweep = summary[summary.defense.str.startswith("ppb") | (summary.defense == "none")].copy()
