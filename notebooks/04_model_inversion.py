@@ -16,15 +16,18 @@
 #
 # Huang et al. (2020, seed 001) argue that pruning protects the *representations* a network
 # computes: if an attacker sees a hidden layer's activations of your image (say, features sent
-# to a server), how well can they reconstruct the image, and does pruning make it harder?
+# to a server) and knows the weights, how well can they reconstruct the image, and does pruning
+# make it harder?
 #
 # **You will learn to**
-# 1. write Mahendran & Vedaldi's inversion objective (feature matching + total variation) and
-#    optimise it for a whole batch at once;
-# 2. see why the TV prior uses $\beta = 2$ rather than $\beta = 1$;
-# 3. invert every layer of IMP-pruned models with $k = 0.8^n$ weights left and measure
-#    PSNR / SSIM, as in Huang et al.'s Fig. 2;
-# 4. judge whether the trend supports the claim, keeping in mind that sparser models are also
+# 1. write Mahendran & Vedaldi's inversion objective (feature matching + total variation),
+#    optimise it for a whole batch at once, and check the package against the hand-written loop;
+# 2. measure reconstructions with PSNR (written by hand) and SSIM (explained and recomputed);
+# 3. see what the TV exponent $\beta$ does ($\beta = 1$ as in Huang et al., $\beta = 2$ as in
+#    Mahendran & Vedaldi);
+# 4. invert every layer of IMP-pruned models with $k = 0.8^n$ of the weights left, as in
+#    Huang et al.'s Fig. 2, and state the trend over $k$ *with its noise*;
+# 5. judge whether the trend supports the claim, keeping in mind that sparser models are also
 #    less accurate.
 
 # %% tags=["parameters"]
@@ -33,13 +36,14 @@ ARCH = "mlp"
 MAX_SAMPLES = None
 SEED = 0
 EPOCHS = 30  # first (dense) training
-IMP_EPOCHS = 10  # retraining per IMP round
-K_ROUNDS = [0, 3, 6, 10]  # IMP rounds n; a model keeps k of 0.8**n of its weights
+IMP_EPOCHS = 5  # retraining per IMP round (Huang et al.: t = 5)
+K_ROUNDS = [0, 3, 6, 10]  # IMP rounds n; a model keeps k = 0.8**n of its weights
 N_IMAGES = 8  # images inverted (one batch)
 STEPS = 300
 LR = 0.05
 TV_WEIGHT = 0.01  # lambda_TV of the first layer
 TV_GROWTH = 3.0  # lambda_TV multiplies by this per layer: deeper layers need a stronger prior
+ACTIVATION = None  # None: match each layer's output (pre-activation); "relu": post-activation
 DEVICE = "auto"
 DATA_ROOT = None
 
@@ -49,8 +53,12 @@ import math
 import time
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from statsmodels.stats.proportion import proportion_confint
 
 import sparsepriv_nb as spn
 from sparsepriv_nb import inversion as inv
@@ -62,16 +70,22 @@ plt.rcParams["figure.dpi"] = 80
 
 # %% [markdown]
 # ## 1. A trained model and the images to recover
+#
+# The images to recover are test images (non-members): inversion attacks the *representation*
+# of any input the model processes, not the training set.
 
 # %%
 ds = spn.data.load_dataset(DATASET, root=DATA_ROOT, max_samples=MAX_SAMPLES)
 pools = spn.data.make_pools(len(ds), seed=SEED)
 train_data, test_data = ds.subset(pools.target_train), ds.subset(pools.target_test)
 images, labels = test_data[0][:N_IMAGES], test_data[1][:N_IMAGES]
+R = ds.value_range[1] - ds.value_range[0]  # pixel range, the "peak" of PSNR
 dense = spn.models.build_model(ARCH, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=SEED)
 spn.train.fit(dense, train_data, epochs=EPOCHS, seed=SEED, device=DEVICE, progress=False)
 LAYERS = inv.layer_names(dense)
-print("layers:", LAYERS, "| test accuracy:", round(spn.train.evaluate(dense, test_data)["accuracy"], 3))
+print(f"layers: {LAYERS} | {len(train_data[1])} training images, {EPOCHS} epochs, "
+      f"no early stopping | test accuracy {spn.train.evaluate(dense, test_data)['accuracy']:.3f} "
+      f"on {len(test_data[1])} test images")
 
 # %% [markdown]
 # ## 2. The objective, written out
@@ -79,17 +93,31 @@ print("layers:", LAYERS, "| test accuracy:", round(spn.train.evaluate(dense, tes
 # $x^* = \arg\min_x \frac{\lVert\Phi_l(x) - \Phi_l(x_0)\rVert^2}{\lVert\Phi_l(x_0)\rVert^2}
 # + \lambda_{TV}\,TV_\beta(x)$, with
 # $TV_\beta(x) = \operatorname{mean}_{ij}\big((x_{i,j+1}-x_{ij})^2 + (x_{i+1,j}-x_{ij})^2\big)^{\beta/2}$.
-# We read $\Phi_l$ with a forward hook, start from Gaussian noise, take Adam steps with a
-# step-down learning rate, and keep pixels in the data range. One loss per image, summed: the
-# whole batch is inverted at once, each image along its own gradient.
+#
+# * **Which $\Phi_l$.** We read the output of the module named $l$ with a forward hook. For a
+#   `Linear` or `Conv2d` layer that is the *pre-activation* $W x + b$ (the ReLU is applied after
+#   the module). `ACTIVATION = "relu"` matches $\mathrm{ReLU}(Wx + b)$ instead, what the next
+#   layer receives; it is a function of the pre-activation, so it carries no more information
+#   about the input (every negative coordinate becomes 0).
+# * **How Huang et al. differ** (Sec. 5.2): they minimise $\lVert\Phi(x) - \Phi(z)\rVert_2^2 +
+#   \lambda R(z)$ with $R(a) = \sum_{ij}((a_{i+1,j}-a_{ij})^2 + (a_{i,j+1}-a_{ij})^2)^{1/2}$:
+#   $\beta = 1$, no normalisation by $\lVert\Phi(x_0)\rVert^2$, and a sum where we take a mean
+#   (a rescaling of $\lambda$). We normalise so that one $\lambda_{TV}$ means the same for layers
+#   whose activations differ in scale (`normalize=False` and `tv_beta=1` give their objective).
+#   They publish neither $\lambda$ nor the optimiser.
+#
+# We start from Gaussian noise, take Adam steps with a step-down learning rate, and keep pixels
+# in the data range. One loss per image, summed: the whole batch is inverted at once, each image
+# along its own gradient. The cell writes the loop by hand and checks the package against it.
 
 # %%
 layer, steps, tv_weight = LAYERS[1], 100, TV_WEIGHT
+post = (lambda z: z) if ACTIVATION is None else torch.relu
 captured = {}
 handle = dense.get_submodule(layer).register_forward_hook(lambda m, i, out: captured.update(out=out))
 with torch.no_grad():
     dense(images)
-    target_feat = captured["out"].detach()
+    target_feat = post(captured["out"]).detach()
 gen = torch.Generator().manual_seed(SEED)
 x = (0.5 + 0.2 * torch.randn(images.shape, generator=gen)).clamp(0, 1).requires_grad_(True)
 opt = torch.optim.Adam([x], lr=LR)
@@ -99,7 +127,7 @@ for p in dense.parameters():
 for _ in range(steps):
     opt.zero_grad()
     dense(x)
-    feat_loss = (captured["out"] - target_feat).flatten(1).pow(2).sum(1) / target_feat.flatten(1).pow(2).sum(1)
+    feat_loss = (post(captured["out"]) - target_feat).flatten(1).pow(2).sum(1) / target_feat.flatten(1).pow(2).sum(1)
     dx = x[..., :-1, 1:] - x[..., :-1, :-1]
     dy = x[..., 1:, :-1] - x[..., :-1, :-1]
     tv = (dx ** 2 + dy ** 2).flatten(1).mean(1)
@@ -112,34 +140,107 @@ handle.remove()
 for p in dense.parameters():
     p.requires_grad_(True)
 package = inv.invert(dense, layer, images, steps=steps, lr=LR, tv_weight=tv_weight, seed=SEED,
-                     progress=False)
-print("package == by hand:", torch.allclose(package.images, x.detach(), atol=1e-5))
+                     activation=ACTIVATION, value_range=ds.value_range, progress=False)
+gap = (package.images - x.detach()).abs().max().item()
+assert gap < 1e-4, gap  # package == by hand
+print(f"package and hand-written loop agree to {gap:.1e} per pixel")
 
 # %% [markdown]
-# ## 3. Why $\beta = 2$?
+# ## 3. Measuring a reconstruction: MSE, PSNR, SSIM
 #
-# With $\beta = 1$ the prior is the $\ell_1$ norm of the gradient: it tolerates isolated jumps, so
-# reconstructions fill with speckle and spikes; $\beta = 2$ penalises large jumps more and
-# gives smooth images (Mahendran & Vedaldi). A strong prior on a deep layer makes it visible.
+# * **MSE** $= \frac{1}{N}\sum (\hat x - x)^2$, in squared pixel units (pixels here lie in
+#   $[0, 1]$, so an MSE of 0.01 is an RMS error of 0.1, a tenth of the range).
+# * **PSNR** $= 10 \log_{10}(R^2 / \mathrm{MSE})$ dB with $R$ the pixel range: the same
+#   information on a log scale, higher is better. 20 dB is an RMS error of 10 % of the range,
+#   30 dB of 3 %, and each halving of the RMS error adds 6 dB.
+# * **SSIM** (Wang et al. 2004) compares *structure* rather than pixel by pixel: in each
+#   $7\times7$ window it multiplies a luminance term $\frac{2\mu_x\mu_y + C_1}{\mu_x^2+\mu_y^2+C_1}$
+#   by a contrast-and-correlation term $\frac{2\sigma_{xy} + C_2}{\sigma_x^2+\sigma_y^2+C_2}$
+#   ($C_1 = (0.01R)^2$, $C_2 = (0.03R)^2$ keep flat windows stable) and averages over windows.
+#   1 = same structure, about 0 = unrelated, negative = inverted contrast. An image shifted in
+#   brightness keeps a high SSIM but a poor PSNR; a noisy image the reverse.
+#
+# Below: both written by hand for the inversion of image 0 and checked against scikit-image and
+# the package (`spn.metrics.inversion_quality`).
+
+# %%
+a = package.images[0, 0].double().numpy()
+b = images[0, 0].double().numpy()
+mse = np.mean((a - b) ** 2)
+psnr_hand = 10 * np.log10(R ** 2 / mse)
+
+
+def ssim_by_hand(x, y, data_range, w=7):
+    X, Y = sliding_window_view(x, (w, w)), sliding_window_view(y, (w, w))
+    mx, my = X.mean((-2, -1)), Y.mean((-2, -1))
+    vx, vy = X.var((-2, -1), ddof=1), Y.var((-2, -1), ddof=1)  # sample (co)variances, as skimage
+    cxy = ((X - mx[..., None, None]) * (Y - my[..., None, None])).sum((-2, -1)) / (w * w - 1)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    s = (2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return s.mean()  # one value per window position, averaged
+
+
+ssim_hand = ssim_by_hand(b, a, R)
+q = spn.metrics.inversion_quality(package.images[0].numpy(), images[0].numpy(), data_range=R)
+assert abs(psnr_hand - peak_signal_noise_ratio(b, a, data_range=R)) < 1e-9
+assert abs(psnr_hand - q["psnr"]) < 1e-9 and abs(mse - q["mse"]) < 1e-12
+assert abs(ssim_hand - structural_similarity(b, a, data_range=R, win_size=7)) < 1e-9
+assert abs(ssim_hand - q["ssim"]) < 1e-9
+print(f"image 0, layer {layer}: MSE {mse:.5f} (RMS error {np.sqrt(mse):.3f} of the range), "
+      f"PSNR {psnr_hand:.2f} dB, SSIM {ssim_hand:.3f} (by hand = scikit-image = package)")
+
+# %% [markdown]
+# ## 4. What the TV exponent $\beta$ does
+#
+# $\beta = 1$ is the classical total variation (the $\ell_1$ norm of the image gradient), the
+# prior Huang et al. use: it charges a jump by its height, so it tolerates a few sharp jumps
+# and tends to produce flat patches with hard edges ("staircasing"). $\beta = 2$ charges a jump
+# by its *square*: big jumps cost much more, small ones almost nothing, so it prefers smooth
+# ramps. Mahendran & Vedaldi (2015) use $\beta = 2$. A strong prior on a deep layer makes the
+# difference visible. Top row: the originals.
 
 # %%
 deep = LAYERS[-2]
-fig, axes = plt.subplots(2, 5, figsize=(8, 3.6))
-for row, beta in enumerate((1.0, 2.0)):
-    res = inv.invert(dense, deep, images[:5], steps=STEPS, lr=LR, tv_weight=TV_WEIGHT * 10,
-                     tv_beta=beta, seed=SEED, progress=False)
-    for col in range(5):
-        spn.plots._show_image(axes[row, col], res.images[col])
-    axes[row, 0].set_ylabel(f"beta = {beta:g}")
-fig.suptitle(f"layer {deep}: TV with beta = 1 (top) and beta = 2 (bottom)")
+beta_res, beta_rows = {}, []
+for beta in (1.0, 2.0):
+    beta_res[beta] = inv.invert(dense, deep, images, steps=STEPS, lr=LR, tv_weight=TV_WEIGHT * 10,
+                                tv_beta=beta, seed=SEED, activation=ACTIVATION,
+                                value_range=ds.value_range, progress=False)
+    beta_rows.append(inv.inversion_records(dense, beta_res[beta], images, labels, data_range=R,
+                                           beta=beta))
+n_show = min(N_IMAGES, 8)
+fig, axes = plt.subplots(3, n_show, figsize=(1.2 * n_show, 3.9), squeeze=False)
+for col in range(n_show):
+    spn.plots._show_image(axes[0, col], images[col], ds.value_range)
+    for row, beta in enumerate((1.0, 2.0), start=1):
+        spn.plots._show_image(axes[row, col], beta_res[beta].images[col], ds.value_range)
+for row, name in enumerate(["original", "beta = 1", "beta = 2"]):
+    axes[row, 0].set_ylabel(name, fontsize=9)
+fig.suptitle(f"layer {deep}, lambda_TV = {TV_WEIGHT * 10:g}: originals, beta = 1, beta = 2")
 fig.tight_layout()
 
 # %% [markdown]
-# ## 4. IMP-pruned models with $k = 0.8^n$
+# The pictures are read by eye; the numbers below say what differs. PSNR and SSIM are paired
+# over the same images (difference $\beta=2$ minus $\beta=1$, mean with a 95 % t-interval over
+# the images, `spn.metrics.aggregate_seeds`).
+
+# %%
+beta_df = pd.concat(beta_rows, ignore_index=True)
+diff = (beta_df[beta_df.beta == 2.0].set_index("image")[["psnr", "ssim"]]
+        - beta_df[beta_df.beta == 1.0].set_index("image")[["psnr", "ssim"]]).reset_index()
+beta_cmp = spn.metrics.aggregate_seeds(diff.assign(what="beta 2 - beta 1"), "what", ["psnr", "ssim"])
+print(beta_df.groupby("beta")[["mse", "psnr", "ssim", "label_kept"]].mean().round(4).to_string())
+for _, r in beta_cmp.iterrows():
+    print(spn.metrics.describe_difference("beta = 2", "beta = 1", r.metric.upper(), r["mean"],
+                                          r.lo, r.hi) + f" Over {r.n} images.")
+
+# %% [markdown]
+# ## 5. IMP-pruned models with $k = 0.8^n$
 #
 # Iterative magnitude pruning with $p = 20\%$ per round (Huang et al.): after $n$ rounds
 # $k = 0.8^n$ of the weights are left. One IMP run gives every $k$: we keep a copy of the model
-# after the retraining of each requested round.
+# after the retraining of each requested round. Test accuracy is shown with a 95 % Wilson
+# interval over the test images.
 
 # %%
 checkpoints, accuracy = {}, {}
@@ -160,16 +261,38 @@ sp.iterative_magnitude_pruning(
                                           seed=SEED + r, device=DEVICE, progress=False),
     rounds=max(K_ROUNDS), amount=0.2, scope="layer", eval_fn=keep_checkpoint, progress=False)
 KS = sorted(checkpoints, reverse=True)
-pd.Series(accuracy, name="test accuracy").rename_axis("k").round(3)
+n_test = len(test_data[1])
+acc_table = pd.DataFrame([(k, accuracy[k], *proportion_confint(round(accuracy[k] * n_test), n_test, method="wilson"))
+                          for k in KS], columns=["k", "test_acc", "lo", "hi"]).set_index("k")
+acc_table.round(3)
 
 # %% tags=["nbval-check-output"]
 print([round(sp.overall_density(checkpoints[k]), 3) for k in KS])
 
+# %%
+k_dense, k_sparse = KS[0], KS[-1]
+a0, a1 = acc_table.loc[k_dense], acc_table.loc[k_sparse]
+overlap = not (a1.hi < a0.lo or a1.lo > a0.hi)
+print(f"Test accuracy {a0.test_acc:.3f} [{a0.lo:.3f}, {a0.hi:.3f}] at k = {k_dense:g} and "
+      f"{a1.test_acc:.3f} [{a1.lo:.3f}, {a1.hi:.3f}] at k = {k_sparse:g}: "
+      + ("the intervals overlap, so no accuracy change is detectable at this test size."
+         if overlap else
+         f"accuracy is {'lower' if a1.test_acc < a0.test_acc else 'higher'} at k = {k_sparse:g}, "
+         "beyond the intervals' width."))
+
 # %% [markdown]
-# ## 5. Invert every layer of every model
+# ## 6. Invert every layer of every model
 #
 # $\lambda_{TV}$ grows with depth (`TV_GROWTH` per layer): deep representations constrain the
-# image less, so the prior must do more of the work.
+# image less, so the prior must do more of the work. Each (k, layer) cell inverts the same
+# `N_IMAGES` images.
+#
+# Besides MSE / PSNR / SSIM, each record has **`label_kept`**: whether the model classifies the
+# *inverted* image as the original's true label. It measures semantic leakage (the class
+# survives even where pixels differ), but it cannot exceed the model's accuracy on the
+# originals; **`prediction_kept`** (the inversion gets the same prediction as the original,
+# right or wrong) removes that ceiling. On the last layer (the logits) the objective all but
+# forces both, so read them on hidden layers.
 
 # %%
 results, records = {}, []
@@ -177,33 +300,103 @@ for k in KS:
     for depth, layer in enumerate(LAYERS):
         res = inv.invert(checkpoints[k], layer, images, steps=STEPS, lr=LR,
                          tv_weight=TV_WEIGHT * TV_GROWTH ** depth, seed=SEED, device=DEVICE,
-                         progress=False)
+                         activation=ACTIVATION, value_range=ds.value_range, progress=False)
         results[(k, layer)] = res.images
-        records.append(inv.inversion_records(checkpoints[k], res, images, labels, k=k))
+        records.append(inv.inversion_records(checkpoints[k], res, images, labels, data_range=R, k=k))
 records = pd.concat(records, ignore_index=True)
-table = records.pivot_table(index="layer", columns="k", values="psnr", sort=False)
-table[sorted(table.columns, reverse=True)].round(1)
+summary = records.groupby(["layer", "k"], sort=False)[
+    ["mse", "psnr", "ssim", "label_kept", "prediction_kept"]].mean().reindex(
+    pd.MultiIndex.from_product([LAYERS, KS], names=["layer", "k"]))
+with pd.option_context("display.float_format", "{:.4g}".format):
+    display(summary)  # noqa: F821 (IPython)
+
+# %%
+best = records.groupby(["layer", "k"], sort=False).psnr.mean()
+easiest, hardest = best.idxmax(), best.idxmin()
+print(f"Mean over {N_IMAGES} images. Best reconstructed: layer {easiest[0]} at k = {easiest[1]:g} "
+      f"({best.max():.1f} dB); worst: layer {hardest[0]} at k = {hardest[1]:g} ({best.min():.1f} dB).")
+orig_acc = records.assign(ok=records.original_predicted == records.label).groupby("k").ok.mean()
+kept = summary.prediction_kept
+acc_words = (f"{orig_acc.min():.0%}" if orig_acc.min() == orig_acc.max()
+             else f"{orig_acc.min():.0%} to {orig_acc.max():.0%}")
+print(f"The models classify {acc_words} of these {N_IMAGES} originals "
+      "correctly, the ceiling of label_kept. " + (
+          f"prediction_kept is {kept.min():.2f} in every (layer, k) cell." if kept.min() == kept.max() else
+          f"prediction_kept ranges from {kept.min():.2f} (layer {kept.idxmin()[0]}, "
+          f"k = {kept.idxmin()[1]:g}) to {kept.max():.2f}."))
+
+# %% [markdown]
+# Huang et al.'s Fig. 2 layout for image 0 (rows: layers; columns: $k$; first column: the
+# original).
 
 # %%
 fig = spn.plots.plot_inversion_grid({key: imgs[0] for key, imgs in results.items()}, images[0],
-                                    layers=LAYERS, ks=KS)
-
-# %%
-fig = spn.plots.plot_inversion_metrics(records)
-records.groupby(["layer", "k"], sort=False)[["psnr", "ssim", "label_kept"]].mean().round(3)
+                                    layers=LAYERS, ks=KS, value_range=ds.value_range)
+print("PSNR (dB) of the image shown in each cell:")
+print(records[records.image == 0].pivot_table(index="layer", columns="k", values="psnr", sort=False)
+      [KS].round(1).to_string())
 
 # %% [markdown]
-# Checks that hold on any run: the first layer of the dense model is nearly invertible (it is
-# linear and, for these widths, injective), and deeper layers are harder to invert.
+# Checks that should hold on any run: the first layer of the dense model is nearly invertible
+# (it is linear and, for these widths, injective), and deeper layers are harder to invert.
 
 # %%
-first = records[(records.layer == LAYERS[0]) & (records.k == 1.0)]
-last = records[(records.layer == LAYERS[-1]) & (records.k == 1.0)]
+first = records[(records.layer == LAYERS[0]) & (records.k == k_dense)]
+last = records[(records.layer == LAYERS[-1]) & (records.k == k_dense)]
 assert first.psnr.mean() > 20, first.psnr.mean()
 assert first.psnr.mean() > last.psnr.mean()
 
 # %% [markdown]
-# ## 6. Explore the inversions
+# ## 7. The trend over $k$, with its noise
+#
+# Huang et al. (2020, Sec. 5.3) write: "for deep layers (e.g. 'FC2' for LeNet-5 [...]), though
+# the inverted image from the dense model [...] may look quite identical to the original image
+# without pruning, it is no longer true when k ≤ 90%", and conclude that "magnitude-based
+# pruning preserves better privacy (suffer less leakage) than its dense counterpart". Their
+# evidence is visual, one image per cell. The hypothesis to test: PSNR and SSIM fall as $k$
+# shrinks.
+#
+# Below, the mean over images with a 95 % t-interval over the images (image-to-image variation
+# for one training run; a new training seed would add its own variation, see exercise 4).
+
+# %%
+agg = spn.metrics.aggregate_seeds(records, ["layer", "k"], ["psnr", "ssim"])
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+for ax, metric, unit in zip(axes, ["psnr", "ssim"], ["PSNR (dB, higher = closer)", "SSIM (1 = same structure)"]):
+    spn.plots.plot_intervals(agg[agg.metric == metric], x="k", hue="layer", ax=ax, logx=True,
+                             xlabel="k (fraction of weights left, log scale)", ylabel=unit)
+    ax.invert_xaxis()
+fig.tight_layout()
+
+# %% [markdown]
+# The endpoints compared per layer: sparsest minus dense, paired over the same images (each
+# image's PSNR at $k_{min}$ minus its PSNR at $k = 1$), with a 95 % t-interval. There is one
+# comparison per layer and metric, so one of them can exclude zero by chance (no multiplicity
+# adjustment here); read them together.
+
+# %%
+wide = records.pivot_table(index=["layer", "image"], columns="k", values=["psnr", "ssim"])
+endpoint = pd.DataFrame({
+    "layer": [lay for lay, _ in wide.index],
+    "psnr": (wide[("psnr", k_sparse)] - wide[("psnr", k_dense)]).to_numpy(),
+    "ssim": (wide[("ssim", k_sparse)] - wide[("ssim", k_dense)]).to_numpy()})
+trend = spn.metrics.aggregate_seeds(endpoint, "layer", ["psnr", "ssim"])
+trend["verdict"] = [spn.metrics.verdict(r["mean"], r.lo, r.hi, higher="better reconstructed when sparse",
+                                        lower="worse reconstructed when sparse")
+                    for _, r in trend.iterrows()]
+display(trend.round(3))  # noqa: F821 (IPython)
+n_worse = int((trend.verdict == "worse reconstructed when sparse").sum())
+n_better = int((trend.verdict == "better reconstructed when sparse").sum())
+print(f"k = {k_sparse:g} vs k = {k_dense:g}: {n_worse} of {len(trend)} (layer, metric) comparisons "
+      f"show a worse reconstruction for the sparse model, {n_better} a better one, "
+      f"{len(trend) - n_worse - n_better} no detectable difference (within noise).")
+for lay in LAYERS:
+    r = trend[(trend.layer == lay) & (trend.metric == "psnr")].iloc[0]
+    print(f"  {lay}: " + spn.metrics.describe_difference(f"k = {k_sparse:g}", f"k = {k_dense:g}", "PSNR",
+                                                          r["mean"], r.lo, r.hi, digits=2))
+
+# %% [markdown]
+# ## 8. Explore the inversions
 #
 # `spn.widgets.inversion_view` draws one (k, layer, image) from the precomputed results; the
 # sliders only pick what to draw.
@@ -211,34 +404,45 @@ assert first.psnr.mean() > last.psnr.mean()
 # %%
 view = spn.widgets.inversion_view(results, records, k=KS[-1], layer=LAYERS[0], index=0,
                                   originals=images)
-print({key: round(float(v), 2) for key, v in view["metrics"].items()})
+m0 = view["metrics"]
+print(f"MSE {m0['mse']:.5f}, PSNR {m0['psnr']:.2f} dB, SSIM {m0['ssim']:.3f}, true label "
+      f"{int(m0['label'])}, predicted on the inversion {int(m0['predicted'])}")
 
 # %%
 spn.widgets.inversion_explorer(results, records, images)
 
 # %% [markdown]
-# ## 7. Does pruning protect the representations?
+# ## 9. Does pruning protect the representations?
 #
-# Read the PSNR/SSIM curves per layer from left (dense) to right (sparse). Huang et al. report
-# reconstructions degrading as $k$ shrinks. On this data, check whether the curves fall with
-# $k$ for each layer, and by how much compared with the spread across images (the error bars).
-#
-# Two caveats before concluding anything:
-# * **accuracy** falls with $k$ too (the table in section 4): a model that has lost
-#   information about the input is both less useful and less invertible, so a drop in
-#   inversion quality is not free privacy, as with membership inference in notebook 03;
-# * early layers stay nearly invertible at moderate sparsity whenever they remain injective:
-#   what pruning removes there is redundancy, not information.
+# Section 7 printed, layer by layer, whether the sparsest model's representations are harder to
+# invert than the dense model's, and whether that difference exceeds the image-to-image noise.
+# Two caveats before concluding anything from it:
+# * **accuracy** can fall with $k$ too (section 5): a model that has lost information about the
+#   input is both less useful and less invertible, so a drop in inversion quality is not free
+#   privacy, as with membership inference in notebook 03 (compare at matched accuracy);
+# * an early layer stays nearly invertible while it remains injective: what pruning removes
+#   there is redundancy, not information. Huang et al.'s theorem concerns one wide layer.
 #
 # ## Summary and exercises
 # * Inversion is an optimisation over the input; a batch costs little more than one image.
-# * The TV prior ($\beta = 2$) is what makes deep-layer inversions look like images.
-# * Compare inversion quality at *matched accuracy*, not only at matched density.
+# * PSNR is MSE on a log scale; SSIM compares local structure. Report both, with intervals.
+# * The TV prior (and its exponent $\beta$) shapes what deep-layer inversions look like.
+# * A trend over $k$ is a claim about noisy numbers: state it with its interval.
 #
-# 1. Switch to `optimizer="sgd"` (momentum 0.9, Mahendran & Vedaldi's setting) and compare.
-# 2. Add the $\alpha$-norm prior (`alpha_weight`, $\alpha = 6$): does it help deep layers?
-# 3. Run the standard profile (LeNet-5 on Fashion-MNIST):
+# 1. Set `ACTIVATION = "relu"`: how much harder are post-activation representations to invert?
+# 2. Switch to `optimizer="sgd"` (momentum 0.9, Mahendran & Vedaldi's setting), or add the
+#    $\alpha$-norm prior (`alpha_weight`, $\alpha = 6$): does either help deep layers?
+# 3. Huang et al.'s own objective: `tv_beta=1.0, normalize=False` (retune `TV_WEIGHT`).
+# 4. Repeat with `SEED = 1, 2` and combine the runs with `spn.metrics.aggregate_seeds`: does
+#    the trend survive training noise?
+# 5. Run the standard profile (LeNet-5 on Fashion-MNIST):
 #    `sparsepriv-nb run --profile standard --only 04`.
+#
+# ## Where next
+# Notebook **05 (PPB defense)** turns from measuring leakage to reducing it: fine-tuning a
+# pruned model with a privacy-preserving loss, against membership inference. Notebook 06 then
+# gives a guarantee instead of an attack: DP-SGD with pruning. The sequence: 01 sparsity →
+# 02 membership inference → 03 confounding by accuracy → 04 inversion → 05 defenses → 06 DP.
 
 # %%
 print(f"notebook time: {time.perf_counter() - T0:.0f} s")
