@@ -148,6 +148,9 @@ AN.regress(toy_seeded, "y ~ x + z", cluster="seed").round(3)
 # sparsity** (trained for fewer epochs, or with narrower hidden layers). `run_sweep` caches
 # every finished experiment, so a killed run restarted loses nothing and a rerun only loads.
 # `BACKEND = "dask"` with `SCHEDULER = "tcp://…"` sends the same grid to a Dask cluster.
+# `ATTACK_PARAMS` passes options to an attack: the quick and standard profiles fit Shokri's
+# per-class attack models as untuned logistic regressions (CPU time), the paper profile as
+# tuned MLPs, as Bagmar et al. do; the standard and paper profiles add offline LiRA.
 #
 # Butterfly sparsity does not take a density: its density follows from the number of
 # factors per layer (fewer, wider factors are denser). The analysis uses the *achieved*
