@@ -423,7 +423,7 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
     key = experiment_key(cfg)
     hit = _load_finished(cache, key, cfg)
     if hit is not None and not return_outputs:
-        return pd.DataFrame(hit[0]).assign(from_cache=True)
+        return hit[0].assign(from_cache=True)
     ds, pools = prepare_data(cfg, root=root)
     train_kw = dict(input_shape=ds.input_shape, num_classes=ds.num_classes, cache=cache,
                     device=device,
@@ -432,12 +432,13 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
     if hit is not None:
         target, _ = _train_or_load(cfg, tr, role="target", seed=cfg.seed, attacker=False,
                                    val_data=ds.subset(pools.target_val), **train_kw)
-        df = pd.DataFrame(hit[0]).assign(from_cache=True)
-        return df, {**_outputs_from_arrays(hit[1], cfg), "model": target}
+        return hit[0].assign(from_cache=True), {**_outputs_from_arrays(hit[1], cfg),
+                                                "model": target}
     df, outputs = _compute(cfg, ds, pools, tr, te, train_kw, progress)
     arrays = _arrays_from_outputs(outputs, cfg)
     sha = cache.save_arrays("scores", key, arrays)  # first the arrays, then the record
     cache.save_json("records", key, {"config": cfg.as_dict(), "scores_sha256": sha,
+                                     "columns": list(df.columns),
                                      "records": df.to_dict(orient="records")})
     df = df.assign(from_cache=False)
     return (df, outputs) if return_outputs else df
@@ -535,8 +536,8 @@ def _outputs_from_arrays(arrays: dict, cfg) -> dict:
     return out
 
 
-def _load_finished(cache: Cache, key: str, cfg) -> tuple[list, dict] | None:
-    """``(records, arrays)`` of a finished experiment, or None (missing, wrong structure,
+def _load_finished(cache: Cache, key: str, cfg) -> tuple[pd.DataFrame, dict] | None:
+    """``(rows, arrays)`` of a finished experiment, or None (missing, wrong structure,
     arrays corrupt or incomplete: recomputed, with a warning when something was there)."""
     hit = cache.load_json("records", key)
     if hit is None:
@@ -545,14 +546,15 @@ def _load_finished(cache: Cache, key: str, cfg) -> tuple[list, dict] | None:
     ok = (isinstance(hit, dict) and isinstance(hit.get("records"), list)
           and all(isinstance(r, dict) for r in hit["records"])
           and [r.get("attack") for r in hit["records"]] == names
-          and isinstance(hit.get("scores_sha256"), str))
+          and isinstance(hit.get("scores_sha256"), str)
+          and isinstance(hit.get("columns"), list))
     arrays = cache.load_arrays("scores", key, sha256=hit["scores_sha256"]) if ok else None
     if arrays is None or not all(f"score__{a}" in arrays for a in names) \
             or "target__membership" not in arrays:
         warnings.warn(f"cache: record {key[:12]} is malformed or its scores are missing; "
                       "recomputing.", stacklevel=3)
         return None
-    return hit["records"], arrays
+    return pd.DataFrame(hit["records"], columns=hit["columns"]), arrays
 
 
 def load_outputs(cfg: ExperimentConfig, *, cache=None) -> dict:
@@ -667,7 +669,7 @@ def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str 
     for i, cfg in enumerate(configs):
         hit = _load_finished(cache, experiment_key(cfg), cfg)
         if hit is not None:
-            frames[i] = pd.DataFrame(hit[0]).assign(from_cache=True)
+            frames[i] = hit[0].assign(from_cache=True)
         else:
             todo.append(i)
     bar = tqdm(total=len(configs), initial=len(frames), desc="experiments",
