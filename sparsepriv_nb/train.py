@@ -29,8 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._checks import check_choice
+from ._masks import refresh_masked_weights
 from ._progress import show_progress as _show_progress
-from .sparsity import refresh_masked_weights
 
 __all__ = ["resolve_device", "configure_threads", "fit", "evaluate", "predict_logits",
            "seed_everything"]
