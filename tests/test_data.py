@@ -123,3 +123,33 @@ def test_default_root_honours_environment(monkeypatch, tmp_path):
     assert data.default_root() == tmp_path
     monkeypatch.delenv("SPARSEPRIV_DATA")
     assert data.default_root().name == "data"  # this checkout
+
+
+def test_shadow_splits_are_seeded_distinct_halves_of_the_shadow_pool():
+    p = data.make_pools(1797, seed=0)
+    splits = data.shadow_splits(p, 4, seed=0)
+    pool = np.sort(np.r_[p.shadow_train, p.shadow_test])
+    assert np.array_equal(splits[0][0], p.shadow_train)
+    for mem, non in splits:
+        assert len(mem) == len(non) == len(p.shadow_train)
+        assert not np.intersect1d(mem, non).size
+        assert np.array_equal(np.sort(np.r_[mem, non]), pool)
+    assert len({tuple(m) for m, _ in splits}) == 4  # every shadow its own members
+    again = data.shadow_splits(p, 4, seed=0)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(splits, again))
+    assert not np.array_equal(data.shadow_splits(p, 2, seed=1)[1][0], splits[1][0])
+    with pytest.raises(ValueError, match="n_shadows"):
+        data.shadow_splits(p, 0, seed=0)
+
+
+def test_subsample_pools_keeps_balance_and_rejects_bad_sizes():
+    p = data.make_pools(1000, seed=0, public_fraction=0.1)
+    q = data.subsample_pools(p, 30, seed=0)
+    for name in ("target_train", "target_test", "shadow_train", "shadow_test"):
+        assert len(getattr(q, name)) == 30
+        assert np.isin(getattr(q, name), getattr(p, name)).all()
+    assert np.array_equal(q.public, p.public) and np.array_equal(q.target_val, p.target_val)
+    q.check_disjoint()
+    for bad in (1, 10_000, 2.5, True, "5"):
+        with pytest.raises(ValueError, match="train_size"):
+            data.subsample_pools(p, bad, seed=0)
