@@ -194,13 +194,15 @@ def _fit_callback(cfg: ExperimentConfig, train_data, *, attacker: bool, val_data
 
 
 def _dp_summary(log: list[dict]) -> dict:
-    """Record columns of the DP calls of one model: epsilons and deltas add up (basic
-    composition, an upper bound) over its training calls."""
+    """Record columns of the DP training calls of one model: ``epsilon`` and ``delta`` summed
+    over its calls (basic composition, an upper bound; one call for dense models),
+    ``dp_calls``, and the last call's other values as ``fit_<key>`` (``fit_noise_multiplier``,
+    ``fit_accountant``, ``fit_steps``, ...), apart from the config's ``dp_<param>`` columns."""
     if not log:
         return {}
-    out = {f"dp_{k}": v for k, v in log[-1].items() if k not in ("epsilon", "delta")}
-    out.update(dp_epsilon=float(sum(r.get("epsilon", np.nan) for r in log)),
-               dp_delta=float(sum(r.get("delta", np.nan) for r in log)), dp_calls=len(log))
+    out = {f"fit_{k}": v for k, v in log[-1].items() if k not in ("epsilon", "delta", "mode")}
+    out.update(epsilon=float(sum(r.get("epsilon", np.nan) for r in log)),
+               delta=float(sum(r.get("delta", np.nan) for r in log)), dp_calls=len(log))
     return out
 
 
@@ -416,7 +418,8 @@ def run_experiment(cfg: ExperimentConfig, *, cache=None, device: str = "auto",
     Returns:
         DataFrame, one row per attack: ``model`` (label), ``attack``, ``attack_params``,
         ``seed`` and the config's ``section_field`` columns, ``density_achieved``,
-        ``train_acc``, ``test_acc``, ``gen_gap``, ``n_members``, ``dp_*`` (with a DP mode),
+        ``train_acc``, ``test_acc``, ``gen_gap``, ``n_members``, with a DP mode ``epsilon``,
+        ``delta``, ``dp_calls`` and ``fit_*`` (see :func:`_dp_summary`),
         the metrics of :func:`metrics.attack_record` with their intervals, ``from_cache``.
     """
     cache = _as_cache(cache)

@@ -184,3 +184,19 @@ def test_sweep_argument_checks():
         E.run_sweep([BASE], n_jobs=0)
     with pytest.raises(TypeError, match="'cfg'"):
         E.run_experiment({"seed": 0}, cache=False)
+
+
+def test_dp_mode_trains_every_model_privately_and_records_its_accounting(tmp_path):
+    pytest.importorskip("opacus")
+    cfg = BASE.replace(train__epochs=1, dp__mode="dpsgd", dp__noise_multiplier=1.0,
+                       dp__max_grad_norm=1.0, dp__delta=1e-5)
+    df = E.run_experiment(cfg, cache=tmp_path)
+    assert df.dp_mode.iloc[0] == "dpsgd" and df.dp_noise_multiplier.iloc[0] == 1.0
+    assert df.fit_noise_multiplier.iloc[0] == 1.0
+    assert 0 < df.epsilon.iloc[0] < float("inf") and df.dp_calls.iloc[0] == 1
+    assert df.delta.iloc[0] == 1e-5
+    # the accounting travels with the cached model: a new record of the same target has it
+    again = E.run_experiment(cfg.replace(attack__names=("confidence",)), cache=tmp_path)
+    assert again.epsilon.iloc[0] == df.epsilon.iloc[0]
+    with pytest.raises(ValueError, match="'mode'"):
+        BASE.replace(dp__mode="magic")
