@@ -197,7 +197,7 @@ fig = show_masks(random_pruned, f"random, matched per-layer densities, density "
 # counts only the conv weights that were removed. An MLP has no filters, so we use a LeNet-5 for
 # the same input.
 
-# %%
+# %% tags=["nbval-check-output"]
 cnn = spn.models.build_model("lenet5", input_shape=ds.input_shape, num_classes=ds.num_classes,
                              seed=0)
 norms = cnn.conv2.weight.detach().abs().sum(dim=(1, 2, 3))  # one L1 norm per filter
@@ -319,7 +319,7 @@ fig = spn.plots.plot_butterfly_supports(sp.butterfly_supports(16))
 # layer they replace, so it never exceeds 1. Density is controlled by the number of factors
 # (fewer factors = wider blocks = denser) and by which layers are factorised.
 
-# %%
+# %% tags=["nbval-check-output"]
 for n_factors in BUTTERFLY_FACTORS:
     bf = sp.butterfly_sparsify(new_model(seed=0), n_factors=n_factors)
     layer = bf.fc1
