@@ -36,14 +36,14 @@ ARCH = "mlp"
 MAX_SAMPLES = None
 SEED = 0
 EPOCHS = 30  # first (dense) training
-IMP_EPOCHS = 5  # retraining per IMP round (Huang et al.: t = 5)
-K_ROUNDS = [0, 3, 6, 10]  # IMP rounds n; a model keeps k = 0.8**n of its weights
+IMP_EPOCHS = 5  # retraining epochs per IMP round, as in Huang et al.
+K_ROUNDS = [0, 3, 6, 10]  # IMP rounds n; a model keeps k of 0.8**n of its weights
 N_IMAGES = 8  # images inverted (one batch)
 STEPS = 300
 LR = 0.05
 TV_WEIGHT = 0.01  # lambda_TV of the first layer
 TV_GROWTH = 3.0  # lambda_TV multiplies by this per layer: deeper layers need a stronger prior
-ACTIVATION = None  # None: match each layer's output (pre-activation); "relu": post-activation
+ACTIVATION = None  # None matches each layer's output (pre-activation), "relu" the post-activation
 DEVICE = "auto"
 DATA_ROOT = None
 
