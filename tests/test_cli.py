@@ -83,11 +83,13 @@ def reports(tmp_path_factory):
     _notebook(folder, "02_fails.ipynb", "import time\ntime.sleep(1)\nraise RuntimeError('boom')")
     _notebook(folder, "03_ok.ipynb", "print(NAME)")
     out = {}
-    for jobs in (1, 2):
-        lines = []
-        out[jobs] = cli.run(overrides={"NAME": "b"}, notebooks_dir=folder,
-                            output=tmp_path_factory.mktemp(f"rep{jobs}"), jobs=jobs,
-                            log=_collector(lines)) + (lines,)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OMP_NUM_THREADS", "3")  # a user's setting: kept with one job only
+        for jobs in (1, 2):
+            lines = []
+            out[jobs] = cli.run(overrides={"NAME": "b"}, notebooks_dir=folder,
+                                output=tmp_path_factory.mktemp(f"rep{jobs}"), jobs=jobs,
+                                log=_collector(lines)) + (lines,)
     return out
 
 
@@ -147,6 +149,7 @@ def test_jobs_gives_the_same_rows_index_and_failures_as_one_job(reports):
     assert "2 at a time" in log2[0]
     env = {j: json.dumps(nbformat.read(reports[j][0] / "01_ok.ipynb", as_version=4)
                          .cells[-1].outputs) for j in (1, 2)}
+    assert "env 3 PASSIVE" in env[1]
     assert "env 1 PASSIVE" in env[2]  # one torch thread per kernel when notebooks run at once
 
 
