@@ -13,7 +13,8 @@ resolve.
 
 Screenshots of each state go to the test's temporary folder (printed with ``-s``). Marked
 ``browser``; skipped when Chromium or Playwright is missing, except under ``CI=true``, where that
-is a failure. Run only these: ``python -m pytest tests/test_browser.py -m browser``.
+is a failure. Run only these: ``python -m pytest tests/test_browser.py -m browser``
+(``SPARSEPRIV_BROWSER_LESSONS=01,04`` restricts them to some lessons).
 """
 
 from __future__ import annotations
@@ -72,8 +73,11 @@ def _lessons_with_widgets() -> list[Path]:
     from sparsepriv_nb import _lessons
 
     folder = _lessons.lessons_dir()
+    only = [k.strip() for k in os.environ.get("SPARSEPRIV_BROWSER_LESSONS", "").split(",")
+            if k.strip()]
     return [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-            if "_explorer(" in p.read_text(encoding="utf-8")]
+            if "_explorer(" in p.read_text(encoding="utf-8")
+            and (not only or p.name[:2] in only)]
 
 
 LESSONS = _lessons_with_widgets()
@@ -227,8 +231,21 @@ def pages(lab, browser, shots):
     context.close()
 
 
-def _state(widget):
-    """(figure PNG data, screenshot of the figure, label -> shown value)."""
+def _state(widget, tries: int = 20):
+    """(figure PNG data, screenshot of the figure, label -> shown value), retried while the
+    output area is being redrawn (its image replaced under the locator)."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            return _state_once(widget)
+        except Error:
+            if attempt == tries - 1:
+                raise
+            widget.page.wait_for_timeout(500)
+
+
+def _state_once(widget):
     img = widget.locator(".widget-output img").last
     img.wait_for(timeout=ACTION_S * 1000)
     labels = {}
@@ -239,6 +256,19 @@ def _state(widget):
         else:
             labels[label] = control.locator(".widget-readout").inner_text().strip()
     return img.get_attribute("src"), img.screenshot(), labels
+
+
+def _shot(locator, path: Path, tries: int = 10) -> None:
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            locator.screenshot(path=str(path))
+            return
+        except Error:
+            if attempt == tries - 1:
+                raise
+            locator.page.wait_for_timeout(500)
 
 
 def _move(control) -> str:
@@ -263,6 +293,7 @@ def test_student_moves_every_control_and_the_explorer_follows(lesson, pages, sho
         pytest.skip("no lesson has an explorer widget")
     key = lesson[:2]
     page = pages[key]
+    page.bring_to_front()  # background tabs do not render: screenshots never settle there
     errors = page.evaluate(_ERRORS)
     assert not errors, f"{lesson}: cells failed after Run All: {errors}"
     widget = page.locator(".widget-interact").first
@@ -273,7 +304,7 @@ def test_student_moves_every_control_and_the_explorer_follows(lesson, pages, sho
     for step, control in enumerate(controls):
         label = control.locator("label.widget-label").inner_text().strip()
         src, shot, labels = _state(widget)
-        widget.screenshot(path=str(shots / f"{key}_{step}_before_{label}.png"))
+        _shot(widget, shots / f"{key}_{step}_before_{label}.png")
         chosen = _move(control)
         action = f"{lesson}: moving '{label}' from {labels[label]!r}"
         deadline = time.monotonic() + ACTION_S
@@ -286,7 +317,7 @@ def test_student_moves_every_control_and_the_explorer_follows(lesson, pages, sho
                             f"(label now {new_labels[label]!r}, figure "
                             f"{'changed' if new_src != src else 'unchanged'})")
             page.wait_for_timeout(500)
-        widget.screenshot(path=str(shots / f"{key}_{step}_after_{label}.png"))
+        _shot(widget, shots / f"{key}_{step}_after_{label}.png")
         if chosen:
             assert new_labels[label] == chosen, f"{action}: the menu shows {new_labels[label]!r}"
         assert _png_differs(shot, new_shot), f"{action}: the figure's pixels did not change"
