@@ -65,7 +65,7 @@ N_REFERENCE = 16  # only used by LiRA / RMIA (standard and paper profiles)
 MAIN_ATTACK = "loss"  # the attack the detailed analysis uses
 N_JOBS = 1  # parallel workers for the sweep
 BACKEND = None  # None, "loky" or "dask"
-SCHEDULER = None  # a Dask scheduler address, e.g. "tcp://host:8786" (with BACKEND = "dask")
+SCHEDULER = None  # address of a running Dask scheduler (with the dask backend)
 RESULTS_CSV = "03_sweep_results.csv"
 CACHE = True  # reuse trained models and finished experiments from data/cache
 DEVICE = "auto"
@@ -191,11 +191,12 @@ print(f"sweep: {len(records)} rows, {int(records.from_cache.sum())} from the cac
 # the full dense models and the accuracy-lowered dense models apart.
 
 # %%
-full_hidden = tuple(HIDDEN) if is_mlp else None
-hidden = (records["model_hidden"].map(lambda h: tuple(h) if isinstance(h, (list, tuple)) else h)
-          if "model_hidden" in records else pd.Series(full_hidden, index=records.index))
+full_hidden = str(tuple(HIDDEN)) if is_mlp else "default"
+hidden = (records["model_hidden"].map(lambda h: str(tuple(h)) if isinstance(h, (list, tuple))
+                                      else "default")
+          if "model_hidden" in records else pd.Series("default", index=records.index))
 lowered = (records.sparsity_method == "dense") & (
-    (records.train_epochs != EPOCHS) | (hidden.map(str) != str(full_hidden)))
+    (records.train_epochs != EPOCHS) | (hidden != full_hidden))
 records["family"] = np.where(records.sparsity_method != "dense", "sparse",
                              np.where(lowered, "dense (lowered)", "dense (full)"))
 records["method"] = np.where(lowered, "dense (lowered)", records.sparsity_method)
@@ -204,7 +205,7 @@ records["config"] = np.select(
     [records.model + " f=" + records.sparsity_butterfly_factors.astype(str)
      .where(records.sparsity_method == "butterfly", ""),
      "dense"],
-    "dense " + records.train_epochs.astype(str) + " ep, hidden " + hidden.map(str))
+    "dense " + records.train_epochs.astype(str) + " ep, hidden " + hidden)
 records["config"] = records.config.str.replace(" f=$", "", regex=True)
 records["test_error"] = 1 - records.test_acc
 records["log_density"] = np.log10(records.density_achieved)
@@ -229,7 +230,7 @@ summary.round(3)
 # %%
 one_shot_rows = models[models.sparsity_method.isin(["magnitude", "magnitude-global", "random"])]
 assert np.allclose(one_shot_rows.density_achieved, one_shot_rows.sparsity_density, atol=0.02)
-assert (models[models.family == "dense (full)"].test_acc > 0.7).all()
+assert (models[models.family == "dense (full)"].test_acc > 0.5).all()  # 10 classes: chance 0.1
 assert records.auc.between(0.2, 1.0).all()
 assert models[models.family == "dense (lowered)"].test_acc.min() < \
     models[models.family == "sparse"].test_acc.median()
@@ -326,8 +327,8 @@ for name in ("+ test accuracy", "+ generalisation gap"):
 
 # %%
 n_groups = int(coefs.n_groups.iloc[0])
-print(f"{n_groups} seeds: clustered intervals use a t distribution with {n_groups - 1} degrees "
-      f"of freedom, critical value {stats.t.ppf(0.975, n_groups - 1):.2f} (1.96 for a normal)")
+print(f"{n_groups} seeds: clustered intervals use a t distribution with df = {n_groups - 1}, "
+      f"critical value {stats.t.ppf(0.975, n_groups - 1):.2f} (1.96 for a normal)")
 
 # %% [markdown]
 # A coefficient of `log_density` is the change in AUC per tenfold increase in density. With
