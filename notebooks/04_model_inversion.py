@@ -405,7 +405,7 @@ for lay in LAYERS:
 view = spn.widgets.inversion_view(results, records, k=KS[-1], layer=LAYERS[0], index=0,
                                   originals=images)
 m0 = view["metrics"]
-print(f"MSE {m0['mse']:.5f}, PSNR {m0['psnr']:.2f} dB, SSIM {m0['ssim']:.3f}, true label "
+print(f"MSE {m0['mse']:.3g}, PSNR {m0['psnr']:.2f} dB, SSIM {m0['ssim']:.3f}, true label "
       f"{int(m0['label'])}, predicted on the inversion {int(m0['predicted'])}")
 
 # %%
