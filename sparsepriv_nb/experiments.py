@@ -533,9 +533,8 @@ def _outputs_from_arrays(arrays: dict, cfg) -> dict:
         if values[next(iter(values))] is None:
             out[part] = None
             continue
-        out[part] = cls(**{f: (torch.from_numpy(v) if v is not None and v.dtype.kind == "f"
-                               or f == "labels" or f == "population_labels" else v)
-                           for f, v in values.items()})
+        out[part] = cls(**{f: torch.from_numpy(v) if v is not None and (
+            "logits" in f or f.endswith("labels")) else v for f, v in values.items()})
     return out
 
 

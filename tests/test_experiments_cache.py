@@ -226,3 +226,22 @@ def test_cache_none_is_the_default_cache_in_train_model_too(tmp_path, monkeypatc
     E.train_model(BASE, ds.subset(pools.target_train[:50]), role="target", seed=1,
                   input_shape=ds.input_shape, num_classes=10, cache=False)
     assert len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 1
+
+
+def test_reference_outputs_are_stored_and_refit_the_attack(tmp_path):
+    from sparsepriv_nb.attacks import make_attack
+
+    cfg = BASE.replace(attack__names=("lira", "rmia"), attack__n_reference=4, train__epochs=2)
+    _, out = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
+    stored = E.load_outputs(cfg, cache=tmp_path)
+    refs = stored["references"]
+    assert refs.logits.shape[0] == 4 and refs.ref_in.shape == (4, len(refs.labels))
+    assert refs.ref_in.sum(0).tolist() == [2] * len(refs.labels)  # IN for half the models
+    assert stored["shadow"] is None  # no shadow-kind attack was asked for
+    lira = make_attack("lira").fit(refs.logits, refs.labels, refs.ref_in)
+    assert lira.score_samples(stored["target"].logits, refs.labels).tolist() == \
+        out["scores"]["lira"].tolist()
+    assert torch.equal(refs.population_logits, out["references"].population_logits)
+    only_lira = cfg.replace(attack__names=("lira",))  # no population needed: none stored
+    E.run_experiment(only_lira, cache=tmp_path)
+    assert E.load_outputs(only_lira, cache=tmp_path)["references"].population_logits is None
