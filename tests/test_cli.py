@@ -318,3 +318,39 @@ def test_real_lessons_are_found_and_copied(tmp_path):
     names = [p.name for p in _lessons.copy_lessons(tmp_path, log=lambda *a: None)]
     assert names == [p.name for p in _lessons.lesson_files(folder)]
     assert "quick.yaml" in names and any(n.startswith("01_") for n in names)
+
+
+def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
+    import base64
+
+    from sparsepriv_nb import _report
+
+    def png(shade):
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (4, 4), (shade, shade, shade)).save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode()
+
+    def cell(tags, *outputs):
+        c = nbformat.v4.new_code_cell("x")
+        c.metadata["tags"] = tags
+        c.outputs = list(outputs)
+        return c
+
+    stream = nbformat.v4.new_output
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        cell(["headline"], stream("display_data", data={"image/png": png(10)})),
+        cell(["verdict"], stream("stream", name="stdout", text="sparser is lower\n\n")),
+        cell([], stream("stream", name="stdout", text="noise\n  Verdict: computed\n"),
+             stream("display_data", data={"image/png": png(200)})),
+    ]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    out = _report.summarize(tmp_path / "n.ipynb", tmp_path / "thumb.png")
+    assert out["verdicts"] == ["sparser is lower", "Verdict: computed"]
+    assert out["thumbnail"] == "thumb.png"
+    assert (tmp_path / "thumb.png").read_bytes() == base64.b64decode(png(10))
+    assert out["failed_cell"] is None
