@@ -376,11 +376,22 @@ def _cmd_lessons(args) -> int:
     return 0
 
 
+def _is_report(folder: Path) -> bool:
+    index = folder / "index.html"
+    return index.is_file() and "sparsepriv_nb report" in index.read_text(errors="replace")
+
+
 def _cmd_clean(args) -> int:
     reports = repo_root() / "reports"
-    if reports.exists():
+    if reports.is_dir() and _lessons.checkout_root() is not None:
         shutil.rmtree(reports)
         print(f"removed {reports}")
+    elif reports.is_dir():  # ./reports outside a checkout: remove only what we wrote
+        for folder in sorted(p for p in reports.iterdir() if p.is_dir() and _is_report(p)):
+            shutil.rmtree(folder)
+            print(f"removed {folder}")
+        if not any(reports.iterdir()):
+            reports.rmdir()
     if args.cache:
         from .data import default_root
 

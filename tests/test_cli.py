@@ -354,3 +354,15 @@ def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
     assert out["thumbnail"] == "thumb.png"
     assert (tmp_path / "thumb.png").read_bytes() == base64.b64decode(png(10))
     assert out["failed_cell"] is None
+
+
+def test_clean_outside_a_checkout_removes_only_reports(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli._lessons, "checkout_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    ours, theirs = tmp_path / "reports" / "20260101-000000", tmp_path / "reports" / "mine"
+    ours.mkdir(parents=True)
+    theirs.mkdir()
+    cli._report.write_index(ours, [], "quick")
+    (theirs / "notes.txt").write_text("keep")
+    assert cli.main(["clean"]) == 0
+    assert not ours.exists() and (theirs / "notes.txt").read_text() == "keep"
