@@ -1,0 +1,408 @@
+"""Train many small models of one recipe at once: vectorised ensembles with ``torch.func``.
+
+LiRA and RMIA need many reference models (``N_REFERENCE = 16`` in notebook 02), Shokri's attack
+several shadows, and a sweep several seeds: models that share an architecture and a training
+recipe and differ only in their data subset, data order and initialisation. Trained one by one
+with :func:`sparsepriv_nb.train.fit`, a digits MLP spends most of each step in Python and
+dispatch overhead, not arithmetic. :func:`train_ensemble` instead stacks the K members'
+parameters along a leading dimension (``torch.func.stack_module_state``) and runs one
+``vmap``-ed ``functional_call`` per step, so the K forward and backward passes become a few
+batched matrix products.
+
+**How it matches sequential training.** Member ``k`` is exactly the model that
+``fit(build_model(arch, seed=seeds[k]), (X[subsets[k]], y[subsets[k]]), seed=seeds[k], ...)``
+would train: the same initialisation, the same per-epoch ``torch.randperm`` order drawn from
+its own ``torch.Generator`` seeded with ``seeds[k]``, the same batches (the last one of an
+epoch smaller), the same mean cross-entropy and the same optimiser (Adam, or SGD with momentum,
+with L2 weight decay, written out as ``torch.optim`` computes them but with a step counter per
+member). Subsets of different sizes are handled by **padding with a loss mask**: every step
+gathers a ``(K, batch_size)`` block of indices; a member's short last batch is padded and its
+loss averaged over the real samples only, and a member that has finished its epoch (fewer
+batches than the largest subset) is *inactive*: its parameters and optimiser state are left
+untouched, as if that step did not exist for it. So each member sees the very batch sequence
+that sequential ``fit`` gives it; the results differ from sequential training only by
+floating-point rounding (batched matrix products sum in another order), which is why the tests
+compare the first steps closely and trained members statistically. Dropout masks are drawn
+independently per member (``vmap(randomness="different")``), from a stream other than
+``fit``'s, which is equal in distribution.
+
+**Limits.** Only dense models without buffers (no BatchNorm running statistics, no pruning
+masks) are vectorised: LiRA/RMIA reference and shadow models of a pruned configuration keep the
+sequential path of :mod:`sparsepriv_nb.sparsity` (prune, fine-tune, IMP rounds). Early
+stopping (``patience``) and defenses' custom losses are not supported here either.
+
+**When it pays.** :func:`should_vectorise` encodes what ``benchmarks/ensembles.py`` measured on
+a 2-core CPU: the digits MLP is several times faster as an ensemble from K = 4 on, LeNet-5 (whose
+convolutions are already batched work, and whose ``vmap``-ed convolutions are slower than
+plain ones) is not, so it stays sequential. :func:`train_ensemble` asks it by default.
+
+Example:
+    >>> from sparsepriv_nb.data import load_dataset
+    >>> ds = load_dataset("digits")
+    >>> subsets = [np.arange(0, 600), np.arange(600, 1000)]  # sizes may differ
+    >>> members = train_ensemble("mlp", subsets, X=ds.X, y=ds.y, input_shape=ds.input_shape,
+    ...                          num_classes=10, seeds=[0, 1], epochs=10, vectorise=True)
+    >>> logits = predict_logits_ensemble(members, ds.X[1000:1400])
+    >>> logits.shape
+    torch.Size([2, 400, 10])
+    >>> accuracy = (logits.argmax(2) == ds.y[1000:1400]).float().mean(1)
+    >>> bool((accuracy > 0.8).all())
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._checks import check_choice
+from .models import build_model
+from .train import _check_int, _check_number, _inputs, resolve_device
+
+__all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
+           "MEASURED_SPEEDUP"]
+
+_OPTIMIZERS = ("adam", "sgd")
+_ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as fit uses them
+_ADAM_EPS = 1e-8
+
+#: Speed-up of :func:`train_ensemble` (vectorised) over K sequential :func:`train.fit` calls,
+#: measured by ``benchmarks/ensembles.py`` on digits (2-core CPU, one torch thread, busy
+#: machine; best of 3, interleaved). :func:`should_vectorise` vectorises where it is > 1.2.
+MEASURED_SPEEDUP: dict[str, dict[int, float]] = {
+    "mlp": {4: 3.0, 16: 6.0, 64: 7.0},
+    "lenet5": {4: 0.8, 16: 0.8, 64: 0.8},
+}
+_MIN_SPEEDUP = 1.2
+
+
+def should_vectorise(arch: str, n_models: int, *, device: str | torch.device = "cpu") -> bool:
+    """Whether ``n_models`` members of ``arch`` train faster as one vectorised ensemble.
+
+    From :data:`MEASURED_SPEEDUP` (CPU): ``True`` where the measured speed-up at the nearest
+    measured K (not above ``n_models``) exceeds 1.2; architectures never measured (``cnn``,
+    ``resnet18``, whose default BatchNorm cannot be vectorised anyway) and a single model stay
+    sequential. On CUDA the same table is used: it was not measured there.
+
+    Example:
+        >>> should_vectorise("mlp", 16), should_vectorise("lenet5", 16), should_vectorise("mlp", 1)
+        (True, False, False)
+    """
+    if not isinstance(arch, str):
+        raise TypeError(f"The 'arch' parameter of should_vectorise must be a model name (str). "
+                        f"Got {type(arch).__name__} instead.")
+    n_models = _check_int(n_models, "n_models", "should_vectorise", 1)
+    resolve_device(device)
+    table = MEASURED_SPEEDUP.get(arch)
+    if n_models < 2 or not table:
+        return False
+    measured = [k for k in sorted(table) if k <= n_models] or [min(table)]
+    return table[measured[-1]] > _MIN_SPEEDUP
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _check_subsets(subsets, n: int) -> list[np.ndarray]:
+    """Index arrays (or boolean masks of length ``n``) -> int64 index arrays into ``X``."""
+    if isinstance(subsets, (str, bytes, torch.Tensor)) or not isinstance(subsets, Sequence) \
+            and not isinstance(subsets, np.ndarray):
+        raise TypeError("The 'subsets' parameter of train_ensemble must be a sequence of index "
+                        f"arrays (one per member). Got {type(subsets).__name__} instead.")
+    if len(subsets) == 0:
+        raise ValueError("The 'subsets' parameter of train_ensemble must hold at least one index "
+                         "array. Got an empty sequence.")
+    out = []
+    for k, s in enumerate(subsets):
+        a = s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s)
+        if a.dtype == bool:
+            if a.shape != (n,):
+                raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k}'s "
+                                 f"boolean mask has shape {a.shape}; it must be ({n},), one "
+                                 "entry per row of X.")
+            a = np.flatnonzero(a)
+        if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
+            raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k} must be a "
+                             f"1-D array of int indices into X. Got dtype {a.dtype}, shape "
+                             f"{a.shape}.")
+        if a.size == 0:
+            raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k} has no "
+                             "sample; every member needs at least one.")
+        if a.min() < 0 or a.max() >= n:
+            raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k} has "
+                             f"indices in [{a.min()}, {a.max()}]; they must be in [0, {n - 1}] "
+                             f"(X has {n} rows).")
+        out.append(a.astype(np.int64))
+    return out
+
+
+def _check_seeds(seeds, k: int) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray)):
+        raise TypeError("The 'seeds' parameter of train_ensemble must be a sequence of ints >= 0"
+                        f" (one per member). Got {type(seeds).__name__} instead.")
+    if len(seeds) != k:
+        raise ValueError(f"The 'seeds' parameter of train_ensemble has {len(seeds)} seeds for "
+                         f"{k} subsets; give one seed per member.")
+    return [_check_int(s, "seeds", "train_ensemble", 0) for s in seeds]
+
+
+def _vectorisable(model: nn.Module) -> str | None:
+    """Why ``model`` cannot be trained vectorised, or ``None`` when it can."""
+    from torch.nn.utils import prune
+
+    if prune.is_pruned(model):
+        return "it is pruned (masks are buffers re-applied by hooks)"
+    buffers = [n for n, _ in model.named_buffers()]
+    if buffers:
+        return (f"it has buffers {buffers[:3]} (e.g. BatchNorm running statistics, which vmap "
+                "cannot update in place); build it with norm='group' or 'none'")
+    return None
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, seeds,
+                   epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+                   optimizer: str = "adam", weight_decay: float = 0.0, momentum: float = 0.9,
+                   model_params: dict | None = None, device: str | torch.device = "cpu",
+                   vectorise: bool | None = None) -> list[nn.Module]:
+    """Train one model per subset, all with the recipe of :func:`sparsepriv_nb.train.fit`.
+
+    Member ``k`` is ``build_model(arch, seed=seeds[k], **model_params)`` trained on
+    ``(X[subsets[k]], y[subsets[k]])`` with ``fit(..., seed=seeds[k])``'s order and batches (see
+    the module docstring for how the vectorised path reproduces it).
+
+    Args:
+        arch: a registered model name (``"mlp"``, ``"lenet5"``, ...).
+        subsets: K index arrays into ``X`` (or boolean masks of length ``len(X)``), one per
+            member; sizes may differ.
+        X, y: the shared inputs ``(N, C, H, W)`` and integer labels ``(N,)``.
+        input_shape, num_classes: as for :func:`~sparsepriv_nb.models.build_model`.
+        seeds: K ints >= 0: member k's initialisation and shuffling seed.
+        epochs, batch_size, lr, optimizer, weight_decay, momentum: as for ``fit``
+            (``momentum`` is used by ``"sgd"`` only).
+        model_params: builder options (``{"hidden": (64,)}``, ``{"dropout": 0.2}``).
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        vectorise: ``True`` vectorise (an error where the model cannot be), ``False`` train
+            sequentially with ``fit``, ``None`` ask :func:`should_vectorise` (and fall back to
+            sequential for models with buffers or masks).
+
+    Returns:
+        K trained models in eval mode on ``device``, in the order of ``subsets``.
+
+    Raises:
+        ValueError / TypeError: naming the bad argument; ``vectorise=True`` for a model with
+            buffers (BatchNorm).
+    """
+    from .train import _as_tensors, fit
+
+    owner = "train_ensemble"
+    X, y = _as_tensors((X, y), "X, y", owner)
+    idx = _check_subsets(subsets, len(X))
+    seeds = _check_seeds(seeds, len(idx))
+    epochs = _check_int(epochs, "epochs", owner, 1)
+    batch_size = _check_int(batch_size, "batch_size", owner, 1)
+    _check_number(lr, "lr", owner, low=0.0, low_open=True)
+    check_choice(optimizer, _OPTIMIZERS, "optimizer", owner)
+    _check_number(weight_decay, "weight_decay", owner, low=0.0)
+    _check_number(momentum, "momentum", owner, low=0.0, high=1.0)
+    if model_params is not None and not isinstance(model_params, dict):
+        raise TypeError(f"The 'model_params' parameter of {owner} must be None or a dict of "
+                        f"builder options. Got {type(model_params).__name__} instead.")
+    if vectorise not in (None, True, False):
+        raise ValueError(f"The 'vectorise' parameter of {owner} must be None, True or False. "
+                         f"Got {vectorise!r} instead.")
+    dev = resolve_device(device)
+    members = [build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s,
+                           **(model_params or {})) for s in seeds]
+    why_not = _vectorisable(members[0])
+    if vectorise is None:
+        vectorise = why_not is None and should_vectorise(arch, len(members), device=dev)
+    elif vectorise and why_not is not None:
+        raise ValueError(f"The 'vectorise' parameter of {owner} is True, but {arch!r} with "
+                         f"{model_params or {}} cannot be vectorised: {why_not}. Pass "
+                         "vectorise=None or False.")
+    if not vectorise:
+        for m, sub, s in zip(members, idx, seeds):
+            fit(m, (X[sub], y[sub]), epochs=epochs, batch_size=batch_size, lr=lr,
+                optimizer=optimizer, weight_decay=weight_decay, momentum=momentum, seed=s,
+                device=dev, progress=False)
+        return members
+    from .train import _check_fits
+
+    _check_fits(members[0].to(dev), X, y, "X, y", owner, dev)
+    _train_vectorised(members, idx, seeds, X, y, epochs=epochs, batch_size=batch_size, lr=lr,
+                      optimizer=optimizer, weight_decay=weight_decay, momentum=momentum,
+                      dev=dev)
+    return members
+
+
+def _epoch_indices(idx, gens, batch_size: int, steps: int, dev):
+    """One epoch's ``(steps, K, batch_size)`` indices into X and the matching 0/1 mask."""
+    K = len(idx)
+    flat = torch.zeros(K, steps * batch_size, dtype=torch.long)
+    mask = torch.zeros(K, steps * batch_size)
+    for k, (sub, gen) in enumerate(zip(idx, gens)):
+        order = torch.randperm(len(sub), generator=gen)  # the draw fit makes each epoch
+        flat[k, :len(sub)] = sub[order]
+        mask[k, :len(sub)] = 1.0
+    shape = (K, steps, batch_size)
+    return (flat.view(shape).transpose(0, 1).to(dev), mask.view(shape).transpose(0, 1).to(dev))
+
+
+def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, optimizer,
+                      weight_decay, momentum, dev) -> None:
+    from torch.func import functional_call, stack_module_state, vmap
+
+    K = len(members)
+    params, _ = stack_module_state(members)  # name -> (K, *shape), detached copies
+    names = list(params)
+    shapes = [params[n].shape[1:] for n in names]
+    sizes = [math.prod(s) for s in shapes]
+    bounds = np.r_[0, np.cumsum(sizes)].tolist()
+    # One flat (K, P) leaf: the optimiser is then a handful of ops per step, whatever the
+    # number of layers.
+    theta = torch.cat([params[n].detach().reshape(K, -1) for n in names], 1).to(dev)
+    theta.requires_grad_()
+    base = copy.deepcopy(members[0]).to("meta").train()
+
+    def views():
+        return {n: theta[:, a:b].view(K, *s)
+                for n, a, b, s in zip(names, bounds[:-1], bounds[1:], shapes)}
+
+    def forward(p, xb):
+        return functional_call(base, p, (xb,))
+
+    batched = vmap(forward, randomness="different")
+    X, y = X.to(dev), y.to(dev)
+    idx_t = [torch.as_tensor(a) for a in idx]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    steps = max(math.ceil(len(a) / batch_size) for a in idx)
+    state1 = torch.zeros_like(theta, requires_grad=False)  # Adam's m, or SGD's momentum
+    state2 = torch.zeros_like(theta, requires_grad=False)  # Adam's v
+    t = torch.zeros(K, 1, device=dev)  # optimiser steps taken, per member
+    b1, b2 = _ADAM_BETAS
+    # Dropout (the only randomness inside a step) from a stream of its own, seeded by all
+    # members' seeds; the caller's global RNG state is restored afterwards.
+    rng_seed = int(np.random.SeedSequence(seeds).generate_state(1)[0])
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(rng_seed)
+        for _ in range(epochs):
+            ids, mask = _epoch_indices(idx_t, gens, batch_size, steps, dev)
+            counts = mask.sum(2)  # (steps, K)
+            for s in range(steps):
+                xb, yb, mb = X[ids[s]], y[ids[s]], mask[s]
+                logits = batched(views(), xb)  # (K, B, C)
+                ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
+                # Each member's loss is the mean over its real samples, as fit's batch mean.
+                loss = ((ce.view(K, -1) * mb).sum(1) / counts[s].clamp(min=1)).sum()
+                theta.grad = None
+                loss.backward()
+                active = counts[s] > 0
+                rows = None if bool(active.all()) else active.nonzero().flatten()
+                with torch.no_grad():
+                    _step(theta, theta.grad, state1, state2, t, rows, optimizer=optimizer,
+                          lr=lr, weight_decay=weight_decay, momentum=momentum, b1=b1, b2=b2)
+    final = theta.detach().cpu()
+    for k, m in enumerate(members):
+        m.load_state_dict({n: final[k, a:b].view(s).clone()
+                           for n, a, b, s in zip(names, bounds[:-1], bounds[1:], shapes)})
+        m.to(dev).eval()
+
+
+def _step(theta, grad, m, v, t, rows, *, optimizer, lr, weight_decay, momentum, b1, b2):
+    """One optimiser step for the members in ``rows`` (``None``: all), as ``torch.optim``
+    computes Adam / SGD (L2 weight decay added to the gradient; SGD's first momentum step is
+    the gradient itself, which ``0 * momentum + g`` gives exactly)."""
+    if rows is not None:  # inactive members: work on copies of the active rows only
+        p, g, m_, v_, t_ = theta.data[rows], grad[rows], m[rows], v[rows], t[rows]
+    else:
+        p, g, m_, v_, t_ = theta.data, grad, m, v, t
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    t_ += 1
+    if optimizer == "adam":
+        m_.lerp_(g, 1 - b1)
+        v_.mul_(b2).addcmul_(g, g, value=1 - b2)
+        step_size = lr / (1 - b1 ** t_)
+        denom = (v_.sqrt() / (1 - b2 ** t_).sqrt()).add_(_ADAM_EPS)
+        p.sub_(step_size * m_ / denom)
+    else:
+        if momentum:
+            m_.mul_(momentum).add_(g)
+            g = m_
+        p.sub_(g, alpha=lr)
+    if rows is not None:
+        theta.data.index_copy_(0, rows, p)
+        m.index_copy_(0, rows, m_)
+        v.index_copy_(0, rows, v_)
+        t.index_copy_(0, rows, t_)
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+@torch.no_grad()
+def predict_logits_ensemble(models: Sequence[nn.Module], X, *, batch_size: int = 1024,
+                            device: str | torch.device = "cpu") -> torch.Tensor:
+    """Logits of K models of one architecture on the same inputs: ``(K, n, C)`` on the CPU.
+
+    Models in eval mode, evaluated with one ``vmap``-ed ``functional_call`` per batch of
+    ``X``; pruned models (whose masks are applied by forward hooks) are evaluated one by one
+    with :func:`sparsepriv_nb.train.predict_logits`, with the same result.
+
+    Example:
+        >>> ms = [build_model("mlp", input_shape=(1, 8, 8), num_classes=3, seed=s)
+        ...       for s in range(4)]
+        >>> x = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+        >>> out = predict_logits_ensemble(ms, x)
+        >>> out.shape, bool(torch.allclose(out[2], ms[2](x), atol=1e-5))
+        (torch.Size([4, 5, 3]), True)
+    """
+    from torch.func import functional_call, stack_module_state, vmap
+    from torch.nn.utils import prune
+
+    from .train import predict_logits
+
+    owner = "predict_logits_ensemble"
+    if isinstance(models, nn.Module) or not isinstance(models, Sequence) or not models:
+        raise TypeError(f"The 'models' parameter of {owner} must be a non-empty sequence of "
+                        f"torch.nn.Module. Got {type(models).__name__} instead.")
+    for k, m in enumerate(models):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"The 'models' parameter of {owner}: item {k} is a "
+                            f"{type(m).__name__}, not a torch.nn.Module.")
+    batch_size = _check_int(batch_size, "batch_size", owner, 1)
+    dev = resolve_device(device)
+    X = _inputs(X, "X", owner)
+    layout = [(n, p.shape) for n, p in models[0].state_dict().items()]
+    for k, m in enumerate(models[1:], start=1):
+        other = [(n, p.shape) for n, p in m.state_dict().items()]
+        if type(m) is not type(models[0]) or other != layout:
+            raise ValueError(f"The 'models' parameter of {owner} must hold models of one "
+                             f"architecture; item {k} ({type(m).__name__}) differs from item 0 "
+                             f"({type(models[0]).__name__}) in its layers or shapes.")
+    if len(models) == 1 or any(prune.is_pruned(m) for m in models):
+        return torch.stack([predict_logits(m, X, batch_size=batch_size, device=dev)
+                            for m in models])
+    for m in models:
+        m.to(dev).eval()
+    params, buffers = stack_module_state(list(models))
+    base = copy.deepcopy(models[0]).to("meta").eval()
+
+    def forward(p, b, xb):
+        return functional_call(base, (p, b), (xb,))
+
+    batched = vmap(forward, in_dims=(0, 0, None))
+    outs = [batched(params, buffers, X[i:i + batch_size].to(dev)).cpu()
+            for i in range(0, len(X), batch_size)]
+    if not outs:
+        return torch.empty(len(models), 0, 0)
+    return torch.cat(outs, 1)
