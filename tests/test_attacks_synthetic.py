@@ -358,8 +358,9 @@ def test_every_registered_attack_is_a_scikit_learn_estimator(ref, name):
 def test_registry_lists_every_attack_with_its_needs():
     names = A.available_attacks()
     expected = {*A.SIGNALS, *(f"{s}-per-class" for s in A.SIGNALS), "shokri", "shokri-label",
-                "shokri-per-class", "shokri-rf", "shokri-gb", "salem", "samia", "lira", "lira-per-sample",
-                "lira-offline", "lira-offline-per-sample", "rmia", "rmia-offline"}
+                "shokri-per-class", "shokri-rf", "shokri-gb", "salem", "samia", "lira",
+                "lira-per-sample", "lira-offline", "lira-offline-per-sample", "rmia",
+                "rmia-offline"}
     assert set(names) == expected
     assert set(A.available_attacks("reference")) == {n for n in expected
                                                      if n.startswith(("lira", "rmia"))}
