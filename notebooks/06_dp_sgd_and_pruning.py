@@ -499,7 +499,7 @@ print(f"Largest audited lower bound on a DP model: {lb:.2f}, against accountant 
 #   random matches magnitude, is printed in sections 5 and 8 from this run's intervals.
 #
 # **Exercises**
-# 1. Set `DENSITY = 0.3` and `0.03`: where does freezing help most?
+# 1. Set `DENSITY = 0.1` and `0.6`: how do freezing and selection respond?
 # 2. Change `SELECT_EVERY` to 10: does magnitude selection change? (It becomes closer to
 #    freezing with a mask that is updated from time to time.)
 # 3. Replace the loss signal in `attack_scores` by `"logit_scaled_confidence"`, or run LiRA
