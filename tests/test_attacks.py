@@ -1,125 +1,188 @@
-"""Attacks on real models: an overfit digits MLP (members leak) and a null check."""
+"""Attacks on real models: overfit digits MLPs (members leak), a null check, and Shokri's
+attack against simple alternatives. Synthetic, by-hand checks live in test_attacks_synthetic.py.
+
+The models are trained here with ``data`` / ``models`` / ``train`` (no experiment cache), small
+enough for one CPU core: 100-400 members, 100-150 epochs.
+"""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from sparsepriv_nb import attacks as A
-from sparsepriv_nb import experiments as E
-from sparsepriv_nb import metrics as M
-from sparsepriv_nb.cache import Cache
+from sparsepriv_nb import data as D
+from sparsepriv_nb import models, signals, train
 
-SHADOW_ATTACKS = tuple(E.ATTACKS)
+
+def _train(ds, idx, seed, epochs):
+    X, y = ds.subset(idx)
+    model = models.build_model("mlp", input_shape=ds.input_shape, num_classes=10, seed=seed)
+    train.fit(model, (X, y), epochs=epochs, seed=seed, device="cpu", progress=False)
+    return model
+
+
+def _outputs(model, ds, members, nonmembers, sens=False):
+    X, y = ds.subset(np.r_[members, nonmembers])
+    z = train.predict_logits(model, X, device="cpu")
+    m = np.r_[np.ones(len(members), int), np.zeros(len(nonmembers), int)]
+    s = signals.sensitivity(model, X, generator=torch.Generator().manual_seed(0),
+                            device="cpu") if sens else None
+    return {"logits": z, "labels": y, "membership": m, "sensitivity": s}
+
+
+def _fit(name, shadow, **params):
+    atk = A.make_attack(name, random_state=0, **params)
+    kw = {"sensitivity": shadow["sensitivity"]} if "sensitivity" in A.ATTACKS.get(name).needs \
+        else {}
+    return atk.fit(shadow["logits"], shadow["labels"], shadow["membership"], **kw), kw != {}
+
+
+def _score(atk, out, sens):
+    kw = {"sensitivity": out["sensitivity"]} if sens else {}
+    return atk.score_samples(out["logits"], out["labels"], **kw)
+
+
+SHADOW = A.available_attacks("shadow")
+REFERENCE = A.available_attacks("reference")
 
 
 @pytest.fixture(scope="module")
-def overfit(tmp_path_factory):
-    """Digits MLP on 50 members, 100 epochs (train acc 1, test ~0.9), 8 shadows."""
+def overfit(digits):
+    """Target: 100 members, 120 epochs (train acc 1); two shadows on their own pool halves."""
     warnings.filterwarnings("ignore")
-    cfg = E.ExperimentConfig(epochs=100, train_size=50, n_shadows=8, attacks=SHADOW_ATTACKS,
-                             samia_epochs=30, seed=0)
-    cache = Cache(tmp_path_factory.mktemp("cache"))
-    df, outs = E.run_experiment(cfg, cache=cache, return_outputs=True)
-    return cfg, df, outs, cache
+    ds = digits
+    p = D.make_pools(len(ds), seed=0)
+    mem, non = p.target_train[:100], p.target_test[:100]
+    target = _train(ds, mem, 0, 120)
+    shadows = []
+    for k, (a, b) in enumerate(((p.shadow_train[:100], p.shadow_test[:100]),
+                                (p.shadow_test[100:200], p.shadow_train[100:200]))):
+        shadows.append(_outputs(_train(ds, a, 10 + k, 120), ds, a, b, sens=True))
+    shadow = {k: (torch.cat([s[k] for s in shadows]) if torch.is_tensor(shadows[0][k])
+                  else np.concatenate([s[k] for s in shadows])) for k in shadows[0]}
+    return {"ds": ds, "pools": p, "target": target, "mem": mem, "non": non, "shadow": shadow,
+            "target_out": _outputs(target, ds, mem, non, sens=True)}
 
 
 def test_overfit_target_really_overfits(overfit):
-    _, df, _, _ = overfit
-    assert df.train_acc.iloc[0] == 1.0 and df.gen_gap.iloc[0] > 0.05
+    out = overfit["target_out"]
+    acc = (out["logits"].argmax(1) == out["labels"]).double()
+    m = torch.as_tensor(out["membership"]).bool()
+    assert acc[m].mean() == 1.0 and acc[m].mean() - acc[~m].mean() > 0.05
 
 
-def test_every_shadow_attack_beats_chance_on_overfit_model(overfit):
-    _, df, _, _ = overfit
-    aucs = df.set_index("attack").auc
-    assert set(aucs.index) == set(SHADOW_ATTACKS)
-    assert (aucs > 0.6).all(), aucs[aucs <= 0.6]
+@pytest.mark.parametrize("name", SHADOW)
+def test_every_shadow_attack_finds_the_members_of_an_overfit_model(overfit, name):
+    atk, sens = _fit(name, overfit["shadow"], **({"epochs": 30} if name == "samia" else {}))
+    out = overfit["target_out"]
+    auc = roc_auc_score(out["membership"], _score(atk, out, sens))
+    assert auc > 0.6, (name, auc)
 
 
-def test_null_every_attack_is_at_chance_on_never_trained_samples(overfit):
-    """'Members' and non-members both drawn from data the target never saw."""
-    cfg, _, outs, cache = overfit
-    ds, pools = E.prepare_data(cfg)
-    target = outs["model"]
-    held_out = np.r_[pools.target_val, pools.shadow_val]  # neither target nor shadows saw these
-    fake_members = ds.subset(held_out[: len(held_out) // 2])
-    nonmembers = ds.subset(held_out[len(held_out) // 2: 2 * (len(held_out) // 2)])
-    fake = E.query(target, fake_members, nonmembers, with_sensitivity=True)
-    for name in SHADOW_ATTACKS:
-        atk = E.fit_attack(name, E.ATTACKS[name](cfg), outs["shadow"])
-        auc = M.attack_metrics(E.score_attack(name, atk, fake), fake.membership)["auc"]
-        assert abs(auc - 0.5) < 0.05 + 0.03, (name, auc)  # +0.03: 2 sd at n=178 per side
+@pytest.mark.parametrize("name", SHADOW)
+def test_null_every_attack_is_at_chance_on_never_trained_samples(overfit, name):
+    """'Members' and non-members both drawn from data neither target nor shadows saw."""
+    ds, p = overfit["ds"], overfit["pools"]
+    held_out = np.r_[p.target_val, p.target_test[100:]]
+    half = len(held_out) // 2
+    fake = _outputs(overfit["target"], ds, held_out[:half], held_out[half:2 * half], sens=True)
+    atk, sens = _fit(name, overfit["shadow"], **({"epochs": 30} if name == "samia" else {}))
+    auc = roc_auc_score(fake["membership"], _score(atk, fake, sens))
+    assert abs(auc - 0.5) < 0.1, (name, auc)  # about 3 sd at ~190 per side
 
 
-def test_attacks_follow_sklearn_conventions(overfit):
-    _, _, outs, _ = overfit
-    sh, tg = outs["shadow"], outs["target"]
-    for atk in (A.ThresholdAttack("loss"), A.ShadowModelAttack("logistic")):
-        with pytest.raises(AttributeError, match="not fitted"):
-            atk.score_samples(tg.logits, tg.labels)
-        assert atk.fit(sh.logits, sh.labels, sh.membership) is atk
-        assert hasattr(atk, "threshold_")
-        pred = atk.predict(tg.logits, tg.labels)
-        assert set(np.unique(pred)) <= {0, 1}
+@pytest.fixture(scope="module")
+def references(overfit):
+    """16 reference models on random halves of the 200 attacked samples; the population is
+    shadow-pool data no reference (nor the target) trained on."""
+    ds, p = overfit["ds"], overfit["pools"]
+    attacked = np.r_[overfit["mem"], overfit["non"]]
+    keep = A.reference_in_masks(len(attacked), 16, seed=55)
+    X, y = ds.subset(attacked)
+    population = p.shadow_val
+    assert not set(population) & set(attacked)
+    Xp, yp = ds.subset(population)
+    R, P = [], []
+    for i in range(16):
+        ref = _train(ds, attacked[keep[i]], 5000 + i, 120)
+        R.append(train.predict_logits(ref, X, device="cpu"))
+        P.append(train.predict_logits(ref, Xp, device="cpu"))
+    return {"R": torch.stack(R), "y": y, "keep": keep, "P": torch.stack(P), "yp": yp,
+            "target_pop": train.predict_logits(overfit["target"], Xp, device="cpu")}
 
 
-@pytest.mark.parametrize("attack", [A.ThresholdAttack("loss", per_class=True),
-                                    A.ShadowModelAttack("random_forest"), A.SAMIA(epochs=1)])
-def test_attack_misuse_is_a_clear_error(overfit, attack):
-    _, _, outs, _ = overfit
-    sh = outs["shadow"]
-    extra = (sh.sensitivity,) if isinstance(attack, A.SAMIA) else ()
-    with pytest.raises(ValueError, match="single class"):
-        attack.fit(sh.logits, sh.labels, np.ones(len(sh.labels), int), *extra)
-    with pytest.raises(ValueError, match="shape"):
-        attack.fit(sh.logits, sh.labels, sh.membership[:-1], *extra)
-    bad = sh.logits.clone()
-    bad[0, 0] = float("nan")
-    with pytest.raises(ValueError, match="NaN"):
-        attack.fit(bad, sh.labels, sh.membership, *extra)
+@pytest.mark.parametrize("name", REFERENCE)
+def test_every_reference_attack_finds_the_members_of_an_overfit_model(overfit, references,
+                                                                      name):
+    r = references
+    atk = A.make_attack(name)
+    if "population" in A.ATTACKS.get(name).needs:
+        atk.fit(r["R"], r["y"], r["keep"], population_logits=r["P"], population_labels=r["yp"])
+        scores = atk.score_samples(overfit["target_out"]["logits"], r["y"],
+                                   target_population_logits=r["target_pop"])
+    else:
+        scores = atk.fit(r["R"], r["y"], r["keep"]).score_samples(
+            overfit["target_out"]["logits"], r["y"])
+    auc = roc_auc_score(overfit["target_out"]["membership"], scores)
+    assert auc > 0.65, (name, auc)
 
 
-def test_bad_attack_parameters():
-    z, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
-    with pytest.raises(ValueError, match="signal"):
-        A.ThresholdAttack("gradnorm").fit(z, y, [1, 0, 1, 0])
-    with pytest.raises(ValueError, match="classifier"):
-        A.ShadowModelAttack("svm").fit(z, y, [1, 0, 1, 0])
-    with pytest.raises(ValueError, match="n_models"):
-        A.reference_in_masks(10, 3)
+# ----------------------------------------------------------------------------- Shokri
+
+
+@pytest.fixture(scope="module")
+def shokri_setting(digits):
+    """The quick profile's scale: a digits MLP on ~400 members, 150 epochs; one shadow model
+    on the shadow pool (~800 attack training samples)."""
+    warnings.filterwarnings("ignore")
+    p = D.make_pools(len(digits), seed=0)
+    target = _train(digits, p.target_train, 0, 150)
+    shadow = _train(digits, p.shadow_train, 7, 150)
+    return (_outputs(shadow, digits, p.shadow_train, p.shadow_test),
+            _outputs(target, digits, p.target_train, p.target_test))
+
+
+def test_shokri_default_is_not_beaten_by_a_random_forest_or_gradient_boosting(shokri_setting):
+    """Issue 7: another toolkit's forest / boosting on the same probabilities beat `shokri`
+    (a fixed strong-L2 MLP per class). The default now chooses family and hyperparameters by
+    cross-validated AUC on the shadow data; measured here: shokri 0.630, RF 0.615,
+    GB 0.623, loss threshold 0.560 (the old default: 0.55)."""
+    shadow, target = shokri_setting
+    auc = {}
+    for name, params in (("shokri", {}), ("shokri-rf", {"tune": False}),
+                         ("shokri-gb", {"tune": False})):
+        atk, _ = _fit(name, shadow, **params)
+        auc[name] = roc_auc_score(target["membership"], _score(atk, target, False))
+    loss = roc_auc_score(target["membership"],
+                         signals.membership_signal("loss", target["logits"], target["labels"]))
+    assert auc["shokri"] >= max(auc["shokri-rf"], auc["shokri-gb"]) - 0.02, auc
+    assert auc["shokri"] > loss + 0.02, (auc, loss)
+
+
+# ----------------------------------------------------------------------------- conventions
+
+
+def test_attack_misuse_on_real_outputs_is_a_clear_error(overfit):
+    sh = overfit["shadow"]
+    for name in ("loss-per-class", "shokri-rf", "samia"):
+        atk = A.make_attack(name, **({"epochs": 1} if name == "samia" else {}))
+        kw = {"sensitivity": sh["sensitivity"]}
+        with pytest.raises(ValueError, match="single class"):
+            atk.fit(sh["logits"], sh["labels"], np.ones(len(sh["labels"]), int), **kw)
+        with pytest.raises(ValueError, match="shape"):
+            atk.fit(sh["logits"], sh["labels"], sh["membership"][:-1], **kw)
+        bad = sh["logits"].clone()
+        bad[0, 0] = float("nan")
+        with pytest.raises(ValueError, match="NaN"):
+            atk.fit(bad, sh["labels"], sh["membership"], **kw)
 
 
 def test_reference_masks_half_in():
     keep = A.reference_in_masks(101, 16, seed=3)
     assert keep.shape == (16, 101) and (keep.sum(0) == 8).all()
-
-
-@pytest.fixture(scope="module")
-def quick_lira(tmp_path_factory):
-    """Notebook 02's quick target (digits MLP, 30 epochs) with 16 reference models."""
-    warnings.filterwarnings("ignore")
-    cfg = E.ExperimentConfig(epochs=30, attacks=("loss", "lira", "lira-offline", "rmia",
-                                                 "rmia-offline"), n_reference=16, seed=0)
-    return E.run_experiment(cfg, cache=Cache(tmp_path_factory.mktemp("c"))).set_index("attack")
-
-
-def test_lira_beats_loss_threshold_at_low_fpr(quick_lira):
-    assert quick_lira.loc["lira", "tpr@1%fpr"] > quick_lira.loc["loss", "tpr@1%fpr"]
-    assert quick_lira.loc["lira", "auc"] > 0.55
-
-
-def test_rmia_beats_chance(quick_lira):
-    assert quick_lira.loc["rmia", "auc"] > 0.55
-    assert quick_lira.loc["rmia-offline", "auc"] > 0.55
-
-
-def test_lira_scores_only_the_fitted_samples():
-    R = torch.randn(4, 6, 3)
-    keep = A.reference_in_masks(6, 4)
-    y = torch.tensor([0, 1, 2, 0, 1, 2])
-    lira = A.LiRA().fit(R, y, keep)
-    with pytest.raises(ValueError, match="fitted on 6 samples"):
-        lira.score_samples(torch.randn(5, 3), y[:5])
-    with pytest.raises(ValueError, match="ref_in"):
-        A.LiRA().fit(R, y, keep[:, :5])
+    assert not np.array_equal(keep, A.reference_in_masks(101, 16, seed=4))
+    with pytest.raises(ValueError, match="n_models"):
+        A.reference_in_masks(10, 3)
