@@ -392,7 +392,7 @@ summary["requested"] = summary.requested.where(summary.requested >= 0)
 summary = summary[["method", "requested", "density", "mean", "sd", "n", "lo", "hi"]]
 summary.rename(columns={"mean": "test_acc"}).round(3)
 
-# %%
+# %% tags=["headline"]
 fig = spn.plots.plot_intervals(summary, x="density", hue="method", logx=True,
                                xlabel="achieved density (fraction of weights kept, log scale)",
                                ylabel="test accuracy (mean, 95% t-interval over seeds)",
@@ -414,7 +414,7 @@ ax.invert_xaxis()  # sparser to the right
 # seeds includes 0. With few seeds the intervals are wide, and with this many comparisons one or
 # two may cross 0 by chance alone.
 
-# %%
+# %% tags=["verdict"]
 def paired(a, b, column, requested):
     """Mean difference a - b over seeds and its t-interval, with its verdict sentence."""
     rows = results[results.requested.round(6) == round(requested, 6)]

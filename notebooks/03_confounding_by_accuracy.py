@@ -246,7 +246,7 @@ assert models[models.family == "dense (lowered)"].test_acc.min() < \
 # formula is not published (METHODS.md, "Unknowns"). The other two panels show the AUC and the
 # TPR at 1 % FPR of the same attack.
 
-# %%
+# %% tags=["headline"]
 fig, axes = plt.subplots(1, 3, figsize=(18, 5))
 for ax, metric in zip(axes, ("defense_level", "auc", "tpr_at_1pct_fpr")):
     PS.plot_accuracy_vs_defense(models, y=metric, by=["config"], ax=ax,
@@ -312,7 +312,7 @@ fig = PS.plot_coefficients(coefs, terms=["log_density", "test_acc", "gen_gap"],
                            title=f"{MAIN_ATTACK} AUC: coefficients (95 % interval, clustered by seed)")
 
 
-# %%
+# %% tags=["verdict"]
 def coef_of(name, term="log_density"):
     r = coefs[(coefs.model == name) & (coefs.term == term)].iloc[0]
     return r.coef, r.lo, r.hi
@@ -367,7 +367,7 @@ fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
 # These are several comparisons at once (methods × attacks), each at 95 %: expect the odd
 # false "detectable" among them.
 
-# %%
+# %% tags=["verdict"]
 def method_verdicts(frame, attack):
     m = AN.match_to_reference(frame, metric="auc", reference=reference,
                               baseline="family == 'dense (full)'")

@@ -224,7 +224,7 @@ fig.tight_layout()
 # over the same images (difference $\beta=2$ minus $\beta=1$, mean with a 95 % t-interval over
 # the images, `spn.metrics.aggregate_seeds`).
 
-# %%
+# %% tags=["verdict"]
 beta_df = pd.concat(beta_rows, ignore_index=True)
 diff = (beta_df[beta_df.beta == 2.0].set_index("image")[["psnr", "ssim"]]
         - beta_df[beta_df.beta == 1.0].set_index("image")[["psnr", "ssim"]]).reset_index()
@@ -359,7 +359,7 @@ assert first.psnr.mean() > last.psnr.mean()
 # Below, the mean over images with a 95 % t-interval over the images (image-to-image variation
 # for one training run; a new training seed would add its own variation, see exercise 4).
 
-# %%
+# %% tags=["headline"]
 agg = spn.metrics.aggregate_seeds(records, ["layer", "k"], ["psnr", "ssim"])
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for ax, metric, unit in zip(axes, ["psnr", "ssim"], ["PSNR (dB, higher = closer)", "SSIM (1 = same structure)"]):
@@ -374,7 +374,7 @@ fig.tight_layout()
 # comparison per layer and metric, so one of them can exclude zero by chance (no multiplicity
 # adjustment here); read them together.
 
-# %%
+# %% tags=["verdict"]
 wide = records.pivot_table(index=["layer", "image"], columns="k", values=["psnr", "ssim"])
 endpoint = pd.DataFrame({
     "layer": [lay for lay, _ in wide.index],

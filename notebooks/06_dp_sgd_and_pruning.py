@@ -359,7 +359,7 @@ assert mask_table.epsilon.max() - mask_table.epsilon.min() < 1e-9  # same accoun
 # the interval shows sampling noise for this one training seed, not seed-to-seed variation).
 # The last line asks whether private fine-tuning improved on the public model at all.
 
-# %%
+# %% tags=["verdict"]
 def paired_accuracy(a, b, seed=SEED):
     """Accuracy difference a - b on the same examples, paired percentile bootstrap."""
     rng = np.random.default_rng(seed)
@@ -430,7 +430,7 @@ for _, r in attacks.iterrows():
 # %% [markdown]
 # ## 7. Privacy-utility-attack curves
 
-# %%
+# %% tags=["headline"]
 curve_rows = attacks.iloc[:len(runs)].copy()
 x_cap = 2 * max(EPSILONS)  # where the non-private model is drawn
 curve_rows["x"] = np.where(np.isfinite(curve_rows.epsilon), curve_rows.epsilon, x_cap)
@@ -457,7 +457,7 @@ fig.tight_layout()
 #
 # The sentences below are printed from this run's numbers and their intervals.
 
-# %%
+# %% tags=["verdict"]
 nonprivate_scores = runs[float("inf")]["scores"]
 strongest = runs[min(EPSILONS)]["scores"]
 d = spn.metrics.paired_difference(strongest, nonprivate_scores, included, "auc",
