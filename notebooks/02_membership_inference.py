@@ -17,19 +17,35 @@
 # A **membership inference attack** (MIA) answers: *was this sample in the training set?*
 # Models behave differently on the data they were trained on (lower loss, higher confidence,
 # flatter response to small input changes), and an attacker who sees the model's outputs can
-# exploit that gap. This lesson builds every attack of the seed papers, measures them the way
-# Carlini et al. (2022) recommend (ROC on log axes, TPR at low FPR), and compares a dense
-# network with a magnitude-pruned one and a lottery ticket.
+# exploit that gap. This lesson builds the attacks of the seed papers, measures them the way
+# Carlini et al. (2022) recommend (ROC on log axes, TPR at low FPR), puts an interval on every
+# number, and compares a dense network with a magnitude-pruned one and a lottery ticket.
 #
 # **You will learn to**
 # 1. state the threat model and split data into disjoint target / shadow pools;
-# 2. write a loss-threshold attack by hand, then use the package's attacks: thresholds on five
-#    signals (global and per class), Shokri's shadow models, Salem's top-3, SAMIA, LiRA, RMIA;
-# 3. read attack metrics: balanced accuracy, AUC, TPR at 0.1 % / 1 % FPR, defense level;
+# 2. write a loss-threshold attack and LiRA by hand, then use the package's attacks;
+# 3. read attack metrics (balanced accuracy, AUC, TPR at low FPR, defense level) *with their
+#    uncertainty*, and compare two models attacked on the same samples with a paired interval;
 # 4. see how sparsity changes the confidence and sensitivity gaps, how attacks transfer
 #    between dense and sparse models, and how the number of classes matters.
 #
 # Seeds: Gonon et al. (000), Yuan & Zhang (002), Bagmar et al. (004).
+#
+# **Glossary.**
+# *Member*: a sample in the target's training set; *non-member*: one from the same
+# distribution that was not. *TPR / FPR*: the fraction of members / non-members the attack
+# calls "member". *ROC*: TPR against FPR over every threshold; *AUC*: the area under it, the
+# probability that a random member scores above a random non-member (0.5 = chance).
+# *TPR at 1 % FPR*: how many members the attack finds while wrongly accusing only 1 % of
+# non-members; it can only be measured with at least 100 non-members (below 1/n it is reported
+# as NaN). *Balanced accuracy*: ½(TPR + TNR) at the attack's threshold. *Modified entropy*
+# (Song & Mittal 2021): an entropy that also uses the true label, low for confident correct
+# predictions. *Shadow model*: a model the attacker trains like the target on its own data, to
+# learn what members look like. *Reference models* (LiRA, RMIA): many models trained on random
+# halves of the attacked samples; *online* uses models that did (IN) and did not (OUT) train on a
+# sample, *offline* only OUT models. *RMIA's population*: samples that no model under study
+# trained on, used to normalise likelihoods. *Interval*: a 95 % percentile bootstrap over the
+# attacked samples (members and non-members resampled separately), seeded.
 
 # %% tags=["parameters"]
 DATASET = "digits"
@@ -41,32 +57,46 @@ FINETUNE_EPOCHS = 10
 LR = 0.001
 DENSITY = 0.25  # density of the pruned and lottery-ticket models
 N_SHADOWS = 2
-N_REFERENCE = 16  # LiRA / RMIA reference models (even)
-SAMIA_EPOCHS = 10  # Yuan & Zhang train 100
+N_REFERENCE = 16  # LiRA / RMIA reference models (even, at least 4)
+ATTACKS = ["loss", "modified_entropy-per-class", "shokri", "salem", "lira", "rmia"]
+SAMIA_EPOCHS = 10  # Yuan & Zhang train 100; used when "samia" is in ATTACKS
 CLASS_COUNTS = [2, 5, 10]
-WIDGET_DENSITIES = [1.0, 0.5, 0.25, 0.1, 0.05]
+CLASS_MEMBERS = 75  # members per target in the number-of-classes experiment (held fixed)
+CLASS_SEEDS = [0, 1, 2]
+SWEEP_DENSITIES = [1.0, 0.5, 0.25, 0.1, 0.05]
+N_RESAMPLES = 1000  # bootstrap resamples behind every interval
 CACHE = True  # reuse trained models from data/cache
 DEVICE = "auto"
 DATA_ROOT = None
 
 # %%
 import time
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from scipy import stats
 
 import sparsepriv_nb as spn
 from sparsepriv_nb import experiments as E
 
-warnings.filterwarnings("ignore", category=UserWarning)
 spn.train.seed_everything(SEED)
 T0 = time.perf_counter()
 plt.rcParams["figure.dpi"] = 80
-cache = spn.experiments.default_cache() if CACHE else False
+cache = E.default_cache() if CACHE else False
+CI = dict(n_resamples=N_RESAMPLES, random_state=SEED)
+
+
+def with_ci(df, metric, digits=3):
+    """'estimate [lo, hi]' strings of a metric and its interval columns."""
+    def fmt(r):
+        if np.isnan(r[metric]):
+            return "NaN (FPR not resolvable)"
+        return f"{r[metric]:.{digits}f} [{r[metric + '_lo']:.{digits}f}, {r[metric + '_hi']:.{digits}f}]"
+    return df.apply(fmt, axis=1)
+
 
 # %% [markdown]
 # ## 1. Threat model and the pipeline
@@ -78,16 +108,25 @@ cache = spn.experiments.default_cache() if CACHE else False
 #
 # 1. split the data once into a **target pool** and a **shadow pool**, each divided 45 % train
 #    (members) / 10 % validation / 45 % test (non-members), as Yuan & Zhang do;
-# 2. train the target on its train split, and **shadow models** the same way on the shadow
-#    pool, so the attacker knows which samples are members of *its own* models;
+# 2. train the target on its train split, and **shadow models** the same way, each on its own
+#    random half of the shadow pool (Shokri et al.), so the attacker knows which samples are
+#    members of *its own* models;
 # 3. fit an attack on the shadow models' outputs for their members and non-members;
 # 4. apply it to the target's outputs on its members and an equal number of non-members;
-# 5. report metrics; compare dense and sparse targets built with the same recipe.
+# 5. report metrics with intervals; compare dense and sparse targets built with the same
+#    recipe and attacked on the same samples.
+#
+# All models here train for a fixed number of epochs (no early stopping; the validation split
+# is unused; `train__patience` turns early stopping on).
 
 # %% tags=["nbval-check-output"]
-base = E.ExperimentConfig(dataset=DATASET, arch=ARCH, max_samples=MAX_SAMPLES, seed=SEED,
-                          epochs=EPOCHS, finetune_epochs=FINETUNE_EPOCHS, lr=LR, n_shadows=N_SHADOWS,
-                          n_reference=N_REFERENCE, samia_epochs=SAMIA_EPOCHS)
+base = E.ExperimentConfig(
+    data={"name": DATASET, "max_samples": MAX_SAMPLES},
+    model={"arch": ARCH},
+    train={"epochs": EPOCHS, "finetune_epochs": FINETUNE_EPOCHS, "lr": LR},
+    attack={"names": tuple(ATTACKS), "n_shadows": N_SHADOWS, "n_reference": N_REFERENCE,
+            "params": {"samia": {"epochs": SAMIA_EPOCHS}} if "samia" in ATTACKS else {}},
+    seed=SEED)
 ds, pools = E.prepare_data(base, root=DATA_ROOT)
 pools.check_disjoint()  # raises if any sample is in two pools
 print({name: len(idx) for name, idx in pools.as_dict().items()})
@@ -118,7 +157,7 @@ for name, model, (mem, non) in (("target", target, (target_members, target_nonme
 # %%
 def losses(model, X, y):
     with torch.no_grad():
-        return F.cross_entropy(model.eval()(X), y, reduction="none").numpy()
+        return F.cross_entropy(model.eval()(X).double(), y, reduction="none").numpy()
 
 
 shadow_loss = np.r_[losses(shadow, *shadow_members), losses(shadow, *shadow_nonmembers)]
@@ -133,149 +172,315 @@ target_loss = np.r_[losses(target, *target_members), losses(target, *target_nonm
 membership = np.r_[np.ones(len(target_members[1])), np.zeros(len(target_nonmembers[1]))]
 pred = target_loss <= best_tau
 by_hand_bacc = 0.5 * (pred[membership == 1].mean() + (~pred[membership == 0]).mean())
-print(f"threshold {best_tau:.4f} (shadow balanced accuracy {best_bacc:.3f}); "
+print(f"threshold {best_tau:.4g} (shadow balanced accuracy {best_bacc:.3f}); "
       f"on the target: balanced accuracy {by_hand_bacc:.3f}")
 
 # %% [markdown]
 # The package's `ThresholdAttack("loss")` orients every signal as a *membership score*
-# (higher = member: here $-\ell$) and fits the threshold from scikit-learn's ROC. Same attack?
+# (higher = member: here $-\ell$) and fits the threshold on the shadow's ROC. The same attack:
 
 # %%
 s_out = E.query(shadow, shadow_members, shadow_nonmembers)
 t_out = E.query(target, target_members, target_nonmembers)
 attack = spn.attacks.ThresholdAttack("loss").fit(s_out.logits, s_out.labels, s_out.membership)
-print("same threshold:", np.isclose(-attack.threshold_, best_tau, rtol=1e-5))
-print("same predictions:", np.array_equal(attack.predict(t_out.logits, t_out.labels), pred.astype(int)))
+assert np.isclose(-attack.threshold_, best_tau, rtol=1e-6), (attack.threshold_, best_tau)
+assert np.array_equal(attack.predict(t_out.logits, t_out.labels), pred.astype(int))
 metrics = spn.metrics.attack_metrics(attack.score_samples(t_out.logits, t_out.labels),
-                                     t_out.membership, threshold=attack.threshold_)
-print("same balanced accuracy:", np.isclose(metrics["balanced_accuracy"], by_hand_bacc))
+                                     t_out.membership, threshold=attack.threshold_, **CI)
+assert np.isclose(metrics["balanced_accuracy"], by_hand_bacc)
+print(f"balanced accuracy {metrics['balanced_accuracy']:.3f} "
+      f"[{metrics['balanced_accuracy_lo']:.3f}, {metrics['balanced_accuracy_hi']:.3f}] (95 % bootstrap "
+      f"interval over the {len(membership)} attacked samples); AUC {metrics['auc']:.3f} "
+      f"[{metrics['auc_lo']:.3f}, {metrics['auc_hi']:.3f}]")
 
 # %% [markdown]
+# The interval is what a single number hides: with a few hundred members, an AUC can move by a
+# few hundredths just from *which* samples were drawn. Every table below carries one.
+#
 # ## 3. Every attack, on dense, pruned and lottery-ticket targets
 #
 # * **Threshold attacks** (Song & Mittal) on loss, confidence $p_y$, entropy, modified entropy
 #   and LiRA's logit-scaled confidence $\phi = \log p_y - \log\sum_{i\ne y}p_i$, with a global
 #   threshold or one per class.
-# * **Shokri et al.**: an MLP (scikit-learn, as in Bagmar et al.) per class on the shadows'
-#   sorted (log-)probabilities; `shokri-label`: one MLP with the label as input; `shokri-rf`:
-#   a random forest. **Salem et al.**: top-3 probabilities, one shadow suffices.
+# * **Shokri et al.**: a classifier per class on the shadows' sorted probabilities, its
+#   hyperparameters chosen by cross-validation on the shadow data; `shokri-rf` / `shokri-gb`:
+#   a random forest / gradient boosting. **Salem et al.**: top-3 probabilities.
 # * **SAMIA** (Yuan & Zhang): a transformer over per-class tokens (probability, *prediction
 #   sensitivity* $s_c(x) = \frac1m\sum_j |p_c(x+\epsilon u_j)-p_c(x)|/\epsilon$, one-hot label).
 # * **LiRA** (Carlini et al.): `N_REFERENCE` reference models, each sample IN for half of them;
 #   Gaussian likelihood ratio of $\phi$ (online), or OUT-only tail (offline).
 # * **RMIA** (Zarifzadeh et al.): pairwise likelihood ratios against population samples.
 #
-# Attack thresholds are fitted on the shadow models (or fixed for LiRA/RMIA), never on the
-# target, so balanced accuracy is honest; AUC and TPR@FPR do not need a threshold.
+# The quick profile runs the six attacks in `ATTACKS`; the standard profile adds SAMIA, offline
+# LiRA and the other signals (`spn.attacks.available_attacks()` lists them all). Thresholds are
+# fitted on shadow models (or fixed for LiRA / RMIA), never on the target, so balanced accuracy
+# is honest; AUC and TPR at a fixed FPR need no threshold.
 
 # %%
-ALL_ATTACKS = tuple(E.ATTACKS) + tuple(E.REFERENCE_ATTACKS)
 configs = {
-    "dense": base.replace(attacks=ALL_ATTACKS),
-    "magnitude": base.replace(method="magnitude-global", density=DENSITY, attacks=ALL_ATTACKS),
-    "lottery ticket": base.replace(method="lottery", density=DENSITY, attacks=ALL_ATTACKS),
+    "dense": base,
+    "magnitude": base.replace(sparsity__method="magnitude-global", sparsity__density=DENSITY),
+    "lottery ticket": base.replace(sparsity__method="lottery", sparsity__density=DENSITY),
 }
 results, outputs = {}, {}
 for name, cfg in configs.items():
     results[name], outputs[name] = E.run_experiment(cfg, cache=cache, device=DEVICE, root=DATA_ROOT,
-                                                    return_outputs=True)
+                                                    return_outputs=True, progress=False)
 table = pd.concat(results, names=["target"]).reset_index(level=0)
-table.pivot_table(index="attack", columns="target", values=["auc", "tpr@1%fpr"]).round(3)
+table["AUC [95% CI]"] = with_ci(table, "auc")
+table["TPR at 1% FPR [95% CI]"] = with_ci(table, "tpr_at_1pct_fpr")
+headline = table.pivot(index="attack", columns="target", values=["AUC [95% CI]", "TPR at 1% FPR [95% CI]"])
+headline.loc[list(ATTACKS)]
 
 # %%
 table.groupby("target")[["density_achieved", "train_acc", "test_acc", "gen_gap"]].first().round(3)
 
 # %% [markdown]
-# The full tidy table has one row per (model, attack) with every metric; `defense_level` is
-# this project's $1 - \text{advantage} = 2(1 - \text{balanced accuracy})$ (1 = chance).
+# The full tidy table has one row per (model, attack) with every metric and its interval
+# (`auc_lo`, `auc_hi`, ...); `defense_level` is this project's
+# $1 - \text{advantage} = 2(1 - \text{balanced accuracy})$ (1 = chance). A TPR at 1 % FPR needs at
+# least 100 non-members; with fewer it is NaN rather than a number the data cannot support.
 #
-# **Sanity checks** (ranges, since numbers vary with the seed): the dense model leaks, and
-# LiRA is at least as strong as the loss threshold where it matters, at low FPR.
+# **What this run shows.** Computed from the intervals: does each attack beat chance on the
+# dense target (the lower end of its AUC interval above 0.5)?
 
 # %%
-dense_auc = results["dense"].set_index("attack").auc
-assert dense_auc["loss"] > 0.5 and dense_auc["lira"] > 0.55
-assert (table.auc > 0.3).all() and (table.auc < 1.0).all()
+dense = table[table.target == "dense"].set_index("attack")
+for a in ATTACKS:
+    r = dense.loc[a]
+    beats = "beats chance" if r.auc_lo > 0.5 else "is not distinguishable from chance"
+    print(f"Verdict: on the dense target, {a} {beats} (AUC {r.auc:.3f} [{r.auc_lo:.3f}, {r.auc_hi:.3f}]).")
+assert dense.loc["loss", "auc"] > 0.5  # the dense model overfits: the simplest attack has signal
 
 # %% [markdown]
-# ## 4. ROC curves on log-log axes
+# ### Dense vs sparse, on the same samples
 #
-# An attack that is right about a *few* members with near-certainty is dangerous even when its
-# AUC is modest; the log scale shows the low-FPR corner (Carlini et al.).
+# The three targets share their members and non-members (the same pools, in the same order), so
+# the fair comparison is **paired**: resample the attacked samples once and recompute both
+# models' metric on the same resample. The interval of the *difference* is much narrower than
+# two separate intervals. Hypothesis from the seed papers: Yuan & Zhang (002) report that
+# pruning can *increase* membership leakage (it widens the confidence gap), while Gonon et al.
+# (000) find that sparser networks are attacked less successfully, partly because they are less
+# accurate. Which one holds here is a question for the numbers:
 
 # %%
+rows = []
+for a in ATTACKS:
+    for other in ("magnitude", "lottery ticket"):
+        for metric, label in (("auc", "AUC"), ("tpr_at_1pct_fpr", "TPR at 1% FPR")):
+            d = spn.metrics.paired_difference(outputs[other]["scores"][a], outputs["dense"]["scores"][a],
+                                              outputs["dense"]["target"].membership, metric, **CI)
+            rows.append({"attack": a, "sparse target": other, "metric": label, "sparse - dense": d["diff"],
+                         "lo": d["lo"], "hi": d["hi"],
+                         "verdict": spn.metrics.verdict(d["diff"], d["lo"], d["hi"])})
+paired = pd.DataFrame(rows)
+paired.round(3)
+
+# %%
+counts = paired.groupby(["sparse target", "metric"]).verdict.value_counts().unstack(fill_value=0)
+for (other, metric), row in counts.iterrows():
+    summary = ", ".join(f"{n} {v}" for v, n in row.items() if n)
+    print(f"Verdict: {other} vs dense, {metric} across {len(ATTACKS)} attacks: {summary}.")
+print(f"({len(paired)} comparisons at 95 % each: about {0.05 * len(paired):.1f} could differ by chance "
+      "alone, so read single verdicts with care.)")
+
+# %% [markdown]
+# ## 4. LiRA by hand on a few samples
+#
+# LiRA (Carlini et al. 2022) asks, per sample: is the target's confidence on it more like that of
+# models that trained on it (IN) or of models that did not (OUT)? It works on the logit-scaled
+# confidence $\phi = \log p_y - \log\sum_{i \ne y} p_i$, which is close to Gaussian across
+# models. With $\mu_{in}, \mu_{out}$ the per-sample means over IN and OUT reference models and
+# one global standard deviation each ("fixed variance", better with few models), the score is
+# the log-likelihood ratio
+# $\log \mathcal N(\phi_{target}; \mu_{in}, \sigma_{in}) - \log \mathcal N(\phi_{target}; \mu_{out}, \sigma_{out})$.
+
+# %%
+refs = outputs["dense"]["references"]
+phi_ref = np.stack([spn.signals.logit_scaled_confidence(lg, refs.labels) for lg in refs.logits])  # (M, N)
+phi_target = spn.signals.logit_scaled_confidence(outputs["dense"]["target"].logits, refs.labels)
+IN = refs.ref_in
+mu_in = np.nanmean(np.where(IN, phi_ref, np.nan), axis=0)
+mu_out = np.nanmean(np.where(~IN, phi_ref, np.nan), axis=0)
+sd_in = np.nanstd(np.where(IN, phi_ref - mu_in, np.nan))  # one global std (fixed variance)
+sd_out = np.nanstd(np.where(~IN, phi_ref - mu_out, np.nan))
+few = np.r_[0:3, len(phi_target) - 3:len(phi_target)]  # three members, three non-members
+by_hand = stats.norm.logpdf(phi_target[few], mu_in[few], sd_in) - stats.norm.logpdf(phi_target[few], mu_out[few], sd_out)
+pd.DataFrame({"member": outputs["dense"]["target"].membership[few], "phi(target)": phi_target[few],
+              "mu_IN": mu_in[few], "mu_OUT": mu_out[few], "LiRA score by hand": by_hand}).round(2)
+
+# %%
+assert np.allclose(by_hand, outputs["dense"]["scores"]["lira"][few], rtol=1e-6, atol=1e-6)
+print(f"by hand == spn.attacks.LiRA on these samples (IN sd {sd_in:.2f}, OUT sd {sd_out:.2f}, "
+      f"{refs.logits.shape[0]} reference models)")
+
+# %% [markdown]
+# ## 5. ROC curves on log-log axes
+#
+# An attack that is right about a *few* members with near-certainty is dangerous even when its
+# AUC is modest; the log scale shows the low-FPR corner (Carlini et al.). The axes start at
+# $1/n$: no smaller non-zero FPR can be measured with $n$ non-members.
+
+# %% tags=["headline"]
 fig, axes = plt.subplots(1, 3, figsize=(15, 5))
 for ax, name in zip(axes, configs):
     membership = outputs[name]["target"].membership
-    shown = ("loss", "modified_entropy-per-class", "shokri", "salem", "samia", "lira", "rmia")
-    spn.plots.plot_roc({a: (outputs[name]["scores"][a], membership) for a in shown}, ax=ax,
+    spn.plots.plot_roc({a: (outputs[name]["scores"][a], membership) for a in ATTACKS}, ax=ax,
                        title=name)
 
 # %% [markdown]
-# ## 5. Confidence and sensitivity gaps (Yuan & Zhang, Fig. 1)
+# ## 6. Confidence and sensitivity gaps (Yuan & Zhang, Fig. 1)
 #
 # Members get higher confidence and *lower* prediction sensitivity. Yuan & Zhang found that
-# pruning can widen these gaps; look at the mean gap in each title.
+# pruning can widen these gaps. The histograms use a log count axis (confident samples pile up
+# near 1); the table gives each gap with a bootstrap interval.
 
 # %%
+X_attacked = torch.cat([target_members[0], target_nonmembers[0]])
+gap_rows = []
+rng = np.random.default_rng(SEED)
 for name in configs:
     out = outputs[name]["target"]
-    sens = spn.signals.sensitivity(outputs[name]["model"], torch.cat([target_members[0], target_nonmembers[0]]),
-                                   generator=torch.Generator().manual_seed(SEED))
-    fig = spn.plots.plot_member_histograms(
-        {"true-class confidence": spn.signals.confidence(out.logits, out.labels),
-         "mean prediction sensitivity": sens.mean(1)}, out.membership, title=name)
+    sens = spn.signals.sensitivity(outputs[name]["model"], X_attacked,
+                                   generator=torch.Generator().manual_seed(SEED)).mean(1)
+    conf = spn.signals.confidence(out.logits, out.labels)
+    fig = spn.plots.plot_member_histograms({"true-class confidence": conf, "mean prediction sensitivity": sens},
+                                           out.membership, title=name)
+    m = out.membership == 1
+    for signal, v in (("confidence", conf), ("sensitivity", sens)):
+        boot = [rng.choice(v[m], m.sum()).mean() - rng.choice(v[~m], (~m).sum()).mean() for _ in range(N_RESAMPLES)]
+        gap_rows.append({"target": name, "signal": signal, "member - non-member mean": v[m].mean() - v[~m].mean(),
+                         "lo": np.percentile(boot, 2.5), "hi": np.percentile(boot, 97.5)})
+gaps = pd.DataFrame(gap_rows)
+gaps.round(4)
+
+# %%
+for signal, g in gaps.groupby("signal"):
+    for _, r in g.iterrows():
+        direction = spn.metrics.verdict(r["member - non-member mean"], r.lo, r.hi)
+        print(f"Verdict: {r.target}: members' mean {signal} is {direction} than non-members' "
+              f"({r['member - non-member mean']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}]).")
 
 # %% [markdown]
-# ## 6. Do attacks transfer between dense and sparse models? (Bagmar et al.)
+# ## 7. Do attacks transfer between dense and sparse models? (Bagmar et al.)
 #
 # Fit the attack on the shadows of one kind of model, apply it to targets of every kind.
 # Rows: the model family the attacker trained on; columns: the attacked model. The cells hold
-# balanced accuracy at the threshold fitted on the row's shadows: it is the threshold (or the
-# classifier) that has to transfer.
+# balanced accuracy at the threshold fitted on the row's shadows (0.5 = chance): it is the
+# threshold (or the classifier) that has to transfer.
 
 # %%
 pairs = {name: (outputs[name]["shadow"], outputs[name]["target"]) for name in configs}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+transfer = {}
 for ax, attack_name in zip(axes, ("shokri", "loss")):
-    transfer = E.attack_transfer(pairs, attack_name, cfg=base)
-    spn.plots.plot_heatmap(transfer, ax=ax, title=f"{attack_name}: balanced accuracy")
-transfer.round(3)
+    transfer[attack_name] = {m: E.attack_transfer(pairs, attack_name, cfg=base, metric=m)
+                             for m in ("balanced_accuracy", "balanced_accuracy_lo", "balanced_accuracy_hi")}
+    spn.plots.plot_heatmap(transfer[attack_name]["balanced_accuracy"], ax=ax,
+                           title=f"{attack_name}: balanced accuracy")
+transfer["shokri"]["balanced_accuracy"].round(3)
 
 # %% [markdown]
-# ## 7. Attack success vs number of classes (Bagmar et al.)
-#
-# With more classes each one has fewer training samples, the model overfits more and the
-# output vector carries more information: attacks get easier.
+# Which transfers are distinguishable from chance? A cell is *above chance* when the lower end
+# of its 95 % interval (a bootstrap over the attacked samples, the threshold held fixed) is
+# above 0.5.
 
 # %%
-class_configs = [base.replace(n_classes=c, attacks=("loss", "shokri", "salem")) for c in CLASS_COUNTS]
-by_classes = E.run_sweep(class_configs, cache=cache, device=DEVICE, root=DATA_ROOT, progress=False)
-fig, ax = plt.subplots(figsize=(5, 3.5))
-for attack_name, grp in by_classes.groupby("attack"):
-    ax.plot(grp.n_classes, grp.auc, marker="o", label=attack_name)
-ax.set_xlabel("number of classes")
-ax.set_ylabel("attack AUC")
-ax.legend()
-by_classes.pivot_table(index="n_classes", columns="attack", values="auc").round(3)
+for attack_name, t in transfer.items():
+    near = [(s, d) for s in t["balanced_accuracy"].index for d in t["balanced_accuracy"].columns
+            if t["balanced_accuracy_lo"].loc[s, d] <= 0.5]
+    total = t["balanced_accuracy"].size
+    print(f"Verdict: {attack_name} transfer: {total - len(near)} of {total} (source, target) pairs are above chance; "
+          f"near chance: {near if near else 'none'}.")
 
 # %% [markdown]
-# ## 8. Explore: choose a sparsity level
+# ## 8. Attack success vs density
 #
-# For each density we train (or load) a magnitude-pruned target and shadows, then precompute
-# the attack scores: moving the slider only draws. `spn.widgets.mia_view` is the same pure
-# function, called once here without the widget.
+# The same recipe at several densities (global magnitude pruning, then fine-tuning), attacked on
+# the same samples. The figure shows AUC with its bootstrap interval; the table adds accuracy,
+# because a sparser model that is also less accurate is a confounded comparison (notebook 03).
 
 # %%
-views = {}
-for d in WIDGET_DENSITIES:
-    cfg = base.replace(method="dense" if d == 1.0 else "magnitude-global", density=d,
-                       attacks=("loss", "salem"))
-    _, o = E.run_experiment(cfg, cache=cache, device=DEVICE, root=DATA_ROOT, return_outputs=True)
+views, sweep_rows = {}, []
+for d in SWEEP_DENSITIES:
+    cfg = base.replace(sparsity__method="dense" if d == 1.0 else "magnitude-global", sparsity__density=d,
+                       attack__names=("loss", "salem"))
+    df_d, o = E.run_experiment(cfg, cache=cache, device=DEVICE, root=DATA_ROOT, return_outputs=True,
+                               progress=False)
+    sweep_rows.append(df_d)
     # same members / non-members, in the same order, as the experiment's scores; add sensitivity
     t = E.query(o["model"], target_members, target_nonmembers, with_sensitivity=True, seed=SEED)
     views[d] = {"outputs": t, "scores": o["scores"]}
-view = spn.widgets.mia_view(views, DENSITY)
+sweep = pd.concat(sweep_rows, ignore_index=True)
+fig = spn.plots.plot_intervals(sweep, x="density_achieved", y="auc", lo="auc_lo", hi="auc_hi", hue="attack",
+                               logx=True, xlabel="achieved density (log scale)", ylabel="attack AUC", chance=0.5,
+                               title="attack AUC vs density (95 % bootstrap intervals)")
+fig.axes[0].set_xticks(SWEEP_DENSITIES, [f"{d:g}" for d in SWEEP_DENSITIES])
+sweep.assign(**{"AUC [95% CI]": with_ci(sweep, "auc")}).pivot(
+    index="sparsity_density", columns="attack", values="AUC [95% CI]").join(
+    sweep.groupby("sparsity_density")[["density_achieved", "test_acc", "gen_gap"]].first().round(3)
+).sort_index(ascending=False)
+
+# %%
+sparsest = min(SWEEP_DENSITIES)
+for a in ("loss", "salem"):
+    d = spn.metrics.paired_difference(views[sparsest]["scores"][a], views[1.0]["scores"][a],
+                                      views[1.0]["outputs"].membership, "auc", **CI)
+    print(f"Verdict: {a} AUC at density {sparsest:g} vs dense: {spn.metrics.verdict(d['diff'], d['lo'], d['hi'])} "
+          f"({d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]); test accuracy "
+          f"{sweep[sweep.sparsity_density == sparsest].test_acc.iloc[0]:.3f} vs "
+          f"{sweep[sweep.sparsity_density == 1.0].test_acc.iloc[0]:.3f}.")
+
+# %% [markdown]
+# ## 9. Attack success vs number of classes (Bagmar et al.)
+#
+# Hypothesis (Bagmar et al.): with more classes the output vector carries more information and
+# attacks get easier. A fair test holds everything else fixed: every target here has the same
+# number of members (`CLASS_MEMBERS`, a seeded random subset), and each point is the mean over
+# `CLASS_SEEDS` with a t-interval over seeds (seed variance, not sampling noise).
+
+# %%
+class_configs = [base.replace(data__n_classes=c, data__train_size=CLASS_MEMBERS, seed=s,
+                              attack__names=("loss", "salem"))
+                 for c in CLASS_COUNTS for s in CLASS_SEEDS]
+by_classes = E.run_sweep(class_configs, cache=cache, device=DEVICE, root=DATA_ROOT, progress=False)
+assert (by_classes.n_members == CLASS_MEMBERS).all()
+agg = spn.metrics.aggregate_seeds(by_classes, ["data_n_classes", "attack"], "auc")
+fig = spn.plots.plot_intervals(agg, x="data_n_classes", hue="attack", chance=0.5, xlabel="number of classes",
+                               ylabel="attack AUC (mean over seeds)",
+                               title=f"{CLASS_MEMBERS} members per target, t-interval over {len(CLASS_SEEDS)} seeds")
+fig.axes[0].set_xticks(CLASS_COUNTS)
+agg.round(3)
+
+# %%
+wide = by_classes.pivot_table(index=["attack", "seed"], columns="data_n_classes", values="auc")
+lo_c, hi_c = min(CLASS_COUNTS), max(CLASS_COUNTS)
+for a, g in wide.groupby(level="attack"):
+    diff = (g[hi_c] - g[lo_c]).to_frame("d").assign(attack=a)
+    s = spn.metrics.aggregate_seeds(diff, "attack", "d").iloc[0]
+    print(f"Verdict: {a}: AUC with {hi_c} vs {lo_c} classes is {spn.metrics.verdict(s['mean'], s.lo, s.hi)} "
+          f"(mean paired difference over {int(s.n)} seeds {s['mean']:+.3f}, 95 % t-interval [{s.lo:+.3f}, {s.hi:+.3f}]).")
+
+# %% [markdown]
+# ## 10. Attack-measured privacy vs differential privacy
+#
+# Everything above measures privacy *empirically*: how well particular attacks do against a
+# particular trained model. A weak attack result is not a guarantee; a stronger attack may yet
+# succeed. **Differential privacy** (DP) is a guarantee about the *training algorithm*: with
+# privacy budget $\varepsilon$ (and a small $\delta$), no attacker, however strong, can have a
+# TPR much above $e^{\varepsilon}$ times its FPR on any one sample. It costs accuracy and must be
+# built into training (DP-SGD). Notebook 06 trains with DP-SGD, compares the accountant's
+# $\varepsilon$ with what attacks find, and asks whether pruning helps there.
+#
+# ## 11. Explore: choose a sparsity level
+#
+# The explorer draws the precomputed density sweep of section 8 (moving the slider only
+# draws). It runs in JupyterLab; in an HTML report or a reopened notebook the widget itself is
+# inert until the cells are run again, and the picture below it shows its current view.
+# `spn.widgets.mia_view` is the same pure function, called once here without the widget.
+
+# %%
+view = spn.widgets.mia_view(views, DENSITY if DENSITY in views else SWEEP_DENSITIES[0], show=False)
 print({k: round(v, 3) for k, v in view["auc"].items()})
 
 # %%
@@ -285,16 +490,22 @@ spn.widgets.mia_explorer(views)
 # ## Summary
 #
 # * Every attack fits on shadow (or reference) models and is scored on balanced members and
-#   non-members of the target; report AUC **and** TPR at low FPR.
-# * Reference-model attacks (LiRA, RMIA) are the strongest at low FPR; simple thresholds get
-#   most of the AUC on small, overfit models.
-# * Whether sparsity helps depends on the method and the density, and sparse models are often
-#   less accurate too: notebook 03 separates the two effects.
+#   non-members of the target; report AUC **and** TPR at low FPR, each with its interval.
+# * Compare two targets on the *same* samples with a paired interval; the verdict lines above
+#   say which differences this run can resolve.
+# * Sparse models are often less accurate too (section 8's table): notebook 03 separates the
+#   effect of sparsity from the effect of accuracy.
 #
 # **Exercises**
 # 1. Raise `N_SHADOWS` to 8: which shadow-model attacks improve?
 # 2. Compare `lira` and `lira-per-sample` with `N_REFERENCE = 4` and `= 32`.
-# 3. Run the standard profile: `sparsepriv-nb run --profile standard --only 02`.
+# 3. Add `"samia"` and `"lira-offline"` to `ATTACKS` (the standard profile does): where do they
+#    rank at 1 % FPR?
+# 4. Run the standard profile: `sparsepriv-nb run --profile standard --only 02`.
+#
+# ## Where next
+# Notebook **03_confounding_by_accuracy** sweeps method × density × seed and asks whether
+# sparsity protects beyond what lower accuracy explains.
 
 # %%
 print(f"notebook time: {time.perf_counter() - T0:.0f} s")
