@@ -202,9 +202,11 @@ print(f"balanced accuracy {metrics['balanced_accuracy']:.3f} "
 # * **Threshold attacks** (Song & Mittal) on loss, confidence $p_y$, entropy, modified entropy
 #   and LiRA's logit-scaled confidence $\phi = \log p_y - \log\sum_{i\ne y}p_i$, with a global
 #   threshold or one per class.
-# * **Shokri et al.**: a classifier per class on the shadows' sorted probabilities, its
-#   hyperparameters chosen by cross-validation on the shadow data; `shokri-rf` / `shokri-gb`:
-#   a random forest / gradient boosting. **Salem et al.**: top-3 probabilities.
+# * **Shokri et al.**: an attack classifier on the shadows' (log-)probabilities, with the
+#   label as an input; its family (logistic regression, gradient boosting, random forest) and
+#   hyperparameters are chosen by 5-fold cross-validated AUC on the shadow data alone.
+#   Shokri et al. train one classifier per class (`shokri-per-class`), which is weaker with
+#   few shadow samples per class. **Salem et al.**: top-3 sorted probabilities.
 # * **SAMIA** (Yuan & Zhang): a transformer over per-class tokens (probability, *prediction
 #   sensitivity* $s_c(x) = \frac1m\sum_j |p_c(x+\epsilon u_j)-p_c(x)|/\epsilon$, one-hot label).
 # * **LiRA** (Carlini et al.): `N_REFERENCE` reference models, each sample IN for half of them;
