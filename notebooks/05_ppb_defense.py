@@ -323,12 +323,13 @@ print(f"early stopping (patience {PATIENCE}) {'changed' if changed else 'did not
 
 # %% [markdown]
 # **Sanity checks** (ranges, since the numbers vary with the seed): the undefended pruned
-# model leaks (some attack beats chance), and no defense destroyed the classifier.
+# model works and leaks (some attack beats chance), at the density asked for. A defense *may*
+# cost much accuracy: that is a result, shown in the next sections, not a failure.
 
 # %%
 none_rows = records[records.defense == "none"]
 assert none_rows.auc.max() > 0.55, none_rows[["attack", "auc"]]
-assert (records.test_acc > 0.5).all(), records.groupby("defense").test_acc.first()
+assert none_rows.test_acc.iloc[0] > 0.5, none_rows.test_acc
 assert np.allclose(records.density_achieved, DENSITY, atol=0.02)
 
 # %% [markdown]
