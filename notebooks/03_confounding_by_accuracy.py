@@ -14,8 +14,9 @@
 # %% [markdown]
 # # 03 · Is it sparsity, or accuracy? Confounding in sparse-network privacy
 #
-# Pruned networks are often *less attackable* than dense ones. They are also often *less
-# accurate*. A model that has learnt less about its training set has less to leak, so a plain
+# Gonon et al. (seed 000) find sparser networks *less attackable* than dense ones (Yuan & Zhang,
+# seed 002, report pruning settings where leakage grows instead: notebook 02). Sparser networks
+# are also often *less accurate*. A model that has learnt less about its training set has less to leak, so a plain
 # dense-vs-sparse comparison cannot tell whether sparsity itself protects the data or whether
 # any way of losing the same accuracy would do as well. Gonon et al. (seed 000) put it this
 # way in their abstract:
@@ -123,8 +124,11 @@ axes[0].scatter(toy.x, toy.y, c=toy.z, cmap="viridis", s=10)
 axes[0].set(xlabel="x", ylabel="y", title="raw: x and y look related (colour = z)")
 rx = sm.OLS(toy.x, sm.add_constant(toy.z)).fit().resid
 ry = sm.OLS(toy.y, sm.add_constant(toy.z)).fit().resid
+r_by_hand = np.corrcoef(rx, ry)[0, 1]  # the partial correlation, by hand
+assert np.isclose(r_by_hand, spurious.r.iloc[1]), "by hand != AN.partial_correlation"
 axes[1].scatter(rx, ry, s=10, color="0.4")
-axes[1].set(xlabel="x | z (residual)", ylabel="y | z (residual)", title="after removing z: nothing left")
+axes[1].set(xlabel="x | z (residual)", ylabel="y | z (residual)",
+            title=f"after removing z: r = {r_by_hand:+.2f} (= package)")
 plt.tight_layout()
 
 # %% [markdown]
@@ -252,7 +256,9 @@ for ax, metric in zip(axes, ("defense_level", "auc", "tpr_at_1pct_fpr")):
     PS.plot_accuracy_vs_defense(models, y=metric, by=["config"], ax=ax,
                                 colorbar=metric == "tpr_at_1pct_fpr",
                                 legend=metric == "defense_level")
-    ax.set_title(f"{MAIN_ATTACK}: {metric.replace('_', ' ')}")
+    ax.axhline({"defense_level": 1.0, "auc": 0.5, "tpr_at_1pct_fpr": 0.01}[metric], color="grey",
+               ls=":", zorder=0)  # what an attack that guesses at random scores
+    ax.set_title(f"{MAIN_ATTACK}: {metric.replace('_', ' ')} (dotted: chance)")
 plt.tight_layout()
 
 # %% [markdown]
@@ -323,7 +329,9 @@ for name in ("+ test accuracy", "+ generalisation gap"):
     v = AN.confounding_verdict(coef_of("raw"), coef_of(name),
                                label="the log-density coefficient of AUC", fmt="{:+.4f}")
     regression_verdicts[name] = v
-    print(f"{name}: {v['text']}")
+    # the package's sentence always says "accuracy"; name the covariate actually used
+    text = v["text"] if "accuracy" in name else v["text"].replace("accuracy", "the generalisation gap")
+    print(f"{name}: {text}")
 
 # %%
 n_groups = int(coefs.n_groups.iloc[0])
@@ -363,7 +371,9 @@ fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
 #
 # For each method, the raw AUC difference (sparse minus the full dense model) and the
 # accuracy-matched one, each with its 95 % interval over seeds, and what happens between the
-# two: the effect *survives*, *shrinks*, *vanishes*, *reverses*, or was never detectable.
+# two: the effect *survives*, *shrinks*, *vanishes* (detectable raw, not once matched),
+# *reverses*, *appears* (detectable only once matched), or is detectable in neither (`none` in
+# the table).
 # These are several comparisons at once (methods × attacks), each at 95 %: expect the odd
 # false "detectable" among them.
 
