@@ -275,7 +275,8 @@ a0, a1 = acc_table.loc[k_dense], acc_table.loc[k_sparse]
 overlap = not (a1.hi < a0.lo or a1.lo > a0.hi)
 print(f"Test accuracy {a0.test_acc:.3f} [{a0.lo:.3f}, {a0.hi:.3f}] at k = {k_dense:g} and "
       f"{a1.test_acc:.3f} [{a1.lo:.3f}, {a1.hi:.3f}] at k = {k_sparse:g}: "
-      + ("the intervals overlap, so no accuracy change is detectable at this test size."
+      + ("the intervals overlap, so this comparison does not resolve an accuracy change at this "
+         "test size (overlapping intervals are a conservative test)."
          if overlap else
          f"accuracy is {'lower' if a1.test_acc < a0.test_acc else 'higher'} at k = {k_sparse:g}, "
          "beyond the intervals' width."))
@@ -420,8 +421,10 @@ spn.widgets.inversion_explorer(results, records, images)
 # * **accuracy** can fall with $k$ too (section 5): a model that has lost information about the
 #   input is both less useful and less invertible, so a drop in inversion quality is not free
 #   privacy, as with membership inference in notebook 03 (compare at matched accuracy);
-# * an early layer stays nearly invertible while it remains injective: what pruning removes
-#   there is redundancy, not information. Huang et al.'s theorem concerns one wide layer.
+# * an early layer stays invertible in principle while it remains injective: what pruning
+#   removes there is redundancy, not information, though the optimisation can get harder and
+#   reach a worse reconstruction (section 7 printed whether it did). Huang et al.'s theorem
+#   concerns one wide layer.
 #
 # ## Summary and exercises
 # * Inversion is an optimisation over the input; a batch costs little more than one image.
