@@ -29,7 +29,7 @@
 # 5. read an **accuracy vs density** curve with its spread over seeds.
 #
 # Seeds: Gonon et al. (000), Huang et al. (001), Yuan & Zhang (002), Bagmar et al. (004).
-# Defaults are the *quick* profile (8x8 digits, an MLP, about a minute on a laptop CPU);
+# Defaults are the *quick* profile (8x8 digits, an MLP, one to two minutes on a laptop CPU);
 # `notebooks/params/standard.yaml` reruns it on Fashion-MNIST with LeNet-5.
 
 # %% tags=["parameters"]
@@ -283,7 +283,8 @@ print("still zero after training:", still_zero)
 one_shot = sp.one_shot_lottery_ticket(new_model(seed=0), lambda m, phase: train(m, EPOCHS, phase),
                                       amount=0.9)
 print(f"one-shot ticket: density {sp.overall_density(one_shot):.3f}, "
-      f"test accuracy {test_acc(one_shot):.3f} (dense {dense_acc:.3f})")
+      f"test accuracy {test_acc(one_shot):.3f} (dense {dense_acc:.3f}); one model of one seed on "
+      f"{len(test_data[1])} test samples, so a difference of a few points may be noise")
 
 # %% [markdown]
 # ## 4. Butterfly sparsity
@@ -381,7 +382,9 @@ print(f"{len(results)} trained configurations over {len(SEEDS)} seeds")
 # The table: per method and requested density, the achieved density and the test accuracy as
 # mean, standard deviation and a 95 % t-interval over the seeds (`spn.metrics.aggregate_seeds`).
 # This interval shows how much retraining with another seed moves the accuracy (seed
-# variance); it does not include the noise of a finite test set.
+# variance); it does not include the noise of a finite test set. With 3 seeds the t-interval
+# is the mean ± 4.3 standard errors: where the seeds disagree it is very wide, and it can even
+# reach below 0 or above 1. It bounds the *mean* accuracy, not a single model's.
 
 # %%
 key = results.assign(requested=results.requested.fillna(-1))  # butterfly: no requested density
@@ -412,7 +415,11 @@ ax.invert_xaxis()  # sparser to the right
 # produced it. Each comparison is paired by seed (magnitude and random prune the same trained
 # model); "no detectable difference" means the 95 % t-interval of the mean difference over
 # seeds includes 0. With few seeds the intervals are wide, and with this many comparisons one or
-# two may cross 0 by chance alone.
+# two may cross 0 by chance alone. A difference of exactly 0 with an interval [0, 0] means both
+# models made the same predictions on every seed: at the lowest densities, global pruning can
+# leave a layer almost empty (exercise 2), and then both networks predict one class for every
+# input. The last lines use a weaker criterion, the overlap of two intervals: a very wide interval
+# (a model that collapses on some seeds) overlaps almost anything, so they print the mean too.
 
 # %% tags=["verdict"]
 def paired(a, b, column, requested):
@@ -434,9 +441,11 @@ dense_mean = summary.query("method == 'magnitude-global' and requested == 1").il
 for method, g in summary.groupby("method", sort=False):
     within = g[(g.hi >= dense_mean.lo) & (g.density < 1)]
     lowest = within.density.min() if len(within) else None
+    at = None if lowest is None else within[within.density == lowest].iloc[0]
     print(f"{method}: lowest density whose interval overlaps the dense one "
           f"[{dense_mean.lo:.3f}, {dense_mean.hi:.3f}]: "
-          f"{'none' if lowest is None else f'{lowest:.3g}'}")
+          + ("none" if at is None else
+             f"{lowest:.3g} (mean {at['mean']:.3f} [{at.lo:.3f}, {at.hi:.3f}])"))
 
 # %% [markdown]
 # Sanity checks that hold on any reasonable run (stochastic, so ranges rather than numbers):
