@@ -32,9 +32,11 @@ sequential path of :mod:`sparsepriv_nb.sparsity` (prune, fine-tune, IMP rounds).
 stopping (``patience``) and defenses' custom losses are not supported here either.
 
 **When it pays.** :func:`should_vectorise` encodes what ``benchmarks/ensembles.py`` measured on
-a 2-core CPU: the digits MLP is several times faster as an ensemble from K = 4 on, LeNet-5 (whose
-convolutions are already batched work, and whose ``vmap``-ed convolutions are slower than
-plain ones) is not, so it stays sequential. :func:`train_ensemble` asks it by default.
+a busy 2-core CPU (:data:`MEASURED_SPEEDUP`): the digits MLP is 1.6x faster as an ensemble at
+K = 4, 2x at K = 16 and 3.8x at K = 64 (a step's work there is mostly matrix products, which
+batching does not make cheaper; what it saves is per-step overhead); LeNet-5 on 8x8 digits is
+1.7x faster, and stays sequential on larger inputs, where it was measured not faster.
+:func:`train_ensemble` asks it by default.
 
 Example:
     >>> from sparsepriv_nb.data import load_dataset
@@ -71,26 +73,37 @@ __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
 _OPTIMIZERS = ("adam", "sgd")
 
 #: Speed-up of :func:`train_ensemble` (vectorised) over K sequential :func:`train.fit` calls,
-#: measured by ``benchmarks/ensembles.py`` on digits (2-core CPU, one torch thread, busy
-#: machine; best of 3, interleaved). :func:`should_vectorise` vectorises where it is > 1.2.
+#: measured by ``benchmarks/ensembles.py`` on digits (8x8 inputs; LiRA reference models on
+#: ~400 samples, 30 epochs of Adam, batch 64) on a busy 2-core CPU with one torch thread, best
+#: of 3, interleaved. :func:`should_vectorise` vectorises where it is > 1.2.
 MEASURED_SPEEDUP: dict[str, dict[int, float]] = {
-    "mlp": {4: 3.0, 16: 6.0, 64: 7.0},
-    "lenet5": {4: 0.8, 16: 0.8, 64: 0.8},
+    "mlp": {4: 1.6, 16: 2.0, 64: 3.8},
+    "lenet5": {4: 1.7, 16: 1.7},
 }
+#: The input size (pixels) the table was measured at. LeNet-5 on larger inputs (28x28) is
+#: dominated by its convolutions, which were measured not faster vectorised (issue 13), so it
+#: stays sequential there; an MLP's cost grows alike on both paths.
+_MEASURED_PIXELS = 64
 _MIN_SPEEDUP = 1.2
 
 
-def should_vectorise(arch: str, n_models: int, *, device: str | torch.device = "cpu") -> bool:
+def should_vectorise(arch: str, n_models: int, *, input_shape=None,
+                     device: str | torch.device = "cpu") -> bool:
     """Whether ``n_models`` members of ``arch`` train faster as one vectorised ensemble.
 
     From :data:`MEASURED_SPEEDUP` (CPU): ``True`` where the measured speed-up at the nearest
     measured K (not above ``n_models``) exceeds 1.2; architectures never measured (``cnn``,
-    ``resnet18``, whose default BatchNorm cannot be vectorised anyway) and a single model stay
-    sequential. On CUDA the same table is used: it was not measured there.
+    ``resnet18``, whose default BatchNorm cannot be vectorised anyway), a single model, and
+    convolutional models on inputs larger than the measured 8x8 stay sequential. On CUDA the
+    same table is used: it was not measured there.
 
     Example:
-        >>> should_vectorise("mlp", 16), should_vectorise("lenet5", 16), should_vectorise("mlp", 1)
-        (True, False, False)
+        >>> should_vectorise("mlp", 16), should_vectorise("mlp", 1)
+        (True, False)
+        >>> should_vectorise("lenet5", 16, input_shape=(1, 8, 8))
+        True
+        >>> should_vectorise("lenet5", 16, input_shape=(1, 28, 28))
+        False
     """
     if not isinstance(arch, str):
         raise TypeError(f"The 'arch' parameter of should_vectorise must be a model name (str). "
@@ -99,6 +112,9 @@ def should_vectorise(arch: str, n_models: int, *, device: str | torch.device = "
     resolve_device(device)
     table = MEASURED_SPEEDUP.get(arch)
     if n_models < 2 or not table:
+        return False
+    if arch != "mlp" and input_shape is not None \
+            and math.prod(tuple(input_shape)[1:]) > _MEASURED_PIXELS:
         return False
     measured = [k for k in sorted(table) if k <= n_models] or [min(table)]
     return table[measured[-1]] > _MIN_SPEEDUP
@@ -222,7 +238,8 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
                            **(model_params or {})) for s in seeds]
     why_not = _vectorisable(members[0])
     if vectorise is None:
-        vectorise = why_not is None and should_vectorise(arch, len(members), device=dev)
+        vectorise = why_not is None and should_vectorise(
+            arch, len(members), input_shape=input_shape, device=dev)
     elif vectorise and why_not is not None:
         raise ValueError(f"The 'vectorise' parameter of {owner} is True, but {arch!r} with "
                          f"{model_params or {}} cannot be vectorised: {why_not}. Pass "
@@ -280,12 +297,22 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
 
     K = len(members)
     stacked, _ = stack_module_state(members)  # name -> (K, *shape)
-    # Stacked parameters that do not require grad: their rows (views, hence leaves) are what
-    # the optimiser updates in place; each step differentiates a fresh detached alias.
-    stacked = {n: p.detach().to(dev).contiguous() for n, p in stacked.items()}
-    rows = {n: [p[k] for k in range(K)] for n, p in stacked.items()}
-    opt = _member_optimizer([r for n in stacked for r in rows[n]], optimizer=optimizer, lr=lr,
-                            weight_decay=weight_decay, momentum=momentum)
+    names = list(stacked)
+    shapes = [stacked[n].shape[1:] for n in names]
+    bounds = np.r_[0, np.cumsum([math.prod(sh) for sh in shapes])].tolist()
+    spans = list(zip(names, bounds[:-1], bounds[1:], shapes))
+    # Member k's parameters are row k of one (K, P) buffer that does not require grad: the
+    # rows (views, hence leaves) are what the optimiser updates in place, one parameter per
+    # member; each layer is a strided (K, *shape) view of it, and each step differentiates a
+    # fresh detached alias of those views. Gradients are copied into the matching (K, P)
+    # buffer, whose rows are the members' .grad.
+    theta = torch.cat([stacked[n].detach().reshape(K, -1) for n in names], 1).to(dev)
+    grad = torch.zeros_like(theta)
+    layers = {n: theta[:, a:b].view(K, *sh) for n, a, b, sh in spans}
+    grad_layers = [grad[:, a:b].view(K, *sh) for _, a, b, sh in spans]
+    rows = [theta[k] for k in range(K)]
+    opt = _member_optimizer(rows, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                            momentum=momentum)
     base = copy.deepcopy(members[0]).to("meta").train()
 
     def forward(p, xb):
@@ -308,21 +335,22 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
             for s in range(steps):
                 width = int(widths[s])  # no column where every member is padding
                 xb, yb, mb = X[ids[s, :, :width]], y[ids[s, :, :width]], mask[s, :, :width]
-                leaves = {n: p.detach().requires_grad_() for n, p in stacked.items()}
+                leaves = {n: p.detach().requires_grad_() for n, p in layers.items()}
                 logits = batched(leaves, xb)  # (K, width, C)
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
                 # Each member's loss is the mean over its real samples, as fit's batch mean;
                 # members are independent, so the gradient of the sum is each one's own.
                 loss = ((ce.view(K, -1) * mb).sum(1) / counts[s].clamp(min=1)).sum()
                 grads = torch.autograd.grad(loss, list(leaves.values()))
+                for buf, g in zip(grad_layers, grads):
+                    buf.copy_(g)
                 active = (counts[s] > 0).tolist()
-                for n, g in zip(leaves, grads):
-                    g = g.contiguous()  # the optimiser's kernels expect the rows' layout
-                    for k, r in enumerate(rows[n]):
-                        r.grad = g[k] if active[k] else None
+                for k, r in enumerate(rows):
+                    r.grad = grad[k] if active[k] else None
                 opt.step()
+    final = theta.cpu()
     for k, m in enumerate(members):
-        m.load_state_dict({n: p[k].detach().cpu().clone() for n, p in stacked.items()})
+        m.load_state_dict({n: final[k, a:b].view(sh).clone() for n, a, b, sh in spans})
         m.to(dev).eval()
 
 

@@ -92,7 +92,8 @@ def test_seeded_reproducible_and_global_rng_untouched(digits):
 
 
 def test_fallbacks_and_should_vectorise(digits):
-    assert ENS.should_vectorise("mlp", 16) and not ENS.should_vectorise("lenet5", 16)
+    assert ENS.should_vectorise("mlp", 16)
+    assert not ENS.should_vectorise("lenet5", 16, input_shape=(1, 28, 28))
     assert not ENS.should_vectorise("mlp", 1) and not ENS.should_vectorise("resnet18", 64)
     X = torch.rand(40, 3, 8, 8)
     y = torch.arange(40) % 3
