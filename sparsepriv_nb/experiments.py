@@ -226,25 +226,39 @@ def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, i
     key = Cache.key({"cfg": cfg.model_dict(attacker=attacker), "role": role, "seed": seed,
                      "data": Cache.key({"X": _digest(X), "y": _digest(y)}),
                      "fit": fit_overrides})
-    hit = cache.load_model(key)
-    if hit is not None:
+    def load():
+        hit = cache.load_model(key)
+        if hit is None:
+            return None
         model = method.structure(build(0), density=cfg.sparsity.density,
                                  options=cfg.sparsity.options)
         try:
             model.load_state_dict(hit[0])
-            _refresh_masked(model)
-            return model.eval(), dict(hit[1].get("train_info", {}))
         except (RuntimeError, KeyError) as exc:  # structure changed: recompute
             warnings.warn(f"cache: model {key[:12]} does not fit ({exc}); retraining.",
-                          stacklevel=2)
-    t = cfg.train
-    model = method.train(build(seed), fit, density=cfg.sparsity.density, seed=seed,
-                         epochs=t.epochs, finetune_epochs=t.finetune_epochs,
-                         options=cfg.sparsity.options)
-    info = _dp_summary(dp_log)
-    cache.save_model(key, model.state_dict(), {"role": role, "seed": seed, "train_info": info,
-                                               "config": cfg.model_dict(attacker=attacker)})
-    return model.eval(), info
+                          stacklevel=3)
+            return None
+        _refresh_masked(model)
+        return model.eval(), dict(hit[1].get("train_info", {}))
+
+    def compute():
+        t = cfg.train
+        model = method.train(build(seed), fit, density=cfg.sparsity.density, seed=seed,
+                             epochs=t.epochs, finetune_epochs=t.finetune_epochs,
+                             options=cfg.sparsity.options)
+        info = _dp_summary(dp_log)
+        cache.save_model(key, model.state_dict(), {"role": role, "seed": seed,
+                                                   "train_info": info,
+                                                   "config": cfg.model_dict(attacker=attacker)})
+        return model.eval(), info
+
+    if not cache.enabled:
+        return compute()
+    # Concurrent notebooks (``sparsepriv-nb run --jobs``) may need the same model: one process
+    # trains it under an inter-process claim, the others wait and load it.
+    from .locks import compute_once
+
+    return compute_once(cache.root, key, load=load, compute=compute)[0]
 
 
 def train_model(cfg: ExperimentConfig, train_data, *, role: str, seed: int,
