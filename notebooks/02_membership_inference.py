@@ -334,8 +334,9 @@ for ax, name in zip(axes, configs):
 # ## 6. Confidence and sensitivity gaps (Yuan & Zhang, Fig. 1)
 #
 # Members get higher confidence and *lower* prediction sensitivity. Yuan & Zhang found that
-# pruning can widen these gaps. The histograms use a log count axis (confident samples pile up
-# near 1); the table gives each gap with a bootstrap interval.
+# pruning can widen these gaps. The histograms are normalised (each group's bars integrate to
+# 1) and use a log axis, because confident samples pile up near 1 and would hide the rest; the
+# table gives each gap with a bootstrap interval.
 
 # %%
 X_attacked = torch.cat([target_members[0], target_nonmembers[0]])
@@ -348,6 +349,9 @@ for name in configs:
     conf = spn.signals.confidence(out.logits, out.labels)
     fig = spn.plots.plot_member_histograms({"true-class confidence": conf, "mean prediction sensitivity": sens},
                                            out.membership, title=name)
+    for ax in fig.axes:
+        ax.set(yscale="log", ylabel="density (log scale)")
+    fig.tight_layout()
     m = out.membership == 1
     for signal, v in (("confidence", conf), ("sensitivity", sens)):
         boot = [rng.choice(v[m], m.sum()).mean() - rng.choice(v[~m], (~m).sum()).mean() for _ in range(N_RESAMPLES)]
@@ -369,18 +373,33 @@ for signal, g in gaps.groupby("signal"):
 # Fit the attack on the shadows of one kind of model, apply it to targets of every kind.
 # Rows: the model family the attacker trained on; columns: the attacked model. The cells hold
 # balanced accuracy at the threshold fitted on the row's shadows (0.5 = chance): it is the
-# threshold (or the classifier) that has to transfer.
+# threshold (or the classifier) that has to transfer. The table below the heat-maps gives each
+# cell with its 95 % bootstrap interval.
 
 # %%
 pairs = {name: (outputs[name]["shadow"], outputs[name]["target"]) for name in configs}
+BACC = ("balanced_accuracy", "balanced_accuracy_lo", "balanced_accuracy_hi")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 transfer = {}
 for ax, attack_name in zip(axes, ("shokri", "loss")):
-    transfer[attack_name] = {m: E.attack_transfer(pairs, attack_name, cfg=base, metric=m)
-                             for m in ("balanced_accuracy", "balanced_accuracy_lo", "balanced_accuracy_hi")}
-    spn.plots.plot_heatmap(transfer[attack_name]["balanced_accuracy"], ax=ax,
-                           title=f"{attack_name}: balanced accuracy")
-transfer["shokri"]["balanced_accuracy"].round(3)
+    # E.attack_transfer's loop, keeping each cell's bootstrap interval (it returns none)
+    cells = {m: pd.DataFrame(index=list(pairs), columns=list(pairs), dtype=float) for m in BACC}
+    for src, (shadow_out, _) in pairs.items():
+        atk = E.fit_attack(attack_name, spn.attacks.make_attack(
+            attack_name, random_state=SEED, **base.attack.params_of(attack_name)), shadow_out)
+        for dst, (_, target_out) in pairs.items():
+            r = spn.metrics.attack_metrics(E.score_attack(attack_name, atk, target_out),
+                                           target_out.membership, threshold=atk.threshold_, **CI)
+            for m in BACC:
+                cells[m].loc[src, dst] = r[m]
+    for t in cells.values():
+        t.index.name, t.columns.name = "attack trained on", "attacked model"
+    transfer[attack_name] = cells
+    spn.plots.plot_heatmap(cells["balanced_accuracy"], ax=ax, title=f"{attack_name}: balanced accuracy")
+assert np.allclose(transfer["loss"]["balanced_accuracy"], E.attack_transfer(pairs, "loss", cfg=base))
+f3 = "{:.3f}".format
+pd.concat({a: t["balanced_accuracy"].map(f3) + " [" + t["balanced_accuracy_lo"].map(f3) + ", "
+              + t["balanced_accuracy_hi"].map(f3) + "]" for a, t in transfer.items()}, names=["attack"])
 
 # %% [markdown]
 # Which transfers are distinguishable from chance? A cell is *above chance* when the lower end
@@ -390,10 +409,10 @@ transfer["shokri"]["balanced_accuracy"].round(3)
 # %%
 for attack_name, t in transfer.items():
     near = [(s, d) for s in t["balanced_accuracy"].index for d in t["balanced_accuracy"].columns
-            if t["balanced_accuracy_lo"].loc[s, d] <= 0.5]
+            if not t["balanced_accuracy_lo"].loc[s, d] > 0.5]  # NaN (no interval) counts as near
     total = t["balanced_accuracy"].size
     print(f"Verdict: {attack_name} transfer: {total - len(near)} of {total} (source, target) pairs are above chance; "
-          f"near chance: {near if near else 'none'}.")
+          f"near chance: {'all' if len(near) == total else near if near else 'none'}.")
 
 # %% [markdown]
 # ## 8. Attack success vs density
@@ -460,7 +479,7 @@ lo_c, hi_c = min(CLASS_COUNTS), max(CLASS_COUNTS)
 for a, g in wide.groupby(level="attack"):
     diff = (g[hi_c] - g[lo_c]).to_frame("d").assign(attack=a)
     s = spn.metrics.aggregate_seeds(diff, "attack", "d").iloc[0]
-    print(f"Verdict: {a}: AUC with {hi_c} vs {lo_c} classes is {spn.metrics.verdict(s['mean'], s.lo, s.hi)} "
+    print(f"Verdict: {a}: AUC with {hi_c} vs {lo_c} classes: {spn.metrics.verdict(s['mean'], s.lo, s.hi)} "
           f"(mean paired difference over {int(s.n)} seeds {s['mean']:+.3f}, 95 % t-interval [{s.lo:+.3f}, {s.hi:+.3f}]).")
 
 # %% [markdown]
@@ -470,7 +489,7 @@ for a, g in wide.groupby(level="attack"):
 # particular trained model. A weak attack result is not a guarantee; a stronger attack may yet
 # succeed. **Differential privacy** (DP) is a guarantee about the *training algorithm*: with
 # privacy budget $\varepsilon$ (and a small $\delta$), no attacker, however strong, can have a
-# TPR much above $e^{\varepsilon}$ times its FPR on any one sample. It costs accuracy and must be
+# TPR above $e^{\varepsilon}\cdot FPR + \delta$ on any one sample. It costs accuracy and must be
 # built into training (DP-SGD). Notebook 06 trains with DP-SGD, compares the accountant's
 # $\varepsilon$ with what attacks find, and asks whether pruning helps there.
 #
