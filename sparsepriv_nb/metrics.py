@@ -535,16 +535,16 @@ def describe_difference(name_a: str, name_b: str, metric: str, diff: float, lo: 
     Example:
         >>> describe_difference("pruned", "dense", "AUC", -0.04, -0.07, -0.01)
         'AUC: pruned is lower than dense (difference -0.040, 95% CI -0.070 to -0.010).'
-        >>> describe_difference("pruned", "dense", "AUC", 0.01, -0.02, 0.04)[:64]
-        'AUC: pruned vs dense, no detectable difference (within noise) (d'
+        >>> describe_difference("pruned", "dense", "AUC", 0.01, -0.02, 0.04)[:73]
+        'AUC: pruned vs dense, no detectable difference (within noise): difference'
     """
     v = verdict(diff, lo, hi)
     f = f"+.{digits}f"
-    ci = (f"(difference {diff:{f}}, {100 * confidence:.0f}% CI {lo:{f}} to {hi:{f}})"
-          if not np.isnan(diff) else "(difference NaN)")
+    ci = (f"difference {diff:{f}}, {100 * confidence:.0f}% CI {lo:{f}} to {hi:{f}}"
+          if not np.isnan(diff) else "difference NaN")
     if v in ("higher", "lower"):
-        return f"{metric}: {name_a} is {v} than {name_b} {ci}."
-    return f"{metric}: {name_a} vs {name_b}, {v} {ci}."
+        return f"{metric}: {name_a} is {v} than {name_b} ({ci})."
+    return f"{metric}: {name_a} vs {name_b}, {v}: {ci}."
 
 
 def attack_metrics(scores, membership, *, threshold: float | None = None,

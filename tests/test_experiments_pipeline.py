@@ -200,3 +200,25 @@ def test_dp_mode_trains_every_model_privately_and_records_its_accounting(tmp_pat
     assert again.epsilon.iloc[0] == df.epsilon.iloc[0]
     with pytest.raises(ValueError, match="'mode'"):
         BASE.replace(dp__mode="magic")
+
+
+def test_attack_transfer_interval_metrics_need_resamples():
+    import numpy as np
+    import pytest
+    import torch
+
+    from sparsepriv_nb import experiments as E
+
+    rng = np.random.default_rng(0)
+    m = np.r_[np.ones(100, int), np.zeros(100, int)]
+    y = torch.tensor(rng.integers(0, 3, 200))
+    z = torch.tensor(rng.normal(size=(200, 3))) + 3 * torch.nn.functional.one_hot(y, 3) * \
+        torch.tensor(m)[:, None]
+    out = E.ModelOutputs(z, y, m)
+    pairs = {"a": (out, out)}
+    with pytest.raises(ValueError, match="n_resamples"):
+        E.attack_transfer(pairs, "loss", metric="balanced_accuracy_lo")
+    lo = E.attack_transfer(pairs, "loss", metric="balanced_accuracy_lo", n_resamples=200)
+    hi = E.attack_transfer(pairs, "loss", metric="balanced_accuracy_hi", n_resamples=200)
+    mid = E.attack_transfer(pairs, "loss", metric="balanced_accuracy")
+    assert lo.loc["a", "a"] < mid.loc["a", "a"] < hi.loc["a", "a"]
