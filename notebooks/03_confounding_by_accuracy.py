@@ -153,8 +153,11 @@ AN.regress(toy_seeded, "y ~ x + z", cluster="seed").round(3)
 # every finished experiment, so a killed run restarted loses nothing and a rerun only loads.
 # `BACKEND = "dask"` with `SCHEDULER = "tcp://…"` sends the same grid to a Dask cluster.
 # `ATTACK_PARAMS` passes options to an attack: the quick and standard profiles fit Shokri's
-# per-class attack models as untuned logistic regressions (CPU time), the paper profile as
-# tuned MLPs, as Bagmar et al. do; the standard and paper profiles add offline LiRA.
+# attack model (one classifier, with the label as an input) as an untuned logistic regression
+# (CPU time), the paper profile with the package's default (family and hyperparameters chosen
+# by cross-validation on the shadow data); the standard and paper
+# profiles add offline LiRA. Every model trains for a fixed number of epochs (no early
+# stopping; the validation split is unused).
 #
 # Butterfly sparsity does not take a density: its density follows from the number of
 # factors per layer (fewer, wider factors are denser). The analysis uses the *achieved*

@@ -232,7 +232,8 @@ except ValueError as err:
 # shows $B/n$).
 # For a target $\varepsilon$ it searches the noise multiplier $\sigma$ that reaches it after
 # `EPOCHS` epochs. The non-private model uses the same SGD recipe without clipping or noise
-# (with `NONPRIVATE_MOMENTUM`).
+# (with `NONPRIVATE_MOMENTUM`). Every model trains for a fixed number of epochs: no early
+# stopping, which would look at validation data in a way the accountant does not count.
 
 # %%
 def attack_scores(model):
