@@ -235,7 +235,12 @@ headline = table.pivot(index="attack", columns="target", values=["AUC [95% CI]",
 headline.loc[list(ATTACKS)]
 
 # %%
-table.groupby("target")[["density_achieved", "train_acc", "test_acc", "gen_gap"]].first().round(3)
+from statsmodels.stats.proportion import proportion_confint
+
+acc = table.groupby("target")[["density_achieved", "train_acc", "test_acc", "gen_gap", "n_members"]].first()
+acc_lo, acc_hi = proportion_confint((acc.test_acc * acc.n_members).round(), acc.n_members, method="wilson")
+acc["test_acc 95% CI (Wilson)"] = [f"[{a:.3f}, {b:.3f}]" for a, b in zip(acc_lo, acc_hi)]
+acc.round(3)
 
 # %% [markdown]
 # The full tidy table has one row per (model, attack) with every metric and its interval
