@@ -75,6 +75,8 @@ from torch import nn
 from . import data as D
 from . import metrics as M
 from . import models, signals, train
+from ._masks import refresh_masked_weights
+from ._progress import show_progress
 from .cache import Cache
 from .config import DEFAULT_ATTACKS, ExperimentConfig, make_grid
 
@@ -90,14 +92,6 @@ def _attacks():
     from . import attacks
 
     return attacks
-
-
-def _show_progress(progress):
-    try:
-        from ._progress import show_progress
-    except ImportError:  # before the shared helper's module existed
-        show_progress = train._show_progress
-    return show_progress(progress)
 
 
 def default_cache() -> Cache:
@@ -209,7 +203,7 @@ def _dp_summary(log: list[dict]) -> dict:
 def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, input_shape,
                    num_classes: int, cache: Cache, device, attacker: bool, val_data=None,
                    public_data=None, **fit_overrides) -> tuple[nn.Module, dict]:
-    from .sparsity import SPARSITY_METHODS, _refresh_masked
+    from .sparsity import SPARSITY_METHODS
 
     method = SPARSITY_METHODS.get(cfg.sparsity.method)
     dp_log: list[dict] = []
@@ -238,7 +232,7 @@ def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, i
             warnings.warn(f"cache: model {key[:12]} does not fit ({exc}); retraining.",
                           stacklevel=3)
             return None
-        _refresh_masked(model)
+        refresh_masked_weights(model)
         return model.eval(), dict(hit[1].get("train_info", {}))
 
     def compute():
@@ -472,7 +466,7 @@ def _compute(cfg, ds, pools, tr, te, train_kw, progress):
     a = cfg.attack
     steps = (1 + (a.n_shadows + len(shadow_names) if shadow_names else 0)
              + (a.n_reference + len(ref_names) if ref_names else 0))
-    bar = tqdm(total=steps, desc=cfg.label, leave=False, disable=not _show_progress(progress))
+    bar = tqdm(total=steps, desc=cfg.label, leave=False, disable=not show_progress(progress))
     target, info = _train_or_load(cfg, tr, role="target", seed=cfg.seed, attacker=False,
                                   val_data=ds.subset(pools.target_val), **train_kw)
     bar.update()
@@ -689,7 +683,7 @@ def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str 
         else:
             todo.append(i)
     bar = tqdm(total=len(configs), initial=len(frames), desc="experiments",
-               disable=not _show_progress(progress))
+               disable=not show_progress(progress))
     if todo:
         jobs = [delayed(_run_one)(configs[i], str(cache.root), cache.enabled, device, root)
                 for i in todo]

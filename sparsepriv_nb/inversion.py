@@ -55,7 +55,8 @@ import torch
 from torch import nn
 
 from . import metrics
-from .train import _show_progress, resolve_device
+from ._progress import show_progress
+from .train import resolve_device
 
 __all__ = ["layer_names", "representation", "total_variation", "invert", "InversionResult",
            "inversion_records"]
@@ -257,7 +258,7 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
         p.requires_grad_(False)  # only the image is optimised
     try:
         for step in tqdm(range(1, steps + 1), desc=f"invert {layer}",
-                         disable=not _show_progress(progress), leave=False):
+                         disable=not show_progress(progress), leave=False):
             opt.zero_grad(set_to_none=True)
             feat = representation(model, layer, x, activation=act)
             per_image = (feat - ref).flatten(1).pow(2).sum(1) / ref_norm
