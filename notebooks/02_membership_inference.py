@@ -387,21 +387,8 @@ BACC = ("balanced_accuracy", "balanced_accuracy_lo", "balanced_accuracy_hi")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 transfer = {}
 for ax, attack_name in zip(axes, ("shokri", "loss")):
-    # E.attack_transfer's loop, keeping each cell's bootstrap interval (it returns none)
-    cells = {m: pd.DataFrame(index=list(pairs), columns=list(pairs), dtype=float) for m in BACC}
-    for src, (shadow_out, _) in pairs.items():
-        atk = E.fit_attack(attack_name, spn.attacks.make_attack(
-            attack_name, random_state=SEED, **base.attack.params_of(attack_name)), shadow_out)
-        for dst, (_, target_out) in pairs.items():
-            r = spn.metrics.attack_metrics(E.score_attack(attack_name, atk, target_out),
-                                           target_out.membership, threshold=atk.threshold_, **CI)
-            for m in BACC:
-                cells[m].loc[src, dst] = r[m]
-    for t in cells.values():
-        t.index.name, t.columns.name = "attack trained on", "attacked model"
-    transfer[attack_name] = cells
+    cells = transfer[attack_name] = E.attack_transfer(pairs, attack_name, cfg=base, metric=BACC, **CI)
     spn.plots.plot_heatmap(cells["balanced_accuracy"], ax=ax, title=f"{attack_name}: balanced accuracy")
-assert np.allclose(transfer["loss"]["balanced_accuracy"], E.attack_transfer(pairs, "loss", cfg=base))
 f3 = "{:.3f}".format
 pd.concat({a: t["balanced_accuracy"].map(f3) + " [" + t["balanced_accuracy_lo"].map(f3) + ", "
               + t["balanced_accuracy_hi"].map(f3) + "]" for a, t in transfer.items()}, names=["attack"])

@@ -714,8 +714,8 @@ def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str 
 
 def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
                     attack: str = "shokri", *, cfg: ExperimentConfig | None = None,
-                    metric: str = "balanced_accuracy", n_resamples: int = 0,
-                    random_state=0) -> pd.DataFrame:
+                    metric: str | tuple[str, ...] = "balanced_accuracy", n_resamples: int = 0,
+                    random_state=0) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Bagmar et al.'s transfer heat-map: fit the attack on model A's shadows, score model B.
 
     Args:
@@ -723,33 +723,39 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
         attack: a shadow-kind attack of :data:`attacks.ATTACKS`.
         cfg: its seed and the attack's parameters (``attack.params``).
         metric: which :func:`metrics.attack_metrics` value fills the table, computed at the
-            threshold fitted on the source's shadows. The default, balanced accuracy, is what
-            transfers (or not); AUC ignores the threshold, so for threshold attacks it only
-            depends on the attacked model. Interval columns (``balanced_accuracy_lo``, ...)
-            need ``n_resamples`` > 0.
+            threshold fitted on the source's shadows, or several names (one fit per source
+            for all of them). The default, balanced accuracy, is what transfers (or not); AUC
+            ignores the threshold, so for threshold attacks it only depends on the attacked
+            model. Interval columns (``balanced_accuracy_lo``, ...) need ``n_resamples`` > 0.
         n_resamples, random_state: the bootstrap behind interval metrics.
 
     Returns:
-        DataFrame indexed by the attack's source model, columns = target model.
+        DataFrame indexed by the attack's source model, columns = target model; for several
+        metrics, ``{metric: DataFrame}``.
     """
     from ._checks import check_choice
 
     A = _attacks()
     check_choice(attack, A.available_attacks("shadow"), "attack", "attack_transfer")
-    if metric.endswith(("_lo", "_hi")) and not n_resamples:
-        raise ValueError(f"The 'metric' parameter of attack_transfer is the interval bound "
-                         f"{metric!r}, which needs n_resamples > 0. Got n_resamples="
-                         f"{n_resamples!r}.")
+    names = (metric,) if isinstance(metric, str) else tuple(metric)
+    for name in names:
+        if name.endswith(("_lo", "_hi")) and not n_resamples:
+            raise ValueError(f"The 'metric' parameter of attack_transfer is the interval bound "
+                             f"{name!r}, which needs n_resamples > 0. Got n_resamples="
+                             f"{n_resamples!r}.")
     cfg = cfg or ExperimentConfig()
-    table = pd.DataFrame(index=list(outputs), columns=list(outputs), dtype=float)
+    tables = {m: pd.DataFrame(index=list(outputs), columns=list(outputs), dtype=float)
+              for m in names}
     for src, (shadow, _) in outputs.items():
         atk = fit_attack(attack, A.make_attack(attack, random_state=cfg.seed,
                                                **cfg.attack.params_of(attack)), shadow)
         for dst, (_, target) in outputs.items():
             scores = score_attack(attack, atk, target)
-            table.loc[src, dst] = M.attack_metrics(
-                scores, target.membership, n_resamples=n_resamples, random_state=random_state,
-                threshold=atk.threshold_)[metric]
-    table.index.name = "attack trained on"
-    table.columns.name = "attacked model"
-    return table
+            row = M.attack_metrics(scores, target.membership, n_resamples=n_resamples,
+                                   random_state=random_state, threshold=atk.threshold_)
+            for m in names:
+                tables[m].loc[src, dst] = row[m]
+    for table in tables.values():
+        table.index.name = "attack trained on"
+        table.columns.name = "attacked model"
+    return tables[metric] if isinstance(metric, str) else tables

@@ -222,3 +222,6 @@ def test_attack_transfer_interval_metrics_need_resamples():
     hi = E.attack_transfer(pairs, "loss", metric="balanced_accuracy_hi", n_resamples=200)
     mid = E.attack_transfer(pairs, "loss", metric="balanced_accuracy")
     assert lo.loc["a", "a"] < mid.loc["a", "a"] < hi.loc["a", "a"]
+    both = E.attack_transfer(pairs, "loss", metric=("balanced_accuracy", "balanced_accuracy_lo"),
+                             n_resamples=200)
+    assert both["balanced_accuracy"].equals(mid) and both["balanced_accuracy_lo"].equals(lo)
