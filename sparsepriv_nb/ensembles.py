@@ -64,7 +64,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._checks import check_choice
-from .models import build_model
+from .models import MLP, build_model
 from .train import _check_int, _check_number, _inputs, resolve_device
 
 __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
@@ -291,6 +291,23 @@ def _member_optimizer(rows, *, optimizer, lr, weight_decay, momentum):
         return make(None)
 
 
+def _mlp_forward(base, layers: dict, xb: torch.Tensor) -> torch.Tensor:
+    """K members of :class:`~sparsepriv_nb.models.MLP` at once, with batched matrix products:
+    ``layers`` maps ``fc{i}.weight`` to ``(K, out, in)`` and ``fc{i}.bias`` to ``(K, out)``,
+    ``xb`` is ``(K, B, ...)``; returns ``(K, B, C)``. ``MLP.forward`` written with ``baddbmm``
+    (``x @ W.T + b`` per member), which on a CPU costs a fraction of ``vmap`` over
+    ``functional_call`` per step."""
+    h = xb.flatten(2)
+    for i in range(1, base.n_layers + 1):
+        w, b = layers[f"fc{i}.weight"], layers[f"fc{i}.bias"]
+        h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        if i < base.n_layers:
+            h = F.relu(h)
+            if base.dropout > 0:
+                h = F.dropout(h, base.dropout, True)
+    return h
+
+
 def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, optimizer,
                       weight_decay, momentum, dev) -> None:
     from torch.func import functional_call, stack_module_state, vmap
@@ -301,11 +318,11 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
     shapes = [stacked[n].shape[1:] for n in names]
     bounds = np.r_[0, np.cumsum([math.prod(sh) for sh in shapes])].tolist()
     spans = list(zip(names, bounds[:-1], bounds[1:], shapes))
-    # Member k's parameters are row k of one (K, P) buffer that does not require grad: the
-    # rows (views, hence leaves) are what the optimiser updates in place, one parameter per
-    # member; each layer is a strided (K, *shape) view of it, and each step differentiates a
-    # fresh detached alias of those views. Gradients are copied into the matching (K, P)
-    # buffer, whose rows are the members' .grad.
+    # Member k's parameters are row k of one (K, P) tensor that the stacked optimiser updates
+    # in place; each layer is a strided (K, *shape) view of it, and each step differentiates
+    # a fresh detached alias of those views (differentiating slices of the (K, P) tensor
+    # itself would add one (K, P) gradient per layer). The layer gradients are copied into
+    # the matching views of one (K, P) gradient buffer.
     theta = torch.cat([stacked[n].detach().reshape(K, -1) for n in names], 1).to(dev)
     grad = torch.zeros_like(theta)
     layers = {n: theta[:, a:b].view(K, *sh) for n, a, b, sh in spans}
@@ -314,11 +331,14 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
     opt = _member_optimizer(rows, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                             momentum=momentum)
     base = copy.deepcopy(members[0]).to("meta").train()
+    if isinstance(base, MLP):
+        def batched(layers, xb):
+            return _mlp_forward(base, layers, xb)
+    else:
+        def forward(p, xb):
+            return functional_call(base, p, (xb,))
 
-    def forward(p, xb):
-        return functional_call(base, p, (xb,))
-
-    batched = vmap(forward, randomness="different")
+        batched = vmap(forward, randomness="different")
     X, y = X.to(dev), y.to(dev)
     idx_t = [torch.as_tensor(a) for a in idx]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -332,19 +352,23 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
             ids, mask = _epoch_indices(idx_t, gens, batch_size, steps, dev)
             counts = mask.sum(2)  # (steps, K) real samples per member and step
             widths = counts.max(1).values.long().tolist()
+            full = (counts == counts[:, :1]).all(1).tolist()  # steps without padding
             for s in range(steps):
                 width = int(widths[s])  # no column where every member is padding
-                xb, yb, mb = X[ids[s, :, :width]], y[ids[s, :, :width]], mask[s, :, :width]
+                xb, yb = X[ids[s, :, :width]], y[ids[s, :, :width]]
                 leaves = {n: p.detach().requires_grad_() for n, p in layers.items()}
                 logits = batched(leaves, xb)  # (K, width, C)
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
                 # Each member's loss is the mean over its real samples, as fit's batch mean;
                 # members are independent, so the gradient of the sum is each one's own.
-                loss = ((ce.view(K, -1) * mb).sum(1) / counts[s].clamp(min=1)).sum()
-                grads = torch.autograd.grad(loss, list(leaves.values()))
-                for buf, g in zip(grad_layers, grads):
+                if full[s]:
+                    loss = ce.sum() / width
+                else:
+                    loss = ((ce.view(K, -1) * mask[s, :, :width]).sum(1)
+                            / counts[s].clamp(min=1)).sum()
+                for buf, g in zip(grad_layers, torch.autograd.grad(loss, list(leaves.values()))):
                     buf.copy_(g)
-                active = (counts[s] > 0).tolist()
+                active = [True] * K if full[s] else (counts[s] > 0).tolist()
                 for k, r in enumerate(rows):
                     r.grad = grad[k] if active[k] else None
                 opt.step()

@@ -200,9 +200,56 @@ def _dp_summary(log: list[dict]) -> dict:
     return out
 
 
+def _model_key(cfg: ExperimentConfig, X, y, *, role: str, seed: int, attacker: bool,
+               fit_overrides: dict) -> str:
+    """The cache key of one trained model: what shapes it (every section but the attacks),
+    its role and seed, its training data, and any ``fit`` overrides."""
+    return Cache.key({"cfg": cfg.model_dict(attacker=attacker), "role": role, "seed": seed,
+                      "data": Cache.key({"X": _digest(X), "y": _digest(y)}),
+                      "fit": fit_overrides})
+
+
+def _plain_training(cfg: ExperimentConfig, *, attacker: bool) -> bool:
+    """Whether this model trains with ``train.fit`` and the train section alone: no DP mode,
+    and no defense applied to it (none configured, or an attacker model of a non-adaptive
+    defense)."""
+    if cfg.dp.mode is not None:
+        return False
+    if attacker and not cfg.defense.adaptive:
+        return True
+    setup = cfg.defense.setup()
+    return not setup.fit_kwargs and not setup.model_kwargs
+
+
+def _dense_config(cfg: ExperimentConfig) -> ExperimentConfig:
+    """``cfg`` with the default (dense) sparsity section."""
+    import dataclasses
+
+    return dataclasses.replace(cfg, sparsity=type(cfg.sparsity)())
+
+
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k].to(sa[k].device))
+                                          for k in sa)
+
+
 def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, input_shape,
                    num_classes: int, cache: Cache, device, attacker: bool, val_data=None,
                    public_data=None, **fit_overrides) -> tuple[nn.Module, dict]:
+    """Train one model of ``cfg`` (or load it from the cache): ``(model, train_info)``.
+
+    **Shared dense phase.** Most sparsity schedules start by training the freshly initialised
+    dense model for ``train.epochs`` epochs with the model's seed (one-shot pruning before
+    it prunes, IMP and lottery tickets in their first round): exactly the dense model of the
+    same role, seed and data. When training is plain (:func:`_plain_training`), that first call
+    is served by the dense configuration's cached model (trained once, under its own claim,
+    and shared by every method and density of a sweep and by the dense baseline) instead of
+    being recomputed. The call is recognised by what it is, not by the method's name: phase
+    ``"train"``, ``train.epochs`` epochs, the model's seed, and weights equal to a fresh
+    ``build(seed)``; every other call trains as before. The result is the model the schedule
+    would have trained, bit for bit.
+    """
     from .sparsity import SPARSITY_METHODS
 
     method = SPARSITY_METHODS.get(cfg.sparsity.method)
@@ -217,9 +264,24 @@ def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, i
                                   **dict(cfg.model.params), **model_kwargs)
 
     X, y = train_data
-    key = Cache.key({"cfg": cfg.model_dict(attacker=attacker), "role": role, "seed": seed,
-                     "data": Cache.key({"X": _digest(X), "y": _digest(y)}),
-                     "fit": fit_overrides})
+    key = _model_key(cfg, X, y, role=role, seed=seed, attacker=attacker,
+                     fit_overrides=fit_overrides)
+    shared = (cfg.sparsity.method != "dense" and not model_kwargs
+              and _plain_training(cfg, attacker=attacker))
+
+    def fit_sharing_dense(model, epochs, s, *, phase):
+        if shared and phase == "train" and epochs == cfg.train.epochs and s == seed \
+                and _same_weights(model, build(seed)):
+            dense, _ = _train_or_load(_dense_config(cfg), train_data, role=role, seed=seed,
+                                      input_shape=input_shape, num_classes=num_classes,
+                                      cache=cache, device=device, attacker=attacker,
+                                      val_data=val_data, public_data=public_data,
+                                      **fit_overrides)
+            model.load_state_dict(dense.state_dict())
+            model.to(train.resolve_device(device)).eval()
+            return
+        fit(model, epochs, s, phase=phase)
+
     def load():
         hit = cache.load_model(key)
         if hit is None:
@@ -237,8 +299,8 @@ def _train_or_load(cfg: ExperimentConfig, train_data, *, role: str, seed: int, i
 
     def compute():
         t = cfg.train
-        model = method.train(build(seed), fit, density=cfg.sparsity.density, seed=seed,
-                             epochs=t.epochs, finetune_epochs=t.finetune_epochs,
+        model = method.train(build(seed), fit_sharing_dense, density=cfg.sparsity.density,
+                             seed=seed, epochs=t.epochs, finetune_epochs=t.finetune_epochs,
                              options=cfg.sparsity.options)
         info = _dp_summary(dp_log)
         cache.save_model(key, model.state_dict(), {"role": role, "seed": seed,
@@ -369,8 +431,76 @@ def score_attack(name: str, attack, target: ModelOutputs) -> np.ndarray:
     return attack.score_samples(target.logits, target.labels, **_sens_kw(name, target))
 
 
+def _ensemble_references(cfg, X, y, keep, train_kw) -> dict[int, nn.Module]:
+    """Train the missing dense reference models of ``cfg`` together, as one vectorised
+    ensemble (:func:`sparsepriv_nb.ensembles.train_ensemble`), where that is faster.
+
+    Applies to plain dense training (no DP, no defense on attacker models, no early stopping)
+    of an architecture that :func:`~sparsepriv_nb.ensembles.should_vectorise` says is faster
+    vectorised at ``n_reference`` members: the path depends on the configuration only, never
+    on what the cache holds, so a configuration's reference models always come from the same
+    path. Each member is the model :func:`_train_or_load` would train (same initialisation,
+    data, order and recipe; equal up to floating-point rounding) and is stored under the same
+    cache key, so every later use loads it. The missing keys are claimed in sorted order
+    (:func:`sparsepriv_nb.locks.claim`; two processes never wait on each other) and
+    re-checked once held. Returns ``{i: model}`` for the members trained here (with the
+    cache disabled: all of them); an empty dict when the ensemble path does not apply.
+    """
+    import contextlib
+
+    from . import ensembles
+    from .locks import claim
+
+    t, n = cfg.train, cfg.attack.n_reference
+    dense = cfg.sparsity.method == "dense"
+    if not (dense and t.patience is None and _plain_training(cfg, attacker=True)
+            and ensembles.should_vectorise(cfg.model.arch, n, input_shape=train_kw["input_shape"],
+                                           device=train.resolve_device(train_kw["device"]))):
+        return {}
+    probe = models.build_model(cfg.model.arch, input_shape=train_kw["input_shape"],
+                               num_classes=train_kw["num_classes"], seed=0,
+                               **dict(cfg.model.params))
+    if ensembles._vectorisable(probe) is not None:
+        return {}
+    cache = train_kw["cache"]
+    seeds = [cfg.seed + 5000 + i for i in range(n)]
+    keys = [_model_key(cfg, X[keep[i]], y[keep[i]], role=f"ref{i}", seed=seeds[i],
+                       attacker=True, fit_overrides={}) for i in range(n)]
+
+    def missing():
+        return [i for i in range(n) if not cache.enabled or cache.load_json("models", keys[i])
+                is None]
+
+    todo = missing()
+    if not todo:
+        return {}
+    with contextlib.ExitStack() as stack:
+        if cache.enabled:
+            for i in sorted(todo, key=lambda i: keys[i]):
+                stack.enter_context(claim(cache.root, keys[i]))
+            todo = missing()  # another process may have trained some while we waited
+            if not todo:
+                return {}
+        members = ensembles.train_ensemble(
+            cfg.model.arch, [keep[i] for i in todo], X=X, y=y,
+            input_shape=train_kw["input_shape"], num_classes=train_kw["num_classes"],
+            seeds=[seeds[i] for i in todo], epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
+            optimizer=t.optimizer, weight_decay=t.weight_decay,
+            model_params=dict(cfg.model.params), device=train_kw["device"], vectorise=True)
+        for i, m in zip(todo, members):
+            cache.save_model(keys[i], m.state_dict(),
+                             {"role": f"ref{i}", "seed": seeds[i], "train_info": {},
+                              "config": cfg.model_dict(attacker=True), "ensemble": len(todo)})
+    return dict(zip(todo, members))
+
+
 def _reference_outputs(cfg, ds, pools, target, train_kw, bar, *, need_population):
-    """Reference models on random halves of the attacked samples; population = shadow pool."""
+    """Reference models on random halves of the attacked samples; population = shadow pool.
+
+    Dense reference models (those of a dense configuration, and the dense first phase of a
+    pruned one: see :func:`_train_or_load`) train as one vectorised ensemble where that is
+    faster (:func:`_ensemble_references`); the others one by one.
+    """
     A = _attacks()
     attacked = np.r_[pools.target_train, pools.target_test]
     X, y = ds.subset(attacked)
@@ -378,11 +508,19 @@ def _reference_outputs(cfg, ds, pools, target, train_kw, bar, *, need_population
     population = np.r_[pools.shadow_train, pools.shadow_test]
     _check_disjoint(population, attacked, "RMIA's population", "the attacked samples")
     Xp, yp = ds.subset(population)
+    if cfg.sparsity.method == "dense":
+        trained = _ensemble_references(cfg, X, y, keep, train_kw)
+    else:  # the dense phase of each pruned reference model, if the cache lacks it
+        if train_kw["cache"].enabled and _plain_training(cfg, attacker=True):
+            _ensemble_references(_dense_config(cfg), X, y, keep, train_kw)
+        trained = {}
     ref_logits, pop_logits = [], []
     for i in range(cfg.attack.n_reference):
-        ref, _ = _train_or_load(cfg, (X[keep[i]], y[keep[i]]), role=f"ref{i}",
-                                seed=cfg.seed + 5000 + i, attacker=True,
-                                val_data=ds.subset(pools.shadow_val), **train_kw)
+        ref = trained.get(i)
+        if ref is None:
+            ref, _ = _train_or_load(cfg, (X[keep[i]], y[keep[i]]), role=f"ref{i}",
+                                    seed=cfg.seed + 5000 + i, attacker=True,
+                                    val_data=ds.subset(pools.shadow_val), **train_kw)
         ref_logits.append(train.predict_logits(ref, X, device=train_kw["device"]))
         if need_population:
             pop_logits.append(train.predict_logits(ref, Xp, device=train_kw["device"]))
