@@ -1,6 +1,6 @@
 """Sequential against vectorised training of K reference models, in the same run.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/ensembles.py [--ks 4,16,64] [--archs mlp,lenet5]
+Run: ``python benchmarks/ensembles.py [--ks 4,16,64] [--archs mlp,lenet5] [--threads 1,2]
 [--epochs 30] [--repeats 3]``.
 
 The models are LiRA / RMIA reference models as notebook 02 trains them on digits (quick
@@ -10,8 +10,10 @@ seed, for ``--epochs`` epochs of Adam (lr 1e-3, batch 64). For each architecture
 times ``train_ensemble(..., vectorise=False)`` (K calls of ``train.fit``) and
 ``vectorise=True`` (one ``torch.func`` ensemble), interleaved, best of ``--repeats``, and prints
 a table with the speed-up and both paths' mean test accuracy (a sanity check that they learn the
-same). Timings on a shared machine are noisy: compare only ratios from one run. The issue's
-goal: >= 4x for 16 digits-MLP reference models. ``ensembles.MEASURED_SPEEDUP`` (what
+same). ``--threads`` repeats everything at each torch thread count (both paths use the same
+count; the main job's notebooks run with one thread each). Timings on a shared machine are
+noisy: compare only ratios from one run. The issue's goal: >= 4x for 16 digits-MLP reference
+models. ``ensembles.MEASURED_SPEEDUP`` (what
 ``should_vectorise`` decides from) holds numbers from this script.
 """
 
@@ -40,39 +42,42 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", default="1", help="comma-separated torch thread counts")
     args = parser.parse_args()
     archs = args.archs.split(",")
     ks = [int(k) for k in args.ks.split(",")]
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, "
-          f"epochs {args.epochs}, best of {args.repeats}")
+    print(f"torch {torch.__version__}, device {args.device}, epochs {args.epochs}, best of "
+          f"{args.repeats}")
     rows = []
-    for arch in archs:
-        for K in ks:
-            ds, pools, subsets = reference_subsets(K)
-            Xt, yt = ds.subset(pools.shadow_test)  # held-out samples for the accuracy check
-            kw = dict(X=ds.X, y=ds.y, input_shape=ds.input_shape, num_classes=ds.num_classes,
-                      seeds=[5000 + i for i in range(K)], epochs=args.epochs, batch_size=64,
-                      lr=1e-3, optimizer="adam", device=args.device)
-            best = {False: float("inf"), True: float("inf")}
-            acc = {}
-            for _ in range(args.repeats):
-                for vec in (False, True):  # interleaved
-                    t = time.perf_counter()
-                    models = spn.ensembles.train_ensemble(arch, subsets, vectorise=vec, **kw)
-                    sec = time.perf_counter() - t
-                    best[vec] = min(best[vec], sec)
-                    logits = spn.ensembles.predict_logits_ensemble(models, Xt,
-                                                                   device=args.device)
-                    acc[vec] = (logits.argmax(2) == yt).float().mean().item()
-            rows.append((arch, K, len(subsets[0]), best[False], best[True],
-                         best[False] / best[True], acc[False], acc[True]))
-            print(f"  {arch} K={K}: sequential {best[False]:.2f} s, vectorised "
-                  f"{best[True]:.2f} s", flush=True)
+    for threads, arch, K in [(t, a, k) for t in map(int, args.threads.split(","))
+                             for a in archs for k in ks]:
+        torch.set_num_threads(threads)
+        ds, pools, subsets = reference_subsets(K)
+        Xt, yt = ds.subset(pools.shadow_test)  # held-out samples for the accuracy check
+        kw = dict(X=ds.X, y=ds.y, input_shape=ds.input_shape, num_classes=ds.num_classes,
+                  seeds=[5000 + i for i in range(K)], epochs=args.epochs, batch_size=64,
+                  lr=1e-3, optimizer="adam", device=args.device)
+        best = {False: float("inf"), True: float("inf")}
+        acc = {}
+        for _ in range(args.repeats):
+            for vec in (False, True):  # interleaved
+                t = time.perf_counter()
+                models = spn.ensembles.train_ensemble(arch, subsets, vectorise=vec, **kw)
+                sec = time.perf_counter() - t
+                best[vec] = min(best[vec], sec)
+                logits = spn.ensembles.predict_logits_ensemble(models, Xt,
+                                                               device=args.device)
+                acc[vec] = (logits.argmax(2) == yt).float().mean().item()
+        rows.append((threads, arch, K, len(subsets[0]), best[False], best[True],
+                     best[False] / best[True], acc[False], acc[True]))
+        print(f"  threads {threads} {arch} K={K}: sequential {best[False]:.2f} s, vectorised "
+              f"{best[True]:.2f} s", flush=True)
     print()
-    print(f"{'arch':8} {'K':>4} {'n/model':>8} {'sequential s':>13} {'vectorised s':>13} "
-          f"{'speed-up':>9} {'acc seq':>8} {'acc vec':>8}  should_vectorise")
-    for arch, K, n, seq, vec, ratio, a_s, a_v in rows:
-        print(f"{arch:8} {K:4d} {n:8d} {seq:13.2f} {vec:13.2f} {ratio:8.1f}x {a_s:8.3f} "
+    print(f"{'threads':>7} {'arch':8} {'K':>4} {'n/model':>8} {'sequential s':>13} "
+          f"{'vectorised s':>13} {'speed-up':>9} {'acc seq':>8} {'acc vec':>8}  should_vectorise")
+    for threads, arch, K, n, seq, vec, ratio, a_s, a_v in rows:
+        print(f"{threads:7d} {arch:8} {K:4d} {n:8d} {seq:13.2f} {vec:13.2f} {ratio:8.1f}x "
+              f"{a_s:8.3f} "
               f"{a_v:8.3f}  {spn.ensembles.should_vectorise(arch, K)}")
 
 

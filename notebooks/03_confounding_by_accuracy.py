@@ -328,13 +328,12 @@ def coef_of(name, term="log_density"):
 
 
 regression_verdicts = {}
-for name in ("+ test accuracy", "+ generalisation gap"):
-    v = AN.confounding_verdict(coef_of("raw"), coef_of(name),
+for name, covariate in (("+ test accuracy", "test accuracy"),
+                        ("+ generalisation gap", "the generalisation gap")):
+    v = AN.confounding_verdict(coef_of("raw"), coef_of(name), control=covariate,
                                label="the log-density coefficient of AUC", fmt="{:+.4f}")
     regression_verdicts[name] = v
-    # the package's sentence always says "accuracy"; name the covariate actually used
-    text = v["text"] if "accuracy" in name else v["text"].replace("accuracy", "the generalisation gap")
-    print(f"{name}: {text}")
+    print(f"{name}: {v['text']}")
 
 # %%
 n_groups = int(coefs.n_groups.iloc[0])
@@ -388,7 +387,8 @@ def method_verdicts(frame, attack):
     for _, r in AN.matched_difference(m, by="method").iterrows():
         v = AN.confounding_verdict((r.raw_diff, r.raw_lo, r.raw_hi),
                                    (r.matched_diff, r.matched_lo, r.matched_hi),
-                                   label=f"{r.method} vs dense (AUC, {attack})")
+                                   label=f"{r.method} vs dense (AUC, {attack})",
+                                   control="accuracy (matched)")
         out.append({"attack": attack, "method": r.method, "verdict": v["verdict"],
                     "raw": f"{r.raw_diff:+.3f} [{r.raw_lo:+.3f}, {r.raw_hi:+.3f}]",
                     "matched": f"{r.matched_diff:+.3f} [{r.matched_lo:+.3f}, {r.matched_hi:+.3f}]",

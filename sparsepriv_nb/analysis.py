@@ -533,8 +533,9 @@ def _direction(est: float, lo: float, hi: float) -> int:
 
 
 def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
-                        label: str = "sparsity effect", fmt: str = "{:+.3f}") -> dict:
-    """What happens to an effect once accuracy is controlled for.
+                        label: str = "sparsity effect", fmt: str = "{:+.3f}",
+                        control: str = "accuracy") -> dict:
+    """What happens to an effect once a covariate (by default accuracy) is controlled for.
 
     Each argument is ``(estimate, lo, hi)``. An estimate is *detectable* when its interval
     excludes 0. Outcomes (:data:`VERDICTS`):
@@ -551,12 +552,22 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
     * ``"not measurable"``: an estimate or interval is NaN (e.g. no sparse model inside the
       reference models' accuracy range).
 
+    Args:
+        raw, controlled: ``(estimate, lo, hi)`` before and after control.
+        label: what the effect is, at the start of ``text``.
+        fmt: number format in ``text``.
+        control: what was controlled for, as ``text`` names it (``"accuracy"``,
+            ``"the generalisation gap"``, ``"matched accuracy"``).
+
     Returns:
         ``{"verdict", "text", "raw", "controlled"}``; ``text`` states the numbers.
 
     Example:
         >>> confounding_verdict((-0.08, -0.12, -0.04), (-0.01, -0.05, 0.03))["verdict"]
         'vanishes'
+        >>> confounding_verdict((0.2, 0.1, 0.3), (0.0, -0.1, 0.1), label="x",
+        ...                     control="the generalisation gap")["text"][:60]
+        'x: vanishes once the generalisation gap is controlled for (t'
         >>> confounding_verdict((-0.08, -0.12, -0.04), (-0.03, -0.05, -0.01))["verdict"]
         'shrinks'
     """
@@ -584,16 +595,17 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
         v = "appears"
     else:
         v = "none"
-    f = fmt.format
-    nums = (f"raw {f(r)} [{f(rlo)}, {f(rhi)}], controlled for accuracy {f(c)} "
-            f"[{f(clo)}, {f(chi)}]")
+    if not isinstance(control, str) or not control.strip():
+        raise ValueError("The 'control' parameter of confounding_verdict must be a non-empty "
+                         f"string naming the covariate. Got {control!r} instead.")
+    f, k = fmt.format, control
+    nums = f"raw {f(r)} [{f(rlo)}, {f(rhi)}], controlled for {k} {f(c)} [{f(clo)}, {f(chi)}]"
     words = {
-        "survives": "survives control for accuracy",
-        "shrinks": "shrinks once accuracy is controlled for, but stays detectable",
-        "vanishes": "vanishes once accuracy is controlled for (the controlled interval "
-                    "covers 0)",
-        "reverses": "reverses sign once accuracy is controlled for",
-        "appears": "within noise raw, detectable once accuracy is controlled for",
+        "survives": f"survives control for {k}",
+        "shrinks": f"shrinks once {k} is controlled for, but stays detectable",
+        "vanishes": f"vanishes once {k} is controlled for (the controlled interval covers 0)",
+        "reverses": f"reverses sign once {k} is controlled for",
+        "appears": f"within noise raw, detectable once {k} is controlled for",
         "none": "not detectable, raw or controlled (within noise at this sample size)",
         "not measurable": "cannot be compared here (an estimate or its interval is missing)",
     }

@@ -5,38 +5,45 @@ several shadows, and a sweep several seeds: models that share an architecture an
 recipe and differ only in their data subset, data order and initialisation. Trained one by one
 with :func:`sparsepriv_nb.train.fit`, a digits MLP spends most of each step in Python and
 dispatch overhead, not arithmetic. :func:`train_ensemble` instead stacks the K members'
-parameters along a leading dimension (``torch.func.stack_module_state``) and runs one
-``vmap``-ed ``functional_call`` per step, so the K forward and backward passes become a few
-batched matrix products.
+parameters along a leading dimension (``torch.func.stack_module_state``) and runs one batched
+forward and backward pass per step: for :class:`~sparsepriv_nb.models.MLP` written with
+``torch.baddbmm`` (one batched matrix product per layer), for other architectures a ``vmap``-ed
+``functional_call``. :mod:`sparsepriv_nb.experiments` trains dense LiRA / RMIA reference models
+this way.
 
 **How it matches sequential training.** Member ``k`` is exactly the model that
 ``fit(build_model(arch, seed=seeds[k]), (X[subsets[k]], y[subsets[k]]), seed=seeds[k], ...)``
 would train: the same initialisation, the same per-epoch ``torch.randperm`` order drawn from
 its own ``torch.Generator`` seeded with ``seeds[k]``, the same batches (the last one of an
-epoch smaller), the same mean cross-entropy and the same optimiser (Adam, or SGD with momentum,
-with L2 weight decay, written out as ``torch.optim`` computes them but with a step counter per
-member). Subsets of different sizes are handled by **padding with a loss mask**: every step
-gathers a ``(K, batch_size)`` block of indices; a member's short last batch is padded and its
-loss averaged over the real samples only, and a member that has finished its epoch (fewer
-batches than the largest subset) is *inactive*: its parameters and optimiser state are left
-untouched, as if that step did not exist for it. So each member sees the very batch sequence
-that sequential ``fit`` gives it; the results differ from sequential training only by
-floating-point rounding (batched matrix products sum in another order), which is why the tests
-compare the first steps closely and trained members statistically. Dropout masks are drawn
-independently per member (``vmap(randomness="different")``), from a stream other than
-``fit``'s, which is equal in distribution.
+epoch smaller), the same mean cross-entropy and the same optimiser (``torch.optim``'s Adam, or
+SGD with momentum, with L2 weight decay, fused where this torch has it, each member's row of
+the stacked parameters a parameter of its own, so that step counts are per member). Subsets of
+different sizes are handled by **padding with a loss mask**: every step gathers a ``(K,
+batch_size)`` block of indices; a member's short last batch is padded and its loss averaged
+over the real samples only, and a member that has finished its epoch (fewer batches than the
+largest subset) is *inactive*: its parameters and optimiser state are left untouched, as if
+that step did not exist for it. So each member sees the very batch sequence that sequential
+``fit`` gives it; the results differ from sequential training only by floating-point rounding
+(batched matrix products sum in another order), which is why the tests compare the first steps
+closely and trained members statistically. Dropout masks are drawn independently per member
+(one mask over the ``(K, B, H)`` activations, or ``vmap(randomness="different")``), from a
+stream other than ``fit``'s, which is equal in distribution.
 
 **Limits.** Only dense models without buffers (no BatchNorm running statistics, no pruning
 masks) are vectorised: LiRA/RMIA reference and shadow models of a pruned configuration keep the
-sequential path of :mod:`sparsepriv_nb.sparsity` (prune, fine-tune, IMP rounds). Early
-stopping (``patience``) and defenses' custom losses are not supported here either.
+sequential path of :mod:`sparsepriv_nb.sparsity` (prune, fine-tune, IMP rounds), though their
+dense first phase is the cached dense member (:mod:`sparsepriv_nb.experiments`). Early stopping
+(``patience``) and defenses' custom losses are not supported here either.
 
-**When it pays.** :func:`should_vectorise` encodes what ``benchmarks/ensembles.py`` measured on
-a busy 2-core CPU (:data:`MEASURED_SPEEDUP`): the digits MLP is 1.6x faster as an ensemble at
-K = 4, 2x at K = 16 and 3.8x at K = 64 (a step's work there is mostly matrix products, which
-batching does not make cheaper; what it saves is per-step overhead); LeNet-5 on 8x8 digits is
-1.7x faster (2.7x at K = 64), and stays sequential on larger inputs, where it was measured
-not faster. :func:`train_ensemble` asks it by default.
+**When it pays.** The batched path removes per-step overhead, not arithmetic: both paths do the
+same floating-point work, so the speed-up is bounded by how much of a sequential step is
+overhead. For 16 digits-MLP reference models (hidden 256, 128; 30 epochs on ~400 samples) a
+step of the ensemble is ~280 MFLOP of batched matrix products, which one CPU thread runs at ~45
+GFLOPS (about 1.3 s of the 1.7 s the ensemble took), against 4.3 s for the 16 sequential fits:
+2.5x, and about 3x were the overhead gone entirely. :func:`should_vectorise` encodes what
+``benchmarks/ensembles.py`` measured (:data:`MEASURED_SPEEDUP`); convolutional models on inputs
+larger than the measured 8x8 stay sequential, where their convolutions dominate.
+:func:`train_ensemble` asks it by default.
 
 Example:
     >>> from sparsepriv_nb.data import load_dataset
@@ -73,12 +80,16 @@ __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
 _OPTIMIZERS = ("adam", "sgd")
 
 #: Speed-up of :func:`train_ensemble` (vectorised) over K sequential :func:`train.fit` calls,
-#: measured by ``benchmarks/ensembles.py`` on digits (8x8 inputs; LiRA reference models on
-#: ~400 samples, 30 epochs of Adam, batch 64) on a busy 2-core CPU with one torch thread, best
-#: of 3, interleaved. :func:`should_vectorise` vectorises where it is > 1.2.
+#: measured by ``benchmarks/ensembles.py --threads 1,2 --repeats 2`` on digits (8x8 inputs;
+#: LiRA reference models on ~400 samples, 30 epochs of Adam, batch 64) on an idle 2-core CPU
+#: with one torch thread (as each notebook of the main job runs), best of 2, interleaved.
+#: With two threads on both paths the MLP gained 2.6x / 5.1x / 5.7x and LeNet-5 1.9x / 2.4x /
+#: 3.4x, but two threads made the sequential fits slower (7.7 s instead of 4.3 s for 16 MLPs):
+#: against the faster, one-thread sequential run, 16 MLPs on two threads gained 2.8x.
+#: :func:`should_vectorise` vectorises where the one-thread speed-up is > 1.2.
 MEASURED_SPEEDUP: dict[str, dict[int, float]] = {
-    "mlp": {4: 1.6, 16: 2.0, 64: 3.8},
-    "lenet5": {4: 1.7, 16: 1.7, 64: 2.7},
+    "mlp": {4: 2.3, 16: 2.5, 64: 2.3},
+    "lenet5": {4: 1.1, 16: 1.5, 64: 1.7},
 }
 #: The input size (pixels) the table was measured at. LeNet-5 on larger inputs (28x28) is
 #: dominated by its convolutions, which were measured not faster vectorised (issue 13), so it

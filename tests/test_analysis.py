@@ -225,6 +225,18 @@ def test_confounding_verdicts(raw, controlled, expected):
 def test_confounding_verdict_validates():
     with pytest.raises(ValueError, match="'raw' parameter of confounding_verdict"):
         AN.confounding_verdict((0.1, 0.2), (0.0, -1.0, 1.0))
+    with pytest.raises(ValueError, match="'control' parameter.*Got ''"):
+        AN.confounding_verdict((0.1, 0.0, 0.2), (0.0, -1.0, 1.0), control="")
+
+
+def test_confounding_verdict_names_the_covariate():
+    v = AN.confounding_verdict((0.2, 0.1, 0.3), (0.0, -0.1, 0.1), label="d",
+                               control="the generalisation gap")
+    assert "once the generalisation gap is controlled for" in v["text"]
+    assert "controlled for the generalisation gap +0.000" in v["text"]
+    assert "accuracy" not in v["text"]
+    default = AN.confounding_verdict((0.2, 0.1, 0.3), (0.0, -0.1, 0.1), label="d")
+    assert "once accuracy is controlled for" in default["text"]
 
 
 # --------------------------------------------------------------------------- figures
