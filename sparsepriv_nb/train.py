@@ -196,9 +196,14 @@ def _check_int(value, param: str, owner: str, low: int) -> int:
 
 
 def _make_optimizer(params, optimizer: str, lr: float, momentum: float, weight_decay: float):
+    # foreach: one multi-tensor kernel per operation instead of a loop over the parameters;
+    # the same arithmetic, bit for bit (tests/test_experiments_regression.py pins models), and
+    # ~8 % faster for the digits MLP on a CPU, where torch otherwise uses the loop.
+    # (fused=True was ~26 % faster but rounds differently.)
     if optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                               foreach=True)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
 def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
