@@ -476,7 +476,9 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
     the independent units: their mean, sd, number and an interval. ``interval="t"`` is a
     t-interval on ``n_seeds - 1`` degrees of freedom (METHODS.md section 6); ``"bootstrap"``
     resamples seed means (percentile; too narrow with 3 seeds). The same is done for
-    ``diff_raw`` when present.
+    ``diff_raw`` when present, twice: ``raw`` over the *same* in-range models as ``matched``
+    (so that the two differ only by the matching, which is what a verdict compares), and
+    ``raw_all`` over every model of the group, in range or not (the naive comparison).
 
     Args:
         matched: output of :func:`match_to_reference`.
@@ -488,7 +490,8 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
 
     Returns:
         One row per group: ``n_models`` (matched), ``n_outside`` (outside the reference
-        range), and for ``matched`` (and ``raw``): ``*_diff, *_sd, *_n_seeds, *_lo, *_hi``.
+        range), and for ``matched`` (and ``raw``, ``raw_all``): ``*_diff, *_sd, *_n_seeds,
+        *_lo, *_hi``.
 
     Example:
         >>> m = pd.DataFrame(dict(method="a", seed=[0, 1, 2], in_range=True,
@@ -507,15 +510,17 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
     if "diff_matched" not in d.columns:
         raise ValueError(f"The 'matched' parameter of {fn} lacks the 'diff_matched' column: "
                          "pass the output of match_to_reference.")
-    kinds = ["matched"] + (["raw"] if "diff_raw" in d.columns else [])
+    kinds = [("matched", "matched", True)]
+    if "diff_raw" in d.columns:
+        kinds += [("raw", "raw", True), ("raw_all", "raw", False)]
     rows = []
     for key, part in d.groupby(by, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        row = dict(zip(by, key), n_models=int(part.in_range.sum()),
-                   n_outside=int((~part.in_range.astype(bool)).sum()))
-        for kind in kinds:
-            sel = part[part.in_range.astype(bool)] if kind == "matched" else part
-            per_seed = sel.groupby(seed)[f"diff_{kind}"].mean().to_numpy(float)
+        inside = part.in_range.astype(bool)
+        row = dict(zip(by, key), n_models=int(inside.sum()), n_outside=int((~inside).sum()))
+        for kind, column, in_range_only in kinds:
+            sel = part[inside] if in_range_only else part
+            per_seed = sel.groupby(seed)[f"diff_{column}"].mean().to_numpy(float)
             mean, sd, n, lo, hi = _interval(per_seed, interval, ci, n_boot, random_state)
             row.update({f"{kind}_diff": mean, f"{kind}_sd": sd, f"{kind}_n_seeds": n,
                         f"{kind}_lo": lo, f"{kind}_hi": hi})

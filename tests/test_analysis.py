@@ -165,9 +165,13 @@ def test_accuracy_matching_recovers_a_known_offset(curve):
         assert r.matched_diff == pytest.approx(-0.03, abs=0.006)
         assert r.matched_lo < -0.03 < r.matched_hi and r.matched_hi < 0
         assert r.n_models == 12 and r.n_outside == 4 and r.matched_n_seeds == 4
-        # raw: sparse vs the full dense model, which is far more accurate
-        expected_raw = np.mean([0.5 * (a - 0.95) for a in (0.6, 0.7, 0.8, 0.4)]) - 0.03
+        # raw: sparse vs the full dense model, which is far more accurate; over the same
+        # in-range models as the matched difference, and (raw_all) over all of them
+        expected_raw = np.mean([0.5 * (a - 0.95) for a in (0.6, 0.7, 0.8)]) - 0.03
         assert r.raw_diff == pytest.approx(expected_raw, abs=0.006)
+        expected_all = np.mean([0.5 * (a - 0.95) for a in (0.6, 0.7, 0.8, 0.4)]) - 0.03
+        assert r.raw_all_diff == pytest.approx(expected_all, abs=0.006)
+        assert r.raw_n_seeds == r.raw_all_n_seeds == 4
 
 
 def test_accuracy_matching_finds_no_effect_when_there_is_none():
