@@ -379,7 +379,9 @@ print(f"{n_groups} seeds: clustered intervals use a t distribution with df = {n_
 # dense models (full and accuracy-lowered) trace an accuracy → attack-success curve; each
 # sparse model is compared with that curve *at its own test accuracy* (linear interpolation,
 # no extrapolation: sparse models outside the accuracy range of their seed's dense models are
-# left out and counted as `n_outside`). Per method, the in-range differences are averaged
+# left out and counted as `n_outside`: the sparsest ones, less accurate than any dense model
+# of their seed, and those *more* accurate than the full dense model, which pruning followed
+# by fine-tuning, that is more epochs, can produce). Per method, the in-range differences are averaged
 # within each seed, and the seed means give a mean and a t-interval over seeds. The **raw** difference compares the
 # same in-range sparse models with the full dense model of their seed, ignoring accuracy, so
 # raw and matched differ only by the matching; `raw_all` is the naive comparison over all of a
