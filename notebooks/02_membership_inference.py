@@ -429,10 +429,14 @@ fig = spn.plots.plot_intervals(sweep, x="density_achieved", y="auc", lo="auc_lo"
                                logx=True, xlabel="achieved density (log scale)", ylabel="attack AUC", chance=0.5,
                                title="attack AUC vs density (95 % bootstrap intervals)")
 fig.axes[0].set_xticks(SWEEP_DENSITIES, [f"{d:g}" for d in SWEEP_DENSITIES])
+per_model = sweep.groupby("sparsity_density")[["density_achieved", "test_acc", "gen_gap",
+                                                "n_members"]].first()
+acc_lo, acc_hi = proportion_confint((per_model.test_acc * per_model.n_members).round(),
+                                    per_model.n_members, method="wilson")
+per_model["test_acc 95% CI (Wilson)"] = [f"[{a:.3f}, {b:.3f}]" for a, b in zip(acc_lo, acc_hi)]
 sweep.assign(**{"AUC [95% CI]": with_ci(sweep, "auc")}).pivot(
     index="sparsity_density", columns="attack", values="AUC [95% CI]").join(
-    sweep.groupby("sparsity_density")[["density_achieved", "test_acc", "gen_gap"]].first().round(3)
-).sort_index(ascending=False)
+    per_model.drop(columns="n_members").round(3)).sort_index(ascending=False)
 
 # %%
 sparsest = min(SWEEP_DENSITIES)

@@ -67,6 +67,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 import sparsepriv_nb as spn
 
@@ -260,6 +261,11 @@ training = pd.DataFrame([{
     "steps": r["info"]["steps"], "q": r["info"]["sample_rate"],
     "train acc": spn.train.evaluate(r["model"], train)["accuracy"],
     "test acc": spn.train.evaluate(r["model"], test)["accuracy"]} for eps, r in runs.items()])
+# a 95 % Wilson interval for each test accuracy, over the len(test[1]) test examples
+lo, hi = proportion_confint((training["test acc"] * len(test[1])).round(), len(test[1]),
+                            method="wilson")
+training.insert(training.columns.get_loc("test acc") + 1, "test acc 95% CI",
+                [f"[{a:.3f}, {b:.3f}]" for a, b in zip(lo, hi)])
 training.round(3)
 
 # %%
@@ -413,6 +419,8 @@ def attack_row(label, eps, r):
     rec.update(epsilon_lb=audit["epsilon_lb"], audit_guesses=audit["guesses"],
                audit_correct=audit["correct"],
                test_acc=spn.train.evaluate(r["model"], test)["accuracy"])
+    rec["test_acc_lo"], rec["test_acc_hi"] = proportion_confint(
+        round(rec["test_acc"] * len(test[1])), len(test[1]), method="wilson")
     return rec
 
 
@@ -420,7 +428,7 @@ rows = [attack_row("non-private" if np.isinf(eps) else f"dpsgd eps={eps:g}", eps
         for eps, r in runs.items()]
 rows += [attack_row(name, r["info"]["epsilon"], r) for name, r in masked.items()]
 attacks = pd.DataFrame(rows)
-cols = ["model", "epsilon", "test_acc", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr",
+cols = ["model", "epsilon", "test_acc", "test_acc_lo", "test_acc_hi", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr",
         "tpr_at_1pct_fpr_lo", "tpr_at_1pct_fpr_hi", "epsilon_lb", "audit_correct",
         "audit_guesses"]
 attacks[cols].round(3)
