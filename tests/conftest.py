@@ -52,3 +52,19 @@ def tiny_train(digits):
 
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def fit_calls(monkeypatch):
+    """Every ``train.fit`` call: (number of samples, first-row digest, keyword arguments)."""
+    from sparsepriv_nb import train
+
+    calls = []
+    real = train.fit
+
+    def spy(model, data, **kw):
+        calls.append((len(data[1]), data[0].sum().item(), kw))
+        return real(model, data, **kw)
+
+    monkeypatch.setattr(train, "fit", spy)
+    return calls

@@ -15,28 +15,15 @@ BASE = E.ExperimentConfig.from_flat(epochs=3, finetune_epochs=1, attacks=("loss"
                                     max_samples=600)
 
 
-@pytest.fixture
-def count_fits(monkeypatch):
-    calls = []
-    real = train.fit
-
-    def counting(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-
-    monkeypatch.setattr(train, "fit", counting)
-    return calls
-
-
-def test_second_sweep_trains_nothing(tmp_path, count_fits):
+def test_second_sweep_trains_nothing(tmp_path, fit_calls):
     grid = E.make_grid(BASE, sparsity__method=["dense", "magnitude-global"],
                        sparsity__density=[0.3], seed=[0, 1])
     assert len(grid) == 4
     first = E.run_sweep(grid, cache=tmp_path, progress=False)
-    assert len(count_fits) > 0 and not first.from_cache.any()
-    count_fits.clear()
+    assert len(fit_calls) > 0 and not first.from_cache.any()
+    fit_calls.clear()
     second = E.run_sweep(grid, cache=tmp_path, progress=False)
-    assert count_fits == []
+    assert fit_calls == []
     assert second.from_cache.all()
     cols = ["sparsity_method", "seed", "attack", "auc", "test_acc"]
     pd.testing.assert_frame_equal(first[cols], second[cols])
@@ -49,7 +36,7 @@ def test_sweep_with_joblib_processes_matches_serial(tmp_path):
     assert par.auc.round(10).tolist() == ser.auc.round(10).tolist()
 
 
-def test_corrupt_model_file_is_recomputed(tmp_path, count_fits):
+def test_corrupt_model_file_is_recomputed(tmp_path, fit_calls):
     cache = Cache(tmp_path)
     cfg = BASE.replace(sparsity__method="magnitude", sparsity__density=0.5,
                        attack__names=("loss",))
@@ -60,16 +47,16 @@ def test_corrupt_model_file_is_recomputed(tmp_path, count_fits):
         p.write_bytes(p.read_bytes()[:100])
     for r in (tmp_path / "records").glob("*.json"):
         r.unlink()
-    count_fits.clear()
+    fit_calls.clear()
     b = E.run_experiment(cfg, cache=cache)
-    assert len(count_fits) == 4  # both models retrained (train + fine-tune each)
+    assert len(fit_calls) == 4  # both models retrained (train + fine-tune each)
     assert a.auc.tolist() == b.auc.tolist()
     # and the repaired entries load cleanly now
-    count_fits.clear()
+    fit_calls.clear()
     for r in (tmp_path / "records").glob("*.json"):
         r.unlink()
     E.run_experiment(cfg, cache=cache)
-    assert count_fits == []
+    assert fit_calls == []
 
 
 def test_corrupt_record_is_recomputed(tmp_path):
@@ -142,7 +129,7 @@ def test_attack_transfer_table(tmp_path):
 # --------------------------------------------------------------------------- cached scores
 
 
-def test_scores_are_cached_beside_the_record_and_read_back(tmp_path, count_fits):
+def test_scores_are_cached_beside_the_record_and_read_back(tmp_path, fit_calls):
     cfg = BASE.replace(attack__names=("loss", "salem"))
     df, out = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
     (npz,) = list((tmp_path / "scores").glob("*.npz"))
@@ -169,9 +156,9 @@ def test_scores_are_cached_beside_the_record_and_read_back(tmp_path, count_fits)
     assert refit.score_samples(stored["target"].logits, stored["target"].labels).tolist() == \
         scores["loss"][0].tolist()
     # return_outputs on a finished experiment reads it: nothing is trained
-    count_fits.clear()
+    fit_calls.clear()
     df2, out2 = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
-    assert count_fits == [] and df2.from_cache.all()
+    assert fit_calls == [] and df2.from_cache.all()
     assert out2["scores"]["salem"].tolist() == out["scores"]["salem"].tolist()
     assert torch.equal(out2["shadow"].logits, out["shadow"].logits)
     probe = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))

@@ -9,26 +9,12 @@ import torch
 from sparsepriv_nb import attacks as A
 from sparsepriv_nb import data as D
 from sparsepriv_nb import experiments as E
-from sparsepriv_nb import sparsity, train
+from sparsepriv_nb import sparsity
 
 warnings.filterwarnings("ignore", message="cache:")
 
 BASE = E.ExperimentConfig(data={"max_samples": 400}, train={"epochs": 2, "finetune_epochs": 1},
                           attack={"names": ("loss",)})
-
-
-@pytest.fixture
-def fit_calls(monkeypatch):
-    """Every train.fit call: (number of samples, first-row digest, keyword arguments)."""
-    calls = []
-    real = train.fit
-
-    def spy(model, data, **kw):
-        calls.append((len(data[1]), data[0].sum().item(), kw))
-        return real(model, data, **kw)
-
-    monkeypatch.setattr(train, "fit", spy)
-    return calls
 
 
 def test_a_registered_toy_method_and_attack_run_without_touching_experiments(tmp_path):
