@@ -306,8 +306,8 @@ def _mlp_forward(base, layers: dict, xb: torch.Tensor) -> torch.Tensor:
     """K members of :class:`~sparsepriv_nb.models.MLP` at once, with batched matrix products:
     ``layers`` maps ``fc{i}.weight`` to ``(K, out, in)`` and ``fc{i}.bias`` to ``(K, out)``,
     ``xb`` is ``(K, B, ...)``; returns ``(K, B, C)``. ``MLP.forward`` written with ``baddbmm``
-    (``x @ W.T + b`` per member), which on a CPU costs a fraction of ``vmap`` over
-    ``functional_call`` per step."""
+    (``x @ W.T + b`` per member), without ``vmap``'s and ``functional_call``'s per-step
+    dispatch."""
     h = xb.flatten(2)
     for i in range(1, base.n_layers + 1):
         w, b = layers[f"fc{i}.weight"], layers[f"fc{i}.bias"]
@@ -329,11 +329,12 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
     shapes = [stacked[n].shape[1:] for n in names]
     bounds = np.r_[0, np.cumsum([math.prod(sh) for sh in shapes])].tolist()
     spans = list(zip(names, bounds[:-1], bounds[1:], shapes))
-    # Member k's parameters are row k of one (K, P) tensor that the stacked optimiser updates
-    # in place; each layer is a strided (K, *shape) view of it, and each step differentiates
-    # a fresh detached alias of those views (differentiating slices of the (K, P) tensor
-    # itself would add one (K, P) gradient per layer). The layer gradients are copied into
-    # the matching views of one (K, P) gradient buffer.
+    # Member k's parameters are row k of one (K, P) tensor; the rows (views) are the
+    # optimiser's parameters, one per member, updated in place. Each layer is a strided
+    # (K, *shape) view of it, and each step differentiates a fresh detached alias of those
+    # views (differentiating slices of the (K, P) tensor itself would add one (K, P) gradient
+    # per layer). The layer gradients are copied into the matching views of one (K, P)
+    # gradient buffer, whose rows are the members' .grad.
     theta = torch.cat([stacked[n].detach().reshape(K, -1) for n in names], 1).to(dev)
     grad = torch.zeros_like(theta)
     layers = {n: theta[:, a:b].view(K, *sh) for n, a, b, sh in spans}

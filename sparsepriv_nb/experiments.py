@@ -511,7 +511,7 @@ def _reference_outputs(cfg, ds, pools, target, train_kw, bar, *, need_population
     if cfg.sparsity.method == "dense":
         trained = _ensemble_references(cfg, X, y, keep, train_kw)
     else:  # the dense phase of each pruned reference model, if the cache lacks it
-        if train_kw["cache"].enabled and _plain_training(cfg, attacker=True):
+        if train_kw["cache"].enabled:
             _ensemble_references(_dense_config(cfg), X, y, keep, train_kw)
         trained = {}
     ref_logits, pop_logits = [], []
