@@ -198,6 +198,26 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _kernel_sockets() -> dict:
+    """Unix-socket (IPC) transport for one kernel, in a fresh private folder.
+
+    With TCP, a kernel manager picks free ports by binding and releasing them before the
+    kernel binds them, so two notebooks starting at once (``--jobs``) can pick the same port
+    and one kernel dies ("Kernel died before replying to kernel_info"). Sockets named by an
+    absolute path in a folder of their own cannot collide. Returns ``{"dir", "engine"}``
+    (papermill engine arguments), or ``{}`` where Unix sockets do not exist (Windows: TCP).
+    """
+    if os.name != "posix":
+        return {}
+    import tempfile
+
+    from traitlets.config import Config
+
+    folder = tempfile.mkdtemp(prefix="spn-kernel-")  # short: socket paths are <= ~100 bytes
+    config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "k")}})
+    return {"dir": folder, "engine": {"config": config}}
+
+
 def _execute(task: dict) -> dict:
     """Run one notebook (in this process or a worker); never raises: the row says what failed."""
     import papermill as pm
@@ -208,11 +228,12 @@ def _execute(task: dict) -> dict:
     src, target, workdir = Path(task["src"]), Path(task["target"]), Path(task["workdir"])
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    sockets = _kernel_sockets()
     try:
         pm.execute_notebook(str(src), str(target), parameters=task["params"], cwd=str(workdir),
                             progress_bar=False, kernel_name="python3", log_output=False,
                             execution_timeout=task["cell_timeout"],
-                            extra_arguments=list(KERNEL_ARGS))
+                            extra_arguments=list(KERNEL_ARGS), **sockets.get("engine", {}))
         row["status"] = "ok"
     except pm.PapermillExecutionError as exc:
         row["status"] = "failed"
@@ -221,6 +242,9 @@ def _execute(task: dict) -> dict:
     except Exception as exc:  # kernel died, cell timeout, bad notebook, ...
         row["status"] = "failed"
         row["error"] = f"{type(exc).__name__}: {_one_line(exc)}"
+    finally:
+        if "dir" in sockets:
+            shutil.rmtree(sockets["dir"], ignore_errors=True)
     row["seconds"] = time.perf_counter() - t0
     out_dir = target.parent
     row["csv"] = sorted(str(p.relative_to(out_dir)) for p in workdir.rglob("*.csv"))

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -168,6 +169,27 @@ def test_cli_output_has_no_kernel_transport_warning(nbdir, tmp_path, capfd):
     captured = capfd.readouterr()
     assert "TCP" not in captured.err + captured.out
     assert "01_ok.ipynb: ok" in captured.out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets only")
+def test_concurrent_kernels_use_private_unix_sockets(tmp_path):
+    """Kernels started at once by --jobs never race for a TCP port: each listens on Unix
+    sockets in a folder of its own, removed afterwards."""
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).glob("spn-kernel-*"))
+    _notebook(tmp_path, "01_where.ipynb",
+              "from ipykernel import get_connection_info\n"
+              "import json\ninfo = json.loads(get_connection_info())\n"
+              "print(info['transport'], info['ip'])")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "quick.yaml").write_text("all: {}\n")
+    out, rows = cli.run(notebooks_dir=tmp_path, output=tmp_path / "o", log=lambda *a, **k: None)
+    assert rows[0]["status"] == "ok", rows
+    nb = nbformat.read(tmp_path / "o" / "01_where.ipynb", 4)
+    transport, ip = nb.cells[2].outputs[0]["text"].split()
+    assert transport == "ipc" and Path(ip).is_absolute() and "spn-kernel-" in ip
+    assert set(Path(tempfile.gettempdir()).glob("spn-kernel-*")) == before  # cleaned up
 
 
 def test_default_jobs_is_cores_capped_by_notebooks():
