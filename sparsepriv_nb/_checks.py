@@ -32,8 +32,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-__all__ = ["check_choice", "ParameterError", "Interval", "Options", "InstanceOf",
-           "validate_params"]
+__all__ = ["check_choice", "check_int", "check_number", "ParameterError", "Interval", "Options",
+           "InstanceOf", "validate_params"]
 
 
 def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = None) -> Any:
@@ -185,3 +185,51 @@ def validate_params(params: dict, constraints: dict, owner: str) -> None:
         text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
         raise ParameterError(f"The '{name}' parameter of {owner} must be {text}. "
                              f"Got {value!r} instead.")
+
+
+def check_number(value, param: str, owner: str, *, low: float | None = None,
+                 low_open: bool = False, high: float | None = None,
+                 high_open: bool = True) -> float:
+    """``value`` as a float if it is a finite real in the given range, else a
+    :class:`ParameterError` in the package's one message shape.
+
+    Example:
+        >>> check_number(0.1, "lr", "fit", low=0, low_open=True)
+        0.1
+        >>> try:
+        ...     check_number("0.1", "lr", "fit", low=0, low_open=True)
+        ... except ParameterError as e:
+        ...     print(e)
+        The 'lr' parameter of fit must be a float in (0, inf). Got '0.1' instead.
+    """
+    closed = {(False, False): "both", (False, True): "left", (True, False): "right",
+              (True, True): "neither"}[(bool(low_open), bool(high_open))]
+    interval = Interval(float, low, high, closed)
+    if isinstance(value, numbers.Real) and not math.isfinite(float(value)) \
+            and not isinstance(value, bool):
+        interval_ok = False
+    else:
+        interval_ok = True
+    if interval_ok:
+        validate_params({param: value}, {param: [interval]}, owner)
+        return float(value)
+    raise ParameterError(f"The '{param}' parameter of {owner} must be {interval.describe()} "
+                         f"and finite. Got {value!r} instead.")
+
+
+def check_int(value, param: str, owner: str, low: int | None = None,
+              high: int | None = None) -> int:
+    """``value`` as an int if it is an integer (never a bool or a float) in ``[low, high]``,
+    else a :class:`ParameterError`.
+
+    Example:
+        >>> check_int(3, "epochs", "fit", 1)
+        3
+        >>> try:
+        ...     check_int(2.5, "epochs", "fit", 1)
+        ... except ParameterError as e:
+        ...     print(e)
+        The 'epochs' parameter of fit must be an int in [1, inf). Got 2.5 instead.
+    """
+    validate_params({param: value}, {param: [Interval(int, low, high)]}, owner)
+    return int(value)

@@ -73,7 +73,7 @@ def _check_float(value, param: str, owner: str, *, low: float = 0.0, high: float
     return v
 
 
-def _check_int(value, param: str, owner: str, *, low: int = 1) -> int:
+def check_int(value, param: str, owner: str, *, low: int = 1) -> int:
     msg = f"The '{param}' parameter of {owner} must be an int >= {low}. Got {value!r} instead."
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(msg)
@@ -348,7 +348,7 @@ def _ppb(*, lam: float = 4.0) -> DefenseSetup:
 
 
 def _early_stopping(*, patience: int = 3) -> DefenseSetup:
-    return DefenseSetup(fit_kwargs={"patience": _check_int(patience, "patience",
+    return DefenseSetup(fit_kwargs={"patience": check_int(patience, "patience",
                                                            _owner("early-stopping"))})
 
 

@@ -74,7 +74,8 @@ from torch.nn.utils import prune
 
 from ._checks import check_choice
 from .registry import Registry
-from .train import _as_tensors, resolve_device
+from .inputs import check_xy
+from .train import resolve_device
 
 __all__ = [
     "ACCOUNTANTS",
@@ -540,7 +541,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
         ValueError: a BatchNorm model (Opacus' reasons), both or neither of
             ``target_epsilon`` / ``noise_multiplier``, values out of range.
     """
-    X, y = _as_tensors(train_data, "train_data")
+    X, y = check_xy(train_data, "train_data")
     owner = "train_private"
     _check_positive(epochs, "epochs", owner, integer=True)
     _check_positive(batch_size, "batch_size", owner, integer=True)
@@ -771,7 +772,7 @@ def _fit_nonprivate(model, train_data, *, epochs, batch_size, lr, seed, device,
     if public_data is not None and warm_start:
         _public_start(model, public_data, warm_start=True, public_epochs=public_epochs,
                       seed=seed, device=device, need_public=False)
-    X, _ = _as_tensors(train_data, "train_data")
+    X, _ = check_xy(train_data, "train_data")
     hist = plain_fit(model, train_data, epochs=epochs, optimizer="sgd", lr=lr,
                      momentum=momentum, batch_size=batch_size, seed=seed, device=device,
                      progress=False, desc="non-private")

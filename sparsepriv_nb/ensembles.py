@@ -70,9 +70,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_choice
+from ._checks import check_choice, check_int, check_number
 from .models import MLP, build_model
-from .train import _check_int, _check_number, _inputs, resolve_device
+from .inputs import check_inputs
+from .train import resolve_device
 
 __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
            "MEASURED_SPEEDUP"]
@@ -119,7 +120,7 @@ def should_vectorise(arch: str, n_models: int, *, input_shape=None,
     if not isinstance(arch, str):
         raise TypeError(f"The 'arch' parameter of should_vectorise must be a model name (str). "
                         f"Got {type(arch).__name__} instead.")
-    n_models = _check_int(n_models, "n_models", "should_vectorise", 1)
+    n_models = check_int(n_models, "n_models", "should_vectorise", 1)
     resolve_device(device)
     table = MEASURED_SPEEDUP.get(arch)
     if n_models < 2 or not table:
@@ -174,7 +175,7 @@ def _check_seeds(seeds, k: int) -> list[int]:
     if len(seeds) != k:
         raise ValueError(f"The 'seeds' parameter of train_ensemble has {len(seeds)} seeds for "
                          f"{k} subsets; give one seed per member.")
-    return [_check_int(s, "seeds", "train_ensemble", 0) for s in seeds]
+    return [check_int(s, "seeds", "train_ensemble", 0) for s in seeds]
 
 
 def _vectorisable(model: nn.Module) -> str | None:
@@ -226,18 +227,19 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
         ValueError / TypeError: naming the bad argument; ``vectorise=True`` for a model with
             buffers (BatchNorm).
     """
-    from .train import _as_tensors, fit
+    from .inputs import check_xy
+    from .train import fit
 
     owner = "train_ensemble"
-    X, y = _as_tensors((X, y), "X, y", owner)
+    X, y = check_xy((X, y), "X, y", owner)
     idx = _check_subsets(subsets, len(X))
     seeds = _check_seeds(seeds, len(idx))
-    epochs = _check_int(epochs, "epochs", owner, 1)
-    batch_size = _check_int(batch_size, "batch_size", owner, 1)
-    _check_number(lr, "lr", owner, low=0.0, low_open=True)
+    epochs = check_int(epochs, "epochs", owner, 1)
+    batch_size = check_int(batch_size, "batch_size", owner, 1)
+    check_number(lr, "lr", owner, low=0.0, low_open=True)
     check_choice(optimizer, _OPTIMIZERS, "optimizer", owner)
-    _check_number(weight_decay, "weight_decay", owner, low=0.0)
-    _check_number(momentum, "momentum", owner, low=0.0, high=1.0)
+    check_number(weight_decay, "weight_decay", owner, low=0.0)
+    check_number(momentum, "momentum", owner, low=0.0, high=1.0)
     if model_params is not None and not isinstance(model_params, dict):
         raise TypeError(f"The 'model_params' parameter of {owner} must be None or a dict of "
                         f"builder options. Got {type(model_params).__name__} instead.")
@@ -261,9 +263,9 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
                 optimizer=optimizer, weight_decay=weight_decay, momentum=momentum, seed=s,
                 device=dev, progress=False)
         return members
-    from .train import _check_fits
+    from .inputs import check_fits
 
-    _check_fits(members[0].to(dev), X, y, "X, y", owner, dev)
+    check_fits(members[0].to(dev), X, y, "X, y", owner, dev)
     _train_vectorised(members, idx, seeds, X, y, epochs=epochs, batch_size=batch_size, lr=lr,
                       optimizer=optimizer, weight_decay=weight_decay, momentum=momentum,
                       dev=dev)
@@ -423,9 +425,9 @@ def predict_logits_ensemble(models: Sequence[nn.Module], X, *, batch_size: int =
         if not isinstance(m, nn.Module):
             raise TypeError(f"The 'models' parameter of {owner}: item {k} is a "
                             f"{type(m).__name__}, not a torch.nn.Module.")
-    batch_size = _check_int(batch_size, "batch_size", owner, 1)
+    batch_size = check_int(batch_size, "batch_size", owner, 1)
     dev = resolve_device(device)
-    X = _inputs(X, "X", owner)
+    X = check_inputs(X, "X", owner)
     layout = [(n, p.shape) for n, p in models[0].state_dict().items()]
     for k, m in enumerate(models[1:], start=1):
         other = [(n, p.shape) for n, p in m.state_dict().items()]

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import math
 import os
 from typing import Sequence
 
@@ -28,7 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_choice
+from ._checks import check_choice, check_int, check_number
+from .inputs import check_fits, check_inputs, check_model, check_xy
 from ._masks import refresh_masked_weights
 from ._progress import show_progress as _show_progress
 
@@ -82,119 +82,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _inputs(X, name: str, owner: str) -> torch.Tensor:
-    """``X`` as a finite floating-point tensor of at least one dimension."""
-    try:
-        X = torch.as_tensor(X)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise TypeError(f"The '{name}' parameter of {owner} must hold numeric inputs (a tensor "
-                        f"or array). Got {type(X).__name__} instead ({exc}).") from None
-    if X.ndim == 0:
-        raise ValueError(f"The '{name}' parameter of {owner} must be a batch of inputs, "
-                         f"(n, ...). Got a scalar instead.")
-    if not X.is_floating_point():
-        raise TypeError(f"The '{name}' parameter of {owner} must hold floating-point inputs. "
-                        f"Got dtype {X.dtype}; convert it, e.g. X.float() / 255 for pixels.")
-    bad = int((~torch.isfinite(X)).flatten(1).any(1).sum()) if X.numel() else 0
-    if bad:
-        raise ValueError(f"The '{name}' parameter of {owner} has {bad} of {len(X)} inputs with "
-                         "NaN or infinite values; inputs must be finite (drop or impute them).")
-    return X
-
-
-def _as_tensors(data, name: str, owner: str = "fit") -> tuple[torch.Tensor, torch.Tensor]:
-    if isinstance(data, torch.utils.data.TensorDataset):
-        data = data.tensors
-    if isinstance(data, (str, bytes)) or not (isinstance(data, Sequence) and len(data) == 2):
-        raise TypeError(f"The '{name}' parameter of {owner} must be a pair (X, y) of tensors. "
-                        f"Got {type(data).__name__} instead.")
-    X = _inputs(data[0], name, owner)
-    try:
-        y = torch.as_tensor(data[1])
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"The '{name}' parameter of {owner} must hold integer class labels. "
-                        f"Got {type(data[1]).__name__} instead.") from None
-    if y.ndim != 1:
-        raise ValueError(f"The '{name}' parameter of {owner} must have 1-D labels (n,). Got "
-                         f"labels of shape {tuple(y.shape)}.")
-    if len(X) != len(y):
-        raise ValueError(f"The '{name}' parameter of {owner} has {len(X)} inputs but {len(y)} "
-                         "labels.")
-    if len(X) == 0:
-        raise ValueError(f"The '{name}' parameter of {owner} is empty.")
-    if y.is_floating_point() and not bool((torch.isfinite(y) & (y == y.round())).all()):
-        raise ValueError(f"The '{name}' parameter of {owner} must have integer class labels. "
-                         f"Got non-integer values such as {y[y != y.round()][:3].tolist()}.")
-    if y.dtype == torch.bool or y.is_complex():
-        raise TypeError(f"The '{name}' parameter of {owner} must have integer class labels. "
-                        f"Got dtype {y.dtype}.")
-    y = y.long()
-    if int(y.min()) < 0:
-        raise ValueError(f"The '{name}' parameter of {owner} has negative labels (min "
-                         f"{int(y.min())}); labels must be in [0, num_classes - 1].")
-    return X, y
-
-
-def _check_model(model, owner: str) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"The 'model' parameter of {owner} must be a torch.nn.Module. Got "
-                        f"{type(model).__name__} instead.")
-
-
-@torch.no_grad()
-def _check_fits(model: nn.Module, X: torch.Tensor, y: torch.Tensor | None, name: str,
-                owner: str, dev: torch.device) -> None:
-    """One forward pass on two samples: the inputs fit the model, and the labels its outputs.
-
-    In eval mode and without gradients, so it changes no weight, statistic or RNG state.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        out = model(X[:2].to(dev))
-    except (RuntimeError, ValueError, IndexError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"The '{name}' parameter of {owner} has inputs of shape "
-                         f"{tuple(X.shape[1:])} (per sample), which {type(model).__name__} "
-                         f"cannot take ({first}). Pass data of the shape the model was built "
-                         "for (its input_shape).") from None
-    finally:
-        model.train(was_training)
-    if out.ndim != 2:
-        raise ValueError(f"{owner} needs a classifier returning logits (n, num_classes); "
-                         f"{type(model).__name__} returned shape {tuple(out.shape)}.")
-    if y is not None and int(y.max()) >= out.shape[1]:
-        raise ValueError(f"The '{name}' parameter of {owner} has labels up to {int(y.max())}, "
-                         f"but the model has {out.shape[1]} outputs: labels must be in "
-                         f"[0, {out.shape[1] - 1}].")
-
-
-def _check_number(value, param: str, owner: str, *, low: float, low_open: bool = False,
-                  high: float | None = None, high_open: bool = True) -> float:
-    """A finite real in the given range, or a ValueError/TypeError naming ``param``."""
-    lo = "(" if low_open else "["
-    hi = f"{high}{')' if high_open else ']'}" if high is not None else "inf)"
-    allowed = f"a float in {lo}{low}, {hi}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"The '{param}' parameter of {owner} must be {allowed}. Got "
-                        f"{type(value).__name__} {value!r} instead.")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low)
-    if high is not None:
-        ok = ok and (v < high if high_open else v <= high)
-    if not ok:
-        raise ValueError(f"The '{param}' parameter of {owner} must be {allowed}. Got {value!r} "
-                         "instead.")
-    return v
-
-
-def _check_int(value, param: str, owner: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"The '{param}' parameter of {owner} must be an int >= {low}. Got "
-                         f"{value!r} instead.")
-    return int(value)
-
-
 def _make_optimizer(params, optimizer: str, lr: float, momentum: float, weight_decay: float):
     # foreach: one multi-tensor kernel per operation instead of a loop over the parameters;
     # the same arithmetic, bit for bit (tests/test_experiments_regression.py pins models), and
@@ -239,16 +126,16 @@ def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
         One dict per epoch: ``epoch``, ``train_loss``, ``train_acc`` (+ ``val_loss``,
         ``val_acc``). The first dict also holds ``snapshots``.
     """
-    _check_model(model, "fit")
-    X, y = _as_tensors(train_data, "train_data")
-    val = _as_tensors(val_data, "val_data") if val_data is not None else None
-    epochs = _check_int(epochs, "epochs", "fit", 1)
+    check_model(model, "fit")
+    X, y = check_xy(train_data, "train_data")
+    val = check_xy(val_data, "val_data") if val_data is not None else None
+    epochs = check_int(epochs, "epochs", "fit", 1)
     check_choice(optimizer, _OPTIMIZERS, "optimizer", "fit")
-    _check_number(lr, "lr", "fit", low=0.0, low_open=True)
-    _check_number(momentum, "momentum", "fit", low=0.0, high=1.0)
-    _check_number(weight_decay, "weight_decay", "fit", low=0.0)
-    batch_size = _check_int(batch_size, "batch_size", "fit", 1)
-    seed = _check_int(seed, "seed", "fit", 0)
+    check_number(lr, "lr", "fit", low=0.0, low_open=True)
+    check_number(momentum, "momentum", "fit", low=0.0, high=1.0)
+    check_number(weight_decay, "weight_decay", "fit", low=0.0)
+    batch_size = check_int(batch_size, "batch_size", "fit", 1)
+    seed = check_int(seed, "seed", "fit", 0)
     if patience is not None and (val is None or isinstance(patience, bool)
                                  or not isinstance(patience, int) or patience < 1):
         raise ValueError("The 'patience' parameter of fit must be None or an int >= 1, and "
@@ -266,9 +153,9 @@ def fit(model: nn.Module, train_data, *, val_data=None, epochs: int = 10,
         raise ValueError(f"fit: the model {type(model).__name__} has no trainable parameter.")
     dev = resolve_device(device)
     model.to(dev)
-    _check_fits(model, X, y, "train_data", "fit", dev)
+    check_fits(model, X, y, "train_data", "fit", dev)
     if val is not None:
-        _check_fits(model, val[0], val[1], "val_data", "fit", dev)
+        check_fits(model, val[0], val[1], "val_data", "fit", dev)
     loss_fn = loss_fn or F.cross_entropy
     opt = _make_optimizer([p for p in model.parameters() if p.requires_grad], optimizer, lr,
                           momentum, weight_decay)
@@ -337,13 +224,13 @@ def predict_logits(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024,
         >>> predict_logits(m, torch.zeros(5, 1, 2, 2)).shape
         torch.Size([5, 3])
     """
-    _check_model(model, "predict_logits")
-    batch_size = _check_int(batch_size, "batch_size", "predict_logits", 1)
+    check_model(model, "predict_logits")
+    batch_size = check_int(batch_size, "batch_size", "predict_logits", 1)
     dev = resolve_device(device)
     model.to(dev).eval()
-    X = _inputs(X, "X", "predict_logits")
+    X = check_inputs(X, "X", "predict_logits")
     if len(X):
-        _check_fits(model, X, None, "X", "predict_logits", dev)
+        check_fits(model, X, None, "X", "predict_logits", dev)
     outs = [model(X[i:i + batch_size].to(dev)).cpu() for i in range(0, len(X), batch_size)]
     return torch.cat(outs) if outs else torch.empty(0)
 
@@ -351,10 +238,10 @@ def predict_logits(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024,
 def evaluate(model: nn.Module, data, *, batch_size: int = 1024,
              device: str | torch.device = "auto") -> dict:
     """Mean cross-entropy ``loss`` and ``accuracy`` of ``model`` on ``(X, y)``."""
-    _check_model(model, "evaluate")
-    X, y = _as_tensors(data, "data", "evaluate")
+    check_model(model, "evaluate")
+    X, y = check_xy(data, "data", "evaluate")
     dev = resolve_device(device)
-    _check_fits(model.to(dev), X, y, "data", "evaluate", dev)
+    check_fits(model.to(dev), X, y, "data", "evaluate", dev)
     logits = predict_logits(model, X, batch_size=batch_size, device=dev)
     return {"loss": F.cross_entropy(logits, y).item(),
             "accuracy": (logits.argmax(1) == y).float().mean().item()}
