@@ -11,8 +11,9 @@ Two tools:
 
 Constraints are :class:`Interval` (an int or float range; ``bool`` is never a number and NaN
 is never in a range), :class:`Options` (a fixed set, or a callable returning one, e.g. a
-registry's names, looked up lazily), :class:`InstanceOf` (a type with an optional check) and
-``None`` (the value may be ``None``).
+registry's names, looked up lazily), :class:`InstanceOf` (a type with an optional check),
+:class:`HasMethods` (duck typing, e.g. a scikit-learn classifier), :class:`SubsetOf` (a tuple of
+options) and ``None`` (the value may be ``None``).
 
 Example:
     >>> positive = Interval(int, 1, None)
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 __all__ = ["check_choice", "check_int", "check_number", "ParameterError", "Interval", "Options",
-           "InstanceOf", "validate_params"]
+           "InstanceOf", "HasMethods", "SubsetOf", "validate_params"]
 
 
 def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = None) -> Any:
@@ -157,6 +158,56 @@ class InstanceOf:
         return self.description
 
 
+@dataclass(frozen=True)
+class HasMethods:
+    """Any object with all of ``methods`` (callable attributes), e.g. a scikit-learn classifier.
+
+    Example:
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> c = HasMethods(("fit", "predict_proba"))
+        >>> c.accepts(LogisticRegression()), c.accepts("svm"), c.describe()
+        (True, False, 'an object with methods fit and predict_proba')
+    """
+
+    methods: tuple
+
+    def accepts(self, value) -> bool:
+        return not isinstance(value, str) and all(callable(getattr(value, m, None))
+                                                  for m in self.methods)
+
+    def describe(self) -> str:
+        names = list(self.methods)
+        text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"an object with methods {text}"
+
+
+@dataclass(frozen=True)
+class SubsetOf:
+    """A tuple (or list) of distinct strs, each among ``choices`` (a collection, or a callable
+    returning one, read when checked).
+
+    Example:
+        >>> SubsetOf(("a", "b")).accepts(("b",)), SubsetOf(("a", "b")).accepts(("c",))
+        (True, False)
+        >>> SubsetOf(("a", "b")).describe()
+        "a tuple of str among ['a', 'b']"
+    """
+
+    choices: Iterable | Callable[[], Iterable]
+
+    def values(self) -> list:
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+    def accepts(self, value) -> bool:
+        if not isinstance(value, (tuple, list)) or len(set(map(repr, value))) != len(value):
+            return False
+        known = self.values()
+        return all(isinstance(v, str) and v in known for v in value)
+
+    def describe(self) -> str:
+        return f"a tuple of str among {self.values()}"
+
+
 def _accepts(constraint, value) -> bool:
     return value is None if constraint is None else constraint.accepts(value)
 
@@ -170,8 +221,9 @@ def validate_params(params: dict, constraints: dict, owner: str) -> None:
 
     Args:
         params: name -> value.
-        constraints: name -> list of :class:`Interval`, :class:`Options`, :class:`InstanceOf`
-            or ``None``; a name without constraints is not checked.
+        constraints: name -> list of :class:`Interval`, :class:`Options`, :class:`InstanceOf`,
+            :class:`HasMethods`, :class:`SubsetOf` or ``None``; a name without constraints is
+            not checked.
         owner: what the parameters belong to, for the message.
 
     Raises:

@@ -75,7 +75,7 @@ from .models import MLP, build_model
 from .inputs import check_inputs
 from .train import resolve_device
 
-__all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
+__all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise", "why_not_vectorisable",
            "MEASURED_SPEEDUP"]
 
 _OPTIMIZERS = ("adam", "sgd")
@@ -178,8 +178,15 @@ def _check_seeds(seeds, k: int) -> list[int]:
     return [check_int(s, "seeds", "train_ensemble", 0) for s in seeds]
 
 
-def _vectorisable(model: nn.Module) -> str | None:
-    """Why ``model`` cannot be trained vectorised, or ``None`` when it can."""
+def why_not_vectorisable(model: nn.Module) -> str | None:
+    """Why ``model`` cannot be trained vectorised, or ``None`` when it can.
+
+    Example:
+        >>> why_not_vectorisable(nn.Linear(2, 2)) is None
+        True
+        >>> why_not_vectorisable(nn.BatchNorm1d(2))  # doctest: +ELLIPSIS
+        "it has buffers ['running_mean', ...
+    """
     from torch.nn.utils import prune
 
     if prune.is_pruned(model):
@@ -249,7 +256,7 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
     dev = resolve_device(device)
     members = [build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s,
                            **(model_params or {})) for s in seeds]
-    why_not = _vectorisable(members[0])
+    why_not = why_not_vectorisable(members[0])
     if vectorise is None:
         vectorise = why_not is None and should_vectorise(
             arch, len(members), input_shape=input_shape, device=dev)

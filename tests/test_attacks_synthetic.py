@@ -364,9 +364,10 @@ def test_registry_lists_every_attack_with_its_needs():
     assert set(names) == expected
     assert set(A.available_attacks("reference")) == {n for n in expected
                                                      if n.startswith(("lira", "rmia"))}
-    assert A.ATTACKS.get("samia").needs == ("sensitivity",)
-    assert A.ATTACKS.get("rmia-offline").needs == ("population",)
-    assert A.ATTACKS.get("lira").needs == ()
+    assert A.ATTACKS.get("samia").needs == ("target", "shadow", "sensitivity")
+    assert A.ATTACKS.get("rmia-offline").needs == ("target", "references", "population")
+    assert A.ATTACKS.get("lira").needs == ("target", "references")
+    assert A.ATTACKS.get("loss").needs == ("target", "shadow")
     assert A.make_attack("samia").epochs == 30  # the experiments' quick default
     assert A.make_attack("shokri", random_state=7).random_state == 7
     assert A.make_attack("rmia-offline").online is False
@@ -393,7 +394,7 @@ def test_a_registered_toy_attack_is_built_with_its_params():
 
     A.register_attack("toy", toy, needs="sensitivity", description="a toy")
     try:
-        assert A.ATTACKS.get("toy").needs == ("sensitivity",)
+        assert A.ATTACKS.get("toy").needs == ("target", "shadow", "sensitivity")
         assert A.make_attack("toy", signal="entropy").signal == "entropy"
         with pytest.raises(ValueError, match="no parameter"):
             A.make_attack("toy", per_class=True)

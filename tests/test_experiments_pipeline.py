@@ -10,6 +10,7 @@ from sparsepriv_nb import attacks as A
 from sparsepriv_nb import data as D
 from sparsepriv_nb import experiments as E
 from sparsepriv_nb import sparsity
+from sparsepriv_nb.experiments import pipeline, sweep
 
 warnings.filterwarnings("ignore", message="cache:")
 
@@ -87,7 +88,7 @@ def test_population_overlapping_the_attacked_samples_is_refused(monkeypatch):
         return ds, D.Pools(p.target_train, p.target_val, p.target_test, p.target_train,
                            p.shadow_val, p.shadow_test)
 
-    monkeypatch.setattr(E, "prepare_data", overlapping)
+    monkeypatch.setattr(pipeline, "prepare_data", overlapping)  # where run_experiment looks
     with pytest.raises(AssertionError, match="population contains"):
         E.run_experiment(BASE.replace(attack__names=("lira",), attack__n_reference=4),
                          cache=False)
@@ -145,17 +146,17 @@ def test_finetune_defense_goes_to_finetuning_or_to_the_only_training(fit_calls):
 
 def test_a_killed_sweep_restarted_loses_nothing_finished(tmp_path, monkeypatch):
     grid = E.make_grid(BASE, seed=[0, 1, 2])
-    real = E._run_one
+    real = sweep._run_one
 
     def dies_on_seed_1(cfg, *args):
         if cfg.seed == 1:
             raise KeyboardInterrupt("killed")
         return real(cfg, *args)
 
-    monkeypatch.setattr(E, "_run_one", dies_on_seed_1)
+    monkeypatch.setattr(sweep, "_run_one", dies_on_seed_1)
     with pytest.raises(KeyboardInterrupt):
         E.run_sweep(grid, cache=tmp_path, progress=False)
-    monkeypatch.setattr(E, "_run_one", real)
+    monkeypatch.setattr(sweep, "_run_one", real)
     df = E.run_sweep(grid, cache=tmp_path, progress=False)
     assert df.from_cache.tolist() == [True, False, False]
     assert df.seed.tolist() == [0, 1, 2]

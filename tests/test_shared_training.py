@@ -10,6 +10,7 @@ import torch
 from sparsepriv_nb import ensembles
 from sparsepriv_nb import experiments as E
 from sparsepriv_nb.cache import Cache
+from sparsepriv_nb.experiments.training import dense_config, train_or_load
 
 warnings.filterwarnings("ignore", message="cache:")
 
@@ -47,14 +48,14 @@ def test_shared_dense_phase_gives_the_same_model_bit_for_bit(tmp_path):
     data = ds.subset(pools.target_train)
     for method in ("magnitude", "imp"):
         cfg = BASE.replace(sparsity__method=method, sparsity__density=0.25)
-        fresh, _ = E._train_or_load(cfg, data, cache=Cache(tmp_path, enabled=False), **kw)
-        E._train_or_load(E._dense_config(cfg), data, cache=Cache(tmp_path), **kw)
-        shared, _ = E._train_or_load(cfg, data, cache=Cache(tmp_path / "b"), **kw)
+        fresh, _ = train_or_load(cfg, data, cache=Cache(tmp_path, enabled=False), **kw)
+        train_or_load(dense_config(cfg), data, cache=Cache(tmp_path), **kw)
+        shared, _ = train_or_load(cfg, data, cache=Cache(tmp_path / "b"), **kw)
         assert torch.equal(_weights(fresh), _weights(shared))
         # a lottery ticket rewinds to the initialisation: still the same ticket
     cfg = BASE.replace(sparsity__method="lottery", sparsity__density=0.25)
-    fresh, _ = E._train_or_load(cfg, data, cache=Cache(tmp_path, enabled=False), **kw)
-    shared, _ = E._train_or_load(cfg, data, cache=Cache(tmp_path), **kw)
+    fresh, _ = train_or_load(cfg, data, cache=Cache(tmp_path, enabled=False), **kw)
+    shared, _ = train_or_load(cfg, data, cache=Cache(tmp_path), **kw)
     assert torch.equal(_weights(fresh), _weights(shared))
 
 
