@@ -1,5 +1,7 @@
 """The orchestrator: registries, attacker data, defenses, early stopping, resumable sweeps."""
 
+import ast
+import inspect
 import warnings
 
 import numpy as np
@@ -9,7 +11,7 @@ import torch
 from sparsepriv_nb import attacks as A
 from sparsepriv_nb import data as D
 from sparsepriv_nb import experiments as E
-from sparsepriv_nb import sparsity
+from sparsepriv_nb import sparsity, train
 from sparsepriv_nb.experiments import pipeline, sweep
 
 warnings.filterwarnings("ignore", message="cache:")
@@ -56,6 +58,63 @@ def test_a_registered_toy_method_and_attack_run_without_touching_experiments(tmp
         sparsity.SPARSITY_METHODS.unregister("toy-oneshot")
         sparsity.ONE_SHOT_METHODS.names()  # untouched
         A.ATTACKS.unregister("toy-inverted")
+
+
+def test_an_attack_needing_a_new_kind_of_input_touches_only_the_attack_and_its_field(tmp_path):
+    """A new model output (the target's top-2 logit margin), computed by a provider registered
+    with its field, reaches the attacks that declare it: built once for both, and each attack
+    sees only the fields it declared. Nothing in experiments knows the field or the attack."""
+    built, seen = [], []
+
+    def margin(ctx):  # a new model output: the provider queries the trained target itself
+        built.append(ctx.cfg.seed)
+        X = torch.cat([ctx.members[0], ctx.nonmembers[0]])
+        top2 = train.predict_logits(ctx.target_model, X).topk(2, 1).values
+        return (top2[:, 0] - top2[:, 1]).numpy()
+
+    class MarginAttack(A.Attack):
+        def __init__(self, random_state=0, sign=1.0):
+            self.random_state = random_state
+            self.sign = sign
+
+        def fit_inputs(self, inputs):
+            self.threshold_ = float(np.median(self.sign * inputs.margin))
+            return self
+
+        def score_inputs(self, inputs):
+            seen.append(set(inputs))
+            return self.sign * inputs.margin
+
+    A.register_input("margin", margin, requires=("target",), description="top-2 logit gap")
+    A.register_attack("toy-margin", MarginAttack, kind=None, needs=("margin",))
+    A.register_attack("toy-margin-neg", lambda random_state=0: MarginAttack(sign=-1.0),
+                      kind=None, needs="margin")
+    try:
+        assert A.ATTACKS.get("toy-margin").needs == ("target", "margin")
+        cfg = BASE.replace(attack__names=("loss", "toy-margin", "toy-margin-neg"))
+        df, out = E.run_experiment(cfg, cache=tmp_path, return_outputs=True)
+        assert built == [cfg.seed]  # one field, built once for two attacks
+        assert seen == [{"target", "margin"}] * 2  # the loss attack's shadow is not theirs
+        ds, pools = E.prepare_data(cfg)
+        X = torch.cat([ds.subset(pools.target_train)[0], ds.subset(pools.target_test)[0]])
+        top2 = train.predict_logits(out["model"], X).topk(2, 1).values
+        scores = E.load_scores(cfg, cache=tmp_path)
+        np.testing.assert_allclose(scores["toy-margin"][0], (top2[:, 0] - top2[:, 1]).numpy())
+        np.testing.assert_array_equal(scores["toy-margin-neg"][0], -scores["toy-margin"][0])
+        auc = df.set_index("attack").auc
+        assert auc["toy-margin-neg"] == pytest.approx(1 - auc["toy-margin"])
+    finally:
+        A.ATTACKS.unregister("toy-margin")
+        A.ATTACKS.unregister("toy-margin-neg")
+        A.INPUTS.unregister("margin")
+    # the orchestrator's code names no attack, attack kind or input field besides the target
+    tree = ast.parse(inspect.getsource(pipeline))
+    docs = {id(f.body[0].value) for f in ast.walk(tree) if isinstance(
+        f, (ast.Module, ast.FunctionDef)) and isinstance(f.body[0], ast.Expr)}
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+               and isinstance(n.value, str) and id(n) not in docs}
+    assert not strings & {*A.available_attacks(), *A.INPUTS.names()} - {"target"}
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "kind"]
 
 
 def test_each_shadow_trains_on_its_own_split_never_on_the_target_pool(fit_calls):

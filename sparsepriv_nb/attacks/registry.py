@@ -31,8 +31,11 @@ __all__ = ["AttackEntry", "ATTACKS", "register_attack", "make_attack", "availabl
 
 #: The input fields every attack of a kind needs (:mod:`sparsepriv_nb.attacks.inputs`):
 #: shadow attacks are fitted on shadow models' outputs, reference attacks on reference models'
-#: outputs on the attacked samples; both score the target's outputs.
-KIND_INPUTS = {"shadow": ("target", "shadow"), "reference": ("target", "references")}
+#: outputs on the attacked samples; both score the target's outputs. Kind ``None``: an attack
+#: that declares every field beyond ``target`` itself.
+KIND_INPUTS = {"shadow": ("target", "shadow"), "reference": ("target", "references"),
+               None: ("target",)}
+_KINDS = [Options([k for k in KIND_INPUTS if k is not None]), None]
 @dataclass(frozen=True)
 class AttackEntry:
     """A registered attack.
@@ -40,8 +43,9 @@ class AttackEntry:
     Attributes:
         name: registry name (``"lira-offline"``).
         factory: ``factory(random_state=..., **params)`` -> an unfitted attack estimator.
-        kind: ``"shadow"`` (fitted on shadow models' members / non-members) or
-            ``"reference"`` (fitted on reference models' outputs on the attacked samples).
+        kind: ``"shadow"`` (fitted on shadow models' members / non-members),
+            ``"reference"`` (fitted on reference models' outputs on the attacked samples) or
+            ``None`` (declares its fields itself).
         needs: the input fields (:data:`~sparsepriv_nb.attacks.inputs.INPUTS`) the
             orchestrator builds for it: its kind's (:data:`KIND_INPUTS`), then any extra ones
             (``"sensitivity"`` for SAMIA, ``"population"`` for RMIA, or a field registered
@@ -51,7 +55,7 @@ class AttackEntry:
 
     name: str
     factory: Callable[..., Any]
-    kind: str = "shadow"
+    kind: str | None = "shadow"
     needs: tuple = ()
     description: str = ""
 
@@ -60,7 +64,7 @@ class AttackEntry:
 ATTACKS: Registry[AttackEntry] = Registry("attack")
 
 
-def register_attack(name: str, factory: Callable[..., Any], *, kind: str = "shadow",
+def register_attack(name: str, factory: Callable[..., Any], *, kind: str | None = "shadow",
                     needs=(), description: str = "", overwrite: bool = False) -> AttackEntry:
     """Register an attack under ``name`` and return its :class:`AttackEntry`.
 
@@ -69,8 +73,8 @@ def register_attack(name: str, factory: Callable[..., Any], *, kind: str = "shad
         factory: ``factory(random_state=..., **params)`` -> an unfitted attack: an estimator
             with ``fit_inputs(inputs)``, ``score_inputs(inputs)`` and a fitted ``threshold_``
             (subclass :class:`~sparsepriv_nb.attacks.base.Attack` or one of its families).
-        kind: ``"shadow"`` or ``"reference"``: the input fields it needs first
-            (:data:`KIND_INPUTS`).
+        kind: ``"shadow"``, ``"reference"`` or ``None``: the input fields it needs first
+            (:data:`KIND_INPUTS`; ``None``: only ``target``).
         needs: extra input fields, registered in :data:`~sparsepriv_nb.attacks.inputs.INPUTS`.
         description: one line for listings.
         overwrite: replace an entry of the same name.
@@ -86,7 +90,7 @@ def register_attack(name: str, factory: Callable[..., Any], *, kind: str = "shad
     validate_params({"factory": factory, "kind": kind, "needs": needs,
                      "description": description},
                     {"factory": [InstanceOf(object, "a callable", callable)],
-                     "kind": [Options(KIND_INPUTS)], "needs": [SubsetOf(INPUTS.names)],
+                     "kind": _KINDS, "needs": [SubsetOf(INPUTS.names)],
                      "description": [InstanceOf(str, "a str")]}, "register_attack")
     needs = KIND_INPUTS[kind] + tuple(n for n in needs if n not in KIND_INPUTS[kind])
     entry = AttackEntry(name, factory, kind, needs, description)
@@ -150,7 +154,7 @@ def available_attacks(kind: str | None = None) -> list[str]:
         >>> available_attacks("reference")[:2]
         ['lira', 'lira-per-sample']
     """
-    validate_params({"kind": kind}, {"kind": [Options(KIND_INPUTS), None]}, "available_attacks")
+    validate_params({"kind": kind}, {"kind": _KINDS}, "available_attacks")
     return [n for n in ATTACKS.names() if kind is None or ATTACKS.get(n).kind == kind]
 
 

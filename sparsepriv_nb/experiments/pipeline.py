@@ -15,7 +15,7 @@ from ..config import ExperimentConfig
 from .pools import prepare_data
 from .providers import ExperimentContext, build_inputs, needed_fields
 from .store import (arrays_from_outputs, as_cache, experiment_key, load_finished,
-                    outputs_from_arrays)
+                    outputs_from_arrays, stored_parts)
 from .training import train_or_load
 
 __all__ = ["run_experiment"]
@@ -97,9 +97,7 @@ def _compute(cfg, ds, pools, tr, te, train_kw, progress):
             attack_params=json.dumps(params, sort_keys=True, default=str), **base))
         bar.update()
     bar.close()
-    return pd.DataFrame(records), {"target": inputs.target, "shadow": inputs.get("shadow"),
-                                   "references": inputs.get("references"), "model": target,
-                                   "scores": scores}
+    return pd.DataFrame(records), {**stored_parts(inputs), "model": target, "scores": scores}
 
 
 def _target_columns(cfg, target, tr, te, device, info: dict) -> dict:

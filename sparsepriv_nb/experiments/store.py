@@ -16,7 +16,7 @@ from ..config import ExperimentConfig
 from .outputs import ModelOutputs, ReferenceOutputs
 
 __all__ = ["default_cache", "as_cache", "check_cfg", "experiment_key", "arrays_from_outputs",
-           "outputs_from_arrays", "load_finished", "load_outputs", "load_scores"]
+           "outputs_from_arrays", "stored_parts", "load_finished", "load_outputs", "load_scores"]
 
 
 def default_cache() -> Cache:
@@ -55,6 +55,12 @@ def experiment_key(cfg: ExperimentConfig) -> str:
 
 #: The outputs stored beside a record, by part name.
 OUTPUT_PARTS = {"target": ModelOutputs, "shadow": ModelOutputs, "references": ReferenceOutputs}
+
+
+def stored_parts(inputs) -> dict:
+    """The parts of an experiment's attack inputs kept beside its record (:data:`OUTPUT_PARTS`;
+    ``None`` for a part no attack needed). Other fields (flags, registered ones) are not kept."""
+    return {part: inputs.get(part) for part in OUTPUT_PARTS}
 
 
 def arrays_from_outputs(outputs: dict, cfg) -> dict:
