@@ -17,6 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from sparsepriv_nb import attacks as A
+from sparsepriv_nb._checks import ParameterError
 
 # ----------------------------------------------------------------------------- data
 
@@ -384,6 +385,15 @@ def test_registry_errors_name_what_is_allowed():
         A.register_attack("x", A.LiRA, needs=("gradients",))
     with pytest.raises(ValueError, match="already registered"):
         A.register_attack("lira", A.LiRA)
+    with pytest.raises(ParameterError, match="'factory' parameter of register_attack must be "
+                                             "a callable"):
+        A.register_attack("x", "LiRA")
+    A.register_attack("x", lambda random_state=0: object())
+    try:
+        with pytest.raises(TypeError, match="lacks fit_inputs"):
+            A.make_attack("x")
+    finally:
+        A.ATTACKS.unregister("x")
     with pytest.raises(ValueError, match="kind"):
         A.available_attacks("teacher")
 
@@ -402,6 +412,36 @@ def test_a_registered_toy_attack_is_built_with_its_params():
     finally:
         A.ATTACKS.unregister("toy")
     assert "toy" not in A.ATTACKS
+
+
+# ----------------------------------------------------------------------------- one contract
+
+
+@pytest.mark.parametrize("name", ["loss-per-class", "salem", "samia", "lira-offline", "rmia"])
+def test_fit_inputs_is_the_array_level_fit_on_the_declared_fields(ref, name):
+    """The orchestrator's entry point (``fit_inputs`` / ``score_inputs`` on one
+    AttackInputs) gives the scores of the array-level calls notebooks make."""
+    from types import SimpleNamespace as NS
+
+    z, y, m, s = shadow_like(n=100)
+    zt, yt, mt, st = shadow_like(n=60, seed=1)
+    fields = {"shadow": NS(logits=z, labels=y, membership=m, sensitivity=s),
+              "target": NS(logits=zt, labels=yt, membership=mt, sensitivity=st),
+              "sensitivity": True, "population": True}
+    params = {"epochs": 2} if name == "samia" else {}
+    if A.ATTACKS.get(name).kind == "reference":
+        fields["target"] = NS(logits=ref["target"], labels=ref["y"], membership=ref["member"])
+        fields["references"] = NS(logits=ref["R"], labels=ref["y"], ref_in=ref["keep"],
+                                  population_logits=ref["P"], population_labels=ref["yp"],
+                                  target_population_logits=ref["target_pop"])
+        expected = fit_reference(name, ref)[1]
+    else:
+        expected = fit_score(name, (z, y, m, s), (zt, yt, mt, st), **params)[1]
+    inputs = A.AttackInputs(**fields).select(A.ATTACKS.get(name).needs)
+    atk = A.make_attack(name, random_state=0, **params)
+    np.testing.assert_allclose(atk.fit_inputs(inputs).score_inputs(inputs), expected)
+    with pytest.raises(AttributeError, match="declares in needs"):
+        atk.fit_inputs(A.AttackInputs(target=fields["target"]))
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -452,19 +492,22 @@ def test_bad_reference_input_is_a_clear_error(ref):
     (A.ThresholdAttack("gradnorm"), "signal"), (A.ThresholdAttack(per_class=1), "per_class"),
     (A.ShadowModelAttack("svm"), "classifier"), (A.ShadowModelAttack(cv=1), "cv"),
     (A.ShadowModelAttack(features="probs"), "features"), (A.SAMIA(epochs=0), "epochs"),
-    (A.SAMIA(lr=-1.0), "lr"), (A.SAMIA(batch_size=1), "batch_size")])
+    (A.SAMIA(lr=-1.0), "lr"), (A.SAMIA(batch_size=1), "batch_size"),
+    (A.ShadowModelAttack(object()), "classifier"), (A.ShadowModelAttack(tune="yes"), "tune"),
+    (A.ThresholdAttack(threshold=float("inf")), "threshold"), (A.SAMIA(momentum=1.0), "momentum")])
 def test_bad_shadow_attack_parameters_name_the_parameter(attack, param):
     z, y, m, s = shadow_like(n=40)
-    with pytest.raises((ValueError, TypeError), match=f"'{param}' parameter of "
-                                                      f"{type(attack).__name__} must be"):
+    with pytest.raises(ParameterError, match=f"'{param}' parameter of "
+                                             f"{type(attack).__name__} must be"):
         attack.fit(z, y, m, sensitivity=s)
 
 
 @pytest.mark.parametrize("attack,param", [
     (A.LiRA(online="yes"), "online"), (A.RMIA(gamma=0.0), "gamma"), (A.RMIA(a=1.5), "a"),
-    (A.RMIA(gamma=float("nan")), "gamma")])
+    (A.RMIA(gamma=float("nan")), "gamma"), (A.RMIA(gamma=float("inf")), "gamma"),
+    (A.LiRA(fixed_variance=np.bool_(True)), "fixed_variance")])
 def test_bad_reference_attack_parameters_name_the_parameter(ref, attack, param):
-    with pytest.raises((ValueError, TypeError), match=f"'{param}' parameter of "
-                                                      f"{type(attack).__name__} must be"):
+    with pytest.raises(ParameterError, match=f"'{param}' parameter of "
+                                             f"{type(attack).__name__} must be"):
         attack.fit(ref["R"], ref["y"], ref["keep"], population_logits=ref["P"],
                    population_labels=ref["yp"])

@@ -123,6 +123,7 @@ def make_attack(name: str, *, random_state=0, **params):
     Raises:
         ValueError: unknown name (the registered ones are listed) or a parameter the attack
             does not have (its parameters are listed).
+        TypeError: the factory built an object without ``fit_inputs`` / ``score_inputs``.
 
     Example:
         >>> make_attack("samia", epochs=5, random_state=3).get_params()["epochs"]
@@ -143,8 +144,13 @@ def make_attack(name: str, *, random_state=0, **params):
         accepts_seed = "random_state" in inspect.signature(entry.factory).parameters
     except (TypeError, ValueError):
         accepts_seed = True
-    return entry.factory(random_state=random_state, **params) if accepts_seed \
+    attack = entry.factory(random_state=random_state, **params) if accepts_seed \
         else entry.factory(**params)
+    if not all(callable(getattr(attack, m, None)) for m in ("fit_inputs", "score_inputs")):
+        raise TypeError(f"The attack {name!r} built a {type(attack).__name__}, which lacks "
+                        "fit_inputs / score_inputs: subclass sparsepriv_nb.attacks.Attack (or "
+                        "ShadowAttack for fit(logits, labels, membership)).")
+    return attack
 
 
 def available_attacks(kind: str | None = None) -> list[str]:
