@@ -27,7 +27,8 @@ import torch
 
 def reference_subsets(n_models: int, seed: int = 0):
     """Digits, its pools as notebook 02 builds them, and K random halves of the attacked
-    samples (indices into the dataset), as ``experiments.references.reference_outputs`` draws them."""
+    samples (indices into the dataset), as ``experiments.references.reference_outputs`` draws
+    them."""
     cfg = spn.experiments.ExperimentConfig()
     ds, pools = spn.experiments.prepare_data(cfg)
     attacked = np.r_[pools.target_train, pools.target_test]

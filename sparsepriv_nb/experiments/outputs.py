@@ -26,6 +26,13 @@ class ModelOutputs:
 
     @staticmethod
     def concat(items: list[ModelOutputs]) -> ModelOutputs:
+        """Several models' outputs stacked (sensitivities only if all have them).
+
+        Example:
+            >>> one = ModelOutputs(torch.zeros(2, 3), torch.tensor([0, 1]), np.array([1, 0]))
+            >>> ModelOutputs.concat([one, one]).membership.tolist()
+            [1, 0, 1, 0]
+        """
         sens = (None if any(i.sensitivity is None for i in items)
                 else np.concatenate([i.sensitivity for i in items]))
         return ModelOutputs(torch.cat([i.logits for i in items]),

@@ -24,9 +24,16 @@ def prepare_data(cfg: ExperimentConfig, *, root=None):
     return ds, pools
 
 
-
 def check_disjoint(a, b, what: str, other: str) -> None:
-    """Raise if index sets ``a`` and ``b`` share a sample (an explicit check, kept under -O)."""
+    """Raise if index sets ``a`` and ``b`` share a sample (an explicit check, kept under -O).
+
+    Example:
+        >>> check_disjoint([1, 2], [3], "the shadow data", "the target's pool")
+        >>> check_disjoint([1, 2], [2], "the shadow data", "the pool")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        AssertionError: the shadow data contains 1 of the pool (e.g. index 2); the attacker ...
+    """
     shared = np.intersect1d(np.asarray(a), np.asarray(b))
     if len(shared):
         raise AssertionError(f"{what} contains {len(shared)} of {other} (e.g. index "
