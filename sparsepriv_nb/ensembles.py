@@ -70,7 +70,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_choice, check_int, check_number
+from ._checks import InstanceOf, Options, check_int, check_number, validate_params
 from .models import MLP, build_model
 from .inputs import check_inputs
 from .train import resolve_device
@@ -79,6 +79,9 @@ __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
            "MEASURED_SPEEDUP"]
 
 _OPTIMIZERS = ("adam", "sgd")
+_TRAIN_CONSTRAINTS = {"optimizer": [Options(_OPTIMIZERS)],
+                      "model_params": [InstanceOf(dict, "a dict of builder options"), None],
+                      "vectorise": [InstanceOf(bool, "True or False"), None]}
 
 #: Speed-up of :func:`train_ensemble` (vectorised) over K sequential :func:`train.fit` calls,
 #: measured by ``benchmarks/ensembles.py --threads 1,2 --repeats 2`` on digits (8x8 inputs;
@@ -117,9 +120,8 @@ def should_vectorise(arch: str, n_models: int, *, input_shape=None,
         >>> should_vectorise("lenet5", 16, input_shape=(1, 28, 28))
         False
     """
-    if not isinstance(arch, str):
-        raise TypeError(f"The 'arch' parameter of should_vectorise must be a model name (str). "
-                        f"Got {type(arch).__name__} instead.")
+    validate_params({"arch": arch}, {"arch": [InstanceOf(str, "a model name (str)")]},
+                    "should_vectorise")
     n_models = check_int(n_models, "n_models", "should_vectorise", 1)
     resolve_device(device)
     table = MEASURED_SPEEDUP.get(arch)
@@ -237,15 +239,10 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
     epochs = check_int(epochs, "epochs", owner, 1)
     batch_size = check_int(batch_size, "batch_size", owner, 1)
     check_number(lr, "lr", owner, low=0.0, low_open=True)
-    check_choice(optimizer, _OPTIMIZERS, "optimizer", owner)
     check_number(weight_decay, "weight_decay", owner, low=0.0)
     check_number(momentum, "momentum", owner, low=0.0, high=1.0)
-    if model_params is not None and not isinstance(model_params, dict):
-        raise TypeError(f"The 'model_params' parameter of {owner} must be None or a dict of "
-                        f"builder options. Got {type(model_params).__name__} instead.")
-    if vectorise not in (None, True, False):
-        raise ValueError(f"The 'vectorise' parameter of {owner} must be None, True or False. "
-                         f"Got {vectorise!r} instead.")
+    validate_params({"optimizer": optimizer, "model_params": model_params,
+                     "vectorise": vectorise}, _TRAIN_CONSTRAINTS, owner)
     dev = resolve_device(device)
     members = [build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s,
                            **(model_params or {})) for s in seeds]
