@@ -252,8 +252,9 @@ def butterfly_sparsify(model: nn.Module, *, layers: Sequence[str] | None = None,
         layers = linear[:-1] or linear
     bad = [n for n in layers if n not in linear]
     if bad:
-        raise ValueError(f"The 'layers' parameter of butterfly_sparsify names {bad}, which are "
-                         f"not Linear layers; the Linear layers are {linear}.")
+        raise ParameterError(f"The 'layers' parameter of butterfly_sparsify must name Linear "
+                             f"layers, among {linear}. Got {list(layers)!r} instead ({bad} are "
+                             "not Linear layers).")
     gen = torch.Generator().manual_seed(seed)
     for name in layers:
         old = model.get_submodule(name)
