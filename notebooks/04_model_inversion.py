@@ -211,9 +211,9 @@ for beta in (1.0, 2.0):
 n_show = min(N_IMAGES, 8)
 fig, axes = plt.subplots(3, n_show, figsize=(1.2 * n_show, 3.9), squeeze=False)
 for col in range(n_show):
-    spn.plots._show_image(axes[0, col], images[col], ds.value_range)
+    spn.plots.show_image(axes[0, col], images[col], ds.value_range)
     for row, beta in enumerate((1.0, 2.0), start=1):
-        spn.plots._show_image(axes[row, col], beta_res[beta].images[col], ds.value_range)
+        spn.plots.show_image(axes[row, col], beta_res[beta].images[col], ds.value_range)
 for row, name in enumerate(["original", "beta = 1", "beta = 2"]):
     axes[row, 0].set_ylabel(name, fontsize=9)
 fig.suptitle(f"layer {deep}, lambda_TV = {TV_WEIGHT * 10:g}: originals, beta = 1, beta = 2")

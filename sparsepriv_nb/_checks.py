@@ -38,16 +38,17 @@ __all__ = ["check_choice", "check_int", "check_number", "ParameterError", "Inter
 
 
 def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = None) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise a ``ValueError`` naming the
-    parameter, the value given and the allowed ones.
+    """Return ``value`` if it is one of ``choices``, else raise a :class:`ParameterError` (a
+    ``ValueError``) naming the parameter, the value given and the allowed ones.
 
     Example:
         >>> check_choice("adam", ("sgd", "adam"), "optimizer", "fit")
         'adam'
-        >>> check_choice("c", ("a", "b"), "p", "f")
-        Traceback (most recent call last):
-        ...
-        ValueError: The 'p' parameter of f must be one of ['a', 'b']. Got 'c' instead.
+        >>> try:
+        ...     check_choice("c", ("a", "b"), "p", "f")
+        ... except ParameterError as e:
+        ...     print(e)
+        The 'p' parameter of f must be one of ['a', 'b']. Got 'c' instead.
     """
     choices = list(choices)
     try:
@@ -56,8 +57,8 @@ def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = 
         ok = False
     if not ok:
         where = f" of {owner}" if owner else ""
-        raise ValueError(f"The '{param}' parameter{where} must be one of {choices}. "
-                         f"Got {value!r} instead.")
+        raise ParameterError(f"The '{param}' parameter{where} must be one of {choices}. "
+                             f"Got {value!r} instead.")
     return value
 
 

@@ -1,4 +1,4 @@
-"""The masks' bookkeeping shared by :mod:`sparsity`, :mod:`butterfly` and :mod:`train`.
+"""The masks' bookkeeping shared by :mod:`sparsity` (its butterfly layers too) and :mod:`train`.
 
 torch's pruning reparametrisation (``weight_orig`` * ``weight_mask``, recomputed by a forward
 pre-hook) lives here once, at the bottom of the package, so that no two modules import each
@@ -28,8 +28,9 @@ def refresh_masked_weights(model: nn.Module) -> nn.Module:
     torch's pruning hooks update a pruned module's ``weight`` only on a forward pass, so after
     an ``optimizer.step()`` it holds the previous step's values: a prune would rank stale
     weights, and ``copy.deepcopy`` fails on the non-leaf tensor a training forward leaves
-    behind. Every prune in this module calls this first; :func:`sparsepriv_nb.train.fit` calls
-    it after training. Runs without gradient tracking, so the attribute is a plain tensor.
+    behind. Every prune of :mod:`sparsepriv_nb.sparsity` calls this first;
+    :func:`sparsepriv_nb.train.fit` calls it after training. Runs without gradient tracking, so
+    the attribute is a plain tensor.
 
     Returns:
         The same model.

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from ._checks import check_choice
+from ._checks import Interval, Options, ParameterError, validate_params
 
 __all__ = [
     "Dataset",
@@ -184,6 +184,7 @@ DATASETS: dict[str, Callable[[Path, bool], Dataset]] = {
 }
 
 _MEMO: dict[tuple, Dataset] = {}
+_SEED = Interval(int, 0, None)
 
 
 def load_dataset(name: str, *, root: str | os.PathLike | None = None, download: bool = False,
@@ -210,10 +211,10 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, download: 
         >>> load_dataset("digits", max_samples=100).X.shape
         torch.Size([100, 1, 8, 8])
     """
-    check_choice(name, sorted(DATASETS), "name", "load_dataset")
-    if max_samples is not None and (not isinstance(max_samples, int) or max_samples < 2):
-        raise ValueError("The 'max_samples' parameter of load_dataset must be an int >= 2 or "
-                         f"None. Got {max_samples!r} instead.")
+    validate_params({"name": name, "max_samples": max_samples, "seed": seed},
+                    {"name": [Options(lambda: sorted(DATASETS))],
+                     "max_samples": [Interval(int, 2, None), None], "seed": [_SEED]},
+                    "load_dataset")
     root = Path(root) if root is not None else default_root()
     key = (name, str(root.resolve()))
     if key not in _MEMO:
@@ -237,9 +238,8 @@ def restrict_classes(ds: Dataset, n_classes: int) -> Dataset:
         >>> restrict_classes(load_dataset("digits"), 2).num_classes
         2
     """
-    if not isinstance(n_classes, int) or not 2 <= n_classes <= ds.num_classes:
-        raise ValueError(f"The 'n_classes' parameter of restrict_classes must be an int in "
-                         f"[2, {ds.num_classes}]. Got {n_classes!r} instead.")
+    validate_params({"n_classes": n_classes},
+                    {"n_classes": [Interval(int, 2, ds.num_classes)]}, "restrict_classes")
     keep = ds.y < n_classes
     return Dataset(ds.name, ds.X[keep], ds.y[keep], n_classes, ds.value_range,
                    ds.classes[:n_classes])
@@ -276,6 +276,19 @@ class Pools:
             raise AssertionError("data pools overlap: some sample is in two pools")
 
 
+def _check_fractions(fractions) -> np.ndarray:
+    try:
+        fr = np.asarray(fractions, dtype=float)
+    except (TypeError, ValueError):
+        fr = np.full(1, np.nan)
+    if fr.shape != (3,) or not np.isfinite(fr).all() or (fr < 0).any() \
+            or not np.isclose(fr.sum(), 1.0) or fr[0] == 0:
+        raise ParameterError("The 'fractions' parameter of make_pools must be 3 non-negative "
+                             "numbers (train, val, test) summing to 1 with train > 0. Got "
+                             f"{fractions!r} instead.")
+    return fr
+
+
 def make_pools(n: int, *, seed: int, fractions=(0.45, 0.10, 0.45),
                public_fraction: float = 0.0) -> Pools:
     """Split ``range(n)`` into disjoint target / shadow / public pools from one seed.
@@ -296,15 +309,10 @@ def make_pools(n: int, *, seed: int, fractions=(0.45, 0.10, 0.45),
         >>> len(p.public), len(p.target_train), len(p.target_val), len(p.target_test)
         (100, 202, 45, 202)
     """
-    if not isinstance(n, (int, np.integer)) or n < 20:
-        raise ValueError(f"The 'n' parameter of make_pools must be an int >= 20. Got {n!r}.")
-    fr = np.asarray(fractions, dtype=float)
-    if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0) or fr[0] == 0:
-        raise ValueError("The 'fractions' parameter of make_pools must be 3 non-negative numbers"
-                         f" (train, val, test) summing to 1 with train > 0. Got {fractions!r}.")
-    if not 0.0 <= public_fraction < 1.0:
-        raise ValueError("The 'public_fraction' parameter of make_pools must be in [0, 1). "
-                         f"Got {public_fraction!r} instead.")
+    validate_params({"n": n, "seed": seed, "public_fraction": public_fraction},
+                    {"n": [Interval(int, 20, None)], "seed": [_SEED],
+                     "public_fraction": [Interval(float, 0, 1, "left")]}, "make_pools")
+    fr = _check_fractions(fractions)
     perm = np.random.default_rng(seed).permutation(n)
     n_public = int(round(public_fraction * n))
     public, rest = perm[:n_public], perm[n_public:]
@@ -339,9 +347,8 @@ def subsample_pools(pools: Pools, n: int, *, seed: int) -> Pools:
         (50, 50, 50)
     """
     limit = min(len(pools.target_train), len(pools.shadow_train))
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= limit:
-        raise ValueError(f"The 'train_size' parameter must be an int in [2, {limit}] (the "
-                         f"pools' train size). Got {n!r} instead.")
+    validate_params({"n": n, "seed": seed}, {"n": [Interval(int, 2, limit)], "seed": [_SEED]},
+                    "subsample_pools (the train_size, at most the pools' train size)")
     out = {}
     for i, (name, idx) in enumerate(pools.as_dict().items()):
         if name.endswith(("_train", "_test")):
@@ -365,10 +372,8 @@ def shadow_splits(pools: Pools, n_shadows: int, *,
         >>> sorted(np.r_[m1, n1].tolist()) == sorted(np.r_[m0, n0].tolist())
         True
     """
-    if isinstance(n_shadows, bool) or not isinstance(n_shadows, (int, np.integer)) \
-            or n_shadows < 1:
-        raise ValueError(f"The 'n_shadows' parameter of shadow_splits must be an int >= 1. "
-                         f"Got {n_shadows!r} instead.")
+    validate_params({"n_shadows": n_shadows, "seed": seed},
+                    {"n_shadows": [Interval(int, 1, None)], "seed": [_SEED]}, "shadow_splits")
     pool = np.r_[pools.shadow_train, pools.shadow_test]
     m = len(pools.shadow_train)
     splits = [(pools.shadow_train, pools.shadow_test)]
@@ -381,6 +386,9 @@ def shadow_splits(pools: Pools, n_shadows: int, *,
 def make_loader(X: torch.Tensor, y: torch.Tensor, *, batch_size: int = 128,
                 shuffle: bool = False, seed: int | None = None) -> DataLoader:
     """A ``DataLoader`` over in-memory tensors; shuffling uses its own seeded generator."""
+    validate_params({"batch_size": batch_size, "seed": seed},
+                    {"batch_size": [Interval(int, 1, None)], "seed": [_SEED, None]},
+                    "make_loader")
     gen = None
     if shuffle:
         gen = torch.Generator().manual_seed(0 if seed is None else int(seed))

@@ -27,23 +27,24 @@ Example:
     >>> logits, y = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]), torch.tensor([0, 1])
     >>> round(setup.fit_kwargs["loss_fn"](logits, y).item(), 4)
     1.3775
-    >>> defense_setup("label-smoothing", {"smoothing": 1.5})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: The 'smoothing' parameter of the 'label-smoothing' defense must be a float ...
+    >>> try:
+    ...     defense_setup("label-smoothing", {"smoothing": 1.5})
+    ... except ValueError as e:
+    ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+    The 'smoothing' parameter of the 'label-smoothing' defense must be a float in [0, 1).
+    Got 1.5 instead.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import torch
 from torch.nn import functional as F
 
-from ._checks import check_choice
+from ._checks import InstanceOf, ParameterError, check_choice, check_int, check_number, \
+    validate_params
 from .registry import Registry
 
 __all__ = ["ppb_penalty", "ppb_loss", "PPBLoss", "make_ppb_loss", "LabelSmoothingLoss",
@@ -56,45 +57,19 @@ PHASES = ("all", "finetune")
 # --------------------------------------------------------------------------- checks
 
 
-def _check_float(value, param: str, owner: str, *, low: float = 0.0, high: float | None = None,
-                 high_open: bool = True) -> float:
-    """A real number in ``[low, high)`` (or ``[low, high]``, or ``[low, inf)``)."""
-    if high is None:
-        allowed = f"a finite float >= {low:g}"
-    else:
-        allowed = f"a float in [{low:g}, {high:g}{')' if high_open else ']'}"
-    msg = f"The '{param}' parameter of {owner} must be {allowed}. Got {value!r} instead."
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(msg)
-    v = float(value)
-    if not math.isfinite(v) or v < low or (high is not None and (v >= high if high_open
-                                                                    else v > high)):
-        raise ValueError(msg)
-    return v
-
-
-def check_int(value, param: str, owner: str, *, low: int = 1) -> int:
-    msg = f"The '{param}' parameter of {owner} must be an int >= {low}. Got {value!r} instead."
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(msg)
-    if value < low:
-        raise ValueError(msg)
-    return int(value)
-
-
 def _describe(t) -> str:
     return f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
 
 
 def _check_logits(logits, targets, owner: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
-        raise ValueError(f"The 'logits' parameter of {owner} must be a 2-D tensor "
-                         f"(batch, classes). Got {_describe(logits)} instead.")
+        raise ParameterError(f"The 'logits' parameter of {owner} must be a 2-D tensor "
+                             f"(batch, classes). Got {_describe(logits)} instead.")
     if targets is not None:
         if not isinstance(targets, torch.Tensor) or targets.shape != logits.shape[:1]:
-            raise ValueError(f"The 'targets' parameter of {owner} must be a 1-D tensor of "
-                             f"{logits.shape[0]} labels to match the logits. Got "
-                             f"{_describe(targets)} instead.")
+            raise ParameterError(f"The 'targets' parameter of {owner} must be a 1-D tensor of "
+                                 f"{logits.shape[0]} labels to match the logits. Got "
+                                 f"{_describe(targets)} instead.")
     return logits, targets
 
 
@@ -159,7 +134,7 @@ def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> t
         >>> ppb_loss(z, y, lam=4) > ppb_loss(z, y, lam=0)
         tensor(True)
     """
-    lam = _check_float(lam, "lam", "ppb_loss")
+    lam = check_number(lam, "lam", "ppb_loss", low=0.0)
     logits, targets = _check_logits(logits, targets, "ppb_loss")
     ce = F.cross_entropy(logits, targets)
     if lam == 0:
@@ -182,7 +157,7 @@ class PPBLoss:
     lam: float = 4.0
 
     def __post_init__(self):
-        object.__setattr__(self, "lam", _check_float(self.lam, "lam", "PPBLoss"))
+        object.__setattr__(self, "lam", check_number(self.lam, "lam", "PPBLoss", low=0.0))
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return ppb_loss(logits, targets, self.lam)
@@ -216,8 +191,9 @@ class LabelSmoothingLoss:
     smoothing: float = 0.1
 
     def __post_init__(self):
-        object.__setattr__(self, "smoothing", _check_float(self.smoothing, "smoothing",
-                                                           "LabelSmoothingLoss", high=1.0))
+        object.__setattr__(self, "smoothing", check_number(self.smoothing, "smoothing",
+                                                           "LabelSmoothingLoss", low=0.0,
+                                                           high=1.0))
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, targets, label_smoothing=self.smoothing)
@@ -294,9 +270,8 @@ def register_defense(name: str, configure: Callable[..., DefenseSetup], descript
         'all'
         >>> _ = DEFENSES.unregister("toy")
     """
-    if not callable(configure):
-        raise TypeError(f"The 'configure' parameter of register_defense must be callable. "
-                        f"Got {type(configure).__name__} instead.")
+    validate_params({"configure": configure},
+                    {"configure": [InstanceOf(object, "callable", callable)]}, "register_defense")
     return DEFENSES.register(name, Defense(name, configure, description), overwrite=overwrite)
 
 
@@ -343,27 +318,27 @@ def _owner(name: str) -> str:
 
 
 def _ppb(*, lam: float = 4.0) -> DefenseSetup:
-    lam = _check_float(lam, "lam", _owner("ppb"))
+    lam = check_number(lam, "lam", _owner("ppb"), low=0.0)
     return DefenseSetup(fit_kwargs={"loss_fn": PPBLoss(lam)}, phase="finetune")
 
 
 def _early_stopping(*, patience: int = 3) -> DefenseSetup:
     return DefenseSetup(fit_kwargs={"patience": check_int(patience, "patience",
-                                                           _owner("early-stopping"))})
+                                                           _owner("early-stopping"), 1)})
 
 
 def _weight_decay(*, weight_decay: float = 5e-4) -> DefenseSetup:
-    return DefenseSetup(fit_kwargs={"weight_decay": _check_float(
-        weight_decay, "weight_decay", _owner("weight-decay"))})
+    return DefenseSetup(fit_kwargs={"weight_decay": check_number(
+        weight_decay, "weight_decay", _owner("weight-decay"), low=0.0)})
 
 
 def _dropout(*, p: float = 0.5) -> DefenseSetup:
-    return DefenseSetup(model_kwargs={"dropout": _check_float(p, "p", _owner("dropout"),
-                                                              high=1.0)})
+    return DefenseSetup(model_kwargs={"dropout": check_number(p, "p", _owner("dropout"),
+                                                              low=0.0, high=1.0)})
 
 
 def _label_smoothing(*, smoothing: float = 0.1) -> DefenseSetup:
-    s = _check_float(smoothing, "smoothing", _owner("label-smoothing"), high=1.0)
+    s = check_number(smoothing, "smoothing", _owner("label-smoothing"), low=0.0, high=1.0)
     return DefenseSetup(fit_kwargs={"loss_fn": LabelSmoothingLoss(s)})
 
 

@@ -70,7 +70,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_choice, check_int, check_number
+from ._checks import InstanceOf, Options, ParameterError, check_int, check_number, \
+    validate_params
 from .models import MLP, build_model
 from .inputs import check_inputs
 from .train import resolve_device
@@ -79,6 +80,9 @@ __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise", "why
            "MEASURED_SPEEDUP"]
 
 _OPTIMIZERS = ("adam", "sgd")
+_TRAIN_CONSTRAINTS = {"optimizer": [Options(_OPTIMIZERS)],
+                      "model_params": [InstanceOf(dict, "a dict of builder options"), None],
+                      "vectorise": [InstanceOf(bool, "True or False"), None]}
 
 #: Speed-up of :func:`train_ensemble` (vectorised) over K sequential :func:`train.fit` calls,
 #: measured by ``benchmarks/ensembles.py --threads 1,2 --repeats 2`` on digits (8x8 inputs;
@@ -117,9 +121,8 @@ def should_vectorise(arch: str, n_models: int, *, input_shape=None,
         >>> should_vectorise("lenet5", 16, input_shape=(1, 28, 28))
         False
     """
-    if not isinstance(arch, str):
-        raise TypeError(f"The 'arch' parameter of should_vectorise must be a model name (str). "
-                        f"Got {type(arch).__name__} instead.")
+    validate_params({"arch": arch}, {"arch": [InstanceOf(str, "a model name (str)")]},
+                    "should_vectorise")
     n_models = check_int(n_models, "n_models", "should_vectorise", 1)
     resolve_device(device)
     table = MEASURED_SPEEDUP.get(arch)
@@ -135,46 +138,49 @@ def should_vectorise(arch: str, n_models: int, *, input_shape=None,
 # --------------------------------------------------------------------------- arguments
 
 
+_SUBSETS = "The 'subsets' parameter of train_ensemble"
+
+
+def _check_subset(k: int, s, n: int) -> np.ndarray:
+    """Member ``k``'s index array (or boolean mask of length ``n``) -> int64 indices."""
+    a = s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s)
+    if a.dtype == bool:
+        if a.shape != (n,):
+            raise ParameterError(f"{_SUBSETS}: member {k}'s boolean mask has shape {a.shape}; "
+                                 f"it must be ({n},), one entry per row of X.")
+        a = np.flatnonzero(a)
+    if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
+        raise ParameterError(f"{_SUBSETS}: member {k} must be a 1-D array of int indices into X. "
+                             f"Got dtype {a.dtype}, shape {a.shape}.")
+    if a.size == 0:
+        raise ParameterError(f"{_SUBSETS}: member {k} has no sample; every member needs at "
+                             "least one.")
+    if a.min() < 0 or a.max() >= n:
+        raise ParameterError(f"{_SUBSETS}: member {k} has indices in [{a.min()}, {a.max()}]; "
+                             f"they must be in [0, {n - 1}] (X has {n} rows).")
+    return a.astype(np.int64)
+
+
 def _check_subsets(subsets, n: int) -> list[np.ndarray]:
     """Index arrays (or boolean masks of length ``n``) -> int64 index arrays into ``X``."""
     if isinstance(subsets, (str, bytes, torch.Tensor)) or not isinstance(subsets, Sequence) \
             and not isinstance(subsets, np.ndarray):
-        raise TypeError("The 'subsets' parameter of train_ensemble must be a sequence of index "
-                        f"arrays (one per member). Got {type(subsets).__name__} instead.")
+        raise ParameterError(f"{_SUBSETS} must be a sequence of index arrays (one per member). "
+                             f"Got {type(subsets).__name__} instead.")
     if len(subsets) == 0:
-        raise ValueError("The 'subsets' parameter of train_ensemble must hold at least one index "
-                         "array. Got an empty sequence.")
-    out = []
-    for k, s in enumerate(subsets):
-        a = s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s)
-        if a.dtype == bool:
-            if a.shape != (n,):
-                raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k}'s "
-                                 f"boolean mask has shape {a.shape}; it must be ({n},), one "
-                                 "entry per row of X.")
-            a = np.flatnonzero(a)
-        if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
-            raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k} must be a "
-                             f"1-D array of int indices into X. Got dtype {a.dtype}, shape "
-                             f"{a.shape}.")
-        if a.size == 0:
-            raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k} has no "
-                             "sample; every member needs at least one.")
-        if a.min() < 0 or a.max() >= n:
-            raise ValueError(f"The 'subsets' parameter of train_ensemble: member {k} has "
-                             f"indices in [{a.min()}, {a.max()}]; they must be in [0, {n - 1}] "
-                             f"(X has {n} rows).")
-        out.append(a.astype(np.int64))
-    return out
+        raise ParameterError(f"{_SUBSETS} must hold at least one index array. Got an empty "
+                             "sequence.")
+    return [_check_subset(k, s, n) for k, s in enumerate(subsets)]
 
 
 def _check_seeds(seeds, k: int) -> list[int]:
+    start = "The 'seeds' parameter of train_ensemble"
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray)):
-        raise TypeError("The 'seeds' parameter of train_ensemble must be a sequence of ints >= 0"
-                        f" (one per member). Got {type(seeds).__name__} instead.")
+        raise ParameterError(f"{start} must be a sequence of ints >= 0 (one per member). Got "
+                             f"{type(seeds).__name__} instead.")
     if len(seeds) != k:
-        raise ValueError(f"The 'seeds' parameter of train_ensemble has {len(seeds)} seeds for "
-                         f"{k} subsets; give one seed per member.")
+        raise ParameterError(f"{start} has {len(seeds)} seeds for {k} subsets; give one seed "
+                             "per member.")
     return [check_int(s, "seeds", "train_ensemble", 0) for s in seeds]
 
 
@@ -244,15 +250,10 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
     epochs = check_int(epochs, "epochs", owner, 1)
     batch_size = check_int(batch_size, "batch_size", owner, 1)
     check_number(lr, "lr", owner, low=0.0, low_open=True)
-    check_choice(optimizer, _OPTIMIZERS, "optimizer", owner)
     check_number(weight_decay, "weight_decay", owner, low=0.0)
     check_number(momentum, "momentum", owner, low=0.0, high=1.0)
-    if model_params is not None and not isinstance(model_params, dict):
-        raise TypeError(f"The 'model_params' parameter of {owner} must be None or a dict of "
-                        f"builder options. Got {type(model_params).__name__} instead.")
-    if vectorise not in (None, True, False):
-        raise ValueError(f"The 'vectorise' parameter of {owner} must be None, True or False. "
-                         f"Got {vectorise!r} instead.")
+    validate_params({"optimizer": optimizer, "model_params": model_params,
+                     "vectorise": vectorise}, _TRAIN_CONSTRAINTS, owner)
     dev = resolve_device(device)
     members = [build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s,
                            **(model_params or {})) for s in seeds]

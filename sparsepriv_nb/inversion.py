@@ -48,6 +48,7 @@ Example:
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -55,6 +56,7 @@ import torch
 from torch import nn
 
 from . import metrics
+from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._progress import show_progress
 from .train import resolve_device
 
@@ -72,24 +74,22 @@ def layer_names(model: nn.Module) -> list[str]:
             if n and not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
 
 
-def _check_layer(model: nn.Module, layer: str) -> nn.Module:
+def _check_layer(model: nn.Module, layer: str, owner: str) -> nn.Module:
     names = layer_names(model)
-    if layer not in names:
-        raise ValueError(f"The 'layer' parameter must name a layer of the model; valid "
-                         f"layers are {names}. Got {layer!r} instead.")
+    if not Options(names).accepts(layer):
+        raise ParameterError(f"The 'layer' parameter of {owner} must name a layer of the model; "
+                             f"valid layers are {names}. Got {layer!r} instead.")
     return model.get_submodule(layer)
 
 
 _ACTIVATIONS = {None: None, "relu": torch.relu}
 
 
-def _check_activation(activation):
+def _check_activation(activation, owner: str):
     if callable(activation):
         return activation
-    if activation not in _ACTIVATIONS:
-        raise ValueError("The 'activation' parameter must be None (the module's output: "
-                         "pre-activation for Linear/Conv), 'relu' or a callable. "
-                         f"Got {activation!r} instead.")
+    validate_params({"activation": activation}, {"activation": [
+        None, Options(["relu"]), InstanceOf(object, "a callable", callable)]}, owner)
     return _ACTIVATIONS[activation]
 
 
@@ -113,8 +113,8 @@ def representation(model: nn.Module, layer: str, x: torch.Tensor, *,
         ...       >= 0).all())
         True
     """
-    module = _check_layer(model, layer)
-    act = _check_activation(activation)
+    module = _check_layer(model, layer, "representation")
+    act = _check_activation(activation, "representation")
     store = {}
 
     def hook(_m, _inp, out):
@@ -134,22 +134,24 @@ def representation(model: nn.Module, layer: str, x: torch.Tensor, *,
 
 
 def _check_value_range(value_range, targets: torch.Tensor) -> tuple[float, float]:
+    start = "The 'value_range' parameter of invert"
     try:
         if isinstance(value_range, (str, bytes)):
             raise TypeError
         lo, hi = (float(v) for v in value_range)
     except (TypeError, ValueError):
-        raise ValueError("The 'value_range' parameter must be a pair (low, high) of numbers, "
-                         f"e.g. (0.0, 1.0). Got {value_range!r} instead.") from None
+        raise ParameterError(f"{start} must be a pair (low, high) of numbers, e.g. (0.0, 1.0). "
+                             f"Got {value_range!r} instead.") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
-        raise ValueError("The 'value_range' parameter must be (low, high) with finite "
-                         f"low < high. Got {value_range!r} instead.")
+        raise ParameterError(f"{start} must be (low, high) with finite low < high. Got "
+                             f"{value_range!r} instead.")
     tmin, tmax = float(targets.min()), float(targets.max())
     tol = 1e-4 * (hi - lo)
     if tmin < lo - tol or tmax > hi + tol:
-        raise ValueError(f"The 'value_range' parameter {value_range!r} does not contain the "
-                         f"targets' pixel values, which lie in [{tmin:.4g}, {tmax:.4g}]: pass "
-                         "the range the images were scaled to (Dataset.value_range).")
+        raise ParameterError(f"{start} must contain the targets' pixel values, which lie in "
+                             f"[{tmin:.4g}, {tmax:.4g}]: pass the range the images were scaled "
+                             f"to (Dataset.value_range). Got {value_range!r} instead (it does "
+                             "not contain them).")
     return lo, hi
 
 
@@ -176,6 +178,84 @@ class InversionResult:
     images: torch.Tensor
     history: dict
     layer: str
+
+
+_INVERT_CONSTRAINTS = {
+    "steps": [Interval(int, 1, None)],
+    "optimizer": [Options(("adam", "sgd"))],
+    "lr": [Interval(float, 0, None, "neither")],
+    "tv_weight": [Interval(float, 0, None)],
+    "alpha_weight": [Interval(float, 0, None)],
+    "tv_beta": [Interval(float, 0, None, "neither")],
+    "alpha": [Interval(float)],
+    "seed": [Interval(int, 0, None)],
+    "normalize": [InstanceOf(bool, "True or False")],
+    "record_every": [Interval(int, 0, None)],
+}
+
+
+def _check_targets(targets) -> torch.Tensor:
+    targets = torch.as_tensor(targets, dtype=torch.float32)
+    if targets.ndim != 4:
+        raise ParameterError("The 'targets' parameter of invert must be a batch of images "
+                             f"(B, C, H, W). Got shape {tuple(targets.shape)} instead.")
+    if not torch.isfinite(targets).all():
+        raise ParameterError("The 'targets' parameter of invert contains NaN or infinite "
+                             "pixels.")
+    return targets
+
+
+def _reference(model: nn.Module, layer: str, targets: torch.Tensor, act,
+               normalize: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``Phi_l(x0)`` and the per-image divisor of the feature distance."""
+    try:
+        with torch.no_grad():
+            ref = representation(model, layer, targets, activation=act).detach()
+    except RuntimeError as exc:
+        raise ValueError(f"The 'targets' parameter has shape {tuple(targets.shape)}, which the "
+                         f"model cannot take ({exc}).") from exc
+    ref_norm = (ref.flatten(1).pow(2).sum(1).clamp_min(1e-12) if normalize
+                else torch.ones(len(ref), device=ref.device))
+    return ref, ref_norm
+
+
+def _start(shape, lo: float, hi: float, seed: int, dev, optimizer: str, lr: float, steps: int):
+    """The random starting images (to optimise), the optimiser and its step-down schedule."""
+    gen = torch.Generator().manual_seed(seed)
+    mid, spread = (lo + hi) / 2, (hi - lo)
+    x = (mid + 0.2 * spread * torch.randn(shape, generator=gen)).clamp(lo, hi).to(dev)
+    x.requires_grad_(True)
+    opt = (torch.optim.Adam([x], lr=lr) if optimizer == "adam"
+           else torch.optim.SGD([x], lr=lr, momentum=0.9))
+    sched = torch.optim.lr_scheduler.MultiStepLR(
+        opt, milestones=[int(0.6 * steps), int(0.85 * steps)], gamma=0.1)
+    return x, opt, sched
+
+
+@contextmanager
+def _weights_frozen(model: nn.Module):
+    """Only the image is optimised: no gradient for the weights, restored afterwards."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def _objective(feat, ref, ref_norm, x, *, tv_weight, tv_beta, alpha_weight, alpha, lo,
+               hi) -> torch.Tensor:
+    """Per-image loss: normalised feature distance + the TV and alpha-norm priors."""
+    mid, spread = (lo + hi) / 2, (hi - lo)
+    per_image = (feat - ref).flatten(1).pow(2).sum(1) / ref_norm
+    if tv_weight:
+        per_image = per_image + tv_weight * total_variation(x, tv_beta)
+    if alpha_weight:
+        per_image = per_image + alpha_weight * ((x - mid) / spread).abs().pow(
+            alpha).flatten(1).mean(1)
+    return per_image
 
 
 def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 300,
@@ -209,75 +289,49 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
 
     Raises:
         ValueError: unknown layer, ``steps <= 0``, images the model cannot take, an inverted or
-            non-finite ``value_range`` or one that does not contain the targets, bad options.
+            non-finite ``value_range`` or one that does not contain the targets, bad options
+            (:class:`~sparsepriv_nb._checks.ParameterError`, also a ``TypeError``).
     """
     from tqdm.auto import tqdm
 
-    _check_layer(model, layer)
-    if not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"The 'steps' parameter of invert must be an int > 0. Got {steps!r}.")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"The 'optimizer' parameter of invert must be 'adam' or 'sgd'. "
-                         f"Got {optimizer!r} instead.")
-    if not lr > 0 or tv_weight < 0 or alpha_weight < 0 or tv_beta <= 0:
-        raise ValueError("invert needs lr > 0, tv_weight >= 0, alpha_weight >= 0 and "
-                         f"tv_beta > 0. Got lr={lr}, tv_weight={tv_weight}, "
-                         f"alpha_weight={alpha_weight}, tv_beta={tv_beta}.")
-    targets = torch.as_tensor(targets, dtype=torch.float32)
-    if targets.ndim != 4:
-        raise ValueError("The 'targets' parameter must be a batch of images (B, C, H, W). "
-                         f"Got shape {tuple(targets.shape)} instead.")
-    if not torch.isfinite(targets).all():
-        raise ValueError("The 'targets' parameter contains NaN or infinite pixels.")
+    _check_layer(model, layer, "invert")
+    validate_params(dict(steps=steps, optimizer=optimizer, lr=lr, tv_weight=tv_weight,
+                         alpha_weight=alpha_weight, tv_beta=tv_beta, alpha=alpha, seed=seed,
+                         normalize=normalize, record_every=record_every),
+                    _INVERT_CONSTRAINTS, "invert")
+    targets = _check_targets(targets)
     lo, hi = _check_value_range(value_range, targets)
-    act = _check_activation(activation)
-    if not isinstance(normalize, bool):
-        raise ValueError(f"The 'normalize' parameter must be True or False. Got {normalize!r}.")
+    act = _check_activation(activation, "invert")
     dev = resolve_device(device)
     model = model.to(dev).eval()
-    targets = targets.to(dev)
-    try:
-        with torch.no_grad():
-            ref = representation(model, layer, targets, activation=act).detach()
-    except RuntimeError as exc:
-        raise ValueError(f"The 'targets' parameter has shape {tuple(targets.shape)}, which the "
-                         f"model cannot take ({exc}).") from exc
-    ref_norm = (ref.flatten(1).pow(2).sum(1).clamp_min(1e-12) if normalize
-                else torch.ones(len(ref), device=ref.device))
-    gen = torch.Generator().manual_seed(seed)
-    mid, spread = (lo + hi) / 2, (hi - lo)
-    x = (mid + 0.2 * spread * torch.randn(targets.shape, generator=gen)).clamp(lo, hi).to(dev)
-    x.requires_grad_(True)
-    opt = (torch.optim.Adam([x], lr=lr) if optimizer == "adam"
-           else torch.optim.SGD([x], lr=lr, momentum=0.9))
-    sched = torch.optim.lr_scheduler.MultiStepLR(
-        opt, milestones=[int(0.6 * steps), int(0.85 * steps)], gamma=0.1)
-    history = {}
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)  # only the image is optimised
-    try:
-        for step in tqdm(range(1, steps + 1), desc=f"invert {layer}",
-                         disable=not show_progress(progress), leave=False):
-            opt.zero_grad(set_to_none=True)
-            feat = representation(model, layer, x, activation=act)
-            per_image = (feat - ref).flatten(1).pow(2).sum(1) / ref_norm
-            if tv_weight:
-                per_image = per_image + tv_weight * total_variation(x, tv_beta)
-            if alpha_weight:
-                per_image = per_image + alpha_weight * ((x - mid) / spread).abs().pow(
-                    alpha).flatten(1).mean(1)
-            per_image.sum().backward()
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                x.clamp_(lo, hi)
-            if record_every and step % record_every == 0:
-                history[step] = per_image.detach().cpu().numpy()
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
+    ref, ref_norm = _reference(model, layer, targets.to(dev), act, normalize)
+    x, opt, sched = _start(targets.shape, lo, hi, seed, dev, optimizer, lr, steps)
+    priors = dict(tv_weight=tv_weight, tv_beta=tv_beta, alpha_weight=alpha_weight,
+                  alpha=alpha, lo=lo, hi=hi)
+    bar = tqdm(range(1, steps + 1), desc=f"invert {layer}", disable=not show_progress(progress),
+               leave=False)
+    with _weights_frozen(model):
+        history = _descend(lambda z: representation(model, layer, z, activation=act), x, opt,
+                           sched, bar, ref, ref_norm, priors, record_every)
     return InversionResult(x.detach().cpu(), history, layer)
+
+
+def _descend(phi, x, opt, sched, steps, ref, ref_norm, priors: dict,
+             record_every: int) -> dict:
+    """The optimisation loop of :func:`invert`: ``x`` is updated in place and projected into
+    the pixel range after every step; returns the recorded per-image objectives."""
+    history = {}
+    for step in steps:
+        opt.zero_grad(set_to_none=True)
+        per_image = _objective(phi(x), ref, ref_norm, x, **priors)
+        per_image.sum().backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            x.clamp_(priors["lo"], priors["hi"])
+        if record_every and step % record_every == 0:
+            history[step] = per_image.detach().cpu().numpy()
+    return history
 
 
 def inversion_records(model: nn.Module, result: InversionResult, originals: torch.Tensor,

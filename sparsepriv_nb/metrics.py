@@ -35,10 +35,13 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from ._checks import InstanceOf, Interval, ParameterError, check_number, validate_params
 
 __all__ = ["check_membership", "check_scores", "roc", "tpr_at_fpr", "best_threshold",
            "balanced_accuracy", "auc", "tpr_at_fpr_score", "min_resolvable_fpr", "tpr_note",
@@ -85,28 +88,21 @@ def check_scores(scores, membership, name: str = "scores") -> tuple[np.ndarray, 
     return s, check_membership(membership, len(s))
 
 
-def _check_fpr(target, param: str = "target") -> float:
-    if isinstance(target, bool) or not isinstance(target, (int, float, np.floating)) \
-            or not 0 <= target <= 1:
-        raise ValueError(f"The '{param}' parameter must be a false positive rate in [0, 1]. "
-                         f"Got {target!r} instead.")
-    return float(target)
+#: Declared constraints of the parameters several functions share (see :mod:`._checks`).
+_FPR = Interval(float, 0, 1)
+_CONFIDENCE = Interval(float, 0, 1, "neither")
+_RANDOM_STATE = [Interval(int, 0, None),
+                 InstanceOf(np.random.Generator, "a numpy.random.Generator")]
+_NUMBER = InstanceOf(numbers.Real, "a real number", lambda v: not isinstance(v, bool))
 
 
-def _check_confidence(confidence) -> float:
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) \
-            or not 0 < confidence < 1:
-        raise ValueError("The 'confidence' parameter must be a float in (0, 1), e.g. 0.95. "
-                         f"Got {confidence!r} instead.")
-    return float(confidence)
-
-
-def _check_resamples(n_resamples) -> int:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) \
-            or n_resamples < 0:
-        raise ValueError("The 'n_resamples' parameter must be an int >= 0 (0 switches the "
-                         f"intervals off). Got {n_resamples!r} instead.")
-    return int(n_resamples)
+def _check_resampling(n_resamples, confidence, random_state, owner: str, low: int = 1):
+    """``(n_resamples, confidence)`` as int and float, else a :class:`ParameterError`."""
+    validate_params({"n_resamples": n_resamples, "confidence": confidence,
+                     "random_state": random_state},
+                    {"n_resamples": [Interval(int, low, None)], "confidence": [_CONFIDENCE],
+                     "random_state": _RANDOM_STATE}, owner)
+    return int(n_resamples), float(confidence)
 
 
 # ----------------------------------------------------------------------------- plain metrics
@@ -130,7 +126,8 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, target: float) -> float:
         >>> tpr_at_fpr(np.array([0, 0.005, 0.02, 1]), np.array([0, 0.3, 0.6, 1]), 0.01)
         0.3
     """
-    target = _check_fpr(target)
+    validate_params({"target": target}, {"target": [_FPR]}, "tpr_at_fpr")
+    target = float(target)
     ok = np.asarray(fpr) <= target + 1e-12
     return float(np.max(np.asarray(tpr)[ok])) if ok.any() else 0.0
 
@@ -142,10 +139,8 @@ def min_resolvable_fpr(n_nonmembers: int) -> float:
         >>> min_resolvable_fpr(400)
         0.0025
     """
-    if isinstance(n_nonmembers, bool) or not isinstance(n_nonmembers, (int, np.integer)) \
-            or n_nonmembers < 1:
-        raise ValueError("The 'n_nonmembers' parameter must be an int >= 1. "
-                         f"Got {n_nonmembers!r} instead.")
+    validate_params({"n_nonmembers": n_nonmembers}, {"n_nonmembers": [Interval(int, 1, None)]},
+                    "min_resolvable_fpr")
     return 1.0 / int(n_nonmembers)
 
 
@@ -162,7 +157,9 @@ def tpr_note(target: float, n_nonmembers: int) -> str:
         0.25%, so an FPR of 0.1% cannot be told apart from 0; it needs at least 1000
         non-members.'
     """
-    target = _check_fpr(target)
+    validate_params({"target": target, "n_nonmembers": n_nonmembers},
+                    {"target": [_FPR], "n_nonmembers": [Interval(int, 1, None)]}, "tpr_note")
+    target = float(target)
     lo = min_resolvable_fpr(n_nonmembers)
     if _resolvable(target, n_nonmembers):
         return (f"TPR at {100 * target:.3g}% FPR is resolvable: {n_nonmembers} non-members "
@@ -191,8 +188,7 @@ def balanced_accuracy(scores, membership, threshold: float) -> float:
         0.5
     """
     s, m = check_scores(scores, membership)
-    if not np.isfinite(threshold):
-        raise ValueError(f"The 'threshold' parameter must be a finite number. Got {threshold!r}.")
+    threshold = check_number(threshold, "threshold", "balanced_accuracy")
     pred = s >= threshold
     return float(0.5 * (pred[m == 1].mean() + (~pred[m == 0]).mean()))
 
@@ -274,7 +270,7 @@ class _Sample:
 _NAMED = ("auc", "balanced_accuracy", "max_advantage", "tpr_at_fpr", *LOW_FPRS)
 
 
-def _resolve_metric(metric, threshold, fpr):
+def _resolve_metric(metric, threshold, fpr, owner: str, threshold_name: str = "threshold"):
     """``metric`` -> (internal name, kwargs) or a callable."""
     if callable(metric):
         return metric, {}
@@ -282,18 +278,18 @@ def _resolve_metric(metric, threshold, fpr):
         return "tpr_at_fpr", {"fpr": LOW_FPRS[metric]}
     if metric == "tpr_at_fpr":
         if fpr is None:
-            raise ValueError("metric='tpr_at_fpr' needs the 'fpr' parameter (e.g. fpr=0.01).")
-        return "tpr_at_fpr", {"fpr": _check_fpr(fpr, "fpr")}
+            raise ParameterError(f"The 'fpr' parameter of {owner} must be {_FPR.describe()} "
+                                 "with metric='tpr_at_fpr' (e.g. fpr=0.01). Got None instead.")
+        validate_params({"fpr": fpr}, {"fpr": [_FPR]}, owner)
+        return "tpr_at_fpr", {"fpr": float(fpr)}
     if metric == "balanced_accuracy":
-        if threshold is not None and not np.isfinite(threshold):
-            raise ValueError(f"The 'threshold' parameter must be a finite number or None. "
-                             f"Got {threshold!r}.")
-        return ("max_advantage", {"oracle": True}) if threshold is None else \
-            ("balanced_accuracy", {"threshold": float(threshold)})
+        if threshold is None:
+            return "max_advantage", {"oracle": True}
+        return "balanced_accuracy", {"threshold": check_number(threshold, threshold_name, owner)}
     if metric in ("auc", "max_advantage"):
         return metric, {}
-    raise ValueError(f"The 'metric' parameter must be one of {list(_NAMED)} or a callable "
-                     f"(scores, membership) -> float. Got {metric!r} instead.")
+    raise ParameterError(f"The 'metric' parameter of {owner} must be one of {list(_NAMED)} or "
+                         f"a callable (scores, membership) -> float. Got {metric!r} instead.")
 
 
 def _values(sample: _Sample, name, kw, Wp, Wn, cache, s=None, m=None):
@@ -310,12 +306,9 @@ def _values(sample: _Sample, name, kw, Wp, Wn, cache, s=None, m=None):
 
 
 def _rng(random_state):
+    """A generator from a checked ``random_state`` (see :func:`_check_resampling`)."""
     if isinstance(random_state, np.random.Generator):
         return random_state
-    if random_state is None or isinstance(random_state, bool) or \
-            not isinstance(random_state, (int, np.integer)):
-        raise ValueError("The 'random_state' parameter must be an int seed or a "
-                         f"numpy.random.Generator. Got {random_state!r} instead.")
     return np.random.default_rng(int(random_state))
 
 
@@ -354,7 +347,8 @@ def tpr_at_fpr_score(scores, membership, target: float) -> float:
     """
     s, m = check_scores(scores, membership)
     sample = _Sample(s, m)
-    return float(sample.stat("tpr_at_fpr", *sample.ones(), fpr=_check_fpr(target))[0])
+    validate_params({"target": target}, {"target": [_FPR]}, "tpr_at_fpr_score")
+    return float(sample.stat("tpr_at_fpr", *sample.ones(), fpr=float(target))[0])
 
 
 def bootstrap_ci(scores, membership, metric: str | Callable = "auc", *,
@@ -389,11 +383,9 @@ def bootstrap_ci(scores, membership, metric: str | Callable = "auc", *,
         (True, 0.779)
     """
     s, m = check_scores(scores, membership)
-    n_resamples = _check_resamples(n_resamples)
-    if n_resamples < 1:
-        raise ValueError("bootstrap_ci needs n_resamples >= 1. Got 0.")
-    confidence = _check_confidence(confidence)
-    name, kw = _resolve_metric(metric, threshold, fpr)
+    n_resamples, confidence = _check_resampling(n_resamples, confidence, random_state,
+                                                "bootstrap_ci")
+    name, kw = _resolve_metric(metric, threshold, fpr, "bootstrap_ci")
     sample = _Sample(s, m)
     est = _values(sample, name, kw, *sample.ones(), None, s, m)[0]
     Wp, Wn = sample.counts(n_resamples, _rng(random_state))
@@ -432,15 +424,14 @@ def paired_difference(scores_a, scores_b, membership, metric: str | Callable = "
     """
     sa, m = check_scores(scores_a, membership, "scores_a")
     if np.shape(scores_b) != sa.shape:
-        raise ValueError(f"The 'scores_b' parameter must have the shape of 'scores_a' "
-                         f"{sa.shape} (the same samples, same order). Got {np.shape(scores_b)}.")
+        raise ParameterError(f"The 'scores_b' parameter of paired_difference must have the "
+                             f"shape of 'scores_a' {sa.shape} (the same samples, same order). "
+                             f"Got shape {np.shape(scores_b)} instead.")
     sb, _ = check_scores(scores_b, membership, "scores_b")
-    n_resamples = _check_resamples(n_resamples)
-    if n_resamples < 1:
-        raise ValueError("paired_difference needs n_resamples >= 1. Got 0.")
-    confidence = _check_confidence(confidence)
-    name_a, kw_a = _resolve_metric(metric, threshold_a, fpr)
-    name_b, kw_b = _resolve_metric(metric, threshold_b, fpr)
+    n_resamples, confidence = _check_resampling(n_resamples, confidence, random_state,
+                                                "paired_difference")
+    name_a, kw_a = _resolve_metric(metric, threshold_a, fpr, "paired_difference", "threshold_a")
+    name_b, kw_b = _resolve_metric(metric, threshold_b, fpr, "paired_difference", "threshold_b")
     A, Bs = _Sample(sa, m), _Sample(sb, m)
     ea = _values(A, name_a, kw_a, *A.ones(), None, sa, m)[0]
     eb = _values(Bs, name_b, kw_b, *Bs.ones(), None, sb, m)[0]
@@ -479,8 +470,9 @@ def aggregate_seeds(df: pd.DataFrame, by, metrics, *, confidence: float = 0.95) 
     """
     from scipy import stats
 
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"The 'df' parameter must be a pandas DataFrame. Got {type(df).__name__}.")
+    validate_params({"df": df, "confidence": confidence},
+                    {"df": [InstanceOf(pd.DataFrame, "a pandas DataFrame")],
+                     "confidence": [_CONFIDENCE]}, "aggregate_seeds")
     by = [by] if isinstance(by, str) else list(by)
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics:
@@ -489,7 +481,7 @@ def aggregate_seeds(df: pd.DataFrame, by, metrics, *, confidence: float = 0.95) 
     if missing:
         raise ValueError(f"The 'by'/'metrics' parameters name columns {missing} that the data "
                          f"lacks; it has {list(df.columns)}.")
-    confidence = _check_confidence(confidence)
+    confidence = float(confidence)
     long = df[by + metrics].melt(id_vars=by, value_vars=metrics, var_name="metric")
     long["value"] = pd.to_numeric(long["value"], errors="raise")
     g = long.groupby(by + ["metric"], sort=False, dropna=False)["value"]
@@ -514,9 +506,8 @@ def verdict(diff: float, lo: float, hi: float, *, higher: str = "higher",
         ('higher', 'lower', 'no detectable difference (within noise)')
     """
     vals = [diff, lo, hi]
-    if any(not isinstance(v, (int, float, np.floating, np.integer)) or isinstance(v, bool)
-           for v in vals):
-        raise TypeError(f"verdict needs numbers for diff, lo, hi. Got {vals!r}.")
+    validate_params({"diff": diff, "lo": lo, "hi": hi},
+                    {"diff": [_NUMBER], "lo": [_NUMBER], "hi": [_NUMBER]}, "verdict")
     if any(np.isnan(v) for v in vals):
         return "not measurable here"
     if lo > hi or not lo <= diff <= hi:
@@ -572,18 +563,17 @@ def attack_metrics(scores, membership, *, threshold: float | None = None,
         ``1 / n_nonmembers`` is NaN (:func:`tpr_note`).
     """
     s, m = check_scores(scores, membership)
-    n_resamples = _check_resamples(n_resamples)
-    confidence = _check_confidence(confidence)
+    n_resamples, confidence = _check_resampling(n_resamples, confidence, random_state,
+                                                "attack_metrics", low=0)
     source = "fitted"
     if threshold is None:
         threshold, source = best_threshold(s, m), "oracle"
-    elif isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) \
-            or not np.isfinite(threshold):
-        raise ValueError(f"The 'threshold' parameter must be a finite number or None. "
-                         f"Got {threshold!r} instead.")
+    else:
+        threshold = check_number(threshold, "threshold", "attack_metrics")
     sample = _Sample(s, m)
     bacc_name, bacc_kw = _resolve_metric("balanced_accuracy",
-                                         None if source == "oracle" else threshold, None)
+                                         None if source == "oracle" else threshold, None,
+                                         "attack_metrics")
     wanted = {"auc": ("auc", {}), "balanced_accuracy": (bacc_name, bacc_kw),
               "max_advantage": ("max_advantage", {}),
               **{k: ("tpr_at_fpr", {"fpr": f}) for k, f in LOW_FPRS.items()}}
@@ -679,8 +669,8 @@ def inversion_quality(inverted: np.ndarray, original: np.ndarray,
     b = np.asarray(original, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"inversion_quality: shapes differ, {a.shape} vs {b.shape}.")
-    if not data_range > 0:
-        raise ValueError(f"The 'data_range' parameter must be > 0. Got {data_range!r}.")
+    validate_params({"data_range": data_range},
+                    {"data_range": [Interval(float, 0, None, "neither")]}, "inversion_quality")
     if a.ndim == 3:
         a, b = np.moveaxis(a, 0, -1), np.moveaxis(b, 0, -1)
     mse = float(np.mean((a - b) ** 2))

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_choice
+from ._checks import InstanceOf, Interval, Options, validate_params
 
 __all__ = ["MODELS", "build_model", "MLP", "LeNet5", "SmallCNN"]
 
@@ -185,6 +185,36 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+def _is_shape(value) -> bool:
+    try:
+        shape = tuple(value)
+    except TypeError:
+        return False
+    return len(shape) == 3 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                   and v >= 1 for v in shape)
+
+
+def _is_widths(value) -> bool:
+    return len(value) > 0 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                  for v in value)
+
+
+#: Declared constraints of :func:`build_model`'s arguments and of the builders' options.
+_BUILD_CONSTRAINTS = {
+    "name": [Options(lambda: sorted(MODELS))],
+    "input_shape": [InstanceOf(object, "(C, H, W) with positive int sizes", _is_shape)],
+    "num_classes": [Interval(int, 2, None)],
+    "seed": [Interval(int, 0, None), None],
+}
+_OPTION_CONSTRAINTS = {
+    "norm": [Options(_NORMS)],
+    "dropout": [Interval(float, 0, 1, "left")],
+    "hidden": [InstanceOf((tuple, list), "a non-empty tuple of positive ints (hidden widths)",
+                          _is_widths)],
+    "width": [Interval(int, 1, None)],
+}
+
+
 def build_model(name: str, *, input_shape, num_classes: int, seed: int | None = None,
                 **kwargs) -> nn.Module:
     """Build a registered model with a seeded initialisation.
@@ -207,28 +237,15 @@ def build_model(name: str, *, input_shape, num_classes: int, seed: int | None = 
         >>> bool(torch.equal(a.fc1.weight, b.fc1.weight))
         True
     """
-    check_choice(name, sorted(MODELS), "name", "build_model")
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = None
-    if shape is None or len(shape) != 3 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-            for v in shape):
-        raise ValueError("The 'input_shape' parameter of build_model must be (C, H, W) with "
-                         f"positive int sizes. Got {input_shape!r} instead.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"The 'num_classes' parameter of build_model must be an int >= 2. "
-                         f"Got {num_classes!r} instead.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or seed < 0):
-        raise ValueError(f"The 'seed' parameter of build_model must be None or an int >= 0. "
-                         f"Got {seed!r} instead.")
+    if isinstance(input_shape, Iterator):  # read a generator once
+        input_shape = tuple(input_shape)
+    validate_params({"name": name, "input_shape": input_shape, "num_classes": num_classes,
+                     "seed": seed}, _BUILD_CONSTRAINTS, "build_model")
     _check_options(name, kwargs)
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
-            torch.manual_seed(seed)
-        return MODELS[name](tuple(int(v) for v in shape), num_classes, **kwargs)
+            torch.manual_seed(int(seed))
+        return MODELS[name](tuple(int(v) for v in input_shape), int(num_classes), **kwargs)
 
 
 def _check_options(name: str, kwargs: dict) -> None:
@@ -239,22 +256,4 @@ def _check_options(name: str, kwargs: dict) -> None:
     if unknown:
         raise ValueError(f"build_model({name!r}) got unknown options {unknown}; its options are "
                          f"{allowed}.")
-    if "norm" in kwargs:
-        check_choice(kwargs["norm"], _NORMS, "norm", "build_model")
-    if "dropout" in kwargs:
-        p = kwargs["dropout"]
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise ValueError("The 'dropout' parameter of build_model must be a float in [0, 1)."
-                             f" Got {p!r} instead.")
-    if "hidden" in kwargs:
-        h = kwargs["hidden"]
-        ok = isinstance(h, (tuple, list)) and len(h) > 0 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in h)
-        if not ok:
-            raise ValueError("The 'hidden' parameter of build_model must be a non-empty tuple "
-                             f"of positive ints (hidden widths). Got {h!r} instead.")
-    if "width" in kwargs:
-        w = kwargs["width"]
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-            raise ValueError(f"The 'width' parameter of build_model must be an int >= 1. "
-                             f"Got {w!r} instead.")
+    validate_params(kwargs, _OPTION_CONSTRAINTS, "build_model")

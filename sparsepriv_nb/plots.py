@@ -13,10 +13,27 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._checks import InstanceOf, Interval, ParameterError, validate_params
+
 __all__ = ["plot_accuracy_vs_density", "plot_masks", "plot_butterfly_supports", "plot_roc",
            "plot_intervals",
-           "plot_member_histograms", "plot_heatmap", "plot_inversion_grid",
+           "plot_member_histograms", "plot_heatmap", "show_image", "plot_inversion_grid",
            "plot_inversion_metrics"]
+
+_FRAME = InstanceOf(pd.DataFrame, "a pandas DataFrame")
+_NON_EMPTY = InstanceOf(dict, "a non-empty dict", len)
+_POSITIVE = Interval(int, 1, None)
+
+
+def _check_columns(df, columns, owner: str) -> None:
+    """``df`` is a DataFrame holding every name in ``columns`` (a :class:`ParameterError`
+    naming the missing ones otherwise)."""
+    validate_params({"df": df}, {"df": [_FRAME]}, owner)
+    missing = sorted(set(columns) - set(df.columns))
+    if missing:
+        raise ParameterError(f"The 'df' parameter of {owner} must have the columns "
+                             f"{sorted(set(columns))}; the data lacks {missing}. Got columns "
+                             f"{list(df.columns)} instead.")
 
 
 def _ax(ax, figsize=(6, 4)):
@@ -39,9 +56,7 @@ def plot_accuracy_vs_density(df: pd.DataFrame, *, x: str = "density", y: str = "
     """
     import seaborn as sns
 
-    missing = {x, y, hue} - set(df.columns)
-    if missing:
-        raise ValueError(f"plot_accuracy_vs_density: data lacks columns {sorted(missing)}.")
+    _check_columns(df, {x, y, hue}, "plot_accuracy_vs_density")
     fig, ax = _ax(ax)
     d = df.assign(**{x: df[x].round(3)})
     sns.lineplot(data=d, x=x, y=y, hue=hue, style=hue, markers=True, dashes=False,
@@ -62,8 +77,8 @@ def plot_masks(masks: dict[str, torch.Tensor], *, title: str | None = None, max_
     Example:
         >>> fig = plot_masks({"fc1": torch.ones(4, 6), "fc2": torch.zeros(2, 4)})
     """
-    if not masks:
-        raise ValueError("plot_masks: 'masks' is empty.")
+    validate_params({"masks": masks, "max_cols": max_cols},
+                    {"masks": [_NON_EMPTY], "max_cols": [_POSITIVE]}, "plot_masks")
     n = len(masks)
     if axes is None:
         cols = min(n, max_cols)
@@ -124,8 +139,7 @@ def plot_roc(curves: dict, *, ax=None, title: str | None = None, loglog: bool = 
     """
     from .metrics import auc, roc
 
-    if not curves:
-        raise ValueError("plot_roc: 'curves' is empty.")
+    validate_params({"curves": curves}, {"curves": [_NON_EMPTY]}, "plot_roc")
     fig, ax = _ax(ax, (5, 5))
     n0 = 1
     for label, (scores, membership) in curves.items():
@@ -158,10 +172,7 @@ def plot_intervals(df: pd.DataFrame, *, x: str, y: str = "mean", lo: str = "lo",
         >>> d = pd.DataFrame(dict(k=[1, .5], mean=[.6, .55], lo=[.55, .5], hi=[.65, .6]))
         >>> fig = plot_intervals(d, x="k", ylabel="AUC", chance=0.5)
     """
-    missing = {x, y, lo, hi, *([hue] if hue else [])} - set(df.columns)
-    if missing:
-        raise ValueError(f"plot_intervals: data lacks columns {sorted(missing)}; it has "
-                         f"{list(df.columns)}.")
+    _check_columns(df, {x, y, lo, hi, *([hue] if hue else [])}, "plot_intervals")
     fig, ax = _ax(ax)
     groups = df.groupby(hue, sort=False) if hue else [(None, df)]
     for name, g in groups:
@@ -191,6 +202,8 @@ def plot_member_histograms(values: dict, membership, *, bins: int = 30, axes=Non
         values: panel title -> per-sample values (e.g. confidence, mean sensitivity).
         membership: 1 for members.
     """
+    validate_params({"values": values, "bins": bins},
+                    {"values": [_NON_EMPTY], "bins": [_POSITIVE]}, "plot_member_histograms")
     membership = np.asarray(membership).astype(bool)
     if axes is None:
         fig, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.2),
@@ -225,7 +238,16 @@ def plot_heatmap(table: pd.DataFrame, *, ax=None, title: str | None = None, fmt:
     return fig
 
 
-def _show_image(ax, img, value_range=(0.0, 1.0)):
+def show_image(ax, img, value_range=(0.0, 1.0)):
+    """Draw one image ``(C, H, W)``, ``(H, W)`` or ``(H, W, C)`` on ``ax``, grey for one
+    channel, with its pixel range (``Dataset.value_range``) mapped to black..white and no ticks.
+
+    Example:
+        >>> fig, ax = plt.subplots()
+        >>> show_image(ax, torch.zeros(1, 8, 8), value_range=(-1.0, 1.0))
+        >>> ax.images[0].get_clim()
+        (-1.0, 1.0)
+    """
     img = np.asarray(img, dtype=float)
     if img.ndim == 3 and img.shape[0] in (1, 3):
         img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
@@ -233,6 +255,10 @@ def _show_image(ax, img, value_range=(0.0, 1.0)):
               vmax=value_range[1], interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+#: Former private name (notebooks saved before it became public may still call it).
+_show_image = show_image
 
 
 def plot_inversion_grid(images: dict, original, *, layers, ks, value_range=(0.0, 1.0)):
@@ -246,10 +272,10 @@ def plot_inversion_grid(images: dict, original, *, layers, ks, value_range=(0.0,
     fig, axes = plt.subplots(len(layers), len(ks) + 1,
                              figsize=(1.5 * (len(ks) + 1), 1.5 * len(layers)), squeeze=False)
     for r, layer in enumerate(layers):
-        _show_image(axes[r, 0], original, value_range)
+        show_image(axes[r, 0], original, value_range)
         axes[r, 0].set_ylabel(layer, fontsize=9)
         for c, k in enumerate(ks, start=1):
-            _show_image(axes[r, c], images[(k, layer)], value_range)
+            show_image(axes[r, c], images[(k, layer)], value_range)
             if r == 0:
                 axes[r, c].set_title(f"k={k:.3g}", fontsize=9)
     axes[0, 0].set_title("original", fontsize=9)

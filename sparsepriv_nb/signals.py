@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_choice
+from ._checks import InstanceOf, Interval, check_choice, check_number, validate_params
 
 __all__ = ["loss", "confidence", "entropy", "modified_entropy", "logit_scaled_confidence",
            "sensitivity", "SIGNALS", "MEMBERSHIP_SIGNALS", "membership_signal", "check_outputs"]
@@ -132,11 +132,11 @@ def sensitivity(model: nn.Module, X: torch.Tensor, *, n_draws: int = 10, eps: fl
     """
     from .train import resolve_device
 
-    if not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"The 'n_draws' parameter of sensitivity must be an int >= 1. "
-                         f"Got {n_draws!r}.")
-    if not eps > 0:
-        raise ValueError(f"The 'eps' parameter of sensitivity must be > 0. Got {eps!r}.")
+    validate_params({"n_draws": n_draws, "batch_size": batch_size, "generator": generator},
+                    {"n_draws": [Interval(int, 1, None)], "batch_size": [Interval(int, 1, None)],
+                     "generator": [InstanceOf(torch.Generator, "a torch.Generator"), None]},
+                    "sensitivity")
+    eps = check_number(eps, "eps", "sensitivity", low=0.0, low_open=True)
     gen = generator or torch.Generator().manual_seed(0)
     dev = resolve_device(device)
     model.to(dev).eval()

@@ -18,7 +18,7 @@ import io
 from torch import nn
 
 from . import plots, sparsity, train
-from ._checks import check_choice
+from ._checks import Interval, ParameterError, check_choice, validate_params
 
 __all__ = ["sparsity_view", "sparsity_explorer", "mia_view", "mia_explorer", "inversion_view",
            "inversion_explorer", "StaticViewMixin"]
@@ -198,19 +198,20 @@ def inversion_view(results: dict, records, *, k: float, layer: str, index: int =
     import matplotlib.pyplot as plt
 
     if (k, layer) not in results:
-        raise ValueError(f"inversion_view: no precomputed result for k={k!r}, layer={layer!r};"
-                         f" available: {sorted(results)}.")
+        raise ParameterError(f"The 'k' and 'layer' parameters of inversion_view must be a pair "
+                             f"with a precomputed result, one of {sorted(results)}. Got "
+                             f"k={k!r}, layer={layer!r} instead (no precomputed result).")
     images = results[(k, layer)]
-    if not 0 <= index < len(images):
-        raise ValueError(f"The 'index' parameter must be in [0, {len(images) - 1}]. Got {index}.")
+    validate_params({"index": index}, {"index": [Interval(int, 0, len(images) - 1)]},
+                    "inversion_view")
     row = records[(records.k == k) & (records.layer == layer) & (records.image == index)]
     m = row.iloc[0][["mse", "psnr", "ssim", "label", "predicted"]].to_dict()
     fig = None
     if show:
         fig, axes = plt.subplots(1, 2, figsize=(5, 2.8))
-        plots._show_image(axes[0], originals[index])
+        plots.show_image(axes[0], originals[index])
         axes[0].set_title("original")
-        plots._show_image(axes[1], images[index])
+        plots.show_image(axes[1], images[index])
         axes[1].set_title(f"{layer}, k={k:.3g}")
         fig.suptitle(f"PSNR {m['psnr']:.1f} dB, SSIM {m['ssim']:.2f}, predicted "
                      f"{m['predicted']} (label {m['label']})", fontsize=9)

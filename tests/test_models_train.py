@@ -131,7 +131,7 @@ def test_dropout_unit_rate(digits):
     (dict(name="resnet18", dropout=0.5), r"unknown options \['dropout'\]"),
     (dict(name="mlp", hidden=(0, 4)), r"'hidden' parameter.*\(0, 4\)"),
     (dict(name="mlp", hidden=()), "hidden"),
-    (dict(name="cnn", width=0), "'width' parameter.*>= 1. Got 0"),
+    (dict(name="cnn", width=0), r"'width' parameter.*\[1, inf\)\. Got 0"),
 ])
 def test_builder_option_errors(kwargs, match):
     name = kwargs.pop("name")
