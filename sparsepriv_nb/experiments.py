@@ -188,15 +188,17 @@ def _fit_callback(cfg: ExperimentConfig, train_data, *, attacker: bool, val_data
 
 
 def _dp_summary(log: list[dict]) -> dict:
-    """Record columns of the DP training calls of one model: ``epsilon`` and ``delta`` summed
-    over its calls (basic composition, an upper bound; one call for dense models),
-    ``dp_calls``, and the last call's other values as ``fit_<key>`` (``fit_noise_multiplier``,
-    ``fit_accountant``, ``fit_steps``, ...), apart from the config's ``dp_<param>`` columns."""
+    """Record columns of the DP training calls of one model: ``epsilon`` and ``delta`` of all
+    its calls composed by one accountant (:func:`~sparsepriv_nb.dp.composed_privacy`; one
+    call for dense models), ``dp_calls``, and the last call's other values as ``fit_<key>``
+    (``fit_noise_multiplier``, ``fit_accountant``, ``fit_steps``, ...), apart from the
+    config's ``dp_<param>`` columns."""
     if not log:
         return {}
+    from .dp import composed_privacy
+
     out = {f"fit_{k}": v for k, v in log[-1].items() if k not in ("epsilon", "delta", "mode")}
-    out.update(epsilon=float(sum(r.get("epsilon", np.nan) for r in log)),
-               delta=float(sum(r.get("delta", np.nan) for r in log)), dp_calls=len(log))
+    out.update(composed_privacy(log), dp_calls=len(log))
     return out
 
 
