@@ -131,6 +131,30 @@ def test_masked_step_clips_and_noises_only_trainable_coordinates(digits):
                                    atol=1e-6)
 
 
+def test_masked_optimizer_with_all_ones_masks_steps_as_opacus(digits):
+    """Built from Opacus' optimizer with the same arguments, generator and accountant hook,
+    the masked optimizer with nothing masked takes Opacus' step bit for bit."""
+    from opacus.optimizers import DPOptimizer
+
+    X, y = digits.X[:32], digits.y[:32]
+    plain, masked = _mlp(), _mlp()
+    ones = {k: torch.ones_like(w) for k, w in dp.maskable_weights(masked)}
+    _opacus_step(plain, X, y, lr=0.1, max_grad_norm=0.2, noise_multiplier=1.0, seed=3)
+    _opacus_step(masked, X, y, lr=0.1, max_grad_norm=0.2, noise_multiplier=1.0, seed=3,
+                 masks=ones)
+    for a, b in zip(plain.parameters(), masked.parameters()):
+        assert torch.equal(a, b)
+    opt = DPOptimizer(torch.optim.SGD(plain.parameters(), lr=0.1), noise_multiplier=1.3,
+                      max_grad_norm=0.7, expected_batch_size=17, loss_reduction="sum",
+                      generator=torch.Generator())
+    opt.attach_step_hook(print)
+    twin = dp.MaskedDPOptimizer.from_dp_optimizer(opt, {})
+    for attr in ("original_optimizer", "noise_multiplier", "max_grad_norm",
+                 "expected_batch_size", "loss_reduction", "generator", "secure_mode",
+                 "step_hook"):
+        assert getattr(twin, attr) is getattr(opt, attr), attr
+
+
 def test_freeze_mode_keeps_frozen_coordinates_and_reports_privacy(digits):
     X, y = digits.X[:256], digits.y[:256]
     public = (digits.X[1500:1700], digits.y[1500:1700])
