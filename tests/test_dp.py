@@ -439,3 +439,7 @@ def test_audit_validates():
         dp.audit_epsilon([0.1, 0.2], [True], delta=1e-5)
     with pytest.raises(ValueError, match="'k_grid'"):
         dp.audit_epsilon([0.1, 0.2], [True, False], delta=1e-5, k_grid=[(2, 1)])
+    with pytest.raises(ValueError, match="'beta' parameter of audit_epsilon.*Got 2"):
+        dp.audit_epsilon([0.1, 0.2], [True, False], delta=1e-5, beta=2)
+    with pytest.raises(TypeError, match="'seed' parameter of audit_epsilon"):
+        dp.audit_epsilon([0.1, 0.2], [True, False], delta=1e-5, seed=0.5)

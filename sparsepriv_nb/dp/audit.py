@@ -148,6 +148,8 @@ def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
     if not np.isfinite(s).all():
         raise ParameterError("The 'scores' parameter of audit_epsilon must be finite. Got NaN "
                              "or infinite values.")
+    check_number(delta, "delta", "audit_epsilon", low=0, high=1)
+    check_number(beta, "beta", "audit_epsilon", low=0, low_open=True, high=1)
     check_int(seed, "seed", "audit_epsilon", 0)
     inc = inc.astype(bool)
     m = len(s)

@@ -43,7 +43,7 @@ from typing import Callable
 import torch
 from torch.nn.utils import prune
 
-from .._checks import check_choice, check_int, check_number
+from .._checks import ParameterError, check_choice, check_int, check_number
 from ..inputs import check_xy
 from ..registry import Registry
 from .masks import MASK_RULES, weight_masks
@@ -73,8 +73,8 @@ def _public_start(model, public_data, *, warm_start, public_epochs, seed, device
 
     if public_data is None:
         if need_public:
-            raise ValueError("The 'public_data' parameter is required for mask='magnitude' "
-                             "(the mask must come from public data only). Got None.")
+            raise ParameterError("The 'public_data' parameter is required for mask='magnitude' "
+                                 "(the mask must come from public data only). Got None.")
         return model
     check_int(public_epochs, "public_epochs", "public pre-training", 1)
     target = model if warm_start else copy.deepcopy(model)
@@ -149,7 +149,8 @@ def _fit_nonprivate(model, train_data, *, epochs, batch_size, lr, seed, device,
     ignored = set(params) - {"target_epsilon", "noise_multiplier", "max_grad_norm", "delta",
                              "accountant", "grad_sample_mode", "progress"}
     if ignored:
-        raise TypeError(f"The 'nonprivate' DP mode got unexpected parameters {sorted(ignored)}.")
+        raise ParameterError(f"The 'nonprivate' DP mode got unexpected parameters "
+                             f"{sorted(ignored)}.")
     if public_data is not None and warm_start:
         _public_start(model, public_data, warm_start=True, public_epochs=public_epochs,
                       seed=seed, device=device, need_public=False)

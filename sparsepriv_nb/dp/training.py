@@ -30,7 +30,7 @@ from torch import nn
 from opacus.optimizers import DPOptimizer
 from torch.nn import functional as F
 
-from .._checks import check_choice, check_int, check_number
+from .._checks import ParameterError, check_choice, check_int, check_number
 from ..inputs import check_fits, check_model, check_xy
 from ..train import resolve_device
 from .accounting import ACCOUNTANTS, compute_epsilon, default_delta, noise_for_epsilon
@@ -160,9 +160,9 @@ def _check_arguments(model, n, *, epochs, batch_size, lr, max_grad_norm, momentu
     check_choice(accountant, ACCOUNTANTS, "accountant", _OWNER)
     check_choice(grad_sample_mode, GRAD_SAMPLE_MODES, "grad_sample_mode", _OWNER)
     if (target_epsilon is None) == (noise_multiplier is None):
-        raise ValueError(f"{_OWNER} needs exactly one of 'target_epsilon' and "
-                         f"'noise_multiplier'. Got target_epsilon={target_epsilon!r}, "
-                         f"noise_multiplier={noise_multiplier!r}.")
+        raise ParameterError(f"{_OWNER} needs exactly one of 'target_epsilon' and "
+                             f"'noise_multiplier'. Got target_epsilon={target_epsilon!r}, "
+                             f"noise_multiplier={noise_multiplier!r}.")
     if target_epsilon is not None:
         check_number(target_epsilon, "target_epsilon", _OWNER, low=0, low_open=True)
     else:
@@ -171,17 +171,17 @@ def _check_arguments(model, n, *, epochs, batch_size, lr, max_grad_norm, momentu
         check_number(delta, "delta", _OWNER, low=0, low_open=True, high=1)
     check_dp_compatible(model)
     if reselect is not None and momentum:
-        raise ValueError("The 'momentum' parameter must be 0 with parameter selection "
-                         f"(momentum would move unselected coordinates). Got {momentum!r}.")
+        raise ParameterError("The 'momentum' parameter must be 0 with parameter selection "
+                             f"(momentum would move unselected coordinates). Got {momentum!r}.")
     return delta
 
 
 def _pick_grad_sample_mode(mode: str, masked: bool, model: nn.Module) -> str:
     if masked:
         if mode in ("ghost", "ew"):
-            raise ValueError(f"The 'grad_sample_mode' parameter is {mode!r}, which never "
-                             "materialises per-sample gradients, but parameter freezing / "
-                             "selection must mask them: use 'auto', 'hooks' or 'functorch'.")
+            raise ParameterError(f"The 'grad_sample_mode' parameter is {mode!r}, which never "
+                                 "materialises per-sample gradients, but parameter freezing / "
+                                 "selection must mask them: use 'auto', 'hooks' or 'functorch'.")
         return "hooks" if mode == "auto" else mode
     if mode != "auto":
         return mode
@@ -201,8 +201,8 @@ def _trainable_masks(model: nn.Module, masks: dict | None, pruned: dict,
         out[k] = v.to(dev) * out[k] if k in out else v.to(dev)
     unknown = sorted(set(out) - set(named))
     if unknown:
-        raise ValueError(f"The 'masks' parameter names unknown parameters {unknown}; known: "
-                         f"{sorted(named)}.")
+        raise ParameterError(f"The 'masks' parameter names unknown parameters {unknown}; known: "
+                             f"{sorted(named)}.")
     with torch.no_grad():  # frozen coordinates start (and stay) where the mask says
         for k in out:
             if k in pruned:
