@@ -254,6 +254,9 @@ for eps in [*EPSILONS, float("inf")]:
         info = spn.dp.DP_MODES.get("dpsgd").fit(
             model, train, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=SEED,
             device=DEVICE, target_epsilon=eps, delta=DELTA, max_grad_norm=MAX_GRAD_NORM)
+        # training runs one accountant (RDP); the PRV one, for the same run, is compared below
+        info["epsilon_prv"] = spn.dp.compute_epsilon(
+            info["sample_rate"], info["noise_multiplier"], info["steps"], DELTA, accountant="prv")
     runs[eps] = {"model": model, "info": info, "scores": attack_scores(model)}
 training = pd.DataFrame([{
     "target epsilon": eps, "sigma": r["info"]["noise_multiplier"],

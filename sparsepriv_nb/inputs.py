@@ -22,6 +22,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ._checks import ParameterError
+
 __all__ = ["check_inputs", "check_xy", "check_model", "check_fits"]
 
 
@@ -107,6 +109,6 @@ def check_fits(model: nn.Module, X: torch.Tensor, y: torch.Tensor | None, name: 
         raise ValueError(f"{owner} needs a classifier returning logits (n, num_classes); "
                          f"{type(model).__name__} returned shape {tuple(out.shape)}.")
     if y is not None and int(y.max()) >= out.shape[1]:
-        raise ValueError(f"The '{name}' parameter of {owner} has labels up to {int(y.max())}, "
-                         f"but the model has {out.shape[1]} outputs: labels must be in "
-                         f"[0, {out.shape[1] - 1}].")
+        raise ParameterError(f"The '{name}' parameter of {owner} has labels up to "
+                             f"{int(y.max())}, but the model has {out.shape[1]} outputs: labels "
+                             f"must be in [0, {out.shape[1] - 1}].")

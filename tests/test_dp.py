@@ -33,12 +33,11 @@ def _opacus_step(model, X, y, *, lr, max_grad_norm, noise_multiplier, seed, mask
     opt = DPOptimizer(torch.optim.SGD(model.parameters(), lr=lr),
                       noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm,
                       expected_batch_size=len(X), generator=torch.Generator().manual_seed(seed))
-    if masks is not None:
-        opt.__class__ = dp.MaskedDPOptimizer  # what train_private does
+    if masks is not None:  # what train_private does
         named = dict(model.named_parameters())
-        opt.dp_masks = {named[k]: m for k, m in masks.items()}
+        opt = dp.MaskedDPOptimizer.from_dp_optimizer(opt, {named[k]: m for k, m in masks.items()})
     opt.zero_grad()
-    with dp._quiet_opacus():  # torch's note that the first layer's input needs no gradient
+    with dp.quiet_opacus():  # torch's note that the first layer's input needs no gradient
         F.cross_entropy(gsm(X), y).backward()
     opt.step()
     gsm._close()
@@ -132,6 +131,30 @@ def test_masked_step_clips_and_noises_only_trainable_coordinates(digits):
                                    atol=1e-6)
 
 
+def test_masked_optimizer_with_all_ones_masks_steps_as_opacus(digits):
+    """Built from Opacus' optimizer with the same arguments, generator and accountant hook,
+    the masked optimizer with nothing masked takes Opacus' step bit for bit."""
+    from opacus.optimizers import DPOptimizer
+
+    X, y = digits.X[:32], digits.y[:32]
+    plain, masked = _mlp(), _mlp()
+    ones = {k: torch.ones_like(w) for k, w in dp.maskable_weights(masked)}
+    _opacus_step(plain, X, y, lr=0.1, max_grad_norm=0.2, noise_multiplier=1.0, seed=3)
+    _opacus_step(masked, X, y, lr=0.1, max_grad_norm=0.2, noise_multiplier=1.0, seed=3,
+                 masks=ones)
+    for a, b in zip(plain.parameters(), masked.parameters()):
+        assert torch.equal(a, b)
+    opt = DPOptimizer(torch.optim.SGD(plain.parameters(), lr=0.1), noise_multiplier=1.3,
+                      max_grad_norm=0.7, expected_batch_size=17, loss_reduction="sum",
+                      generator=torch.Generator())
+    opt.attach_step_hook(print)
+    twin = dp.MaskedDPOptimizer.from_dp_optimizer(opt, {})
+    for attr in ("original_optimizer", "noise_multiplier", "max_grad_norm",
+                 "expected_batch_size", "loss_reduction", "generator", "secure_mode",
+                 "step_hook"):
+        assert getattr(twin, attr) is getattr(opt, attr), attr
+
+
 def test_freeze_mode_keeps_frozen_coordinates_and_reports_privacy(digits):
     X, y = digits.X[:256], digits.y[:256]
     public = (digits.X[1500:1700], digits.y[1500:1700])
@@ -148,11 +171,11 @@ def test_freeze_mode_keeps_frozen_coordinates_and_reports_privacy(digits):
         assert len(frozen) > 0 and float(frozen.abs().max()) == 0.0
     assert out["trainable_fraction"] == pytest.approx(0.25, abs=0.01)
     for key in ("epsilon", "delta", "noise_multiplier", "accountant", "steps", "sample_rate",
-                "epsilon_rdp", "epsilon_prv"):
+                "epsilon_rdp"):
         assert key in out
-    assert out["delta"] == 1 / 256  # default delta = 1/n
+    assert out["delta"] == 1e-5  # default delta = min(1e-5, 1 / (10 n))
     assert out["steps"] == 16 and out["sample_rate"] == 1 / 8
-    assert out["epsilon"] == pytest.approx(dp.compute_epsilon(1 / 8, 1.0, 16, 1 / 256))
+    assert out["epsilon"] == pytest.approx(dp.compute_epsilon(1 / 8, 1.0, 16, 1e-5))
 
 
 def test_select_mode_updates_only_the_selected_coordinates(digits):
@@ -198,7 +221,8 @@ def test_target_epsilon_is_reached_and_seed_reproduces(digits):
     out = dp.DP_MODES.get("dpsgd").fit(_mlp(), (X, y), epochs=2, batch_size=64, lr=0.5, seed=3,
                                        device="cpu", target_epsilon=2.0, delta=1e-5)
     assert 1.8 < out["epsilon"] <= 2.0 + 0.01
-    assert out["epsilon_prv"] < out["epsilon_rdp"]
+    assert dp.compute_epsilon(out["sample_rate"], out["noise_multiplier"], out["steps"], 1e-5,
+                              accountant="prv") < out["epsilon_rdp"]
     weights = []
     for seed in (3, 3, 4):
         model = _mlp()
@@ -240,6 +264,33 @@ def test_train_private_validates(digits, kwargs, match):
                          device="cpu", **kwargs)
 
 
+def test_labels_out_of_range_get_a_parameter_error_and_pruning_survives(digits):
+    from sparsepriv_nb._checks import ParameterError
+
+    model = _mlp()
+    magnitude_prune(model, 0.5)
+    with pytest.raises(ParameterError, match=r"'train_data' parameter of train_private has "
+                                             r"labels up to 14.*must be in \[0, 9\]"):
+        dp.train_private(model, (digits.X[:64], digits.y[:64] + 5), epochs=1, batch_size=32,
+                         noise_multiplier=1.0, device="cpu")
+    assert set(get_masks(model)) == {"fc1", "fc2"}  # still pruned
+
+
+def test_rdp_training_never_runs_the_prv_accountant(digits, monkeypatch):
+    """PRV fails ("Maximum allowed size exceeded") or takes minutes for small noise
+    multipliers; training with accountant="rdp" must not depend on it."""
+    from opacus.accountants import PRVAccountant
+
+    def fail(self, *args, **kwargs):
+        raise ValueError("Maximum allowed size exceeded")
+
+    monkeypatch.setattr(PRVAccountant, "get_epsilon", fail)
+    out = dp.train_private(_mlp(), (digits.X[:128], digits.y[:128]), epochs=1, batch_size=32,
+                           device="cpu", noise_multiplier=0.3, accountant="rdp", delta=1e-5)
+    assert out["accountant"] == "rdp" and "epsilon_prv" not in out
+    assert 1 < out["epsilon"] == dp.compute_epsilon(0.25, 0.3, 4, 1e-5) < math.inf
+
+
 def test_magnitude_mask_needs_public_data(digits):
     with pytest.raises(ValueError, match="'public_data'"):
         dp.DP_MODES.get("freeze").fit(_mlp(), (digits.X[:64], digits.y[:64]), epochs=1,
@@ -271,6 +322,42 @@ def test_accountants_against_published_values():
     assert 0.9 < e["prv"] <= e["rdp"] <= 1.26
     # Opacus' tests: noise for epsilon 8, delta 1e-5, q 0.04, 2000 steps (RDP) = 1.3562.
     assert dp.noise_for_epsilon(8.0, 1e-5, 0.04, 2000) == pytest.approx(1.3562, abs=1e-4)
+
+
+def test_default_delta_is_far_below_one_over_n(digits):
+    out = dp.train_private(_mlp(), (digits.X[:128], digits.y[:128]), epochs=1, batch_size=32,
+                           device="cpu", noise_multiplier=1.0)
+    assert out["delta"] <= 1 / (10 * 128)
+    assert out["delta"] == dp.default_delta(128) == 1e-5
+    for n in (10, 128, 1797, 60000, 10**7):
+        assert dp.default_delta(n) <= min(1e-5, 1 / (10 * n))
+
+
+def test_private_phases_compose_with_one_accountant(digits):
+    """Train, prune, fine-tune: both phases feed one accountant (one delta, and an epsilon
+    below the sum of the phases' epsilons)."""
+    from opacus.accountants import PRVAccountant, RDPAccountant
+
+    model, data = _mlp(), (digits.X[:128], digits.y[:128])
+    kw = dict(batch_size=32, lr=0.5, seed=0, device="cpu", noise_multiplier=1.0, delta=1e-5)
+    first = dp.train_private(model, data, epochs=2, **kw)
+    magnitude_prune(model, 0.5)
+    second = dp.train_private(model, data, epochs=1, **kw)
+    both = dp.composed_privacy([first, second])
+    assert both["delta"] == 1e-5
+    assert both["epsilon"] == dp.compute_epsilon(0.25, 1.0, 12, 1e-5)  # the combined history
+    assert both["epsilon"] < 0.8 * (first["epsilon"] + second["epsilon"])
+    # phases of different noise: the epsilon of one accountant fed both, step by step
+    for acc, name in ((RDPAccountant(), "rdp"), (PRVAccountant(), "prv")):
+        for sigma, steps in ((1.0, 8), (2.0, 4)):
+            for _ in range(steps):
+                acc.step(noise_multiplier=sigma, sample_rate=0.25)
+        assert dp.compose_epsilon([(0.25, 1.0, 8), (0.25, 2.0, 4)], 1e-5, accountant=name) \
+            == pytest.approx(acc.get_epsilon(1e-5))
+    assert math.isinf(dp.composed_privacy([first, {**second, "noise_multiplier": 0.0}])[
+        "epsilon"])
+    with pytest.raises(ValueError, match="one delta"):
+        dp.composed_privacy([first, {**second, "delta": 1e-6}])
 
 
 def test_epsilon_grows_with_steps_and_shrinks_with_noise():
@@ -326,8 +413,33 @@ def test_audit_bound_below_accountant_on_dp_model_and_positive_on_overfit_model(
     assert audit["epsilon_lb"] > 0.5, audit
 
 
+def test_audit_breaks_ties_by_a_seeded_permutation_not_by_position():
+    inc = np.r_[np.ones(500, bool), np.zeros(500, bool)]  # members first, as experiments list
+    shuffled = np.random.default_rng(1).permutation(1000)
+    for order in (np.arange(1000), np.arange(1000)[::-1], shuffled):
+        # no information, no bound (whatever the order)
+        audit = dp.audit_epsilon(np.zeros(1000), inc[order], delta=1e-5)
+        assert audit["epsilon_lb"] == 0.0, (order[:3], audit)
+        for seed in (1, 2):
+            assert dp.audit_epsilon(np.zeros(1000), inc[order], delta=1e-5,
+                                    seed=seed)["epsilon_lb"] == 0.0
+    # distinct scores: the audit does not depend on the order of the examples
+    scores = np.random.default_rng(2).normal(size=1000) + 1.5 * inc
+    ref = dp.audit_epsilon(scores, inc, delta=1e-5)
+    assert ref["epsilon_lb"] > 0.5
+    assert dp.audit_epsilon(scores[shuffled], inc[shuffled], delta=1e-5) == ref
+    # ties: the seed decides, reproducibly
+    tied = np.round(scores)
+    assert dp.audit_epsilon(tied, inc, delta=1e-5, seed=4) == \
+        dp.audit_epsilon(tied, inc, delta=1e-5, seed=4)
+
+
 def test_audit_validates():
     with pytest.raises(ValueError, match="same length"):
         dp.audit_epsilon([0.1, 0.2], [True], delta=1e-5)
     with pytest.raises(ValueError, match="'k_grid'"):
         dp.audit_epsilon([0.1, 0.2], [True, False], delta=1e-5, k_grid=[(2, 1)])
+    with pytest.raises(ValueError, match="'beta' parameter of audit_epsilon.*Got 2"):
+        dp.audit_epsilon([0.1, 0.2], [True, False], delta=1e-5, beta=2)
+    with pytest.raises(TypeError, match="'seed' parameter of audit_epsilon"):
+        dp.audit_epsilon([0.1, 0.2], [True, False], delta=1e-5, seed=0.5)

@@ -248,6 +248,23 @@ def test_dp_mode_trains_every_model_privately_and_records_its_accounting(tmp_pat
         BASE.replace(dp__mode="magic")
 
 
+def test_dp_pruned_model_composes_its_private_phases_with_one_accountant(tmp_path):
+    """Train, prune, fine-tune privately: one delta (the default, far below 1/n) and the
+    epsilon of one accountant fed both phases, not the sum of two epsilons and deltas."""
+    pytest.importorskip("opacus")
+    from sparsepriv_nb import dp
+
+    cfg = BASE.replace(train__epochs=1, sparsity__method="magnitude", sparsity__density=0.5,
+                       dp__mode="dpsgd", dp__noise_multiplier=1.0)
+    row = E.run_experiment(cfg, cache=tmp_path).iloc[0]
+    assert row.dp_calls == 2
+    assert row.delta <= 1 / (10 * row.fit_n_train)  # one delta, not one per phase
+    q, steps = row.fit_sample_rate, row.fit_steps  # both phases: one epoch, same q and sigma
+    assert row.epsilon == pytest.approx(dp.compute_epsilon(q, 1.0, 2 * steps, row.delta))
+    assert row.epsilon < 0.8 * 2 * dp.compute_epsilon(q, 1.0, steps, row.delta)
+    assert row.delta == dp.default_delta(row.fit_n_train)
+
+
 def test_attack_transfer_interval_metrics_need_resamples():
     import numpy as np
     import pytest

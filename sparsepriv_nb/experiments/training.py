@@ -12,7 +12,6 @@ import hashlib
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -63,21 +62,25 @@ def fit_callback(cfg: ExperimentConfig, train_data, *, attacker: bool, val_data,
 
 
 def dp_summary(log: list[dict]) -> dict:
-    """Record columns of the DP training calls of one model: ``epsilon`` and ``delta`` summed
-    over its calls (basic composition, an upper bound; one call for dense models),
-    ``dp_calls``, and the last call's other values as ``fit_<key>`` (``fit_noise_multiplier``,
-    ``fit_accountant``, ``fit_steps``, ...), apart from the config's ``dp_<param>`` columns.
+    """Record columns of the DP training calls of one model: ``epsilon`` and ``delta`` of all
+    its calls composed by one accountant (:func:`~sparsepriv_nb.dp.composed_privacy`; one
+    call for dense models), ``dp_calls``, and the last call's other values as ``fit_<key>``
+    (``fit_noise_multiplier``, ``fit_accountant``, ``fit_steps``, ...), apart from the
+    config's ``dp_<param>`` columns.
 
     Example:
-        >>> dp_summary([{"epsilon": 1.0, "delta": 1e-5, "steps": 10},
-        ...             {"epsilon": 0.5, "delta": 1e-5, "steps": 4}])["epsilon"]
-        1.5
+        >>> phase = {"sample_rate": 0.25, "noise_multiplier": 1.0, "steps": 8,
+        ...          "delta": 1e-5, "accountant": "rdp", "epsilon": 2.0}
+        >>> out = dp_summary([phase, phase])
+        >>> out["dp_calls"], out["delta"], out["epsilon"] < 2 * 2.0  # one accountant, not a sum
+        (2, 1e-05, True)
     """
     if not log:
         return {}
+    from ..dp import composed_privacy
+
     out = {f"fit_{k}": v for k, v in log[-1].items() if k not in ("epsilon", "delta", "mode")}
-    out.update(epsilon=float(sum(r.get("epsilon", np.nan) for r in log)),
-               delta=float(sum(r.get("delta", np.nan) for r in log)), dp_calls=len(log))
+    out.update(composed_privacy(log), dp_calls=len(log))
     return out
 
 

@@ -1,0 +1,172 @@
+"""Auditing DP training from one run: an empirical lower bound on epsilon.
+
+Steinke, Nasr & Jagielski (2023): include each of ``m`` audit examples in training
+independently with probability 1/2 (:func:`audit_inclusion`), train once, score every
+audit example, guess "in" for the highest scores and "out" for the lowest, and turn the
+number of correct guesses into an epsilon that (epsilon, delta)-DP training would make
+unlikely (:func:`audit_epsilon`, with :func:`audit_p_value` and
+:func:`one_run_epsilon_bound`).
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 7.
+
+Example:
+    >>> inc = audit_inclusion(1000, seed=0)
+    >>> audit_epsilon(inc.astype(float), inc, delta=1e-5)["epsilon_lb"] > 2  # perfect scores
+    True
+    >>> audit_epsilon(np.zeros(1000), inc, delta=1e-5)["epsilon_lb"]  # no information
+    0.0
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._checks import ParameterError, check_int, check_number
+
+__all__ = ["audit_inclusion", "audit_p_value", "one_run_epsilon_bound", "audit_epsilon"]
+
+
+def audit_inclusion(m: int, *, seed: int) -> np.ndarray:
+    """Include each of ``m`` audit examples independently with probability 1/2 (seeded).
+
+    Example:
+        >>> audit_inclusion(8, seed=0).astype(int).tolist()
+        [0, 1, 1, 1, 0, 0, 0, 0]
+    """
+    m = check_int(m, "m", "audit_inclusion", 1)
+    return np.random.default_rng(seed).random(m) < 0.5
+
+
+def audit_p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
+    """Probability bound for ``>= v`` correct guesses out of ``r`` under (epsilon, delta)-DP.
+
+    Steinke, Nasr & Jagielski (2023), Theorem 3.1 and their Algorithm for ``delta > 0``:
+    ``P[W >= v] <= P[Binomial(r, e^eps/(1+e^eps)) >= v] + 2 m delta * alpha`` with
+    ``alpha = max_{i = 1..v} P[v > Binomial(r, .) >= v - i] / i``.
+
+    Example:
+        >>> round(audit_p_value(100, 10, 10, 0.0, 0.0), 6)  # 10 of 10 right by coin flips
+        0.000977
+    """
+    from scipy import stats
+
+    if not 0 <= v <= r <= m:
+        raise ParameterError(f"The 'v', 'r' and 'm' parameters of audit_p_value must satisfy "
+                             f"0 <= v <= r <= m. Got m={m}, r={r}, v={v} instead.")
+    q = 1.0 / (1.0 + math.exp(-epsilon))
+    beta = float(stats.binom.sf(v - 1, r, q))
+    alpha, total = 0.0, 0.0
+    if delta > 0:
+        pmf = stats.binom.pmf(np.arange(v - 1, -1, -1), r, q)  # v-1, v-2, ..., 0
+        cums = np.cumsum(pmf)
+        if len(cums):
+            alpha = float(np.max(cums / np.arange(1, v + 1)))
+        total = alpha * delta * 2 * m
+    return min(beta + total, 1.0)
+
+
+def one_run_epsilon_bound(m: int, r: int, v: int, *, delta: float, beta: float = 0.05,
+                          tol: float = 1e-4) -> float:
+    """Largest epsilon rejected at level ``beta``: ``audit_p_value(eps) < beta``; 0 if none.
+
+    Example:
+        >>> round(one_run_epsilon_bound(1000, 100, 100, delta=0.0), 2)  # 100/100 right
+        3.49
+        >>> one_run_epsilon_bound(1000, 100, 50, delta=0.0)  # chance level
+        0.0
+    """
+    check_number(beta, "beta", "one_run_epsilon_bound", low=0, low_open=True, high=1)
+    check_number(delta, "delta", "one_run_epsilon_bound", low=0, high=1)
+    if r == 0 or audit_p_value(m, r, v, 0.0, delta) >= beta:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while audit_p_value(m, r, v, hi, delta) < beta:
+        lo, hi = hi, hi * 2
+        if hi > 200:
+            return lo
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        if audit_p_value(m, r, v, mid, delta) < beta:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _default_k_grid(m: int) -> list[tuple[int, int]]:
+    ks = [k for k in (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if 2 * k <= m]
+    return [pair for k in ks for pair in ((k, 0), (0, k), (k, k))]
+
+
+def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
+                  k_grid: list[tuple[int, int]] | None = None, seed: int = 0) -> dict:
+    """Empirical epsilon lower bound from one training run (Steinke, Nasr & Jagielski 2023).
+
+    The ``m`` audit examples were each included in training independently with probability
+    1/2 (:func:`audit_inclusion`). Guess "in" for the ``k+`` highest membership scores and
+    "out" for the ``k-`` lowest, abstain on the rest; with ``v`` correct out of
+    ``r = k+ + k-``, any (epsilon, delta)-DP training makes ``v`` unlikely (probability
+    ``< beta``) for every epsilon below the returned bound. Each ``(k+, k-)`` of ``k_grid``
+    is tried at level ``beta / len(k_grid)`` (union bound), so picking the best is honest.
+
+    Unlike a Clopper-Pearson interval over the members and non-members of one model (whose
+    guesses are not independent trials), this bound holds with probability ``>= 1 - beta``
+    over the random inclusion.
+
+    Ties between scores are broken by a random permutation drawn from ``seed``, independent
+    of the inclusion bits: the guesses are then a function of the scores and of coins of
+    their own, as the bound requires. (Breaking ties by input position would let the order of
+    the examples guess for the scores: with members listed first, constant scores would
+    "guess" every member right.) Constant scores give chance-level guesses, hence a bound of
+    0 unless the coins are lucky (probability below ``beta``).
+
+    Args:
+        scores: membership score per audit example (higher = member).
+        included: bool per audit example: was it in the training set.
+        delta: the delta of the guarantee being audited.
+        beta: failure probability of the bound.
+        k_grid: ``(k+, k-)`` pairs; default ``k`` in 5, 10, 20, 50, ... (``2k <= m``) as
+            ``(k, 0)``, ``(0, k)`` and ``(k, k)``.
+        seed: seeds the permutation that breaks ties between equal scores.
+
+    Returns:
+        ``epsilon_lb``, ``k_plus``, ``k_minus``, ``guesses``, ``correct``, ``m``, ``beta``,
+        ``grid_size``, ``delta``.
+
+    Example:
+        >>> inc = audit_inclusion(1000, seed=0)
+        >>> audit_epsilon(inc.astype(float), inc, delta=1e-5)["epsilon_lb"] > 2  # perfect
+        True
+    """
+    s = np.asarray(scores, dtype=float)
+    inc = np.asarray(included)
+    if s.ndim != 1 or inc.shape != s.shape:
+        raise ParameterError(f"The 'scores' and 'included' parameters of audit_epsilon must be "
+                             f"1-D of the same length. Got shapes {s.shape} and {inc.shape}.")
+    if not np.isfinite(s).all():
+        raise ParameterError("The 'scores' parameter of audit_epsilon must be finite. Got NaN "
+                             "or infinite values.")
+    check_number(delta, "delta", "audit_epsilon", low=0, high=1)
+    check_number(beta, "beta", "audit_epsilon", low=0, low_open=True, high=1)
+    check_int(seed, "seed", "audit_epsilon", 0)
+    inc = inc.astype(bool)
+    m = len(s)
+    grid = list(k_grid) if k_grid is not None else _default_k_grid(m)
+    if not grid or any(kp < 0 or km < 0 or kp + km > m or kp + km == 0 for kp, km in grid):
+        raise ParameterError(f"The 'k_grid' parameter of audit_epsilon must be non-empty pairs "
+                             f"(k+, k-) with 0 < k+ + k- <= m = {m}. Got {k_grid!r} instead.")
+    # highest score first; equal scores in the order of a seeded permutation (not by position)
+    perm = np.random.default_rng(seed).permutation(m)
+    order = perm[np.argsort(-s[perm], kind="stable")]
+    best = {"epsilon_lb": 0.0, "k_plus": grid[0][0], "k_minus": grid[0][1], "guesses": 0,
+            "correct": 0}
+    level = beta / len(grid)
+    for kp, km in grid:
+        correct = int(inc[order[:kp]].sum()) + int((~inc[order[m - km:]]).sum() if km else 0)
+        eps = one_run_epsilon_bound(m, kp + km, correct, delta=delta, beta=level)
+        if eps > best["epsilon_lb"] or best["guesses"] == 0:
+            best = {"epsilon_lb": eps, "k_plus": kp, "k_minus": km, "guesses": kp + km,
+                    "correct": correct}
+    return {**best, "m": m, "beta": beta, "grid_size": len(grid), "delta": delta}
