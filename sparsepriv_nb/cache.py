@@ -40,7 +40,8 @@ __all__ = ["Cache", "config_key", "atomic_write_bytes", "SCHEMA"]
 
 #: Bumped whenever what is stored under a key changes (record columns, state-dict layout), so
 #: that entries written by older code are never read as current ones.
-SCHEMA = 3  # 3: sectioned ExperimentConfig, flat section_field columns, cached scores
+SCHEMA = 4  # 3: sectioned ExperimentConfig, flat section_field columns, cached scores;
+#            4: DP phases composed by one accountant, default delta min(1e-5, 1/(10 n))
 
 
 def config_key(obj) -> str:

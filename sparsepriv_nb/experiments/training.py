@@ -69,10 +69,12 @@ def dp_summary(log: list[dict]) -> dict:
     config's ``dp_<param>`` columns.
 
     Example:
+        >>> from sparsepriv_nb.dp import compute_epsilon
+        >>> eps = compute_epsilon(0.25, 1.0, 8, 1e-5)  # one phase of 8 steps
         >>> phase = {"sample_rate": 0.25, "noise_multiplier": 1.0, "steps": 8,
-        ...          "delta": 1e-5, "accountant": "rdp", "epsilon": 2.0}
+        ...          "delta": 1e-5, "accountant": "rdp", "epsilon": eps}
         >>> out = dp_summary([phase, phase])
-        >>> out["dp_calls"], out["delta"], out["epsilon"] < 2 * 2.0  # one accountant, not a sum
+        >>> out["dp_calls"], out["delta"], out["epsilon"] < 2 * eps  # one accountant, not a sum
         (2, 1e-05, True)
     """
     if not log:
