@@ -595,7 +595,8 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
     gen = torch.Generator().manual_seed(int(seed))
     noise_gen = torch.Generator(device=dev).manual_seed(int(seed) + 1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
-                                         batch_size=batch_size, generator=gen)
+                                         batch_size=batch_size, generator=gen,
+                                         pin_memory=dev.type == "cuda")  # no workers: in memory
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr,
                                 momentum=momentum)
     common = dict(module=model, optimizer=optimizer, data_loader=loader,

@@ -73,7 +73,7 @@ from torch.nn import functional as F
 from ._checks import check_choice, check_int, check_number
 from .models import MLP, build_model
 from .inputs import check_inputs
-from .train import resolve_device
+from .train import resolve_device, stage_tensors, take_batch
 
 __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise",
            "MEASURED_SPEEDUP"]
@@ -353,7 +353,7 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
             return functional_call(base, p, (xb,))
 
         batched = vmap(forward, randomness="different")
-    X, y = X.to(dev), y.to(dev)
+    X, y = stage_tensors((X, y), dev)  # whole on a GPU only when it fits
     idx_t = [torch.as_tensor(a) for a in idx]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     steps = max(math.ceil(len(a) / batch_size) for a in idx)
@@ -369,7 +369,8 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
             full = (counts == counts[:, :1]).all(1).tolist()  # steps without padding
             for s in range(steps):
                 width = int(widths[s])  # no column where every member is padding
-                xb, yb = X[ids[s, :, :width]], y[ids[s, :, :width]]
+                cols = ids[s, :, :width]
+                xb, yb = take_batch(X, cols, dev), take_batch(y, cols, dev)
                 leaves = {n: p.detach().requires_grad_() for n, p in layers.items()}
                 logits = batched(leaves, xb)  # (K, width, C)
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")

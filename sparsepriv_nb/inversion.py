@@ -233,7 +233,7 @@ def invert(model: nn.Module, layer: str, targets: torch.Tensor, *, steps: int = 
     act = _check_activation(activation)
     if not isinstance(normalize, bool):
         raise ValueError(f"The 'normalize' parameter must be True or False. Got {normalize!r}.")
-    dev = resolve_device(device)
+    dev = resolve_device(device, "invert")
     model = model.to(dev).eval()
     targets = targets.to(dev)
     try:
