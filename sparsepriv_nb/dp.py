@@ -573,7 +573,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
 
     from opacus import PrivacyEngine
 
-    dev = resolve_device(device)
+    dev = resolve_device(device, "train_private")
     pruned = _strip_pruning(model)  # pruned coordinates are frozen at zero
     model.to(dev).train()
     named = dict(model.named_parameters())
@@ -596,7 +596,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
     noise_gen = torch.Generator(device=dev).manual_seed(int(seed) + 1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
                                          batch_size=batch_size, generator=gen,
-                                         pin_memory=dev.type == "cuda")  # no workers: in memory
+                                         pin_memory=dev.type == "cuda" and not X.is_cuda)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr,
                                 momentum=momentum)
     common = dict(module=model, optimizer=optimizer, data_loader=loader,

@@ -121,7 +121,7 @@ def should_vectorise(arch: str, n_models: int, *, input_shape=None,
         raise TypeError(f"The 'arch' parameter of should_vectorise must be a model name (str). "
                         f"Got {type(arch).__name__} instead.")
     n_models = check_int(n_models, "n_models", "should_vectorise", 1)
-    resolve_device(device)
+    resolve_device(device, "should_vectorise")
     table = MEASURED_SPEEDUP.get(arch)
     if n_models < 2 or not table:
         return False
@@ -246,7 +246,7 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
     if vectorise not in (None, True, False):
         raise ValueError(f"The 'vectorise' parameter of {owner} must be None, True or False. "
                          f"Got {vectorise!r} instead.")
-    dev = resolve_device(device)
+    dev = resolve_device(device, owner)
     members = [build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s,
                            **(model_params or {})) for s in seeds]
     why_not = _vectorisable(members[0])
@@ -427,7 +427,7 @@ def predict_logits_ensemble(models: Sequence[nn.Module], X, *, batch_size: int =
             raise TypeError(f"The 'models' parameter of {owner}: item {k} is a "
                             f"{type(m).__name__}, not a torch.nn.Module.")
     batch_size = check_int(batch_size, "batch_size", owner, 1)
-    dev = resolve_device(device)
+    dev = resolve_device(device, owner)
     X = check_inputs(X, "X", owner)
     layout = [(n, p.shape) for n, p in models[0].state_dict().items()]
     for k, m in enumerate(models[1:], start=1):

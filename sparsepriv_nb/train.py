@@ -104,12 +104,13 @@ def resolve_device(device: str | torch.device = "auto", owner: str = "resolve_de
 
 
 def stage_tensors(tensors: Sequence[torch.Tensor], device: str | torch.device, *,
-                  max_fraction: float = GPU_DATA_FRACTION) -> list[torch.Tensor]:
+                  max_fraction: float | None = None) -> list[torch.Tensor]:
     """Tensors placed for batched use on ``device`` (see :func:`take_batch`).
 
     On the CPU they are returned as they are (no copy). On CUDA they move whole to the GPU
-    when together they take at most ``max_fraction`` of its free memory; else they stay on the
-    host, pinned (page-locked, so each batch's copy can run asynchronously).
+    when together they take at most ``max_fraction`` (default :data:`GPU_DATA_FRACTION`) of its
+    free memory; else they stay on the host, pinned (page-locked, so each batch's copy can run
+    asynchronously).
 
     Example:
         >>> X = torch.zeros(4, 2)
@@ -122,7 +123,7 @@ def stage_tensors(tensors: Sequence[torch.Tensor], device: str | torch.device, *
         return tensors
     nbytes = sum(t.numel() * t.element_size() for t in tensors if t.device != dev)
     free, _ = torch.cuda.mem_get_info(dev)
-    if nbytes <= max_fraction * free:
+    if nbytes <= (GPU_DATA_FRACTION if max_fraction is None else max_fraction) * free:
         return [t.to(dev) for t in tensors]
     return [t if t.is_cuda or t.is_pinned() else t.pin_memory() for t in tensors]
 
