@@ -3,7 +3,7 @@ on CUDA and on this machine's CPU cores, in one run.
 
 Run (on the GPU machine; ``--data`` holds ``FashionMNIST/*.gz`` or the raw IDX files)::
 
-    python3 benchmarks/gpu_check.py --data .gpu_data --out $OUT --budget 300
+    python3 benchmarks/gpu_check.py --data .gpu_data --out $OUT --budget 240
 
 Here, without a GPU (digits, tiny sizes, the CPU half only, a few seconds)::
 
@@ -29,8 +29,10 @@ Steps:
 
    Each part runs first on a small probe (which also warms CUDA up), then on as much of its
    full size as its share of ``--budget`` allows: the full epoch (or all steps) when it fits,
-   else a fixed number of steps whose time is scaled to the full size. The table's
-   ``measured`` column says which (``100 %`` = measured whole, less = extrapolated).
+   else a fixed number of steps whose time is scaled to the full size (and when the probe
+   alone took half the share, the probe is the measurement). The table's ``measured`` column
+   says which (``100 %`` = measured whole, less = extrapolated; ``(probe)``: includes the
+   warm-up). The CPU half gets ``--cpu-share`` of the budget.
 
 Outputs in ``--out``: ``gpu_check.md`` (the table), ``gpu_check.json`` (every number) and
 ``pytest.log``. Exit status: 0 when the tests passed (or were skipped with ``--no-tests``) and
@@ -107,6 +109,7 @@ class Workload:
         pools = data.make_pools(len(ds), seed=0)
         attacked = np.r_[pools.target_train, pools.target_test]
         population = np.r_[pools.shadow_train, pools.shadow_test]
+        self.n_target_train = len(pools.target_train)
         self.X_att, self.y_att = ds.subset(attacked)
         self.X_pop, self.y_pop = ds.subset(population)
         self.ks = [int(k) for k in args.ks.split(",")]
@@ -158,7 +161,7 @@ class Workload:
         from sparsepriv_nb.train import predict_logits
 
         K = self.n_scores_models
-        chunk = 1024
+        chunk = 256
         full = math.ceil(len(self.X_att) / chunk)
         refs = [self.lenet(seed=5000 + i) for i in range(K)]
         target = self.lenet(seed=1)
@@ -230,16 +233,20 @@ def _timed(run, units, dev):
 def measure(full, run, dev, share, probe):
     """Probe (warm-up), then as many units as ``share`` seconds allow (all when they fit)."""
     probe = max(1, min(probe, full))
-    t_probe, _, _ = _timed(run, probe, dev)
+    t_probe, samples, peak = _timed(run, probe, dev)
     per_unit = t_probe / probe
     units = full if per_unit * full <= share else max(probe, int(share / max(per_unit, 1e-9)))
     units = min(units, full)
-    seconds, samples, peak = _timed(run, units, dev)
-    scale = full / units
+    seconds, from_probe = t_probe, t_probe >= share / 2
+    if from_probe:  # no time left for a second run: the probe is the measurement
+        units = probe
+    else:
+        seconds, samples, peak = _timed(run, units, dev)
     return {"units": units, "full_units": full, "measured_fraction": units / full,
             "seconds_measured": seconds, "samples_measured": samples,
-            "seconds_full": seconds * scale, "samples_per_s": samples / seconds,
-            "gpu_peak_mib": peak, "probe_units": probe, "probe_seconds": t_probe}
+            "seconds_full": seconds * full / units, "samples_per_s": samples / seconds,
+            "gpu_peak_mib": peak, "probe_units": probe, "probe_seconds": t_probe,
+            "from_probe": from_probe}
 
 
 # --------------------------------------------------------------------------- report
@@ -261,7 +268,7 @@ def table(rows, devices) -> str:
             m = r.get(d)
             cells += ["-", "-", "-"] if m is None else [
                 _fmt(m["seconds_full"]), _fmt(m["samples_per_s"], 0),
-                f"{100 * m['measured_fraction']:.0f} %"]
+                f"{100 * m['measured_fraction']:.0f} %" + (" (probe)" if m["from_probe"] else "")]
         if "cuda" in devices:
             c, g = r.get("cpu"), r.get("cuda")
             cells.append(_fmt(g and g["gpu_peak_mib"], 0))
@@ -270,13 +277,29 @@ def table(rows, devices) -> str:
     return "\n".join(lines)
 
 
+def paper_estimate(rows, devices, w) -> dict:
+    """Notebook 02's paper profile, one dense experiment, from the per-epoch times: the target
+    and 8 shadow models, 50 epochs each on a target-train-sized pool (trained one by one, as
+    ``fit``), 64 reference models, 50 epochs (vectorised), and the LiRA / RMIA scores."""
+    by = {r["part"]: r for r in rows}
+    k = max(w.ks)
+    out = {"what": f"notebook 02 paper profile, one dense experiment (target + 8 shadows x 50 "
+                   f"epochs on {w.n_target_train} samples, {k} reference models x 50 epochs, "
+                   "LiRA + RMIA scores; SAMIA and the Shokri classifiers not included)"}
+    for d in devices:
+        fit_epoch = by["fit"][d]["seconds_full"] * w.n_target_train / len(w.X_train)
+        out[d] = (9 * 50 * fit_epoch + 50 * by[f"ensemble {k}"][d]["seconds_full"]
+                  + by["lira+rmia"][d]["seconds_full"])
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=os.environ.get("SPARSEPRIV_DATA"),
                    help="folder with the Fashion-MNIST IDX files (.gz or raw), directly or in "
                         "FashionMNIST/ (default $SPARSEPRIV_DATA)")
     p.add_argument("--out", default="gpu_check_out", help="folder for the table and logs")
-    p.add_argument("--budget", type=float, default=300.0,
+    p.add_argument("--budget", type=float, default=240.0,
                    help="seconds for all timed parts, both devices (probes included)")
     p.add_argument("--cpu-share", type=float, default=0.65,
                    help="fraction of --budget for the CPU half (the slower one)")
@@ -286,7 +309,7 @@ def main(argv=None) -> int:
                    help="digits and tiny sizes: a check of the script itself")
     p.add_argument("--cpu-only", action="store_true", help="skip the CUDA half")
     p.add_argument("--no-tests", action="store_true", help="skip the pytest -m gpu step")
-    p.add_argument("--tests-timeout", type=int, default=240)
+    p.add_argument("--tests-timeout", type=int, default=180)
     args = p.parse_args(argv)
     if args.smoke and args.ks == "16,64":
         args.ks = "4,8"
@@ -333,6 +356,7 @@ def main(argv=None) -> int:
                   + (f", GPU peak {m['gpu_peak_mib']:.0f} MiB" if m["gpu_peak_mib"] else ""),
                   flush=True)
     info["total_seconds"] = time.perf_counter() - t_start
+    derived = paper_estimate(rows, devices, w)
     md = [f"# GPU check ({'smoke, ' if args.smoke else ''}{info['gpu'] or 'no GPU'}, "
           f"{info['cpu_count']} CPU cores, {args.cpu_threads} torch threads on the CPU half)",
           "", f"torch {info['torch']}, Python {info['python']}; total {info['total_seconds']:.0f}"
@@ -343,11 +367,14 @@ def main(argv=None) -> int:
            "Seconds are per full run (one epoch, all steps); a `measured` below 100 % means that "
            "many units were timed after a probe and the time was scaled to the full size "
            "(extrapolated). samples/s: training samples (fit, ensembles: all members' samples; "
-           "dp-sgd), attacked samples scored (lira+rmia) or image-steps (inversion)."]
+           "dp-sgd), attacked samples scored (lira+rmia) or image-steps (inversion).", ""]
+    md += [f"Derived (not measured): {derived['what']}: "
+           + ", ".join(f"{d} {derived[d] / 60:.1f} min" for d in devices)]
     text = "\n".join(md) + "\n"
     print("\n" + text, flush=True)
     (out / "gpu_check.md").write_text(text)
-    (out / "gpu_check.json").write_text(json.dumps({"info": info, "tests": tests, "rows": rows},
+    (out / "gpu_check.json").write_text(json.dumps({"info": info, "tests": tests, "rows": rows,
+                                                    "derived": derived},
                                                    indent=1, default=str))
     ok = (tests is None or tests["rc"] == 0) and (cuda or args.cpu_only)
     return 0 if ok else 1
