@@ -246,6 +246,8 @@ def test_every_registered_attack_scores_on_cuda_as_on_cpu():
     (dc, oc), (dg, og) = runs["cpu"], runs[GPU]
     assert list(dc.attack) == list(dg.attack) == list(cfg.attack.names)
     assert np.array_equal(oc["target"].membership, og["target"].membership)
+    # 1e-2: the MLP bound of test_fit_on_cuda_matches_cpu (2e-3 after 4 epochs) with room
+    # for 15 epochs and a pruning-free but longer run
     assert (og["target"].logits - oc["target"].logits).abs().max().item() < 1e-2
     assert dg.test_acc.iloc[0] == pytest.approx(dc.test_acc.iloc[0], abs=0.01)
     assert dg.density_achieved.iloc[0] == dc.density_achieved.iloc[0]
