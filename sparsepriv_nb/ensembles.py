@@ -74,7 +74,7 @@ from ._checks import InstanceOf, Options, ParameterError, check_int, check_numbe
     validate_params
 from .models import MLP, build_model
 from .inputs import check_inputs
-from .train import resolve_device
+from .train import resolve_device, stage_tensors, take_batch
 
 __all__ = ["train_ensemble", "predict_logits_ensemble", "should_vectorise", "why_not_vectorisable",
            "MEASURED_SPEEDUP"]
@@ -124,7 +124,7 @@ def should_vectorise(arch: str, n_models: int, *, input_shape=None,
     validate_params({"arch": arch}, {"arch": [InstanceOf(str, "a model name (str)")]},
                     "should_vectorise")
     n_models = check_int(n_models, "n_models", "should_vectorise", 1)
-    resolve_device(device)
+    resolve_device(device, "should_vectorise")
     table = MEASURED_SPEEDUP.get(arch)
     if n_models < 2 or not table:
         return False
@@ -254,7 +254,7 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
     check_number(momentum, "momentum", owner, low=0.0, high=1.0)
     validate_params({"optimizer": optimizer, "model_params": model_params,
                      "vectorise": vectorise}, _TRAIN_CONSTRAINTS, owner)
-    dev = resolve_device(device)
+    dev = resolve_device(device, owner)
     members = [build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s,
                            **(model_params or {})) for s in seeds]
     why_not = why_not_vectorisable(members[0])
@@ -361,7 +361,7 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
             return functional_call(base, p, (xb,))
 
         batched = vmap(forward, randomness="different")
-    X, y = X.to(dev), y.to(dev)
+    X, y = stage_tensors((X, y), dev)  # whole on a GPU only when it fits
     idx_t = [torch.as_tensor(a) for a in idx]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     steps = max(math.ceil(len(a) / batch_size) for a in idx)
@@ -377,7 +377,8 @@ def _train_vectorised(members, idx, seeds, X, y, *, epochs, batch_size, lr, opti
             full = (counts == counts[:, :1]).all(1).tolist()  # steps without padding
             for s in range(steps):
                 width = int(widths[s])  # no column where every member is padding
-                xb, yb = X[ids[s, :, :width]], y[ids[s, :, :width]]
+                cols = ids[s, :, :width]
+                xb, yb = take_batch(X, cols, dev), take_batch(y, cols, dev)
                 leaves = {n: p.detach().requires_grad_() for n, p in layers.items()}
                 logits = batched(leaves, xb)  # (K, width, C)
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
@@ -434,7 +435,7 @@ def predict_logits_ensemble(models: Sequence[nn.Module], X, *, batch_size: int =
             raise TypeError(f"The 'models' parameter of {owner}: item {k} is a "
                             f"{type(m).__name__}, not a torch.nn.Module.")
     batch_size = check_int(batch_size, "batch_size", owner, 1)
-    dev = resolve_device(device)
+    dev = resolve_device(device, owner)
     X = check_inputs(X, "X", owner)
     layout = [(n, p.shape) for n, p in models[0].state_dict().items()]
     for k, m in enumerate(models[1:], start=1):

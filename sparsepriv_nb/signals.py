@@ -138,7 +138,7 @@ def sensitivity(model: nn.Module, X: torch.Tensor, *, n_draws: int = 10, eps: fl
                     "sensitivity")
     eps = check_number(eps, "eps", "sensitivity", low=0.0, low_open=True)
     gen = generator or torch.Generator().manual_seed(0)
-    dev = resolve_device(device)
+    dev = resolve_device(device, "sensitivity")
     model.to(dev).eval()
     out = []
     for i in range(0, len(X), batch_size):

@@ -68,3 +68,17 @@ def fit_calls(monkeypatch):
 
     monkeypatch.setattr(train, "fit", spy)
     return calls
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` need CUDA: skipped, with the reason, where torch sees none
+    (``SPARSEPRIV_TEST_GPU=cpu`` runs them CPU against CPU; see tests/test_gpu.py)."""
+    import os
+
+    if torch.cuda.is_available() or os.environ.get("SPARSEPRIV_TEST_GPU") == "cpu":
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False "
+                                   f"(torch {torch.__version__})")
+    for item in items:
+        if item.get_closest_marker("gpu") is not None:
+            item.add_marker(skip)

@@ -109,7 +109,7 @@ def train_private(model: nn.Module, train_data, *, epochs: int = 10, batch_size:
                              select_every=select_every, accountant=accountant, delta=delta,
                              target_epsilon=target_epsilon, noise_multiplier=noise_multiplier,
                              grad_sample_mode=grad_sample_mode, reselect=reselect)
-    dev = resolve_device(device)
+    dev = resolve_device(device, "train_private")
     masked = masks is not None or reselect is not None
     pruned = fold_pruning(model)  # pruned coordinates are frozen at zero
     try:
@@ -228,7 +228,8 @@ def _make_private(model, data, *, batch_size, lr, momentum, seed, dev, noise_mul
     gen = torch.Generator().manual_seed(int(seed))
     noise_gen = torch.Generator(device=dev).manual_seed(int(seed) + 1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*data),
-                                         batch_size=batch_size, generator=gen)
+                                         batch_size=batch_size, generator=gen,
+                                         pin_memory=dev.type == "cuda" and not data[0].is_cuda)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr,
                                 momentum=momentum)
     with quiet_opacus():
