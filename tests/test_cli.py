@@ -35,7 +35,8 @@ def test_parameters_are_read_from_tagged_cell(nbdir):
 
 
 def test_unknown_parameter_is_rejected_before_running(nbdir, tmp_path):
-    with pytest.raises(ValueError, match="Unknown parameter.*'Y'"):
+    with pytest.raises(cli.ParameterError, match=r"'-p' option sets \['Y'\].*unknown "
+                                                 r"parameter.*known: \['NAME', 'X'\]"):
         cli.run(overrides={"Y": 3}, notebooks_dir=nbdir, output=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -203,16 +204,18 @@ def test_default_jobs_is_cores_capped_by_notebooks():
 
 def test_main_rejects_bad_input_with_exit_code_2(tmp_path, capsys):
     code = cli.main(["run", "-p", "NO_SUCH_PARAM=1", "--output", str(tmp_path / "o")])
-    assert code == 2 and "Unknown parameter" in capsys.readouterr().err
+    assert code == 2 and "'-p' option sets ['NO_SUCH_PARAM']" in capsys.readouterr().err
     code = cli.main(["run", "-p", "EPOCHS=ten", "--only", "01", "--output", str(tmp_path / "o")])
     assert code == 2 and "EPOCHS='ten'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 def test_real_profiles_validate_against_real_notebooks():
+    notebooks = cli.find_notebooks()
     for profile in cli.PROFILES:
         prof = cli.load_profile(profile)
-        for info in cli.find_notebooks():
+        cli.check_profile(prof, notebooks, profile)
+        for info in notebooks:
             cli.resolve_parameters(info, prof, {})
 
 
@@ -274,13 +277,67 @@ def test_output_naming_an_existing_file_is_rejected(nbdir, tmp_path, capsys):
     ("all:\n  X: 1\n bad indent: 2\n", "is not valid YAML at line"),
     ("- 1\n- 2\n", "must hold a mapping of notebook keys to parameters. Got a list"),
     ("'01': [1, 2]\n", "section '01' must be a mapping of NAME: value. Got [1, 2]"),
+    ("al: {X: 2}\n", "has section(s) ['al']; a section is 'all' or a notebook's number: "
+                     "['01', '02']"),
+    ("'07': {X: 2}\n", "has section(s) ['07']"),
+    ("all: {Y: 2}\n", "sets ['Y'] in section 'all', which no notebook declares; known: "
+                      "['NAME', 'X']"),
+    ("'01': {Y: 2}\n", "section '01' sets ['Y'], which 01_ok.ipynb does not declare"),
+    ("all: {X: \"many\"}\n", "X='many' for 01_ok.ipynb must be of type int"),
+    ("all: {X: 1}\nall: {X: 2}\n", ""),  # YAML keeps the last duplicate key: accepted
 ])
 def test_broken_profile_file_gives_one_line_and_exit_2(nbdir, tmp_path, capsys, text, expected):
     (nbdir / "params" / "standard.yaml").write_text(text)
+    if not expected:
+        assert cli.main(["list", "--notebooks", str(nbdir), "--profile", "standard"]) == 0
+        return
     for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
         assert cli.main([*argv, "--notebooks", str(nbdir), "--profile", "standard"]) == 2
         err = _error_line(capsys)
-        assert "'--profile standard' file" in err and "standard.yaml" in err and expected in err
+        if "must be of type" not in expected:
+            assert "'--profile standard' file" in err and "standard.yaml" in err
+        assert expected in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "list"])
+def test_missing_profile_file_stops_with_exit_2(nbdir, tmp_path, capsys, command):
+    (nbdir / "params" / "standard.yaml").unlink()
+    argv = [command, "--notebooks", str(nbdir), "--profile", "standard"]
+    assert _exit_code(argv + (["--output", str(tmp_path / "o")] if command == "run" else [])) == 2
+    err = _error_line(capsys)
+    assert "The '--profile' option names 'standard', but its file" in err
+    assert f"{nbdir / 'params' / 'standard.yaml'} does not exist" in err
+    assert "profiles available in" in err and "['quick', 'paper']" in err
+    assert not (tmp_path / "o").exists()  # the notebooks did not run with their defaults
+
+
+def test_profile_file_that_is_not_utf8_names_the_file_and_option(nbdir, tmp_path, capsys):
+    path = nbdir / "params" / "paper.yaml"
+    path.write_bytes("all: {NAME: 'é'}\n".encode("latin-1"))
+    for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
+        assert cli.main([*argv, "--notebooks", str(nbdir), "--profile", "paper"]) == 2
+        err = _error_line(capsys)
+        assert f"The '--profile paper' file {path} is not UTF-8 text: byte 0xe9" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("write, expected", [
+    (lambda d: None, "holds no numbered notebook (NN_name.ipynb)"),
+    (lambda d: (d / "01_x.ipynb").write_text("{not json"), "01_x.ipynb cannot be read: "
+                                                          "Notebook does not appear to be JSON"),
+    (lambda d: _notebook(d, "01_x.ipynb", "", params="X = list(range(3))\n"),
+     "01_x.ipynb: the parameter X = list(range(3)) is not a literal"),
+    (lambda d: _notebook(d, "01_x.ipynb", "", params="X = (\n"),
+     "01_x.ipynb: the parameters cell is not valid Python"),
+])
+def test_bad_lessons_folder_gives_one_line_and_exit_2(tmp_path, capsys, write, expected):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    write(folder)
+    for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
+        assert cli.main([*argv, "--notebooks", str(folder)]) == 2
+        assert expected in _error_line(capsys)
     assert not (tmp_path / "o").exists()
 
 
