@@ -43,7 +43,7 @@ from typing import Callable, Mapping
 import torch
 from torch.nn import functional as F
 
-from ._checks import check_choice
+from ._checks import ParameterError, check_choice
 from .registry import Registry
 
 __all__ = ["ppb_penalty", "ppb_loss", "PPBLoss", "make_ppb_loss", "LabelSmoothingLoss",
@@ -151,6 +151,9 @@ def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> t
 
     Raises:
         ValueError: ``lam`` negative or not finite, or tensors of the wrong shape.
+        ParameterError: ``targets`` that are not integer labels in ``[0, C - 1]`` (a
+            ``ValueError``; torch itself would raise an ``IndexError``, or on a GPU stop the
+            process with a device-side assert).
 
     Example:
         >>> z, y = torch.tensor([[2.0, 0.0], [0.0, 0.0]]), torch.tensor([0, 1])
@@ -158,10 +161,25 @@ def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> t
         True
         >>> ppb_loss(z, y, lam=4) > ppb_loss(z, y, lam=0)
         tensor(True)
+        >>> try:
+        ...     ppb_loss(z, torch.tensor([0, 2]))
+        ... except ValueError as e:
+        ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+        The 'targets' parameter of ppb_loss must be class labels in [0, 1] (the logits have
+        2 classes). Got labels from 0 to 2 instead.
     """
     lam = _check_float(lam, "lam", "ppb_loss")
     logits, targets = _check_logits(logits, targets, "ppb_loss")
-    ce = F.cross_entropy(logits, targets)
+    if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
+        raise ParameterError(f"The 'targets' parameter of ppb_loss must be integer class labels. "
+                             f"Got dtype {targets.dtype} instead.")
+    n_classes = logits.shape[1]
+    if targets.numel() and bool(((targets < 0) | (targets >= n_classes)).any()):
+        raise ParameterError(
+            f"The 'targets' parameter of ppb_loss must be class labels in [0, {n_classes - 1}] "
+            f"(the logits have {n_classes} classes). Got labels from {int(targets.min())} to "
+            f"{int(targets.max())} instead.")
+    ce = F.cross_entropy(logits, targets.long())
     if lam == 0:
         return ce
     return ce + lam * ppb_penalty(logits)
