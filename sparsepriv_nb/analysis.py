@@ -32,11 +32,16 @@ Example:
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from ._checks import (InstanceOf, Interval, Options, ParameterError, check_columns,
+                      validate_params)
 
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",
            "coef_table", "match_to_reference", "matched_difference", "confounding_verdict",
@@ -50,30 +55,33 @@ VERDICTS = ("survives", "shrinks", "vanishes", "reverses", "appears", "none",
 # --------------------------------------------------------------------------- checks
 
 
-def _check_frame(df, columns: Sequence[str], fn: str, *, min_rows: int = 3) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"The 'df' parameter of {fn} must be a pandas DataFrame. Got "
-                        f"{type(df).__name__} instead.")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"The 'df' parameter of {fn} lacks columns {missing}; it has "
-                         f"{list(df.columns)}.")
+_CI = [Interval(float, 0, 1, "neither")]
+_SEED = [Interval(int, 0, None)]
+_COUNT = [Interval(int, 1, None)]
+_NAME = [InstanceOf(str, "a column name (str)")]
+_NAMES = [InstanceOf((list, tuple), "a list of column names (str)",
+                     lambda v: all(isinstance(c, str) for c in v))]
+_TWO_NAMES = [InstanceOf((list, tuple), "a list of at least 2 column names",
+                        lambda v: len(v) >= 2 and all(isinstance(c, str) for c in v))]
+_FINITE = [InstanceOf(numbers.Real, "a finite float",
+                      lambda v: not isinstance(v, bool) and math.isfinite(v))]
+
+
+def _check_frame(df, fn: str, columns: dict, *, min_rows: int = 3) -> pd.DataFrame:
+    """``df`` as a DataFrame of one attack with the named columns (parameter -> column name or
+    names) and at least ``min_rows`` rows without NaN in them; those rows are returned."""
+    validate_params({"df": df}, {"df": [InstanceOf(pd.DataFrame, "a pandas DataFrame")]}, fn)
+    check_columns(df, columns, fn)
     if "attack" in df.columns and df["attack"].nunique() > 1:
-        raise ValueError(f"The 'df' parameter of {fn} mixes attacks "
-                         f"{sorted(df['attack'].unique())}; rows must be one per model: "
-                         "select one attack first, e.g. df[df.attack == 'loss'].")
-    d = df.dropna(subset=list(columns))
+        raise ParameterError(f"The 'df' parameter of {fn} must hold one row per model, so one "
+                             "attack: select it first, e.g. df[df.attack == 'loss']. Got "
+                             f"attacks {sorted(df['attack'].unique())} instead (it mixes attacks).")
+    names = [c for v in columns.values() for c in ([v] if isinstance(v, str) else v)]
+    d = df.dropna(subset=names)
     if len(d) < min_rows:
-        raise ValueError(f"{fn} needs at least {min_rows} rows without NaN in {list(columns)}. "
-                         f"Got {len(d)}.")
+        raise ParameterError(f"The 'df' parameter of {fn} must have at least {min_rows} rows "
+                             f"without NaN in {names}. Got {len(d)} instead.")
     return d
-
-
-def _check_ci(ci, fn: str) -> float:
-    if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 1:
-        raise ValueError(f"The 'ci' parameter of {fn} must be a float in (0, 1). Got {ci!r} "
-                         "instead.")
-    return float(ci)
 
 
 def _mask(df: pd.DataFrame, rows, param: str, fn: str) -> np.ndarray:
@@ -82,14 +90,61 @@ def _mask(df: pd.DataFrame, rows, param: str, fn: str) -> np.ndarray:
         try:
             return np.asarray(df.eval(rows), dtype=bool)
         except Exception as exc:
-            raise ValueError(f"The '{param}' parameter of {fn} is not a valid query on the "
-                             f"frame's columns: {rows!r} ({exc}).") from exc
+            raise ParameterError(f"The '{param}' parameter of {fn} must be a query on the "
+                                 f"frame's columns {list(df.columns)}. Got {rows!r} instead "
+                                 f"({type(exc).__name__}: {exc}).") from None
     m = np.asarray(rows)
     if m.dtype != bool or m.shape != (len(df),):
-        raise ValueError(f"The '{param}' parameter of {fn} must be a query string (e.g. "
-                         f"\"method == 'dense'\") or a boolean mask of {len(df)} rows. "
-                         f"Got {rows!r} instead.")
+        raise ParameterError(f"The '{param}' parameter of {fn} must be a query string (e.g. "
+                             f"\"method == 'dense'\") or a boolean mask of {len(df)} rows. "
+                             f"Got {rows!r} instead.")
     return m
+
+
+_FORMULA_HINT = "a formula on the frame's columns such as 'auc ~ density_achieved + test_acc'"
+
+
+def _formula_names(formula: str) -> set[str]:
+    """The variable names a patsy formula reads: names not called, not an attribute, not a
+    keyword (``C(method)`` reads ``method``; ``np.log(x)`` reads ``np`` and ``x``)."""
+    import io
+    import keyword
+    import tokenize
+
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(formula).readline)
+              if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER)]
+    names = set()
+    for i, t in enumerate(tokens):
+        if t.type != tokenize.NAME or keyword.iskeyword(t.string):
+            continue
+        after = tokens[i + 1].string if i + 1 < len(tokens) else ""
+        before = tokens[i - 1].string if i else ""
+        if after not in ("(", "=") and before != ".":
+            names.add(t.string)
+    return names
+
+
+def _check_formula(df: pd.DataFrame, formula, fn: str) -> None:
+    """A str with ``~`` whose variables are columns of ``df`` (or this module's names such as
+    ``np``); else a :class:`ParameterError` naming the formula, the unknown names and the
+    columns (patsy's own error names neither the columns nor the owner)."""
+    import builtins
+    import tokenize
+
+    if not isinstance(formula, str) or "~" not in formula:
+        raise ParameterError(f"The 'formula' parameter of {fn} must be {_FORMULA_HINT}. Got "
+                             f"{formula!r} instead.")
+    try:
+        names = _formula_names(formula)
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ParameterError(f"The 'formula' parameter of {fn} must be {_FORMULA_HINT}. Got "
+                             f"{formula!r} instead ({exc}).") from None
+    known = set(df.columns) | set(globals()) | set(vars(builtins))
+    unknown = sorted(names - known)
+    if unknown:
+        raise ParameterError(f"The 'formula' parameter of {fn} must use columns of the data: "
+                             f"{list(df.columns)}. Got {formula!r} instead, which names "
+                             f"{unknown} (no such column).")
 
 
 # --------------------------------------------------------------------------- toy
@@ -121,12 +176,11 @@ def simulate_confounding(n: int = 200, *, direct_effect: float = 0.0,
         >>> round(float(toy[["x", "y"]].corr().iloc[0, 1]), 1)
         0.5
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
-        raise ValueError(f"The 'n' parameter of simulate_confounding must be an int >= 10. "
-                         f"Got {n!r} instead.")
-    if not noise > 0:
-        raise ValueError(f"The 'noise' parameter of simulate_confounding must be > 0. Got "
-                         f"{noise!r} instead.")
+    validate_params(dict(n=n, direct_effect=direct_effect, confounding=confounding,
+                         noise=noise, seed=seed),
+                    dict(n=[Interval(int, 10, None)], direct_effect=_FINITE,
+                         confounding=_FINITE, noise=[Interval(float, 0, None, "neither")],
+                         seed=_SEED), "simulate_confounding")
     rng = np.random.default_rng(seed)
     z = rng.standard_normal(n)
     x = confounding * z + noise * rng.standard_normal(n)
@@ -151,8 +205,8 @@ def _cluster_bootstrap(d: pd.DataFrame, cluster: str, statistic, *, n_boot: int,
     ids = np.arange(len(groups))
     parts = list(groups.values())
     if len(parts) < 2:
-        raise ValueError(f"A bootstrap over '{cluster}' needs at least 2 clusters. Got "
-                         f"{len(parts)}.")
+        raise ParameterError(f"The 'bootstrap' parameter of correlations must name a column "
+                             f"with at least 2 clusters. Got {cluster!r}, with {len(parts)}.")
 
     def stat(sample):
         return statistic(pd.concat([parts[int(i)] for i in sample], ignore_index=True))
@@ -189,15 +243,13 @@ def correlations(df: pd.DataFrame, columns: Sequence[str], *, method: str = "pea
         >>> correlations(toy, ["x", "y", "z"])[["x", "y"]].values.tolist()
         [['x', 'y'], ['x', 'z'], ['y', 'z']]
     """
-    from ._checks import check_choice
-
-    check_choice(method, ("pearson", "spearman"), "method", "correlations")
-    ci = _check_ci(ci, "correlations")
-    if len(columns) < 2:
-        raise ValueError(f"The 'columns' parameter of correlations needs at least 2 columns. "
-                         f"Got {list(columns)!r}.")
-    need = list(columns) + ([bootstrap] if bootstrap else [])
-    d = _check_frame(df, need, "correlations", min_rows=4)
+    fn = "correlations"
+    validate_params(dict(method=method, columns=columns, bootstrap=bootstrap, ci=ci,
+                         n_boot=n_boot, seed=seed),
+                    dict(method=[Options(("pearson", "spearman"))], columns=_TWO_NAMES,
+                         bootstrap=_NAME + [None], ci=_CI, n_boot=_COUNT, seed=_SEED), fn)
+    d = _check_frame(df, fn, {"columns": list(columns),
+                              **({"bootstrap": bootstrap} if bootstrap else {})}, min_rows=4)
     rows = []
     for i, a in enumerate(columns):
         for b in columns[i + 1:]:
@@ -247,13 +299,16 @@ def partial_correlation(df: pd.DataFrame, x: str, y: str, covariates: Sequence[s
     """
     import statsmodels.api as sm
 
-    ci = _check_ci(ci, "partial_correlation")
+    fn = "partial_correlation"
+    validate_params(dict(x=x, y=y, covariates=covariates, ci=ci),
+                    dict(x=_NAME, y=_NAME, covariates=_NAMES, ci=_CI), fn)
     covariates = list(covariates)
     if x in covariates or y in covariates or x == y:
-        raise ValueError(f"partial_correlation: 'x' ({x!r}) and 'y' ({y!r}) must differ and "
-                         f"not be among the covariates {covariates}.")
+        raise ParameterError(f"The 'x' and 'y' parameters of {fn} must be two different "
+                             f"columns, neither among the covariates {covariates}. Got "
+                             f"x={x!r}, y={y!r} instead.")
     k = len(covariates)
-    d = _check_frame(df, [x, y, *covariates], "partial_correlation", min_rows=k + 4)
+    d = _check_frame(df, fn, {"x": x, "y": y, "covariates": covariates}, min_rows=k + 4)
     exog = sm.add_constant(d[covariates].to_numpy(float), has_constant="add")
     rx = sm.OLS(d[x].to_numpy(float), exog).fit().resid
     ry = sm.OLS(d[y].to_numpy(float), exog).fit().resid
@@ -294,32 +349,47 @@ def fit_ols(df: pd.DataFrame, formula: str, *, cluster: str | None = "seed",
         >>> res.cov_type, int(res.df_resid)
         ('cluster', 197)
     """
+    return _fit_ols(df, formula, cluster=cluster, cov_type=cov_type, fn="fit_ols")
+
+
+def _fit_ols(df: pd.DataFrame, formula: str, *, cluster, cov_type, fn: str):
     import statsmodels.formula.api as smf
 
-    if not isinstance(formula, str) or "~" not in formula:
-        raise ValueError(f"The 'formula' parameter of fit_ols must be a string like "
-                         f"'auc ~ density_achieved + test_acc'. Got {formula!r} instead.")
-    if "attack" in df.columns and df["attack"].nunique() > 1:
-        _check_frame(df, [], "fit_ols")  # raises the 'mixes attacks' error
+    _check_frame(df, fn, {}, min_rows=0)
+    _check_formula(df, formula, fn)
+    validate_params({"cluster": cluster}, {"cluster": _NAME + [None]}, fn)
+    validate_params({"cov_type": cov_type},
+                    {"cov_type": [Options(("cluster", "nonrobust", "HC0", "HC1", "HC2", "HC3")),
+                                  None]}, fn)
     cov_type = cov_type or ("cluster" if cluster else "HC3")
-    model = smf.ols(formula, data=df, missing="drop")
     if cov_type == "cluster":
-        if cluster is None or cluster not in df.columns:
-            raise ValueError(f"fit_ols: cov_type='cluster' needs a 'cluster' column of df. Got "
-                             f"cluster={cluster!r}.")
-        groups = df.loc[model.data.row_labels, cluster]
-        if groups.nunique() < 2:
-            raise ValueError(f"fit_ols: clustering by {cluster!r} needs at least 2 groups. Got "
+        if cluster is None:
+            raise ParameterError(f"The 'cluster' parameter of {fn} must name a column when "
+                                 "cov_type='cluster'. Got None instead.")
+        check_columns(df, {"cluster": cluster}, fn)
+    try:
+        model = smf.ols(formula, data=df, missing="drop")
+    except Exception as exc:  # patsy's error: a formula it cannot parse or evaluate
+        if not type(exc).__module__.startswith("patsy"):
+            raise
+        first = str(exc).splitlines()[0]
+        raise ParameterError(f"The 'formula' parameter of {fn} must be {_FORMULA_HINT}. Got "
+                             f"{formula!r} instead ({first}).") from None
+    if cov_type != "cluster":
+        return model.fit(cov_type=cov_type, use_t=True)
+    groups = df.loc[model.data.row_labels, cluster]
+    if groups.nunique() < 2:
+        raise ParameterError(f"The 'cluster' parameter of {fn} must name a column with at least "
+                             f"2 groups among the rows fitted. Got {cluster!r}, with "
                              f"{groups.nunique()}.")
-        codes = pd.factorize(groups)[0]
-        return model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
-    return model.fit(cov_type=cov_type, use_t=True)
+    codes = pd.factorize(groups)[0]
+    return model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
 
 
 def coef_table(results, *, ci: float = 0.95) -> pd.DataFrame:
     """Tidy coefficients of a statsmodels fit: ``term, coef, se, lo, hi, p`` plus ``n``,
     ``n_groups`` (clusters, or NaN) and ``cov_type``."""
-    ci = _check_ci(ci, "coef_table")
+    validate_params({"ci": ci}, {"ci": _CI}, "coef_table")
     conf = results.conf_int(alpha=1 - ci)
     groups = getattr(results, "n_groups", None) if results.cov_type == "cluster" else None
     if groups is None and results.cov_type == "cluster":
@@ -342,7 +412,9 @@ def regress(df: pd.DataFrame, formula: str, *, cluster: str | None = "seed",
         >>> bool(t.loc["x", "lo"] < 0 < t.loc["x", "hi"]), bool(t.loc["z", "lo"] > 0.5)
         (True, True)
     """
-    return coef_table(fit_ols(df, formula, cluster=cluster, cov_type=cov_type), ci=ci)
+    validate_params({"ci": ci}, {"ci": _CI}, "regress")
+    return coef_table(_fit_ols(df, formula, cluster=cluster, cov_type=cov_type, fn="regress"),
+                      ci=ci)
 
 
 # --------------------------------------------------------------------------- matching
@@ -409,45 +481,67 @@ def match_to_reference(df: pd.DataFrame, *, metric: str, reference, baseline=Non
         >>> out[["ref_at_acc", "diff_matched"]].round(3).values.tolist()
         [[0.55, -0.05], [nan, nan]]
     """
-    from ._checks import check_choice
-
     fn = "match_to_reference"
-    check_choice(curve, ("interp", "linear"), "curve", fn)
-    if not tolerance >= 0:
-        raise ValueError(f"The 'tolerance' parameter of {fn} must be >= 0. Got {tolerance!r}.")
-    _check_frame(df, [metric, accuracy, seed], fn)
+    validate_params(dict(curve=curve, metric=metric, accuracy=accuracy, seed=seed,
+                         tolerance=tolerance),
+                    dict(curve=[Options(("interp", "linear"))], metric=_NAME, accuracy=_NAME,
+                         seed=_NAME, tolerance=[Interval(float, 0, None)]), fn)
+    d, is_ref, is_base = _reference_rows(df, reference, baseline, [metric, accuracy, seed], fn)
+    out = []
+    for s, part in d.groupby(seed, sort=True):
+        other = _match_seed(part, is_ref[part.index], metric=metric, accuracy=accuracy,
+                            curve=curve, tolerance=tolerance)
+        if other is not None and is_base is not None:
+            other = _with_baseline(other, part[is_base[part.index]], metric, f"{seed}={s!r}")
+        if other is not None:
+            out.append(other)
+    if not out:
+        raise ParameterError(f"The 'reference' parameter of {fn} must leave, for some "
+                             f"{seed}, both reference and other rows. Got {reference!r}: no "
+                             f"{seed} has both.")
+    return pd.concat(out)
+
+
+def _reference_rows(df, reference, baseline, columns: list, fn: str):
+    """The rows with ``columns`` known, and the reference and baseline selectors on them."""
+    metric, accuracy, seed = columns
+    _check_frame(df, fn, {"metric": metric, "accuracy": accuracy, "seed": seed})
     d = df.reset_index(drop=True)
     is_ref = pd.Series(_mask(d, reference, "reference", fn), index=d.index)
     is_base = (pd.Series(_mask(d, baseline, "baseline", fn), index=d.index)
                if baseline is not None else None)
-    keep = d[[metric, accuracy, seed]].notna().all(axis=1)
+    keep = d[columns].notna().all(axis=1)
     d, is_ref = d[keep], is_ref[keep]
     if not is_ref.any() or is_ref.all():
-        raise ValueError(f"The 'reference' parameter of {fn} must select some rows but not all. "
-                         f"Got {int(is_ref.sum())} of {len(d)} rows for {reference!r}.")
-    out = []
-    for s, part in d.groupby(seed, sort=True):
-        ref, other = part[is_ref[part.index]], part[~is_ref[part.index]].copy()
-        if other.empty:
-            continue
-        f, (lo, hi) = _curve(ref, accuracy, metric, curve)
-        acc = other[accuracy].to_numpy(float)
-        inside = (acc >= lo - tolerance) & (acc <= hi + tolerance) if f else np.zeros(len(acc),
-                                                                                       bool)
-        other["in_range"] = inside
-        other["ref_at_acc"] = np.where(inside, f(acc) if f else np.nan, np.nan)
-        other["diff_matched"] = other[metric] - other["ref_at_acc"]
-        if is_base is not None:
-            base = part[is_base[part.index]]
-            if len(base) != 1:
-                raise ValueError(f"The 'baseline' parameter of {fn} must select exactly one row "
-                                 f"per {seed}; {seed}={s!r} has {len(base)}.")
-            other["baseline_metric"] = float(base[metric].iloc[0])
-            other["diff_raw"] = other[metric] - other["baseline_metric"]
-        out.append(other)
-    if not out:
-        raise ValueError(f"{fn}: no seed has both reference and other rows.")
-    return pd.concat(out)
+        raise ParameterError(f"The 'reference' parameter of {fn} must select some rows but not "
+                             f"all. Got {reference!r}, which selects {int(is_ref.sum())} of "
+                             f"{len(d)} rows.")
+    return d, is_ref, is_base
+
+
+def _match_seed(part: pd.DataFrame, is_ref: pd.Series, *, metric: str, accuracy: str,
+                curve: str, tolerance: float) -> pd.DataFrame | None:
+    """One seed's non-reference rows with ``in_range``, ``ref_at_acc``, ``diff_matched``."""
+    ref, other = part[is_ref], part[~is_ref].copy()
+    if other.empty:
+        return None
+    f, (lo, hi) = _curve(ref, accuracy, metric, curve)
+    acc = other[accuracy].to_numpy(float)
+    inside = (acc >= lo - tolerance) & (acc <= hi + tolerance) if f else np.zeros(len(acc), bool)
+    other["in_range"] = inside
+    other["ref_at_acc"] = np.where(inside, f(acc) if f else np.nan, np.nan)
+    other["diff_matched"] = other[metric] - other["ref_at_acc"]
+    return other
+
+
+def _with_baseline(other: pd.DataFrame, base: pd.DataFrame, metric: str,
+                   which: str) -> pd.DataFrame:
+    if len(base) != 1:
+        raise ParameterError(f"The 'baseline' parameter of match_to_reference must select "
+                             f"exactly one row per seed. Got {len(base)} rows for {which}.")
+    other["baseline_metric"] = float(base[metric].iloc[0])
+    other["diff_raw"] = other[metric] - other["baseline_metric"]
+    return other
 
 
 def _interval(values: np.ndarray, how: str, ci: float, n_boot: int, seed: int):
@@ -500,16 +594,18 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
         >>> round(float(r.matched_diff), 3), bool(r.matched_hi < 0)
         (-0.1, True)
     """
-    from ._checks import check_choice
-
     fn = "matched_difference"
-    check_choice(interval, ("t", "bootstrap"), "interval", fn)
-    ci = _check_ci(ci, fn)
+    validate_params(dict(interval=interval, by=by, seed=seed, ci=ci, n_boot=n_boot,
+                         random_state=random_state),
+                    dict(interval=[Options(("t", "bootstrap"))], by=_NAME + _NAMES, seed=_NAME,
+                         ci=_CI, n_boot=_COUNT, random_state=_SEED), fn)
     by = [by] if isinstance(by, str) else list(by)
-    d = _check_frame(matched, [*by, seed, "in_range"], fn, min_rows=1)
-    if "diff_matched" not in d.columns:
-        raise ValueError(f"The 'matched' parameter of {fn} lacks the 'diff_matched' column: "
-                         "pass the output of match_to_reference.")
+    if not isinstance(matched, pd.DataFrame) or "diff_matched" not in matched.columns:
+        raise ParameterError(f"The 'matched' parameter of {fn} must be the output of "
+                             "match_to_reference (a DataFrame with 'diff_matched' and "
+                             f"'in_range' columns). Got {type(matched).__name__} with columns "
+                             f"{list(getattr(matched, 'columns', []))} instead.")
+    d = _check_frame(matched, fn, {"by": by, "seed": seed}, min_rows=1)
     kinds = [("matched", "matched", True)]
     if "diff_raw" in d.columns:
         kinds += [("raw", "raw", True), ("raw_all", "raw", False)]
@@ -576,43 +672,52 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
         >>> confounding_verdict((-0.08, -0.12, -0.04), (-0.03, -0.05, -0.01))["verdict"]
         'shrinks'
     """
-    vals = []
-    for name, t in (("raw", raw), ("controlled", controlled)):
-        if len(t) != 3:
-            raise ValueError(f"The '{name}' parameter of confounding_verdict must be "
-                             f"(estimate, lo, hi). Got {t!r} instead.")
-        vals.append(tuple(float(v) for v in t))
+    validate_params(dict(raw=raw, controlled=controlled, label=label, fmt=fmt, control=control),
+                    dict(raw=_TRIPLE, controlled=_TRIPLE, label=[InstanceOf(str, "a str")],
+                         fmt=[InstanceOf(str, "a format string such as '{:+.3f}'",
+                                         _formats_a_number)],
+                         control=[InstanceOf(str, "a non-empty str naming the covariate",
+                                             lambda v: bool(v.strip()))]),
+                    "confounding_verdict")
+    vals = [tuple(float(v) for v in raw), tuple(float(v) for v in controlled)]
+    v = _classify(*vals[0], *vals[1])
     (r, rlo, rhi), (c, clo, chi) = vals
-    measurable = np.isfinite([r, rlo, rhi, c, clo, chi]).all()
-    dr, dc = (_direction(r, rlo, rhi), _direction(c, clo, chi)) if measurable else (0, 0)
-    if not measurable:
-        v = "not measurable"
-    elif dr and dc:
-        if dr != dc:
-            v = "reverses"
-        elif abs(c) < abs(r) and not clo <= r <= chi:
-            v = "shrinks"
-        else:
-            v = "survives"
-    elif dr:
-        v = "vanishes"
-    elif dc:
-        v = "appears"
-    else:
-        v = "none"
-    if not isinstance(control, str) or not control.strip():
-        raise ValueError("The 'control' parameter of confounding_verdict must be a non-empty "
-                         f"string naming the covariate. Got {control!r} instead.")
     f, k = fmt.format, control
     nums = f"raw {f(r)} [{f(rlo)}, {f(rhi)}], controlled for {k} {f(c)} [{f(clo)}, {f(chi)}]"
-    words = {
-        "survives": f"survives control for {k}",
-        "shrinks": f"shrinks once {k} is controlled for, but stays detectable",
-        "vanishes": f"vanishes once {k} is controlled for (the controlled interval covers 0)",
-        "reverses": f"reverses sign once {k} is controlled for",
-        "appears": f"within noise raw, detectable once {k} is controlled for",
-        "none": "not detectable, raw or controlled (within noise at this sample size)",
-        "not measurable": "cannot be compared here (an estimate or its interval is missing)",
-    }
-    return {"verdict": v, "text": f"{label}: {words[v]}; {nums}.", "raw": vals[0],
-            "controlled": vals[1]}
+    return {"verdict": v, "text": f"{label}: {_VERDICT_WORDS[v].format(k=k)}; {nums}.",
+            "raw": vals[0], "controlled": vals[1]}
+
+
+_TRIPLE = [InstanceOf((tuple, list, np.ndarray, pd.Series), "(estimate, lo, hi), three numbers",
+                      lambda t: len(t) == 3 and all(isinstance(v, numbers.Real) for v in t))]
+_VERDICT_WORDS = {
+    "survives": "survives control for {k}",
+    "shrinks": "shrinks once {k} is controlled for, but stays detectable",
+    "vanishes": "vanishes once {k} is controlled for (the controlled interval covers 0)",
+    "reverses": "reverses sign once {k} is controlled for",
+    "appears": "within noise raw, detectable once {k} is controlled for",
+    "none": "not detectable, raw or controlled (within noise at this sample size)",
+    "not measurable": "cannot be compared here (an estimate or its interval is missing)",
+}
+
+
+def _formats_a_number(fmt: str) -> bool:
+    try:
+        fmt.format(0.5)
+    except (ValueError, IndexError, KeyError):
+        return False
+    return True
+
+
+def _classify(r: float, rlo: float, rhi: float, c: float, clo: float, chi: float) -> str:
+    """One of :data:`VERDICTS` for a raw and a controlled ``(estimate, lo, hi)``."""
+    if not np.isfinite([r, rlo, rhi, c, clo, chi]).all():
+        return "not measurable"
+    dr, dc = _direction(r, rlo, rhi), _direction(c, clo, chi)
+    if dr and dc:
+        if dr != dc:
+            return "reverses"
+        return "shrinks" if abs(c) < abs(r) and not clo <= r <= chi else "survives"
+    if dr:
+        return "vanishes"
+    return "appears" if dc else "none"
