@@ -105,7 +105,7 @@ def test_run_writes_notebooks_html_and_index_and_names_failures(reports):
     index = (out / "index.html").read_text()
     assert "01_ok.html" in index and "failed" in index and "boom" in index
     assert rows[1]["failed_cell"] == "line 3: raise RuntimeError('boom')"
-    assert "line 3: raise RuntimeError(&#x27;boom&#x27;)" in index  # the failing line
+    assert "at <code>line 3: raise RuntimeError(&#39;boom&#39;)</code>" in index  # the line
     assert (out / "02_fails.html").exists()
 
 
@@ -117,8 +117,14 @@ def test_index_shows_effective_parameters_verdicts_thumbnail_and_data(reports):
     assert r["csv"] == ["01_ok/table.csv"] and (out / "01_ok" / "table.csv").exists()
     assert (out / r["thumbnail"]).read_bytes()[:4] == b"\x89PNG"
     index = (out / "index.html").read_text()
-    assert "X=5" in index and "NAME=&#x27;b&#x27;" in index
+    assert "X=5" in index and "NAME=&#39;b&#39;" in index
     assert "Verdict: X doubled is 10" in index and "not a verdict" not in index
+    sections = index.split("<section class='notebook'>")[1:]
+    assert len(sections) == 3  # one full-width block per notebook, in order
+    assert "<div class='verdicts'><h3>Verdicts</h3><ul>\n<li>Verdict: X doubled is 10</li>" \
+        in sections[0]
+    assert "No verdict lines: the notebook failed before printing one." in sections[1]
+    assert "No verdict lines: this notebook prints none" in sections[2]
     assert f"href='01_ok.html'><img class='thumb' src='{r['thumbnail']}'" in index
     assert "href='01_ok/table.csv'" in index
     assert not (out / "03_ok").exists()  # no empty working folders left behind
@@ -145,7 +151,8 @@ def test_jobs_gives_the_same_rows_index_and_failures_as_one_job(reports):
 
     def table(out):  # the index without times
         import re
-        return re.sub(r"<td>\d+\.\d</td>|written [^.]*\.", "", (out / "index.html").read_text())
+        return re.sub(r"<td>\d+\.\d</td>|written [^.]*\.|run time \d+\.\d s", "",
+                      (out / "index.html").read_text())
 
     assert table(out1) == table(out2)
     assert "2 at a time" in log2[0]
@@ -423,13 +430,17 @@ def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         cell(["headline"], stream("display_data", data={"image/png": png(10)})),
-        cell(["verdict"], stream("stream", name="stdout", text="sparser is lower\n\n")),
+        cell(["verdict"], stream("stream", name="stdout", text="sparser is lower\n\n"
+                                                           "      mse   psnr\nbeta\n"
+                                                           "1.0  0.01  18.2\n2.0  0.02  17.9\n"
+                                                           "after the table\n")),
         cell([], stream("stream", name="stdout", text="noise\n  Verdict: computed\n"),
              stream("display_data", data={"image/png": png(200)})),
     ]
     nbformat.write(nb, tmp_path / "n.ipynb")
     out = _report.summarize(tmp_path / "n.ipynb", tmp_path / "thumb.png")
-    assert out["verdicts"] == ["sparser is lower", "Verdict: computed"]
+    assert out["verdicts"] == ["sparser is lower", "after the table", "Verdict: computed"]
+    assert out["tables_left_out"] == 1  # the printed table is not dumped into the index
     assert out["thumbnail"] == "thumb.png"
     assert (tmp_path / "thumb.png").read_bytes() == base64.b64decode(png(10))
     assert out["failed_cell"] is None
@@ -445,3 +456,23 @@ def test_clean_outside_a_checkout_removes_only_reports(tmp_path, monkeypatch, ca
     (theirs / "notes.txt").write_text("keep")
     assert cli.main(["clean"]) == 0
     assert not ours.exists() and (theirs / "notes.txt").read_text() == "keep"
+
+
+def test_index_escapes_values_and_says_what_is_missing(tmp_path):
+    from sparsepriv_nb import _report
+
+    rows = [dict(name="01_a.ipynb", status="ok", seconds=2.25, html="01_a.html",
+                 params={"X": 5, "NAME": "<b>"}, defaults={"X": 1, "NAME": "a"},
+                 overrides={"NAME": "<b>"}, verdicts=["Verdict: x < y & z"], csv=[],
+                 thumbnail=None, tables_left_out=2),
+            dict(name="02_b.ipynb", status="pending", params={"X": 1}, defaults={"X": 1},
+                 overrides={})]
+    index = _report.write_index(tmp_path, rows, "quick").read_text()
+    assert "<li>Verdict: x &lt; y &amp; z</li>" in index and "<b>'" not in index
+    assert "<b title='set with -p'>NAME=&#39;&lt;b&gt;&#39;</b>" in index
+    assert "<i title='set by the profile'>X=5</i>" in index
+    assert "2 printed table(s) left out: see the notebook." in index
+    assert "run time 2.2 s" in index and "<td>2.2</td>" in index
+    pending = index.split("<section class='notebook'>")[2]
+    assert "Not run yet." in pending and "run time" not in pending
+    assert "href" not in pending  # no HTML yet: the name is not a link
