@@ -11,8 +11,10 @@ Commands:
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
-before anything runs: an unknown name or a value of the wrong type is an error. Bad input ends
-with one line naming the option and the value, and exit status 2.
+before anything runs: an unknown name or a value of the wrong type is an error, and so is a
+profile whose ``params/<profile>.yaml`` is missing, not UTF-8, not YAML, or has a section or
+name no notebook declares (:mod:`sparsepriv_nb._profiles`). Bad input ends with one line naming
+the option and the value, and exit status 2.
 """
 
 from __future__ import annotations
