@@ -32,8 +32,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-__all__ = ["check_choice", "check_columns", "check_int", "check_number", "ParameterError",
-           "Interval", "Options", "InstanceOf", "validate_params"]
+__all__ = ["check_choice", "check_int", "check_number", "ParameterError", "Interval", "Options",
+           "InstanceOf", "validate_params"]
 
 
 def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = None) -> Any:
@@ -63,39 +63,6 @@ def check_choice(value: Any, choices: Iterable, param: str, owner: str | None = 
 class ParameterError(ValueError, TypeError):
     """A parameter outside its constraints: both a ``ValueError`` and a ``TypeError``
     (as scikit-learn's ``InvalidParameterError``), so callers may catch either."""
-
-
-def check_columns(frame, params: dict, owner: str) -> None:
-    """Each ``params[name]`` (a column name, or a list of them) names columns of ``frame`` (a
-    pandas DataFrame, or anything with ``.columns``), else a :class:`ParameterError` naming the
-    parameter, the value and the frame's columns.
-
-    Example:
-        >>> import pandas as pd
-        >>> df = pd.DataFrame({"auc": [0.5], "seed": [0]})
-        >>> check_columns(df, {"metric": "auc", "by": ["seed"]}, "summary")
-        >>> try:
-        ...     check_columns(df, {"metric": "acc"}, "summary")
-        ... except ParameterError as e:
-        ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
-        The 'metric' parameter of summary must name columns of the data: ['auc', 'seed'].
-        Got 'acc' instead.
-    """
-    columns = list(frame.columns)
-    for param, names in params.items():
-        many = isinstance(names, (list, tuple))
-        missing = [n for n in (names if many else [names]) if not _is_column(frame, n)]
-        if missing:
-            note = f" ({', '.join(map(repr, missing))} not among them)" if many else ""
-            raise ParameterError(f"The '{param}' parameter of {owner} must name columns of the "
-                                 f"data: {columns}. Got {names!r} instead{note}.")
-
-
-def _is_column(frame, name) -> bool:
-    try:
-        return name in frame.columns
-    except TypeError:  # unhashable
-        return False
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Checks of the tidy frames the sweep statistics take (:mod:`~sparsepriv_nb.analysis`,
-:mod:`~sparsepriv_nb.matching`): a DataFrame of one attack, columns that exist, a query or a
+"""Checks of the tidy frames the sweep statistics and their figures take
+(:mod:`~sparsepriv_nb.analysis`, :mod:`~sparsepriv_nb.matching`,
+:mod:`~sparsepriv_nb.plots_sweep`): a DataFrame of one attack, columns that exist, a query or a
 boolean mask selecting rows, a formula whose variables are columns. One exception,
 :class:`~sparsepriv_nb._checks.ParameterError`, in the package's one message shape.
 
@@ -22,10 +23,10 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from ._checks import InstanceOf, Interval, ParameterError, check_columns, validate_params
+from ._checks import InstanceOf, Interval, ParameterError, validate_params
 
 __all__ = ["CI", "SEED", "COUNT", "NAME", "NAMES", "TWO_NAMES", "FINITE", "FORMULA_HINT",
-           "check_frame", "row_mask", "formula_names", "check_formula"]
+           "check_columns", "check_frame", "row_mask", "formula_names", "check_formula"]
 
 #: Constraint lists for :func:`~sparsepriv_nb._checks.validate_params`.
 CI = [Interval(float, 0, 1, "neither")]
@@ -38,6 +39,38 @@ TWO_NAMES = [InstanceOf((list, tuple), "a list of at least 2 column names",
                         lambda v: len(v) >= 2 and all(isinstance(c, str) for c in v))]
 FINITE = [InstanceOf(numbers.Real, "a finite float",
                       lambda v: not isinstance(v, bool) and math.isfinite(v))]
+
+
+def check_columns(frame, params: dict, owner: str) -> None:
+    """Each ``params[name]`` (a column name, or a list of them) names columns of ``frame`` (a
+    pandas DataFrame, or anything with ``.columns``), else a :class:`ParameterError` naming the
+    parameter, the value and the frame's columns.
+
+    Example:
+        >>> df = pd.DataFrame({"auc": [0.5], "seed": [0]})
+        >>> check_columns(df, {"metric": "auc", "by": ["seed"]}, "summary")
+        >>> try:
+        ...     check_columns(df, {"metric": "acc"}, "summary")
+        ... except ParameterError as e:
+        ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+        The 'metric' parameter of summary must name columns of the data: ['auc', 'seed'].
+        Got 'acc' instead.
+    """
+    columns = list(frame.columns)
+    for param, names in params.items():
+        many = isinstance(names, (list, tuple))
+        missing = [n for n in (names if many else [names]) if not _is_column(frame, n)]
+        if missing:
+            note = f" ({', '.join(map(repr, missing))} not among them)" if many else ""
+            raise ParameterError(f"The '{param}' parameter of {owner} must name columns of the "
+                                 f"data: {columns}. Got {names!r} instead{note}.")
+
+
+def _is_column(frame, name) -> bool:
+    try:
+        return name in frame.columns
+    except TypeError:  # unhashable
+        return False
 
 
 def check_frame(df, fn: str, columns: dict, *, min_rows: int = 3) -> pd.DataFrame:

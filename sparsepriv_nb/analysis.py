@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import Interval, Options, ParameterError, check_columns, validate_params
+from ._checks import Interval, Options, ParameterError, validate_params
 from ._frame_checks import (CI, COUNT, FINITE, FORMULA_HINT, NAME, NAMES, SEED, TWO_NAMES,
-                            check_formula, check_frame)
+                            check_columns, check_formula, check_frame)
 from .matching import VERDICTS, confounding_verdict, match_to_reference, matched_difference
 
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",

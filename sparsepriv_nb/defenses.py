@@ -43,7 +43,7 @@ from typing import Callable, Mapping
 import torch
 from torch.nn import functional as F
 
-from ._checks import ParameterError, check_choice
+from ._checks import check_choice
 from .registry import Registry
 
 __all__ = ["ppb_penalty", "ppb_loss", "PPBLoss", "make_ppb_loss", "LabelSmoothingLoss",
@@ -134,6 +134,21 @@ def ppb_penalty(logits: torch.Tensor) -> torch.Tensor:
                     reduction="batchmean", log_target=True)
 
 
+def _labels(targets: torch.Tensor, n_classes: int, owner: str) -> torch.Tensor:
+    """``targets`` as int64 class labels in ``[0, n_classes - 1]``, else a ParameterError."""
+    from ._checks import ParameterError  # (main imports it at the top since the defenses pass)
+
+    if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
+        raise ParameterError(f"The 'targets' parameter of {owner} must be integer class labels. "
+                             f"Got dtype {targets.dtype} instead.")
+    if targets.numel() and bool(((targets < 0) | (targets >= n_classes)).any()):
+        raise ParameterError(
+            f"The 'targets' parameter of {owner} must be class labels in [0, {n_classes - 1}] "
+            f"(the logits have {n_classes} classes). Got labels from {int(targets.min())} to "
+            f"{int(targets.max())} instead.")
+    return targets.long()
+
+
 def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> torch.Tensor:
     """Pair-based posterior balancing loss: ``CE + lam * KL(sorted second half || first half)``.
 
@@ -170,16 +185,7 @@ def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> t
     """
     lam = _check_float(lam, "lam", "ppb_loss")
     logits, targets = _check_logits(logits, targets, "ppb_loss")
-    if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
-        raise ParameterError(f"The 'targets' parameter of ppb_loss must be integer class labels. "
-                             f"Got dtype {targets.dtype} instead.")
-    n_classes = logits.shape[1]
-    if targets.numel() and bool(((targets < 0) | (targets >= n_classes)).any()):
-        raise ParameterError(
-            f"The 'targets' parameter of ppb_loss must be class labels in [0, {n_classes - 1}] "
-            f"(the logits have {n_classes} classes). Got labels from {int(targets.min())} to "
-            f"{int(targets.max())} instead.")
-    ce = F.cross_entropy(logits, targets.long())
+    ce = F.cross_entropy(logits, _labels(targets, logits.shape[1], "ppb_loss"))
     if lam == 0:
         return ce
     return ce + lam * ppb_penalty(logits)

@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ._checks import InstanceOf, check_columns, validate_params
+from ._checks import InstanceOf, validate_params
+from ._frame_checks import check_columns
 
 __all__ = ["plot_accuracy_vs_defense", "plot_matched", "plot_coefficients"]
 
