@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+from ._checks import ParameterError
+
 __all__ = ["checkout_root", "lessons_dir", "lesson_files", "copy_lessons"]
 
 _MANIFEST = ".sparsepriv-lessons.json"
@@ -79,8 +81,8 @@ def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
         The files written.
 
     Raises:
-        ValueError: ``dest`` is an existing file, or holds edited lessons and not ``force``
-            (nothing is written then).
+        ParameterError: ``dest`` is an existing file, or holds edited lessons and not
+            ``force`` (nothing is written then); a ``ValueError``.
 
     Example:
         >>> import tempfile
@@ -93,15 +95,39 @@ def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
     source = Path(source) if source else lessons_dir()
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
-        raise ValueError(f"The 'DEST' argument of lessons must be a folder. Got {str(dest)!r}, "
-                         "an existing file.")
-    manifest_path = dest / _MANIFEST
+        raise ParameterError(f"The 'DEST' argument of lessons must be a folder. Got "
+                             f"{str(dest)!r}, an existing file.")
+    manifest = _read_manifest(dest / _MANIFEST)
+    plan, edited = _plan_copy(source, dest, manifest, force)
+    if edited:
+        raise ParameterError(f"{dest} holds edited lessons {edited}; nothing was copied. Copy "
+                             "into another folder, or pass --force to overwrite them.")
+    written = []
+    for rel, src, dst, digest in plan:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(dst.name + ".tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        manifest[str(rel)] = digest
+        written.append(dst)
+        log(f"copied {rel}")
+    if written or manifest:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / _MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return written
+
+
+def _read_manifest(path: Path) -> dict:
+    """The digests recorded by the last copy (empty when missing or unreadable)."""
     try:
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-        if not isinstance(manifest, dict):
-            manifest = {}
+        manifest = json.loads(path.read_text()) if path.exists() else {}
     except (OSError, ValueError):
-        manifest = {}
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _plan_copy(source: Path, dest: Path, manifest: dict, force: bool) -> tuple[list, list]:
+    """``(files to copy, edited files kept)``; identical files only update ``manifest``."""
     plan, edited = [], []
     for rel in lesson_files(source):
         src, dst = source / rel, dest / rel
@@ -115,19 +141,4 @@ def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
                 edited.append(str(rel))
                 continue
         plan.append((rel, src, dst, new))
-    if edited:
-        raise ValueError(f"{dest} holds edited lessons {edited}; nothing was copied. Copy into "
-                         "another folder, or pass --force to overwrite them.")
-    written = []
-    for rel, src, dst, digest in plan:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(dst.name + ".tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-        manifest[str(rel)] = digest
-        written.append(dst)
-        log(f"copied {rel}")
-    if written or manifest:
-        dest.mkdir(parents=True, exist_ok=True)
-        manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return written
+    return plan, edited

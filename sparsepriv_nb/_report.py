@@ -3,7 +3,8 @@
 Conventions a notebook follows so that the index can show its findings without opening it:
 
 * **Verdicts**: every printed line that starts with ``Verdict:`` (and every line printed by a
-  cell tagged ``verdict``) is copied into the index, in order.
+  cell tagged ``verdict``) is copied into the index, in order; a table such a cell prints
+  (``print(df)``, ``df.to_string()``) is left out, with a note to see the notebook.
 * **Headline figure**: the last image output of the cell tagged ``headline``, else the last
   image the notebook shows; the index shows it as a thumbnail linking to the notebook's HTML.
 * **Data**: CSV files the notebook writes into its working directory (the run gives each
@@ -13,18 +14,21 @@ Reports work without a network: MathJax is copied beside the report from the
 ``jupyter-server-mathjax`` package and widgets are shown as the static view that
 :mod:`sparsepriv_nb.widgets` puts beside each explorer (widget state is not embedded, so the
 HTML needs no widget renderer from a CDN).
+
+The index is rendered from the Jinja template ``templates/index.html.j2`` (package data), with
+every value escaped.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import re
 import shutil
 from pathlib import Path
 
-__all__ = ["to_html", "stage_mathjax", "summarize", "write_index", "VERDICT_PREFIX"]
+__all__ = ["to_html", "stage_mathjax", "summarize", "write_index", "drop_tables",
+           "VERDICT_PREFIX"]
 
 VERDICT_PREFIX = "Verdict:"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -111,21 +115,25 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
     notebook, and the failing cell's first line if one failed.
 
     Returns:
-        ``{"verdicts": [str], "thumbnail": file name or None, "failed_cell": str or None}``.
+        ``{"verdicts": [str], "tables_left_out": int, "thumbnail": file name or None,
+        "failed_cell": str or None}``.
     """
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
-    verdicts, last_png, headline_png, failed = [], None, None, None
+    verdicts, tables, last_png, headline_png, failed = [], 0, None, None, None
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         tags = cell.get("metadata", {}).get("tags", [])
+        lines = [line for output in cell.get("outputs", [])
+                 if output.get("output_type") == "stream" for line in _text_lines(output)]
+        if "verdict" in tags:
+            lines, n_tables = drop_tables(lines)
+            tables += n_tables
+        verdicts += [line.strip() for line in lines if line.strip() and (
+            "verdict" in tags or line.lstrip().startswith(VERDICT_PREFIX))]
         for output in cell.get("outputs", []):
-            for line in _text_lines(output) if output.get("output_type") == "stream" else []:
-                if "verdict" in tags or line.lstrip().startswith(VERDICT_PREFIX):
-                    if line.strip():
-                        verdicts.append(line.strip())
             png = output.get("data", {}).get("image/png") if "data" in output else None
             if png:
                 last_png = png
@@ -138,65 +146,91 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
     if png and thumb_path is not None:
         thumb_path.write_bytes(base64.b64decode(png if isinstance(png, str) else "".join(png)))
         thumb = thumb_path.name
-    return {"verdicts": verdicts, "thumbnail": thumb, "failed_cell": failed}
+    return {"verdicts": verdicts, "tables_left_out": tables, "thumbnail": thumb,
+            "failed_cell": failed}
 
 
-def _params_html(row: dict) -> str:
+_GAP = re.compile(r"\S {2,}\S")
+_DTYPE = re.compile(r"^(Name: .*, )?(Length: \d+, )?dtype: \w+$")
+
+
+def drop_tables(lines: list[str]) -> tuple[list[str], int]:
+    """``lines`` without the tables printed among them, and how many tables were dropped.
+
+    A table (pandas' ``print(df)``, ``to_string``) is a run of at least two lines whose cells
+    are separated by two or more spaces, either aligned (lines of one width) or with three
+    cells or more; it takes along the single lines between its rows (an index name), a
+    one-word line just above it (a Series' index name) and a ``dtype:`` line just below.
+
+    Example:
+        >>> drop_tables(["Verdict: fine.", "      mse   psnr", "beta", "1.0  0.01  18.2",
+        ...              "2.0  0.02  17.9", "x: a is higher than b."])
+        (['Verdict: fine.', 'x: a is higher than b.'], 1)
+    """
+    rows = [line.rstrip() for line in lines]
+    gaps = [len(_GAP.findall(r.strip())) for r in rows]
+    in_run = [g > 0 for g in gaps]
+    for i in range(1, len(rows) - 1):  # a lone line between two table lines (index name)
+        in_run[i] = in_run[i] or (gaps[i - 1] > 0 and gaps[i + 1] > 0)
+    keep, dropped, i = [], 0, 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and in_run[j]:
+            j += 1
+        if j > i and _is_table(rows[i:j], gaps[i:j]):
+            dropped += 1
+            if keep and keep[-1] == i - 1 and len(rows[i - 1].split()) == 1:
+                keep.pop()  # the index name above a Series
+            i = j + (j < len(rows) and bool(_DTYPE.match(rows[j].strip())))
+            continue
+        keep.extend(range(i, max(j, i + 1)))
+        i = max(j, i + 1)
+    return [lines[k] for k in keep], dropped
+
+
+def _is_table(rows: list[str], gaps: list[int]) -> bool:
+    cells = [r for r, g in zip(rows, gaps) if g > 0]
+    return len(cells) >= 2 and (max(gaps) >= 2 or len({len(r) for r in cells}) == 1)
+
+
+_NO_VERDICTS = {
+    "ok": "No verdict lines: this notebook prints none (open it for its results).",
+    "failed": "No verdict lines: the notebook failed before printing one.",
+}
+
+
+def _view(row: dict) -> dict:
+    """What the template shows of one row (missing fields filled in)."""
     defaults, overrides = row.get("defaults", {}), row.get("overrides", {})
     items = []
-    for name, value in row["params"].items():
-        text = f"{html.escape(name)}={html.escape(repr(value))}"
-        if name in overrides:
-            text = f"<b title='set with -p'>{text}</b>"
-        elif name in defaults and defaults[name] != value:
-            text = f"<i title='set by the profile'>{text}</i>"
-        items.append(text)
-    return "<code>" + ", ".join(items) + "</code>"
+    for name, value in row.get("params", {}).items():
+        source = ("override" if name in overrides else
+                  "profile" if name in defaults and defaults[name] != value else "default")
+        items.append({"text": f"{name}={value!r}", "source": source})
+    return {"name": row["name"], "status": row["status"], "html": row.get("html"),
+            "seconds": row.get("seconds"), "error": row.get("error"),
+            "failed_cell": row.get("failed_cell"), "thumbnail": row.get("thumbnail"),
+            "csv": list(row.get("csv", [])), "verdicts": list(row.get("verdicts", [])),
+            "tables_left_out": row.get("tables_left_out", 0), "param_items": items,
+            "no_verdicts": _NO_VERDICTS.get(row["status"], "Not run yet.")}
+
+
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("sparsepriv_nb", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.get_template("index.html.j2")
 
 
 def write_index(out_dir: Path, rows: list[dict], profile: str) -> Path:
-    """Write ``index.html``: one entry per notebook with status, time, effective parameters,
-    verdicts, headline thumbnail, CSV links and, for a failure, the cell and the error."""
-    e = html.escape
-    lines = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>sparsepriv_nb report</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:75em}"
-        "td,th{padding:6px 12px;text-align:left;vertical-align:top;border-bottom:1px solid #ddd}"
-        ".ok{color:green}.failed{color:#b00}.pending,.running{color:#888}"
-        "img.thumb{max-width:260px;max-height:180px;border:1px solid #ccc}"
-        "ul{margin:0;padding-left:1.2em}code{font-size:90%}</style></head><body>",
-        f"<h1>sparsepriv_nb report</h1><p>profile: <b>{e(profile)}</b>, written "
-        f"{_dt.datetime.now().isoformat(timespec='seconds')}. Parameters in <i>italics</i> "
-        "come from the profile, in <b>bold</b> from <code>-p</code>, the rest are the "
-        "notebook's defaults.</p>",
-        "<table><tr><th>notebook</th><th>status</th><th>run time (s)</th><th>headline</th>"
-        "<th>verdicts</th><th>parameters</th><th>data</th></tr>",
-    ]
-    for r in rows:
-        href = r.get("html")
-        name = e(r["name"])
-        link = f"<a class='notebook' href='{e(href)}'>{name}</a>" if href else name
-        thumb = ""
-        if r.get("thumbnail"):
-            img = f"<img class='thumb' src='{e(r['thumbnail'])}' alt='headline figure of {name}'>"
-            thumb = f"<a href='{e(href)}'>{img}</a>" if href else img
-        verdicts = "".join(f"<li>{e(v)}</li>" for v in r.get("verdicts", []))
-        status = e(r["status"])
-        if r.get("error"):
-            cell = (f"<br>at <code>{e(r['failed_cell'])}</code>"
-                    if r.get("failed_cell") else "")
-            status += f"<div class='error'>{e(r['error'])}{cell}</div>"
-        data = "".join(f"<li><a class='data' href='{e(c)}'>{e(Path(c).name)}</a></li>"
-                       for c in r.get("csv", []))
-        lines.append(
-            f"<tr><td>{link}</td><td class='{e(r['status'])}'>{status}</td>"
-            f"<td>{r.get('seconds', 0):.1f}</td><td>{thumb}</td>"
-            f"<td>{'<ul>' + verdicts + '</ul>' if verdicts else ''}</td>"
-            f"<td>{_params_html(r)}</td><td>{'<ul>' + data + '</ul>' if data else ''}</td></tr>")
-    lines.append("</table></body></html>")
+    """Write ``index.html``: a summary table, then one section per notebook with status, time,
+    effective parameters, headline thumbnail, CSV links, the verdicts in a full-width block
+    (or a note that there are none) and, for a failure, the cell and the error."""
+    text = _template().render(profile=profile, rows=[_view(r) for r in rows],
+                              written=_dt.datetime.now().isoformat(timespec="seconds"))
     path = out_dir / "index.html"
     tmp = path.with_name("index.html.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path

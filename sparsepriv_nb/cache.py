@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._checks import InstanceOf, validate_params
+
 __all__ = ["Cache", "config_key", "atomic_write_bytes", "SCHEMA"]
 
 #: Bumped whenever what is stored under a key changes (record columns, state-dict layout), so
@@ -69,6 +71,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+_PATH_PARTS = {
+    "key": [InstanceOf(str, "a SHA-256 hex digest (64 characters 0-9a-f)",
+                       lambda k: len(k) == 64 and all(c in "0123456789abcdef" for c in k))],
+    "kind": [InstanceOf(str, "a plain folder name such as 'models'",
+                        lambda k: k.isidentifier())],
+}
+
+
 class Cache:
     """Folder ``root`` with ``models/<key>.pt`` + ``.json`` and ``records/<key>.json``.
 
@@ -78,6 +88,9 @@ class Cache:
     """
 
     def __init__(self, root: str | os.PathLike, *, enabled: bool = True):
+        validate_params({"root": root, "enabled": enabled},
+                        {"root": [InstanceOf((str, os.PathLike), "a folder (str or path)")],
+                         "enabled": [InstanceOf(bool, "a bool")]}, "Cache")
         self.root = Path(root)
         self.enabled = enabled
 
@@ -86,9 +99,7 @@ class Cache:
         return config_key(obj)
 
     def _path(self, kind: str, key: str, suffix: str) -> Path:
-        if not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef"
-                                                                for c in key)):
-            raise ValueError(f"The 'key' parameter must be a SHA-256 hex digest. Got {key!r}.")
+        validate_params({"key": key, "kind": kind}, _PATH_PARTS, "Cache")
         return self.root / kind / f"{key}{suffix}"
 
     # JSON records -------------------------------------------------------------------

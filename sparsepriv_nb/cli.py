@@ -11,29 +11,29 @@ Commands:
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
-before anything runs: an unknown name or a value of the wrong type is an error. Bad input ends
-with one line naming the option and the value, and exit status 2.
+before anything runs: an unknown name or a value of the wrong type is an error, and so is a
+profile whose ``params/<profile>.yaml`` is missing, not UTF-8, not YAML, or has a section or
+name no notebook declares (:mod:`sparsepriv_nb._profiles`). Bad input ends with one line naming
+the option and the value, and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as _dt
 import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from . import _lessons, _report
+from ._checks import ParameterError, check_int
+from ._profiles import (PROFILES, NotebookInfo, check_profile, find_notebooks, load_profile,
+                        notebook_parameters, parse_assignments, resolve_parameters)
 
-__all__ = ["main", "find_notebooks", "notebook_parameters", "resolve_parameters", "run"]
-
-PROFILES = ("quick", "standard", "paper")
+__all__ = ["main", "find_notebooks", "notebook_parameters", "resolve_parameters", "run",
+           "load_profile", "check_profile", "parse_assignments", "PROFILES"]
 # The kernel's own log (a warning about TCP transport on every start) is not progress.
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
@@ -43,138 +43,17 @@ def repo_root() -> Path:
     return _lessons.checkout_root() or Path.cwd()
 
 
-@dataclass(frozen=True)
-class NotebookInfo:
-    key: str  # "01"
-    path: Path
-    parameters: dict  # name -> default value (literals)
-
-
-def notebook_parameters(path: Path) -> dict:
-    """Name -> default of the literal assignments in the cell tagged ``parameters``."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            params = {}
-            for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                        isinstance(node.targets[0], ast.Name):
-                    params[node.targets[0].id] = ast.literal_eval(node.value)
-            return params
-    raise ValueError(f"{path.name} has no cell tagged 'parameters'.")
-
-
-def find_notebooks(folder: Path | None = None) -> list[NotebookInfo]:
-    """The numbered notebooks ``NN_*.ipynb`` in order (default: :func:`_lessons.lessons_dir`)."""
-    folder = Path(folder) if folder else _lessons.lessons_dir()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"The '--notebooks' folder {str(folder)!r} does not exist.")
-    out = []
-    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-        out.append(NotebookInfo(path.name[:2], path, notebook_parameters(path)))
-    return out
-
-
-def _yaml(text: str, what: str):
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValueError(f"{what} is not valid YAML{where}: {problem}.") from None
-
-
-def load_profile(profile: str, folder: Path | None = None) -> dict:
-    """The profile YAML: ``{"all": {...}, "01": {...}, ...}``.
-
-    Raises:
-        ValueError: an unknown profile, or a file that is not YAML or not a mapping of
-            notebook keys to mappings of parameters.
-    """
-    if profile not in PROFILES:
-        raise ValueError(f"The '--profile' option must be one of {PROFILES}. Got {profile!r}.")
-    path = Path(folder or _lessons.lessons_dir()) / "params" / f"{profile}.yaml"
-    if not path.is_file():
-        return {}
-    data = _yaml(path.read_text(), f"The '--profile {profile}' file {path}") or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"The '--profile {profile}' file {path} must hold a mapping of notebook "
-                         f"keys to parameters. Got a {type(data).__name__}.")
-    out = {}
-    for key, section in data.items():
-        key = str(key).zfill(2) if str(key).isdigit() else str(key)
-        if section is not None and not isinstance(section, dict):
-            raise ValueError(f"The '--profile {profile}' file {path}: section {key!r} must be a "
-                             f"mapping of NAME: value. Got {section!r}.")
-        out[key] = section or {}
-    return out
-
-
-def _type_ok(default, value) -> bool:
-    if default is None or value is None:
-        return True
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, (list, tuple)):
-        return isinstance(value, (list, tuple))
-    return isinstance(value, type(default))
-
-
-def parse_assignments(items: list[str]) -> dict:
-    """``["EPOCHS=5", "DATASET=fashion-mnist"]`` -> dict (values parsed as YAML).
-
-    Raises:
-        ValueError: an item without ``=`` or a name, or a value that is not valid YAML.
-    """
-    out = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"The '-p' option must be NAME=VALUE. Got {item!r} instead.")
-        out[name.strip()] = _yaml(raw, f"The '-p' option {item!r}")
-    return out
-
-
-def resolve_parameters(info: NotebookInfo, profile: dict, overrides: dict) -> dict:
-    """Parameters for one notebook: profile's ``all`` (where declared), its own section,
-    then ``-p`` overrides (applied where declared; unknown everywhere is an error upstream).
-
-    Raises:
-        ValueError: a name the notebook does not declare in its own profile section, or a
-            value whose type differs from the default's.
-    """
-    params = {k: v for k, v in profile.get("all", {}).items() if k in info.parameters}
-    own = profile.get(info.key, {})
-    unknown = set(own) - set(info.parameters)
-    if unknown:
-        raise ValueError(f"Profile section {info.key!r} sets {sorted(unknown)}, which "
-                         f"{info.path.name} does not declare; known: {sorted(info.parameters)}.")
-    params.update(own)
-    params.update({k: v for k, v in overrides.items() if k in info.parameters})
-    for name, value in params.items():
-        default = info.parameters[name]
-        if not _type_ok(default, value):
-            raise ValueError(f"Parameter {name}={value!r} for {info.path.name} must be of type "
-                             f"{type(default).__name__} like its default {default!r}.")
-    return params
-
-
 def _select(notebooks: list[NotebookInfo], only: str | None) -> list[NotebookInfo]:
     if only is None:
         return notebooks
     keys = [k.strip().zfill(2) for k in only.split(",") if k.strip()]
     known = [nb.key for nb in notebooks]
     if not keys:
-        raise ValueError(f"The '--only' option must name at least one notebook, e.g. 01,02. "
+        raise ParameterError(f"The '--only' option must name at least one notebook, e.g. 01,02. "
                          f"Got {only!r}; the notebooks are {known}.")
     bad = [k for k in keys if k not in known]
     if bad:
-        raise ValueError(f"The '--only' option names {bad}; the notebooks are {known}.")
+        raise ParameterError(f"The '--only' option names {bad}; the notebooks are {known}.")
     return [nb for nb in notebooks if nb.key in keys]
 
 
@@ -185,11 +64,6 @@ def default_jobs(n_notebooks: int) -> int:
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, n_notebooks))
-
-
-def _check_positive_int(value, option: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"The '{option}' option must be a whole number >= 1. Got {value!r}.")
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -269,6 +143,63 @@ def _mp_context(multiprocessing):
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def _plan(profile: str, only: str | None, overrides: dict,
+          notebooks_dir: Path | None) -> list[tuple[NotebookInfo, dict]]:
+    """The selected notebooks with their parameters, every input checked (nothing runs)."""
+    everything = find_notebooks(notebooks_dir)
+    prof = load_profile(profile, notebooks_dir or everything[0].path.parent)
+    check_profile(prof, everything, profile)
+    notebooks = _select(everything, only)
+    declared = set().union(*(nb.parameters for nb in notebooks))
+    unknown = set(overrides) - declared
+    if unknown:
+        raise ParameterError(f"The '-p' option sets {sorted(unknown)}, which no selected "
+                             f"notebook declares (unknown parameter); known: {sorted(declared)}.")
+    return [(nb, resolve_parameters(nb, prof, overrides)) for nb in notebooks]
+
+
+def _start_report(output: Path | None, plan: list, overrides: dict, profile: str,
+                  log) -> tuple[Path, list[dict], str | None]:
+    """The report folder, one pending row per notebook (already in ``index.html``) and the
+    MathJax address the HTML loads."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = Path(output) if output else repo_root() / "reports" / stamp
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mathjax_url = _report.stage_mathjax(out_dir)
+    if mathjax_url is None:
+        log("note: jupyter-server-mathjax is not installed; the HTML loads MathJax from a CDN.")
+    rows = [dict(name=nb.path.name, status="pending", params={**nb.parameters, **p},
+                 defaults=nb.parameters, overrides={k: v for k, v in overrides.items()
+                                                    if k in nb.parameters})
+            for nb, p in plan]
+    _report.write_index(out_dir, rows, profile)
+    return out_dir, rows, mathjax_url
+
+
+def _run_tasks(tasks: list[dict], jobs: int, done, log, profile: str) -> None:
+    """Execute ``tasks`` (one notebook each), ``jobs`` at a time; ``done(i, row)`` per task."""
+    n = len(tasks)
+    if jobs == 1:
+        for i, task in enumerate(tasks):
+            log(f"[{i + 1}/{n}] {task['row']['name']} ({profile}) ...", flush=True)
+            done(i, _execute(task))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    log(f"running {n} notebooks ({profile}), {jobs} at a time ...", flush=True)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(multiprocessing)) as pool:
+        futures = {pool.submit(_execute, task): i for i, task in enumerate(tasks)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                row = fut.result()
+            except Exception as exc:  # the worker process itself died
+                row = dict(tasks[i]["row"], status="failed", seconds=0.0,
+                           error=f"{type(exc).__name__}: {_one_line(exc)}")
+            done(i, row)
+
+
 def run(*, profile: str = "quick", only: str | None = None, overrides: dict | None = None,
         output: Path | None = None, notebooks_dir: Path | None = None,
         cell_timeout: int = 1800, jobs: int | None = 1, log=print) -> tuple[Path, list[dict]]:
@@ -281,7 +212,7 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
     rows, the index and the failures are the same as with one job.
 
     Args:
-        profile: one of :data:`PROFILES`.
+        profile: one of :data:`PROFILES`; its file ``params/<profile>.yaml`` must exist.
         only: comma-separated notebook keys (``"01,02"``); ``None`` runs all.
         overrides: parameter values that win over the profile.
         output: the report folder (default ``reports/<timestamp>``); an existing folder is
@@ -292,39 +223,20 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
         log: called with progress lines.
 
     Raises:
-        ValueError: bad input, before anything runs.
+        ParameterError: bad input (a ``ValueError``), before anything runs.
+        FileNotFoundError: ``notebooks_dir`` does not exist.
     """
     overrides = overrides or {}
-    _check_positive_int(cell_timeout, "--cell-timeout")
+    check_int(cell_timeout, "cell_timeout", "run", 1)
     if jobs is not None:
-        _check_positive_int(jobs, "--jobs")
+        check_int(jobs, "jobs", "run", 1)
     if output is not None and Path(output).exists() and not Path(output).is_dir():
-        raise ValueError(f"The '--output' option must name a folder. Got {str(output)!r}, an "
-                         "existing file.")
-    notebooks = _select(find_notebooks(notebooks_dir), only)
-    if not notebooks:
-        raise ValueError("No notebooks found to run.")
-    prof = load_profile(profile, notebooks_dir or notebooks[0].path.parent)
-    declared = set().union(*(nb.parameters for nb in notebooks))
-    unknown = set(overrides) - declared
-    if unknown:
-        raise ValueError(f"Unknown parameter(s) {sorted(unknown)} in -p; the selected notebooks"
-                         f" declare {sorted(declared)}.")
-    plan = [(nb, resolve_parameters(nb, prof, overrides)) for nb in notebooks]
+        raise ParameterError(f"The '--output' option must name a folder. Got {str(output)!r}, "
+                             "an existing file.")
+    plan = _plan(profile, only, overrides, notebooks_dir)
     jobs = min(jobs, len(plan)) if jobs is not None else default_jobs(len(plan))
-
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = Path(output) if output else repo_root() / "reports" / stamp
-    out_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by the kernels
-    mathjax_url = _report.stage_mathjax(out_dir)
-    if mathjax_url is None:
-        log("note: jupyter-server-mathjax is not installed; the HTML loads MathJax from a CDN.")
-    rows = [dict(name=nb.path.name, status="pending", params={**nb.parameters, **p},
-                 defaults=nb.parameters, overrides={k: v for k, v in overrides.items()
-                                                    if k in nb.parameters})
-            for nb, p in plan]
-    _report.write_index(out_dir, rows, profile)
+    out_dir, rows, mathjax_url = _start_report(output, plan, overrides, profile, log)
     env = {"OMP_WAIT_POLICY": "PASSIVE"}
     if jobs > 1:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -332,43 +244,23 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
                   workdir=str(out_dir / nb.path.stem), params=p, cell_timeout=cell_timeout,
                   mathjax_url=mathjax_url, row=row, env=env)
              for (nb, p), row in zip(plan, rows)]
-    n = len(tasks)
 
-    def _done(i: int, row: dict) -> None:
+    def done(i: int, row: dict) -> None:
         rows[i] = row
-        log(f"[{i + 1}/{n}] {row['name']}: {row['status']} in {row['seconds']:.1f} s"
+        log(f"[{i + 1}/{len(tasks)}] {row['name']}: {row['status']} in {row['seconds']:.1f} s"
             + (f": {row['error']}" if row.get("error") else ""), flush=True)
         _report.write_index(out_dir, rows, profile)
 
-    if jobs == 1:
-        for i, task in enumerate(tasks):
-            log(f"[{i + 1}/{n}] {task['row']['name']} ({profile}) ...", flush=True)
-            _done(i, _execute(task))
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        log(f"running {n} notebooks ({profile}), {jobs} at a time ...", flush=True)
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=_mp_context(multiprocessing)) as pool:
-            futures = {pool.submit(_execute, task): i for i, task in enumerate(tasks)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    row = fut.result()
-                except Exception as exc:  # the worker process itself died
-                    row = dict(tasks[i]["row"], status="failed", seconds=0.0,
-                               error=f"{type(exc).__name__}: {_one_line(exc)}")
-                _done(i, row)
+    _run_tasks(tasks, jobs, done, log, profile)
     return out_dir, rows
 
 
 def _cmd_list(args) -> int:
     folder = Path(args.notebooks) if args.notebooks else None
     notebooks = find_notebooks(folder)
-    prof = load_profile(args.profile, folder or notebooks[0].path.parent if notebooks else None)
-    if notebooks:
-        print(f"lessons in {notebooks[0].path.parent}")
+    prof = load_profile(args.profile, folder or notebooks[0].path.parent)
+    check_profile(prof, notebooks, args.profile)
+    print(f"lessons in {notebooks[0].path.parent}")
     for nb in notebooks:
         print(nb.path.name)
         eff = {**nb.parameters, **resolve_parameters(nb, prof, {})}

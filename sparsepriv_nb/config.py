@@ -533,22 +533,37 @@ class ExperimentConfig:
         return cfg.replace(**changes)
 
 
+_AXIS = InstanceOf(object, "a list of values (not a str or a mapping)",
+                   lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)))
+_NON_EMPTY = InstanceOf(list, "a non-empty list of values (an empty axis gives no configuration)",
+                        lambda v: len(v) > 0)
+
+
 def make_grid(base: ExperimentConfig, **axes) -> list[ExperimentConfig]:
     """Cartesian product of ``axes`` (``section__field`` or ``seed`` -> values) over ``base``.
 
     A dense point (method ``"dense"``) gets density 1.0, so a density axis yields it once.
+
+    Raises:
+        ParameterError: ``base`` is not an :class:`ExperimentConfig`, an axis is not a list
+            of values or is empty, or a value is not allowed for its field.
 
     Example:
         >>> g = make_grid(ExperimentConfig(), sparsity__method=["dense", "random"],
         ...               sparsity__density=[0.5, 0.1], seed=[0, 1])
         >>> len(g), g[0].label, g[-1].label
         (6, 'dense', 'random@0.1')
+        >>> make_grid(ExperimentConfig(), sparsity__density=[])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sparsepriv_nb._checks.ParameterError: The 'sparsity__density' parameter of make_grid ...
     """
+    validate_params({"base": base},
+                    {"base": [InstanceOf(ExperimentConfig, "an ExperimentConfig")]}, "make_grid")
+    validate_params(axes, {n: [_AXIS] for n in axes}, "make_grid")
+    axes = {n: list(v) for n, v in axes.items()}  # a generator is read once
+    validate_params(axes, {n: [_NON_EMPTY] for n in axes}, "make_grid")
     names = list(axes)
-    for n in names:
-        if isinstance(axes[n], (str, bytes)) or not hasattr(axes[n], "__iter__"):
-            raise ParameterError(f"The {n!r} axis of make_grid must be a list of values. Got "
-                                 f"{axes[n]!r} instead.")
     out, seen = [], set()
     for values in itertools.product(*(axes[n] for n in names)):
         changes: dict[str, Any] = dict(zip(names, values))

@@ -109,6 +109,21 @@ def ppb_penalty(logits: torch.Tensor) -> torch.Tensor:
                     reduction="batchmean", log_target=True)
 
 
+def _labels(targets: torch.Tensor, n_classes: int, owner: str) -> torch.Tensor:
+    """``targets`` as int64 class labels in ``[0, n_classes - 1]``, else a ParameterError."""
+    from ._checks import ParameterError  # (main imports it at the top since the defenses pass)
+
+    if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
+        raise ParameterError(f"The 'targets' parameter of {owner} must be integer class labels. "
+                             f"Got dtype {targets.dtype} instead.")
+    if targets.numel() and bool(((targets < 0) | (targets >= n_classes)).any()):
+        raise ParameterError(
+            f"The 'targets' parameter of {owner} must be class labels in [0, {n_classes - 1}] "
+            f"(the logits have {n_classes} classes). Got labels from {int(targets.min())} to "
+            f"{int(targets.max())} instead.")
+    return targets.long()
+
+
 def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> torch.Tensor:
     """Pair-based posterior balancing loss: ``CE + lam * KL(sorted second half || first half)``.
 
@@ -126,6 +141,9 @@ def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> t
 
     Raises:
         ValueError: ``lam`` negative or not finite, or tensors of the wrong shape.
+        ParameterError: ``targets`` that are not integer labels in ``[0, C - 1]`` (a
+            ``ValueError``; torch itself would raise an ``IndexError``, or on a GPU stop the
+            process with a device-side assert).
 
     Example:
         >>> z, y = torch.tensor([[2.0, 0.0], [0.0, 0.0]]), torch.tensor([0, 1])
@@ -133,10 +151,16 @@ def ppb_loss(logits: torch.Tensor, targets: torch.Tensor, lam: float = 4.0) -> t
         True
         >>> ppb_loss(z, y, lam=4) > ppb_loss(z, y, lam=0)
         tensor(True)
+        >>> try:
+        ...     ppb_loss(z, torch.tensor([0, 2]))
+        ... except ValueError as e:
+        ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+        The 'targets' parameter of ppb_loss must be class labels in [0, 1] (the logits have
+        2 classes). Got labels from 0 to 2 instead.
     """
     lam = check_number(lam, "lam", "ppb_loss", low=0.0)
     logits, targets = _check_logits(logits, targets, "ppb_loss")
-    ce = F.cross_entropy(logits, targets)
+    ce = F.cross_entropy(logits, _labels(targets, logits.shape[1], "ppb_loss"))
     if lam == 0:
         return ce
     return ce + lam * ppb_penalty(logits)

@@ -4,8 +4,9 @@
 same cached model (the same target, shadows or LiRA reference models). Without coordination
 both would miss the cache, both train, and both write the entry. Writes are atomic
 (:mod:`sparsepriv_nb.cache`), so the cache would not be corrupted, but the work would be done
-twice. :func:`claim` is an inter-process lock keyed by the cache key: ``fcntl.flock`` on
-``<cache root>/locks/<key>.lock``. The pattern (what :func:`compute_once` does) is::
+twice. :func:`claim` is an inter-process lock keyed by the cache key: a
+:class:`filelock.FileLock` on ``<cache root>/locks/<key>.lock`` (``flock`` on Unix,
+``LockFileEx`` on Windows). The pattern (what :func:`compute_once` does) is::
 
     hit = load()                     # fast path: no lock when the entry exists
     if hit is None:
@@ -16,18 +17,18 @@ twice. :func:`claim` is an inter-process lock keyed by the cache key: ``fcntl.fl
 
 Properties that make this safe:
 
-* ``flock`` locks belong to the open file and are released by the kernel when the holder
-  exits or is killed, so a crashed notebook never leaves a stale lock behind. Lock files are
-  left in place (deleting one while another process waits on it would let a third process lock
-  a new file of the same name); they are empty, and ``sparsepriv-nb clean --cache`` removes them
-  with the cache.
-* Two claims on the same key conflict even within one process (each :func:`claim` opens the
-  file anew), so threads are serialised too; a nested claim of the same key by the same thread
-  would wait for itself, until its timeout.
+* The operating system's locks belong to the open file and are released by the kernel when
+  the holder exits or is killed, so a crashed notebook never leaves a stale lock behind. Lock
+  files are left in place (``preserve_lock_file``: deleting one while another process waits on
+  it would let a third process lock a new file of the same name; this also refuses filelock's
+  fallback to marker files, which a crash would leave stale); they are empty, and
+  ``sparsepriv-nb clean --cache`` removes them with the cache.
+* Two claims on the same key conflict even within one process (each :func:`claim` is a lock
+  object of its own), so threads are serialised too. A nested claim of the same key by the same
+  thread waits for itself until its timeout, then raises :class:`ClaimTimeout`; with
+  ``timeout=None`` filelock sees the deadlock and raises ``RuntimeError`` at once.
 * A claim that cannot be had within ``timeout`` seconds raises :class:`ClaimTimeout` (a
   ``TimeoutError``) naming the key, the lock file and the timeout.
-* Where ``fcntl`` does not exist (Windows) claims are no-ops: one process at a time is then the
-  user's responsibility (``--jobs 1``).
 
 Example:
     >>> import tempfile
@@ -53,17 +54,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
-import time
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+import filelock
+
+from ._checks import InstanceOf, Interval, validate_params
 
 __all__ = ["claim", "compute_once", "ClaimTimeout", "lock_path"]
 
@@ -75,31 +73,24 @@ class ClaimTimeout(TimeoutError):
     """Another process held the claim on a cache key for longer than the timeout."""
 
 
+_KEY_NAME = InstanceOf(str, "a plain name of letters, digits, '_', '.', '-' (at most 200 "
+                       "characters), such as a cache key's hex digest",
+                       lambda k: bool(_KEY.match(k)))
+_FOLDER = InstanceOf((str, os.PathLike), "a folder (str or path)")
+_SECONDS = Interval(float, 0, None)
+
+
 def lock_path(cache_root: str | os.PathLike, key: str) -> Path:
     """The lock file of ``key``: ``<cache_root>/locks/<key>.lock``.
 
     Raises:
-        ValueError: a key that is not a plain file name (letters, digits, ``_``, ``.``,
-            ``-``; at most 200 characters), so that a key can never point outside the folder.
+        ParameterError: a key that is not a plain file name (letters, digits, ``_``, ``.``,
+            ``-``; at most 200 characters), so that a key can never point outside the folder,
+            or a ``cache_root`` that is not a path.
     """
-    if not isinstance(key, str) or not _KEY.match(key):
-        raise ValueError("The 'key' parameter of claim must be a plain name of letters, digits, "
-                         f"'_', '.', '-' (at most 200 characters), such as a cache key's hex "
-                         f"digest. Got {key!r} instead.")
-    if not isinstance(cache_root, (str, os.PathLike)):
-        raise TypeError("The 'cache_root' parameter of claim must be a folder (str or path). "
-                        f"Got {type(cache_root).__name__} instead.")
+    validate_params({"key": key, "cache_root": cache_root},
+                    {"key": [_KEY_NAME], "cache_root": [_FOLDER]}, "claim")
     return Path(cache_root) / "locks" / f"{key}.lock"
-
-
-def _check_timeout(timeout) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
-            or not (timeout >= 0) or math.isnan(timeout):
-        raise ValueError("The 'timeout' parameter of claim must be None (wait for ever) or a "
-                         f"number of seconds >= 0. Got {timeout!r} instead.")
-    return float(timeout)
 
 
 @contextlib.contextmanager
@@ -112,48 +103,34 @@ def claim(cache_root: str | os.PathLike, key: str, *, timeout: float | None = 36
         key: the cache key (a SHA-256 hex digest, or any plain file name).
         timeout: seconds to wait for another holder before raising :class:`ClaimTimeout`;
             ``None`` waits for ever. The default (an hour) exceeds any quick-profile training.
-        poll: first wait between attempts in seconds (doubling up to 0.5 s).
+        poll: seconds between attempts while another process holds the claim.
 
     Yields:
         The lock file's path.
 
     Raises:
         ClaimTimeout: the claim was not obtained within ``timeout`` seconds.
-        ValueError: a bad ``key``, ``timeout`` or ``poll``.
+        ParameterError: a bad ``key``, ``cache_root``, ``timeout`` or ``poll`` (a
+            ``ValueError``).
     """
     path = lock_path(cache_root, key)
-    timeout = _check_timeout(timeout)
-    if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not poll > 0:
-        raise ValueError(f"The 'poll' parameter of claim must be a number of seconds > 0. Got "
-                         f"{poll!r} instead.")
-    if fcntl is None:  # pragma: no cover - Windows: no inter-process lock
-        yield path
-        return
+    validate_params({"timeout": timeout, "poll": poll},
+                    {"timeout": [_SECONDS, None],
+                     "poll": [Interval(float, 0, None, "neither")]}, "claim")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = filelock.FileLock(path, timeout=-1 if timeout is None else float(timeout),
+                             poll_interval=float(poll), preserve_lock_file=True)
     try:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        wait = float(poll)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    raise ClaimTimeout(
-                        f"Could not claim cache entry {key} within timeout={timeout:g} s: "
-                        f"another process holds {path} (it is computing that entry). Wait for "
-                        "it, pass a larger timeout, or run one notebook at a time (--jobs 1)."
-                        ) from None
-                time.sleep(wait if deadline is None else min(wait, max(deadline - now, 0)))
-                wait = min(wait * 2, 0.5)
-        try:
-            yield path
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        lock.acquire()
+    except filelock.Timeout:
+        raise ClaimTimeout(
+            f"Could not claim cache entry {key} within timeout={timeout:g} s: another process "
+            f"holds {path} (it is computing that entry). Wait for it, pass a larger timeout, "
+            "or run one notebook at a time (--jobs 1).") from None
+    try:
+        yield path
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def compute_once(cache_root: str | os.PathLike, key: str, *, load: Callable[[], T | None],

@@ -19,6 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ._checks import InstanceOf, validate_params
+from ._frame_checks import check_columns
+
 __all__ = ["plot_accuracy_vs_defense", "plot_matched", "plot_coefficients"]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
@@ -30,10 +33,11 @@ def _ax(ax, figsize=(6, 4.5)):
     return ax.figure, ax
 
 
-def _need(df: pd.DataFrame, cols, fn: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{fn}: the data lacks columns {missing}; it has {list(df.columns)}.")
+def _need(frame, param: str, columns: dict, fn: str) -> None:
+    """``frame`` (parameter ``param``) is a DataFrame holding the named columns."""
+    validate_params({param: frame}, {param: [InstanceOf(pd.DataFrame, "a pandas DataFrame")]},
+                    fn)
+    check_columns(frame, columns, fn)
 
 
 def plot_accuracy_vs_defense(df: pd.DataFrame, *, x: str = "test_acc",
@@ -54,8 +58,9 @@ def plot_accuracy_vs_defense(df: pd.DataFrame, *, x: str = "test_acc",
     """
     from matplotlib.colors import LogNorm
 
-    by = list(by)
-    _need(df, [x, y, method, density, *by], "plot_accuracy_vs_defense")
+    by = [by] if isinstance(by, str) else list(by)
+    _need(df, "df", dict(x=x, y=y, method=method, density=density, by=by),
+          "plot_accuracy_vs_defense")
     fig, ax = _ax(ax)
     g = df.groupby(by, dropna=False, sort=True)
     agg = g[[x, y, density]].mean().join(g[[x, y]].std(ddof=1).add_suffix("_sd"))
@@ -103,8 +108,10 @@ def plot_matched(matched: pd.DataFrame, reference: pd.DataFrame, *, metric: str,
         ...                       in_range=[True, False]))
         >>> fig = plot_matched(m, ref, metric="auc")
     """
-    _need(matched, [metric, accuracy, seed, method, "in_range"], "plot_matched")
-    _need(reference, [metric, accuracy, seed], "plot_matched")
+    names = dict(metric=metric, accuracy=accuracy, seed=seed)
+    _need(matched, "matched", dict(names, method=method), "plot_matched")
+    check_columns(matched, {"matched": ["in_range"]}, "plot_matched")
+    _need(reference, "reference", names, "plot_matched")
     fig, ax = _ax(ax)
     for i, (_, part) in enumerate(reference.groupby(seed)):
         pts = part.groupby(accuracy)[metric].mean().sort_index()
@@ -141,7 +148,8 @@ def plot_coefficients(table: pd.DataFrame, *, terms: Sequence[str] | None = None
         ...                       coef=[.1, .02], lo=[.05, -.03], hi=[.15, .07]))
         >>> fig = plot_coefficients(t)
     """
-    _need(table, ["term", "coef", "lo", "hi", label], "plot_coefficients")
+    _need(table, "table", {"table": ["term", "coef", "lo", "hi"], "label": label},
+          "plot_coefficients")
     t = table if terms is None else table[table.term.isin(list(terms))]
     t = t[t.term != "Intercept"] if terms is None else t
     fig, ax = _ax(ax, figsize=(6, 0.5 + 0.45 * len(t)))

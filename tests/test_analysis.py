@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -85,7 +87,9 @@ def test_functions_refuse_frames_that_mix_attacks_and_name_bad_arguments():
         AN.correlations(df, ["x", "y"])
     with pytest.raises(ValueError, match="mixes attacks"):
         AN.regress(df, "y ~ x")
-    with pytest.raises(ValueError, match="lacks columns \\['w'\\]"):
+    with pytest.raises(ValueError, match=r"'covariates' parameter of partial_correlation must "
+                                         r"name columns of the data: \['x', 'y', 'z', 'attack', "
+                                         r"'seed'\]\. Got \['w'\] instead \('w' not among them"):
         AN.partial_correlation(df[df.attack == "loss"], "x", "y", ["w"])
     with pytest.raises(ValueError, match="'method' parameter of correlations"):
         AN.correlations(df[df.attack == "loss"], ["x", "y"], method="kendall")
@@ -127,8 +131,86 @@ def test_regress_hc3_without_clusters(linear):
     direct = smf.ols("y ~ x + z", linear).fit(cov_type="HC3", use_t=True)
     np.testing.assert_allclose(t.se, direct.bse[t.index], rtol=1e-10)
     assert t.n_groups.isna().all()
-    with pytest.raises(ValueError, match="'formula' parameter of fit_ols"):
+    with pytest.raises(ValueError, match="'formula' parameter of regress"):
         AN.regress(linear, "y x")
+    with pytest.raises(ValueError, match="'formula' parameter of fit_ols"):
+        AN.fit_ols(linear, "y x")
+
+
+@pytest.mark.parametrize("formula, unknown", [
+    ("y ~ x + nope", "['nope']"),
+    ("y ~ np.log(zz) + x", "['zz']"),
+    ("auc ~ x + C(method)", "['auc', 'method']"),
+    ("y ~ x * Z", "['Z']"),  # columns are case-sensitive
+])
+def test_regress_names_unknown_formula_columns(linear, formula, unknown):
+    from sparsepriv_nb._checks import ParameterError
+
+    for fit in (AN.regress, AN.fit_ols):
+        with pytest.raises(ParameterError) as err:  # was patsy's PatsyError (a NameError)
+            fit(linear, formula)
+        assert str(err.value) == (
+            f"The 'formula' parameter of {fit.__name__} must use columns of the data: "
+            f"['x', 'z', 'y', 'seed']. Got {formula!r} instead, which names {unknown} "
+            "(no such column).")
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ("y ~ x +", "expected a noun"),  # patsy's parse error, wrapped
+    ("y ~ x + (z", "'formula' parameter of regress must be a formula"),
+    (3, "Got 3 instead"),
+])
+def test_regress_wraps_other_formula_errors(linear, formula, expected):
+    from sparsepriv_nb._checks import ParameterError
+
+    with pytest.raises(ParameterError, match=re.escape(expected)):
+        AN.regress(linear, formula)
+
+
+def test_regress_accepts_calls_keywords_and_module_functions(linear):
+    lin = linear.assign(method=np.where(linear.x > 0, "a", "b"))
+    t = AN.regress(lin, "y ~ np.log(np.abs(x) + 1) + I(z ** 2) + "
+                        "C(method, Treatment(reference='b'))")
+    assert len(t) == 4
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda d: AN.regress(d, "y ~ x", cluster="run"), "'cluster' parameter of regress must "
+                                                     "name columns of the data"),
+    (lambda d: AN.regress(d, "y ~ x", cov_type="HAC"), "'cov_type' parameter of regress"),
+    (lambda d: AN.correlations(d, ["x", "w"]), "'columns' parameter of correlations must name "
+                                               "columns of the data"),
+    (lambda d: AN.correlations(d, "xy"), "'columns' parameter of correlations must be a list "
+                                         "of at least 2 column names. Got 'xy'"),
+    (lambda d: AN.correlations(d, ["x", "y"], bootstrap="run"), "'bootstrap' parameter of "
+                                                                "correlations must name columns"),
+    (lambda d: AN.partial_correlation(d, "x", "Y", []), "'y' parameter of partial_correlation "
+                                                        "must name columns of the data"),
+    (lambda d: AN.partial_correlation(d, "x", 3, []), "'y' parameter of partial_correlation must "
+                                                      "be a column name (str). Got 3"),
+    (lambda d: AN.match_to_reference(d, metric="auc", reference="x > 0"),
+     "'metric' parameter of match_to_reference must name columns of the data"),
+    (lambda d: AN.match_to_reference(d, metric="y", accuracy="acc", reference="x > 0"),
+     "'accuracy' parameter of match_to_reference must name columns"),
+    (lambda d: AN.match_to_reference(d, metric="y", accuracy="z", reference="methd == 'a'"),
+     "'reference' parameter of match_to_reference must be a query on the frame's columns "
+     "['x', 'z', 'y', 'seed']. Got \"methd == 'a'\" instead"),
+    (lambda d: AN.match_to_reference(d, metric="y", accuracy="z", reference="x > 0",
+                                     tolerance=-1), "'tolerance' parameter of match_to_reference"),
+    (lambda d: AN.matched_difference(d), "'matched' parameter of matched_difference must be the "
+                                         "output of match_to_reference"),
+    (lambda d: AN.matched_difference(d.assign(diff_matched=0.0, in_range=True), by="method"),
+     "'by' parameter of matched_difference must name columns of the data"),
+    (lambda d: AN.simulate_confounding(50, noise=0), "'noise' parameter of simulate_confounding"),
+    (lambda d: AN.simulate_confounding(50, confounding=float("nan")), "'confounding' parameter"),
+    (lambda d: AN.correlations(d.to_dict(), ["x", "y"]), "'df' parameter of correlations must "
+                                                         "be a pandas DataFrame"),
+])
+def test_analysis_functions_name_the_bad_column_parameter(linear, call, expected):
+    from sparsepriv_nb._checks import ParameterError
+
+    with pytest.raises(ParameterError, match=re.escape(expected)):
+        call(linear)
 
 
 # --------------------------------------------------------------------------- matching
@@ -229,6 +311,10 @@ def test_confounding_verdicts(raw, controlled, expected):
 def test_confounding_verdict_validates():
     with pytest.raises(ValueError, match="'raw' parameter of confounding_verdict"):
         AN.confounding_verdict((0.1, 0.2), (0.0, -1.0, 1.0))
+    with pytest.raises(ValueError, match="'controlled' parameter of confounding_verdict"):
+        AN.confounding_verdict((0.1, 0.0, 0.2), ("a", -1.0, 1.0))
+    with pytest.raises(ValueError, match="'fmt' parameter of confounding_verdict"):
+        AN.confounding_verdict((0.1, 0.0, 0.2), (0.0, -1.0, 1.0), fmt="{:d}")
     with pytest.raises(ValueError, match="'control' parameter.*Got ''"):
         AN.confounding_verdict((0.1, 0.0, 0.2), (0.0, -1.0, 1.0), control="")
 
@@ -262,5 +348,6 @@ def test_fig1_replica_plots_means_over_seeds_with_sd_bars():
               for p in np.asarray(c.get_offsets())}
     assert {(0.91, 0.82), (0.65, 0.92), (0.8, 0.86)} <= points
     assert len(fig.axes) == 2  # colour bar for density
-    with pytest.raises(ValueError, match="lacks columns \\['auc'\\]"):
+    with pytest.raises(ValueError, match="'y' parameter of plot_accuracy_vs_defense must name "
+                                         "columns of the data"):
         PS.plot_accuracy_vs_defense(df, y="auc")

@@ -35,7 +35,8 @@ def test_parameters_are_read_from_tagged_cell(nbdir):
 
 
 def test_unknown_parameter_is_rejected_before_running(nbdir, tmp_path):
-    with pytest.raises(ValueError, match="Unknown parameter.*'Y'"):
+    with pytest.raises(cli.ParameterError, match=r"'-p' option sets \['Y'\].*unknown "
+                                                 r"parameter.*known: \['NAME', 'X'\]"):
         cli.run(overrides={"Y": 3}, notebooks_dir=nbdir, output=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -104,7 +105,7 @@ def test_run_writes_notebooks_html_and_index_and_names_failures(reports):
     index = (out / "index.html").read_text()
     assert "01_ok.html" in index and "failed" in index and "boom" in index
     assert rows[1]["failed_cell"] == "line 3: raise RuntimeError('boom')"
-    assert "line 3: raise RuntimeError(&#x27;boom&#x27;)" in index  # the failing line
+    assert "at <code>line 3: raise RuntimeError(&#39;boom&#39;)</code>" in index  # the line
     assert (out / "02_fails.html").exists()
 
 
@@ -116,8 +117,14 @@ def test_index_shows_effective_parameters_verdicts_thumbnail_and_data(reports):
     assert r["csv"] == ["01_ok/table.csv"] and (out / "01_ok" / "table.csv").exists()
     assert (out / r["thumbnail"]).read_bytes()[:4] == b"\x89PNG"
     index = (out / "index.html").read_text()
-    assert "X=5" in index and "NAME=&#x27;b&#x27;" in index
+    assert "X=5" in index and "NAME=&#39;b&#39;" in index
     assert "Verdict: X doubled is 10" in index and "not a verdict" not in index
+    sections = index.split("<section class='notebook'>")[1:]
+    assert len(sections) == 3  # one full-width block per notebook, in order
+    assert "<div class='verdicts'><h3>Verdicts</h3><ul>\n<li>Verdict: X doubled is 10</li>" \
+        in sections[0]
+    assert "No verdict lines: the notebook failed before printing one." in sections[1]
+    assert "No verdict lines: this notebook prints none" in sections[2]
     assert f"href='01_ok.html'><img class='thumb' src='{r['thumbnail']}'" in index
     assert "href='01_ok/table.csv'" in index
     assert not (out / "03_ok").exists()  # no empty working folders left behind
@@ -144,7 +151,8 @@ def test_jobs_gives_the_same_rows_index_and_failures_as_one_job(reports):
 
     def table(out):  # the index without times
         import re
-        return re.sub(r"<td>\d+\.\d</td>|written [^.]*\.", "", (out / "index.html").read_text())
+        return re.sub(r"<td>\d+\.\d</td>|written [^.]*\.|run time \d+\.\d s", "",
+                      (out / "index.html").read_text())
 
     assert table(out1) == table(out2)
     assert "2 at a time" in log2[0]
@@ -203,16 +211,18 @@ def test_default_jobs_is_cores_capped_by_notebooks():
 
 def test_main_rejects_bad_input_with_exit_code_2(tmp_path, capsys):
     code = cli.main(["run", "-p", "NO_SUCH_PARAM=1", "--output", str(tmp_path / "o")])
-    assert code == 2 and "Unknown parameter" in capsys.readouterr().err
+    assert code == 2 and "'-p' option sets ['NO_SUCH_PARAM']" in capsys.readouterr().err
     code = cli.main(["run", "-p", "EPOCHS=ten", "--only", "01", "--output", str(tmp_path / "o")])
     assert code == 2 and "EPOCHS='ten'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 def test_real_profiles_validate_against_real_notebooks():
+    notebooks = cli.find_notebooks()
     for profile in cli.PROFILES:
         prof = cli.load_profile(profile)
-        for info in cli.find_notebooks():
+        cli.check_profile(prof, notebooks, profile)
+        for info in notebooks:
             cli.resolve_parameters(info, prof, {})
 
 
@@ -274,13 +284,67 @@ def test_output_naming_an_existing_file_is_rejected(nbdir, tmp_path, capsys):
     ("all:\n  X: 1\n bad indent: 2\n", "is not valid YAML at line"),
     ("- 1\n- 2\n", "must hold a mapping of notebook keys to parameters. Got a list"),
     ("'01': [1, 2]\n", "section '01' must be a mapping of NAME: value. Got [1, 2]"),
+    ("al: {X: 2}\n", "has section(s) ['al']; a section is 'all' or a notebook's number: "
+                     "['01', '02']"),
+    ("'07': {X: 2}\n", "has section(s) ['07']"),
+    ("all: {Y: 2}\n", "sets ['Y'] in section 'all', which no notebook declares; known: "
+                      "['NAME', 'X']"),
+    ("'01': {Y: 2}\n", "section '01' sets ['Y'], which 01_ok.ipynb does not declare"),
+    ("all: {X: \"many\"}\n", "X='many' for 01_ok.ipynb must be of type int"),
+    ("all: {X: 1}\nall: {X: 2}\n", ""),  # YAML keeps the last duplicate key: accepted
 ])
 def test_broken_profile_file_gives_one_line_and_exit_2(nbdir, tmp_path, capsys, text, expected):
     (nbdir / "params" / "standard.yaml").write_text(text)
+    if not expected:
+        assert cli.main(["list", "--notebooks", str(nbdir), "--profile", "standard"]) == 0
+        return
     for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
         assert cli.main([*argv, "--notebooks", str(nbdir), "--profile", "standard"]) == 2
         err = _error_line(capsys)
-        assert "'--profile standard' file" in err and "standard.yaml" in err and expected in err
+        if "must be of type" not in expected:
+            assert "'--profile standard' file" in err and "standard.yaml" in err
+        assert expected in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "list"])
+def test_missing_profile_file_stops_with_exit_2(nbdir, tmp_path, capsys, command):
+    (nbdir / "params" / "standard.yaml").unlink()
+    argv = [command, "--notebooks", str(nbdir), "--profile", "standard"]
+    assert _exit_code(argv + (["--output", str(tmp_path / "o")] if command == "run" else [])) == 2
+    err = _error_line(capsys)
+    assert "The '--profile' option names 'standard', but its file" in err
+    assert f"{nbdir / 'params' / 'standard.yaml'} does not exist" in err
+    assert "profiles available in" in err and "['quick', 'paper']" in err
+    assert not (tmp_path / "o").exists()  # the notebooks did not run with their defaults
+
+
+def test_profile_file_that_is_not_utf8_names_the_file_and_option(nbdir, tmp_path, capsys):
+    path = nbdir / "params" / "paper.yaml"
+    path.write_bytes("all: {NAME: 'é'}\n".encode("latin-1"))
+    for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
+        assert cli.main([*argv, "--notebooks", str(nbdir), "--profile", "paper"]) == 2
+        err = _error_line(capsys)
+        assert f"The '--profile paper' file {path} is not UTF-8 text: byte 0xe9" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("write, expected", [
+    (lambda d: None, "holds no numbered notebook (NN_name.ipynb)"),
+    (lambda d: (d / "01_x.ipynb").write_text("{not json"), "01_x.ipynb cannot be read: "
+                                                          "Notebook does not appear to be JSON"),
+    (lambda d: _notebook(d, "01_x.ipynb", "", params="X = list(range(3))\n"),
+     "01_x.ipynb: the parameter X = list(range(3)) is not a literal"),
+    (lambda d: _notebook(d, "01_x.ipynb", "", params="X = (\n"),
+     "01_x.ipynb: the parameters cell is not valid Python"),
+])
+def test_bad_lessons_folder_gives_one_line_and_exit_2(tmp_path, capsys, write, expected):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    write(folder)
+    for argv in (["run", "--output", str(tmp_path / "o")], ["list"]):
+        assert cli.main([*argv, "--notebooks", str(folder)]) == 2
+        assert expected in _error_line(capsys)
     assert not (tmp_path / "o").exists()
 
 
@@ -366,13 +430,17 @@ def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         cell(["headline"], stream("display_data", data={"image/png": png(10)})),
-        cell(["verdict"], stream("stream", name="stdout", text="sparser is lower\n\n")),
+        cell(["verdict"], stream("stream", name="stdout", text="sparser is lower\n\n"
+                                                           "      mse   psnr\nbeta\n"
+                                                           "1.0  0.01  18.2\n2.0  0.02  17.9\n"
+                                                           "after the table\n")),
         cell([], stream("stream", name="stdout", text="noise\n  Verdict: computed\n"),
              stream("display_data", data={"image/png": png(200)})),
     ]
     nbformat.write(nb, tmp_path / "n.ipynb")
     out = _report.summarize(tmp_path / "n.ipynb", tmp_path / "thumb.png")
-    assert out["verdicts"] == ["sparser is lower", "Verdict: computed"]
+    assert out["verdicts"] == ["sparser is lower", "after the table", "Verdict: computed"]
+    assert out["tables_left_out"] == 1  # the printed table is not dumped into the index
     assert out["thumbnail"] == "thumb.png"
     assert (tmp_path / "thumb.png").read_bytes() == base64.b64decode(png(10))
     assert out["failed_cell"] is None
@@ -388,3 +456,23 @@ def test_clean_outside_a_checkout_removes_only_reports(tmp_path, monkeypatch, ca
     (theirs / "notes.txt").write_text("keep")
     assert cli.main(["clean"]) == 0
     assert not ours.exists() and (theirs / "notes.txt").read_text() == "keep"
+
+
+def test_index_escapes_values_and_says_what_is_missing(tmp_path):
+    from sparsepriv_nb import _report
+
+    rows = [dict(name="01_a.ipynb", status="ok", seconds=2.25, html="01_a.html",
+                 params={"X": 5, "NAME": "<b>"}, defaults={"X": 1, "NAME": "a"},
+                 overrides={"NAME": "<b>"}, verdicts=["Verdict: x < y & z"], csv=[],
+                 thumbnail=None, tables_left_out=2),
+            dict(name="02_b.ipynb", status="pending", params={"X": 1}, defaults={"X": 1},
+                 overrides={})]
+    index = _report.write_index(tmp_path, rows, "quick").read_text()
+    assert "<li>Verdict: x &lt; y &amp; z</li>" in index and "<b>'" not in index
+    assert "<b title='set with -p'>NAME=&#39;&lt;b&gt;&#39;</b>" in index
+    assert "<i title='set by the profile'>X=5</i>" in index
+    assert "2 printed table(s) left out: see the notebook." in index
+    assert "run time 2.2 s" in index and "<td>2.2</td>" in index
+    pending = index.split("<section class='notebook'>")[2]
+    assert "Not run yet." in pending and "run time" not in pending
+    assert "href" not in pending  # no HTML yet: the name is not a link

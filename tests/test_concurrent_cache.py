@@ -43,3 +43,23 @@ def test_two_processes_train_a_shared_model_once(tmp_path):
     a, b = (torch.load(tmp_path / f"model{i}.pt", weights_only=True) for i in range(2))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert len(list((tmp_path / "cache" / "models").glob("*"))) >= 1
+
+
+def test_cache_names_bad_roots_keys_and_kinds(tmp_path):
+    import pytest
+
+    from sparsepriv_nb._checks import ParameterError
+    from sparsepriv_nb.cache import Cache
+
+    with pytest.raises(ParameterError, match="'root' parameter of Cache must be a folder"):
+        Cache(3)
+    with pytest.raises(ParameterError, match="'enabled' parameter of Cache must be a bool"):
+        Cache(tmp_path, enabled="no")
+    cache = Cache(tmp_path)
+    with pytest.raises(ParameterError, match="'key' parameter of Cache must be a SHA-256 hex "
+                                             "digest.*Got '../x' instead"):
+        cache.load_json("records", "../x")
+    with pytest.raises(ParameterError, match="'kind' parameter of Cache must be a plain folder "
+                                             "name.*Got '../models' instead"):
+        cache.save_json("../models", "0" * 64, {})
+    assert not any(tmp_path.iterdir())  # nothing written outside or inside

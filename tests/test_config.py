@@ -101,6 +101,35 @@ def test_make_grid_over_nested_fields_with_dense_once():
         C.make_grid(Cfg(), sparsity__density=0.5)
 
 
+@pytest.mark.parametrize("axes, expected", [
+    ({"sparsity__density": []}, "The 'sparsity__density' parameter of make_grid must be a "
+                                "non-empty list of values (an empty axis gives no configuration)"
+                                ". Got [] instead."),
+    ({"seed": [0, 1], "train__epochs": ()}, "'train__epochs' parameter of make_grid must be a "
+                                           "non-empty list"),
+    ({"seed": (s for s in [])}, "'seed' parameter of make_grid must be a non-empty list"),
+    ({"sparsity__method": "magnitude"}, "'sparsity__method' parameter of make_grid must be a "
+                                        "list of values (not a str or a mapping). Got 'magnitude'"),
+    ({"defense__params": {"lam": 1}}, "must be a list of values (not a str or a mapping)"),
+    ({"no_such__field": [1]}, "unknown section 'no_such'"),
+    ({"sparsity__densty": [0.5]}, "no field(s) ['densty']"),
+    ({"sparsity__density": [0.5, 2.0]}, "'density' parameter of SparsitySection must be a "
+                                        "float in (0, 1]. Got 2.0"),
+])
+def test_make_grid_rejects_bad_axes_naming_the_axis(axes, expected):
+    with pytest.raises(ParameterError) as err:
+        C.make_grid(Cfg(sparsity={"method": "magnitude", "density": 0.5}), **axes)
+    assert expected in str(err.value)
+
+
+def test_make_grid_needs_a_config_and_reads_generators_once():
+    with pytest.raises(ParameterError, match="'base' parameter of make_grid must be an "
+                                               "ExperimentConfig. Got 'cfg'"):
+        C.make_grid("cfg", seed=[0])
+    grid = C.make_grid(Cfg(), seed=(s for s in [0, 1]))
+    assert [c.seed for c in grid] == [0, 1]
+
+
 def test_flat_columns_are_formula_names_one_per_field():
     cfg = Cfg(model={"params": {"hidden": (64,)}}, defense={"name": "ppb", "params": {"lam": 2}})
     flat = cfg.flat()

@@ -88,6 +88,30 @@ def test_invariant_to_permuting_classes_within_a_sample():
     assert D.ppb_penalty(z_perm).item() == pytest.approx(D.ppb_penalty(z).item(), rel=1e-6)
 
 
+@pytest.mark.parametrize("labels, expected", [
+    ([0, 1, 2, 5], r"The 'targets' parameter of ppb_loss must be class labels in \[0, 2\] "
+                   r"\(the logits have 3 classes\)\. Got labels from 0 to 5 instead\."),
+    ([0, -1, 2, 1], r"labels in \[0, 2\].*Got labels from -1 to 2"),
+    ([0, 3, 3, 3], r"Got labels from 0 to 3"),
+    (torch.tensor([0.0, 1.0, 2.0, 1.0]), r"must be integer class labels\. Got dtype torch.float32"),
+    (torch.tensor([True, False, True, False]), r"integer class labels\. Got dtype torch.bool"),
+])
+@pytest.mark.parametrize("lam", [0.0, 4.0])
+def test_ppb_loss_rejects_labels_outside_the_classes(labels, expected, lam):
+    from sparsepriv_nb._checks import ParameterError
+
+    targets = labels if isinstance(labels, torch.Tensor) else torch.tensor(labels)
+    with pytest.raises(ParameterError, match=expected):  # torch: IndexError / RuntimeError
+        D.ppb_loss(torch.zeros(4, 3), targets, lam)
+    with pytest.raises(ParameterError, match=expected):  # the loss_fn fit() receives
+        D.PPBLoss(lam)(torch.zeros(4, 3), targets)
+
+
+def test_ppb_loss_takes_any_integer_label_dtype():
+    z, y = torch.tensor(LOGITS), torch.tensor(LABELS)
+    assert torch.equal(D.ppb_loss(z, y.to(torch.int32), 4.0), D.ppb_loss(z, y, 4.0))
+
+
 def test_gradient_reaches_both_halves():
     z = torch.tensor(LOGITS[:4], requires_grad=True)
     D.ppb_penalty(z).backward()

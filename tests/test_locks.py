@@ -86,6 +86,35 @@ def test_a_dead_holder_leaves_no_stale_claim(tmp_path):
     assert p.exitcode == 1
 
 
+def test_threads_of_one_process_are_serialised(tmp_path):
+    import threading
+
+    inside, overlaps = [], []
+
+    def work():
+        with locks.claim(tmp_path, "k", timeout=30, poll=0.01):
+            inside.append(1)
+            overlaps.append(len(inside))
+            time.sleep(0.05)
+            inside.pop()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert overlaps == [1, 1, 1, 1]  # never two holders at once
+
+
+def test_a_nested_claim_without_timeout_fails_at_once_instead_of_hanging(tmp_path):
+    with locks.claim(tmp_path, "k", timeout=1):
+        t = time.monotonic()
+        with pytest.raises(RuntimeError, match="Deadlock"):
+            with locks.claim(tmp_path, "k", timeout=None):
+                pass
+        assert time.monotonic() - t < 5
+
+
 def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="'key'.*'../x'"):
         with locks.claim(tmp_path, "../x"):
@@ -95,3 +124,11 @@ def test_argument_errors(tmp_path):
             pass
     with pytest.raises(TypeError, match="'cache_root'"):
         locks.lock_path(3, "k")
+    with pytest.raises(ValueError, match="'poll' parameter of claim must be a float in "
+                                         r"\(0, inf\)\. Got 0 instead"):
+        with locks.claim(tmp_path, "k", poll=0):
+            pass
+    with pytest.raises(ValueError, match="'timeout'.*nan"):
+        with locks.claim(tmp_path, "k", timeout=float("nan")):
+            pass
+    assert not (tmp_path / "locks").exists()  # bad input creates nothing

@@ -76,6 +76,7 @@ def test_wheel_carries_the_lessons(installed):
         assert f"sparsepriv_nb/lessons/{name}" in names
     for profile in ("quick", "standard", "paper"):
         assert f"sparsepriv_nb/lessons/params/{profile}.yaml" in names
+    assert "sparsepriv_nb/templates/index.html.j2" in names  # the report index's template
 
 
 def test_installed_package_lists_copies_and_runs_a_lesson(installed):
