@@ -1,7 +1,8 @@
 """Print the longest code cells of each notebook's jupytext twin (``notebooks/NN_*.py``).
 
 Usage: ``python tools/cell_lengths.py [--over N] [--ref REV]``. For every notebook it prints the
-longest code cell (lines, first line) and the cells longer than ``N`` lines (default 25). With
+longest code cell (lines, first line) and the cells longer than ``N`` lines (default 25); the
+cell tagged ``parameters`` is left out (papermill's literals, kept as they are). With
 ``--ref REV`` it reads the twins as they are in git revision ``REV`` (e.g. ``main``), so a
 refactoring can be compared before and after.
 """
@@ -14,13 +15,15 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def code_cells(text: str) -> list[list[str]]:
-    """The code cells of a percent-format twin, each a list of lines (trailing blanks dropped)."""
+    """The code cells of a percent-format twin, each a list of lines (trailing blanks dropped),
+    without the cell tagged ``parameters``."""
     cells, current, kind = [], None, None
     for line in text.splitlines():
         if line.startswith("# %%"):
             if current is not None and kind == "code":
                 cells.append(current)
-            kind = "markdown" if "[markdown]" in line else "code"
+            kind = ("markdown" if "[markdown]" in line else
+                    "parameters" if '"parameters"' in line else "code")
             current = []
             continue
         if current is not None:
