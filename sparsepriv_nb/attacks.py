@@ -1,4 +1,4 @@
-"""Membership inference attacks as scikit-learn estimators, and their registry (METHODS.md 2).
+"""Membership inference attacks as scikit-learn estimators, and their registry (docs/methods.md 2).
 
 Every attack is a :class:`sklearn.base.BaseEstimator`: ``get_params`` / ``set_params`` /
 :func:`sklearn.base.clone` work, parameters are stored unchanged by ``__init__`` and validated

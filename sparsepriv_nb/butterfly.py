@@ -1,4 +1,4 @@
-"""Butterfly (Kronecker-sparse) layers (Dao et al. 2019; Gonon et al. 2023; METHODS.md 1).
+"""Butterfly (Kronecker-sparse) layers (Dao et al. 2019; Gonon et al. 2023; docs/methods.md 1).
 
 * :func:`butterfly_supports` - the fixed supports of the factors of an ``N x N`` butterfly.
 * :class:`ButterflyLinear` - a Linear layer whose weight is the product of those factors,

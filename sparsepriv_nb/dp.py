@@ -1,4 +1,4 @@
-"""Differentially private training with Opacus, with and without public masks (METHODS.md 5-6).
+"""Differentially private training with Opacus, with and without public masks (docs/methods.md 5-6).
 
 DP-SGD (Abadi et al. 2016) clips every per-sample gradient to norm ``C`` (``max_grad_norm``),
 sums the clipped gradients of a Poisson-sampled batch, adds Gaussian noise of standard

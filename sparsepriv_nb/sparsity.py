@@ -1,4 +1,4 @@
-"""Sparsity methods, built on ``torch.nn.utils.prune`` (METHODS.md section 1).
+"""Sparsity methods, built on ``torch.nn.utils.prune`` (docs/methods.md section 1).
 
 Each method changes the model in place *and* returns it, like torch's own
 ``prune.l1_unstructured``. Masks live in torch's reparametrisation (``weight_orig`` and
