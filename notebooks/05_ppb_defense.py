@@ -328,9 +328,9 @@ assert np.allclose(records.density_achieved, DENSITY, atol=0.02)
 # ## 6. Test accuracy with intervals, and the attacker's best attack per model
 #
 # Test accuracy is the mean of per-sample correctness over the non-members; its interval is
-# the Wilson interval of notebook 02 (`spn.lesson.accuracy_interval`). For the privacy axes we take, for each model and each metric,
-# the attack that does best on it (the attacker's best choice among ours: an optimistic
-# attacker), with its bootstrap interval:
+# the Wilson interval of notebook 02 (`spn.lesson.accuracy_interval`). For the privacy axes we
+# take, for each model and each metric, the attack that does best on it (the attacker's best
+# choice among ours: an optimistic attacker), with its bootstrap interval:
 #
 # * **AUC**: threshold-free;
 # * **TPR at 1 % FPR**: the low-FPR view (Carlini et al. 2022);
@@ -342,6 +342,10 @@ assert np.allclose(records.density_achieved, DENSITY, atol=0.02)
 # it, so its AUC and TPR are the same for the adaptive and the non-adaptive attacker. What the
 # shadows change is the *threshold* (hence balanced accuracy) and the learned attacks (per-class
 # thresholds, Salem, Shokri, SAMIA).
+#
+# The bookkeeping (which records belong to which model, the best attack per metric, the paired
+# comparisons of section 9) is `spn.defense_eval.DefenseComparison`; the cell below picks one
+# best attack by hand first.
 
 # %%
 METRICS = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR",

@@ -56,7 +56,10 @@ def confidence_gap(model, members, nonmembers) -> float:
 
 
 def attacker_name(adaptive: bool) -> str:
-    """``"adaptive"`` or ``"non-adaptive"``, the column value for a run key's second part."""
+    """``"adaptive"`` or ``"non-adaptive"``, the column value for a run key's second part.
+
+    Taught in notebook 05, section 5.
+    """
     return "adaptive" if adaptive else "non-adaptive"
 
 
@@ -95,6 +98,8 @@ def defense_runs(base, specs: Mapping[str, tuple], *, adaptive: Iterable[str] = 
 
 def correct_on_nonmembers(target) -> np.ndarray:
     """Per-example correctness (0.0 / 1.0) of a target model on its non-members (test set).
+
+    Taught in notebook 05, section 6 (test accuracy of each defended model).
 
     Args:
         target: the ``"target"`` entry of :func:`sparsepriv_nb.experiments.load_outputs`

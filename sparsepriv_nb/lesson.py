@@ -168,6 +168,8 @@ def accuracy_interval(accuracy, n, *, confidence: float = 0.95):
 def interval_column(lo, hi, *, digits: int = 3) -> list[str]:
     """``"[lo, hi]"`` strings for a table column.
 
+    Taught in notebook 02, section 3 (the Wilson interval of each target's test accuracy).
+
     Example:
         >>> interval_column([0.1, 0.25], [0.3, 0.5])
         ['[0.100, 0.300]', '[0.250, 0.500]']
