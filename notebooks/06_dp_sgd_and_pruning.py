@@ -72,7 +72,7 @@ import sparsepriv_nb as spn
 # torch notes that the first layer's input needs no gradient when Opacus' per-sample hooks
 # fire; harmless here (we want parameter gradients only). Every other warning stays visible.
 warnings.filterwarnings("ignore", message=".*Full backward hook is firing.*")
-lesson = spn.lesson.setup(seed=SEED, n_resamples=N_RESAMPLES)  # seeds once, starts the timer, sets figure defaults
+lesson = spn.lesson.setup(seed=SEED, n_resamples=N_RESAMPLES)  # seed, timer, figure defaults
 MODEL_KW = {"hidden": tuple(HIDDEN)} if ARCH == "mlp" else {"norm": NORM}
 
 # %% [markdown]
@@ -344,11 +344,11 @@ for name, (mode, kw) in variants.items():
     logits = spn.train.predict_logits(model, test[0], device=DEVICE)
     masked[name] = {"model": model, "info": info, "scores": attack_scores(model),
                     "correct": (logits.argmax(1) == test[1]).numpy()}
+
+# %%
 public_model = build()
 spn.train.fit(public_model, public, epochs=PUBLIC_EPOCHS, seed=SEED + 7919, device=DEVICE,
               progress=False)  # the same public pre-training, without any private step
-
-# %%
 public_acc = spn.train.evaluate(public_model, test)["accuracy"]
 mask_table = pd.DataFrame([{
     "method": name, "epsilon": r["info"]["epsilon"], "sigma": r["info"]["noise_multiplier"],

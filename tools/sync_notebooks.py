@@ -30,7 +30,8 @@ def sync(py: Path, execute: bool = True) -> Path:
               if os.name == "posix" else None)
         try:
             NotebookClient(nb, km=km, timeout=1200, kernel_name="python3",
-                           resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                           resources={"metadata": {"path": str(NOTEBOOKS)}}).execute(
+                               cleanup_kc=True)  # shut the kernel down (we made its manager)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     for cell in nb.cells:
