@@ -164,7 +164,7 @@ AN.regress(toy_seeded, "y ~ x + z", cluster="seed").round(3)
 # same model twice). The analysis uses the *achieved* density of every model
 # (`density_achieved`), never the requested one.
 
-# %% tags=["nbval-check-output"]
+# %%
 is_mlp = ARCH == "mlp"
 base = E.ExperimentConfig(
     data={"name": DATASET, "max_samples": MAX_SAMPLES},
