@@ -51,7 +51,6 @@ DATA_ROOT = None  # None: ./data (or $SPARSEPRIV_DATA)
 
 # %%
 import copy
-import time
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -61,9 +60,7 @@ from matplotlib.patches import Patch
 import sparsepriv_nb as spn
 from sparsepriv_nb import sparsity as sp
 
-spn.train.seed_everything(0)
-T0 = time.perf_counter()
-plt.rcParams["figure.dpi"] = 80
+lesson = spn.lesson.setup(seed=0)  # seeds once, starts the timer, sets figure defaults
 
 # %% [markdown]
 # ## 1. Data and a dense baseline
@@ -169,6 +166,7 @@ print(f"one model, no fine-tuning, {len(test_data[1])} test samples: accuracy ma
       "them over seeds)")
 
 
+# %%
 def add_mask_key(fig):
     """A colour key under a mask figure: black = kept (1), white = pruned (0)."""
     fig.subplots_adjust(bottom=0.16)
@@ -351,9 +349,8 @@ def record(method, model, seed, requested, before_finetune=None):
                         acc_before_finetune=acc if before_finetune is None else before_finetune))
 
 
-for seed in SEEDS:
-    base = new_model(seed)
-    train(base, EPOCHS, seed)
+def one_shot_runs(base, seed):
+    """Prune the seed's trained dense model to every density, then fine-tune."""
     for density in DENSITIES:
         for method in ("magnitude-global", "random"):
             if density == 1.0:
@@ -363,18 +360,35 @@ for seed in SEEDS:
             before = test_acc(m)
             train(m, FINETUNE_EPOCHS, seed)
             record(method, m, seed, density, before)
+
+
+# %%
+def iterative_runs(seed):
+    """IMP and lottery tickets: one record per round."""
     for method, rewind in (("IMP", None), ("lottery ticket", "init")):
         _, hist = sp.iterative_magnitude_pruning(
             new_model(seed), lambda m, r: train(m, IMP_EPOCHS, seed + 100 * r), rounds=IMP_ROUNDS,
             amount=IMP_AMOUNT, scope="global", rewind=rewind, progress=False,
             eval_fn=lambda m: {"test_acc": test_acc(m)})
-        records += [dict(method=method, seed=seed, requested=(1 - IMP_AMOUNT) ** r.round,
-                         density=r.density, test_acc=r.test_acc, acc_before_finetune=r.test_acc)
-                    for r in hist.itertuples()]
+        records.extend(dict(method=method, seed=seed, requested=(1 - IMP_AMOUNT) ** r.round,
+                            density=r.density, test_acc=r.test_acc, acc_before_finetune=r.test_acc)
+                       for r in hist.itertuples())
+
+
+# %%
+def butterfly_runs(seed):
     for n_factors in BUTTERFLY_FACTORS:
         bf = sp.butterfly_sparsify(new_model(seed), n_factors=n_factors, seed=seed)
         train(bf, EPOCHS, seed)
         record(f"butterfly ({n_factors} factors)", bf, seed, float("nan"))
+
+
+for seed in SEEDS:
+    base = new_model(seed)
+    train(base, EPOCHS, seed)
+    one_shot_runs(base, seed)
+    iterative_runs(seed)
+    butterfly_runs(seed)
 results = pd.DataFrame(records)
 print(f"{len(results)} trained configurations over {len(SEEDS)} seeds")
 
@@ -402,10 +416,7 @@ fig = spn.plots.plot_intervals(summary, x="density", hue="method", logx=True,
                                chance=1 / ds.num_classes,
                                title=f"{ds.name}, {ARCH}: accuracy vs density, {len(SEEDS)} seeds")
 ax = fig.axes[0]
-ticks = []  # the achieved densities, thinned where labels would overlap on the log axis
-for t in sorted(set(summary.density.round(3)), reverse=True):
-    if not ticks or ticks[-1] / t > 1.12:
-        ticks.append(t)
+ticks = spn.lesson.log_ticks(summary.density)  # thinned where labels would overlap
 ax.set_xticks(ticks, [f"{t:g}" for t in ticks], rotation=90, fontsize=7)
 ax.xaxis.set_minor_locator(plt.NullLocator())
 ax.invert_xaxis()  # sparser to the right
@@ -426,10 +437,9 @@ def paired(a, b, column, requested):
     """Mean difference a - b over seeds and its t-interval, with its verdict sentence."""
     rows = results[results.requested.round(6) == round(requested, 6)]
     wide = rows.pivot_table(index="seed", columns="method", values=column)
-    diff = (wide[a] - wide[b]).dropna().to_frame("diff").assign(group=0)
-    agg = spn.metrics.aggregate_seeds(diff, "group", "diff").iloc[0]
+    d = spn.lesson.paired_seed_difference(wide[a], wide[b])  # t-interval over seeds
     return spn.metrics.describe_difference(a, b, f"{column} at density {requested:g}",
-                                           agg["mean"], agg["lo"], agg["hi"])
+                                           d["mean"], d["lo"], d["hi"])
 
 
 for d in [d for d in DENSITIES if d < 1]:
@@ -504,4 +514,4 @@ spn.widgets.sparsity_explorer(dense, test_data, densities=[1.0, 0.5, 0.2, VIEW_D
 # model leak less about its training set than the dense one?
 
 # %%
-print(f"notebook time: {time.perf_counter() - T0:.0f} s")
+print(f"notebook time: {lesson.elapsed():.0f} s")

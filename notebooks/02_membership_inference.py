@@ -70,8 +70,6 @@ DEVICE = "auto"
 DATA_ROOT = None
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -82,21 +80,10 @@ from scipy import stats
 import sparsepriv_nb as spn
 from sparsepriv_nb import experiments as E
 
-spn.train.seed_everything(SEED)
-T0 = time.perf_counter()
-plt.rcParams["figure.dpi"] = 80
-cache = E.default_cache() if CACHE else False
-CI = dict(n_resamples=N_RESAMPLES, random_state=SEED)
-
-
-def with_ci(df, metric, digits=3):
-    """'estimate [lo, hi]' strings of a metric and its interval columns."""
-    def fmt(r):
-        if np.isnan(r[metric]):
-            return "NaN (FPR not resolvable)"
-        return f"{r[metric]:.{digits}f} [{r[metric + '_lo']:.{digits}f}, {r[metric + '_hi']:.{digits}f}]"
-    return df.apply(fmt, axis=1)
-
+lesson = spn.lesson.setup(seed=SEED, cache=CACHE, n_resamples=N_RESAMPLES)
+cache = lesson.cache  # the experiment cache under data/cache, or False
+CI = lesson.ci  # bootstrap settings of every interval: N_RESAMPLES resamples, seeded
+NAN_TPR = "NaN (FPR not resolvable)"
 
 # %% [markdown]
 # ## 1. Threat model and the pipeline
@@ -229,8 +216,8 @@ for name, cfg in configs.items():
     results[name], outputs[name] = E.run_experiment(cfg, cache=cache, device=DEVICE, root=DATA_ROOT,
                                                     return_outputs=True, progress=False)
 table = pd.concat(results, names=["target"]).reset_index(level=0)
-table["AUC [95% CI]"] = with_ci(table, "auc")
-table["TPR at 1% FPR [95% CI]"] = with_ci(table, "tpr_at_1pct_fpr")
+table["AUC [95% CI]"] = spn.lesson.with_interval(table, "auc", nan=NAN_TPR)
+table["TPR at 1% FPR [95% CI]"] = spn.lesson.with_interval(table, "tpr_at_1pct_fpr", nan=NAN_TPR)
 headline = table.pivot(index="attack", columns="target", values=["AUC [95% CI]", "TPR at 1% FPR [95% CI]"])
 headline.loc[list(ATTACKS)]
 
@@ -239,7 +226,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 acc = table.groupby("target")[["density_achieved", "train_acc", "test_acc", "gen_gap", "n_members"]].first()
 acc_lo, acc_hi = proportion_confint((acc.test_acc * acc.n_members).round(), acc.n_members, method="wilson")
-acc["test_acc 95% CI (Wilson)"] = [f"[{a:.3f}, {b:.3f}]" for a, b in zip(acc_lo, acc_hi)]
+# the package's accuracy interval is this Wilson interval; later sections call it
+assert np.allclose([acc_lo, acc_hi], spn.lesson.accuracy_interval(acc.test_acc, acc.n_members))
+acc["test_acc 95% CI (Wilson)"] = spn.lesson.interval_column(acc_lo, acc_hi)
 acc.round(3)
 
 # %% [markdown]
@@ -389,9 +378,8 @@ transfer = {}
 for ax, attack_name in zip(axes, ("shokri", "loss")):
     cells = transfer[attack_name] = E.attack_transfer(pairs, attack_name, cfg=base, metric=BACC, **CI)
     spn.plots.plot_heatmap(cells["balanced_accuracy"], ax=ax, title=f"{attack_name}: balanced accuracy")
-f3 = "{:.3f}".format
-pd.concat({a: t["balanced_accuracy"].map(f3) + " [" + t["balanced_accuracy_lo"].map(f3) + ", "
-              + t["balanced_accuracy_hi"].map(f3) + "]" for a, t in transfer.items()}, names=["attack"])
+pd.concat({a: spn.lesson.format_interval(*(t[c] for c in BACC)) for a, t in transfer.items()},
+          names=["attack"])
 
 # %% [markdown]
 # Which transfers are distinguishable from chance? A cell is *above chance* when the lower end
@@ -431,10 +419,9 @@ fig = spn.plots.plot_intervals(sweep, x="density_achieved", y="auc", lo="auc_lo"
 fig.axes[0].set_xticks(SWEEP_DENSITIES, [f"{d:g}" for d in SWEEP_DENSITIES])
 per_model = sweep.groupby("sparsity_density")[["density_achieved", "test_acc", "gen_gap",
                                                 "n_members"]].first()
-acc_lo, acc_hi = proportion_confint((per_model.test_acc * per_model.n_members).round(),
-                                    per_model.n_members, method="wilson")
-per_model["test_acc 95% CI (Wilson)"] = [f"[{a:.3f}, {b:.3f}]" for a, b in zip(acc_lo, acc_hi)]
-sweep.assign(**{"AUC [95% CI]": with_ci(sweep, "auc")}).pivot(
+per_model["test_acc 95% CI (Wilson)"] = spn.lesson.interval_column(
+    *spn.lesson.accuracy_interval(per_model.test_acc, per_model.n_members))
+sweep.assign(**{"AUC [95% CI]": spn.lesson.with_interval(sweep, "auc", nan=NAN_TPR)}).pivot(
     index="sparsity_density", columns="attack", values="AUC [95% CI]").join(
     per_model.drop(columns="n_members").round(3)).sort_index(ascending=False)
 
@@ -473,10 +460,9 @@ agg.round(3)
 wide = by_classes.pivot_table(index=["attack", "seed"], columns="data_n_classes", values="auc")
 lo_c, hi_c = min(CLASS_COUNTS), max(CLASS_COUNTS)
 for a, g in wide.groupby(level="attack"):
-    diff = (g[hi_c] - g[lo_c]).to_frame("d").assign(attack=a)
-    s = spn.metrics.aggregate_seeds(diff, "attack", "d").iloc[0]
-    print(f"Verdict: {a}: AUC with {hi_c} vs {lo_c} classes: {spn.metrics.verdict(s['mean'], s.lo, s.hi)} "
-          f"(mean paired difference over {int(s.n)} seeds {s['mean']:+.3f}, 95 % t-interval [{s.lo:+.3f}, {s.hi:+.3f}]).")
+    s = spn.lesson.paired_seed_difference(g[hi_c], g[lo_c])  # as in notebook 01, section 5
+    print(f"Verdict: {a}: AUC with {hi_c} vs {lo_c} classes: {spn.metrics.verdict(s['mean'], s['lo'], s['hi'])} "
+          f"(mean paired difference over {s['n']} seeds {s['mean']:+.3f}, 95 % t-interval [{s['lo']:+.3f}, {s['hi']:+.3f}]).")
 
 # %% [markdown]
 # ## 10. Attack-measured privacy vs differential privacy
@@ -525,4 +511,4 @@ spn.widgets.mia_explorer(views)
 # sparsity protects beyond what lower accuracy explains.
 
 # %%
-print(f"notebook time: {time.perf_counter() - T0:.0f} s")
+print(f"notebook time: {lesson.elapsed():.0f} s")

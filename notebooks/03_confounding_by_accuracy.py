@@ -88,11 +88,8 @@ from sparsepriv_nb import analysis as AN
 from sparsepriv_nb import experiments as E
 from sparsepriv_nb import plots_sweep as PS
 
-spn.train.seed_everything(SEEDS[0])
-T0 = time.perf_counter()
-plt.rcParams["figure.dpi"] = 80
-pd.set_option("display.width", 120)
-cache = E.default_cache() if CACHE else False
+lesson = spn.lesson.setup(seed=SEEDS[0], cache=CACHE, display_width=120)
+cache = lesson.cache  # the experiment cache under data/cache, or False
 
 # %% [markdown]
 # ## 1. Confounding on a toy example, where the answer is known
@@ -167,7 +164,7 @@ AN.regress(toy_seeded, "y ~ x + z", cluster="seed").round(3)
 # same model twice). The analysis uses the *achieved* density of every model
 # (`density_achieved`), never the requested one.
 
-# %% tags=["nbval-check-output"]
+# %%
 is_mlp = ARCH == "mlp"
 base = E.ExperimentConfig(
     data={"name": DATASET, "max_samples": MAX_SAMPLES},
@@ -177,6 +174,8 @@ base = E.ExperimentConfig(
     attack={"names": tuple(ATTACKS), "params": ATTACK_PARAMS, "n_shadows": N_SHADOWS,
             "n_reference": N_REFERENCE},
     seed=SEEDS[0])
+
+# %% tags=["nbval-check-output"]
 iterative = [m for m in METHODS if m in ("imp", "lottery")]
 one_shot = [m for m in METHODS if m not in ("butterfly", *iterative)]
 imp_amount = base.sparsity.options.get("imp_amount", 0.5)
@@ -278,7 +277,7 @@ print(f"the {MAIN_ATTACK} attack beats chance (AUC interval above 0.5) on {leaks
 # project's $1 - \text{advantage} = 2(1 - \text{balanced accuracy})$ at the threshold fitted on
 # the shadow model: 1 means the attack does no better than chance, and values above 1 mean
 # that threshold, fitted on the shadow model, does worse than chance on the target. Gonon et al.'s exact
-# formula is not published (METHODS.md, "Unknowns"). The other two panels show the AUC and the
+# formula is not published (docs/methods.md, "Unknowns"). The other two panels show the AUC and the
 # TPR at 1 % FPR of the same attack.
 
 # %% tags=["headline"]
@@ -520,4 +519,4 @@ ax.grid(alpha=0.3)
 # same sparse models: can their hidden representations be *inverted* back into the input?
 
 # %%
-print(f"notebook time: {time.perf_counter() - T0:.0f} s")
+print(f"notebook time: {lesson.elapsed():.0f} s")

@@ -50,7 +50,6 @@ DATA_ROOT = None
 # %%
 import copy
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,15 +57,12 @@ import pandas as pd
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-from statsmodels.stats.proportion import proportion_confint
 
 import sparsepriv_nb as spn
 from sparsepriv_nb import inversion as inv
 from sparsepriv_nb import sparsity as sp
 
-spn.train.seed_everything(SEED)
-T0 = time.perf_counter()
-plt.rcParams["figure.dpi"] = 80
+lesson = spn.lesson.setup(seed=SEED)  # seeds once, starts the timer, sets figure defaults
 
 # %% [markdown]
 # ## 1. A trained model and the images to recover
@@ -108,22 +104,25 @@ print(f"layers: {LAYERS} | {len(train_data[1])} training images, {EPOCHS} epochs
 #
 # We start from Gaussian noise, take Adam steps with a step-down learning rate, and keep pixels
 # in the data range. One loss per image, summed: the whole batch is inverted at once, each image
-# along its own gradient. The cell writes the loop by hand and checks the package against it.
+# along its own gradient. The next three cells write the loop by hand (every line of it: this is
+# the idea), then check the package against it.
 
 # %%
 layer, steps, tv_weight = LAYERS[1], 100, TV_WEIGHT
 post = (lambda z: z) if ACTIVATION is None else torch.relu
-captured = {}
+captured = {}  # the forward hook stores the layer's output here
 handle = dense.get_submodule(layer).register_forward_hook(lambda m, i, out: captured.update(out=out))
 with torch.no_grad():
     dense(images)
-    target_feat = post(captured["out"]).detach()
+    target_feat = post(captured["out"]).detach()  # Phi_l(x0), what the attacker sees
 gen = torch.Generator().manual_seed(SEED)
 x = (0.5 + 0.2 * torch.randn(images.shape, generator=gen)).clamp(0, 1).requires_grad_(True)
 opt = torch.optim.Adam([x], lr=LR)
 sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * steps), int(0.85 * steps)], gamma=0.1)
-for p in dense.parameters():
+for p in dense.parameters():  # only the image is optimised
     p.requires_grad_(False)
+
+# %%
 for _ in range(steps):
     opt.zero_grad()
     dense(x)
@@ -139,6 +138,8 @@ for _ in range(steps):
 handle.remove()
 for p in dense.parameters():
     p.requires_grad_(True)
+
+# %%
 package = inv.invert(dense, layer, images, steps=steps, lr=LR, tv_weight=tv_weight, seed=SEED,
                      activation=ACTIVATION, value_range=ds.value_range, progress=False)
 gap = (package.images - x.detach()).abs().max().item()
@@ -262,8 +263,9 @@ sp.iterative_magnitude_pruning(
     rounds=max(K_ROUNDS), amount=0.2, scope="layer", eval_fn=keep_checkpoint, progress=False)
 KS = sorted(checkpoints, reverse=True)
 n_test = len(test_data[1])
-acc_table = pd.DataFrame([(k, accuracy[k], *proportion_confint(round(accuracy[k] * n_test), n_test, method="wilson"))
-                          for k in KS], columns=["k", "test_acc", "lo", "hi"]).set_index("k")
+acc_lo, acc_hi = spn.lesson.accuracy_interval([accuracy[k] for k in KS], n_test)  # Wilson
+acc_table = pd.DataFrame({"k": KS, "test_acc": [accuracy[k] for k in KS], "lo": acc_lo,
+                          "hi": acc_hi}).set_index("k")
 acc_table.round(3)
 
 # %% tags=["nbval-check-output"]
@@ -448,4 +450,4 @@ spn.widgets.inversion_explorer(results, records, images)
 # 02 membership inference → 03 confounding by accuracy → 04 inversion → 05 defenses → 06 DP.
 
 # %%
-print(f"notebook time: {time.perf_counter() - T0:.0f} s")
+print(f"notebook time: {lesson.elapsed():.0f} s")

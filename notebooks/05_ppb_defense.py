@@ -34,7 +34,7 @@
 #    adaptive attackers;
 # 5. turn the comparison into a computed verdict, not an impression.
 #
-# Seed: Yuan & Zhang (002). Method specification: METHODS.md section 5.
+# Seed: Yuan & Zhang (002). Method specification: docs/methods.md section 5.
 
 # %% tags=["parameters"]
 DATASET = "digits"
@@ -65,8 +65,6 @@ DEVICE = "auto"
 DATA_ROOT = None
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -76,10 +74,8 @@ import torch.nn.functional as F
 import sparsepriv_nb as spn
 from sparsepriv_nb import experiments as E
 
-spn.train.seed_everything(SEED)
-T0 = time.perf_counter()
-plt.rcParams["figure.dpi"] = 80
-cache = E.default_cache() if CACHE else False
+lesson = spn.lesson.setup(seed=SEED, cache=CACHE, n_resamples=N_RESAMPLES)
+cache = lesson.cache  # the experiment cache under data/cache, or False
 ALL_ATTACKS = tuple(ATTACKS) + tuple(STRONG_ATTACKS)
 
 # %% [markdown]
@@ -127,6 +123,7 @@ def pruned_copy():
     return spn.sparsity.apply_sparsity(model, METHOD, DENSITY, seed=SEED)
 
 
+# %%
 def confidence_gap(model):
     conf = {name: spn.signals.confidence(spn.train.predict_logits(model, X), y)
             for name, (X, y) in (("members", members), ("non-members", nonmembers))}
@@ -136,6 +133,8 @@ def confidence_gap(model):
 plain = pruned_copy()
 spn.train.fit(plain, members, epochs=FINETUNE_EPOCHS, lr=LR, seed=SEED + 1, progress=False,
               device=DEVICE)
+# the package's confidence_gap (used from here on) is the function above
+assert np.isclose(confidence_gap(plain), spn.defense_eval.confidence_gap(plain, members, nonmembers))
 for name, model in (("dense", dense), ("pruned + fine-tuned", plain)):
     acc_in = spn.train.evaluate(model, members)["accuracy"]
     acc_out = spn.train.evaluate(model, nonmembers)["accuracy"]
@@ -212,7 +211,7 @@ print(f"pair KL on the members: after pruning {before:.4f}; fine-tuned with CE {
 hand = {}
 for name, model in (("cross-entropy", plain), (f"PPB, lambda = {LAM:g}", ppb_model)):
     hand[name] = {"test accuracy": spn.train.evaluate(model, nonmembers)["accuracy"],
-                  "confidence gap": confidence_gap(model),
+                  "confidence gap": spn.defense_eval.confidence_gap(model, members, nonmembers),
                   "density": spn.sparsity.overall_density(model)}
 pd.DataFrame(hand).T.round(3)
 
@@ -244,6 +243,8 @@ for name, model in (("cross-entropy", plain), (f"PPB, lambda = {LAM:g}", ppb_mod
         "confidence gap": conf[membership == 1].mean() - conf[membership == 0].mean(),
         "sensitivity gap": sens.mean(1)[membership == 1].mean() - sens.mean(1)[membership == 0].mean(),
         "confidence AUC": ci["estimate"], "AUC lo": ci["lo"], "AUC hi": ci["hi"]}
+
+# %%
 conf_plain = spn.signals.confidence(spn.train.predict_logits(plain, both), labels)
 conf_ppb = spn.signals.confidence(spn.train.predict_logits(ppb_model, both), labels)
 d = spn.metrics.paired_difference(conf_ppb, conf_plain, membership, "auc",
@@ -285,27 +286,18 @@ DEFENSE_SPECS.update({
 })
 PPB_LABEL = f"ppb {LAM:g}"
 assert PPB_LABEL in DEFENSE_SPECS, f"LAM={LAM} must be one of LAMBDAS={LAMBDAS}"
+# every defense against the non-adaptive attacker; the adaptive one attacks the baselines and
+# PPB (each lambda with ADAPTIVE_SWEEP, else only LAM)
+adaptive = [label for label in DEFENSE_SPECS if label != "none"
+            and (ADAPTIVE_SWEEP or not label.startswith("ppb") or label == PPB_LABEL)]
+runs = spn.defense_eval.defense_runs(base, DEFENSE_SPECS, adaptive=adaptive)  # {(label, adaptive): cfg}
 
-
-def config(label, adaptive=False):
-    name, params = DEFENSE_SPECS[label]
-    return base.replace(defense__name=name, defense__params=tuple(params.items()),
-                        defense__adaptive=adaptive and name is not None)
-
-
-def wanted(label, adaptive):
-    if not adaptive:
-        return True
-    return label != "none" and (ADAPTIVE_SWEEP or not label.startswith("ppb") or label == PPB_LABEL)
-
-
-runs = {(label, adaptive): config(label, adaptive)
-        for label in DEFENSE_SPECS for adaptive in (False, True) if wanted(label, adaptive)}
+# %%
 records = E.run_sweep(list(runs.values()), cache=cache, device=DEVICE, root=DATA_ROOT,
                       progress=False)
 keys = [k for k in runs for _ in ALL_ATTACKS]
 records["defense"] = [k[0] for k in keys]
-records["attacker"] = ["adaptive" if k[1] else "non-adaptive" for k in keys]
+records["attacker"] = [spn.defense_eval.attacker_name(k[1]) for k in keys]
 assert (records.attack.values == np.tile(ALL_ATTACKS, len(runs))).all()
 outputs = {k: E.load_outputs(cfg, cache=cache) for k, cfg in runs.items()}
 (records.pivot_table(index=["defense", "attacker"], columns="attack", values="auc")
@@ -335,10 +327,10 @@ assert np.allclose(records.density_achieved, DENSITY, atol=0.02)
 # %% [markdown]
 # ## 6. Test accuracy with intervals, and the attacker's best attack per model
 #
-# Test accuracy is the mean of per-sample correctness over the non-members; its interval is a
-# bootstrap over those samples. For the privacy axes we take, for each model and each metric,
-# the attack that does best on it (the attacker's best choice among ours: an optimistic
-# attacker), with its bootstrap interval:
+# Test accuracy is the mean of per-sample correctness over the non-members; its interval is
+# the Wilson interval of notebook 02 (`spn.lesson.accuracy_interval`). For the privacy axes we
+# take, for each model and each metric, the attack that does best on it (the attacker's best
+# choice among ours: an optimistic attacker), with its bootstrap interval:
 #
 # * **AUC**: threshold-free;
 # * **TPR at 1 % FPR**: the low-FPR view (Carlini et al. 2022);
@@ -350,47 +342,25 @@ assert np.allclose(records.density_achieved, DENSITY, atol=0.02)
 # it, so its AUC and TPR are the same for the adaptive and the non-adaptive attacker. What the
 # shadows change is the *threshold* (hence balanced accuracy) and the learned attacks (per-class
 # thresholds, Salem, Shokri, SAMIA).
+#
+# The bookkeeping (which records belong to which model, the best attack per metric, the paired
+# comparisons of section 9) is `spn.defense_eval.DefenseComparison`; the cell below picks one
+# best attack by hand first.
 
 # %%
-rng = np.random.default_rng(SEED)
-test_idx = rng.integers(0, len(nonmembers[1]), size=(N_RESAMPLES, len(nonmembers[1])))
 METRICS = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR",
            "balanced_accuracy": "balanced accuracy"}
+# the attacker's best attack on one model, by hand: the row of the highest AUC
+undefended = records[(records.defense == "none") & (records.attacker == "non-adaptive")]
+best_by_hand = undefended.loc[undefended.auc.idxmax()]
+study = spn.defense_eval.DefenseComparison(records, outputs, METRICS, n_resamples=N_RESAMPLES,
+                                           seed=SEED)
+assert best_by_hand.attack == study.best(("none", False), "auc").attack
+print(f"best attack on the undefended model by AUC: {best_by_hand.attack} "
+      f"({best_by_hand.auc:.3f})")
 
-
-def rows_of(key):
-    return records[(records.defense == key[0])
-                   & (records.attacker == ("adaptive" if key[1] else "non-adaptive"))]
-
-
-def best_row(key, metric):
-    sub = rows_of(key).dropna(subset=[metric])
-    return sub.loc[sub[metric].idxmax()] if len(sub) else None
-
-
-def correct(key):
-    out = outputs[key]["target"]
-    keep = out.membership == 0
-    return (out.logits[keep].argmax(1) == out.labels[keep]).numpy().astype(float)
-
-
-def accuracy_ci(c):
-    return c.mean(), *np.percentile(c[test_idx].mean(1), [2.5, 97.5])
-
-
-rows = []
-for key in runs:
-    acc, acc_lo, acc_hi = accuracy_ci(correct(key))
-    row = {"defense": key[0], "attacker": "adaptive" if key[1] else "non-adaptive",
-           "test_acc": acc, "test_acc_lo": acc_lo, "test_acc_hi": acc_hi}
-    for metric in METRICS:
-        best = best_row(key, metric)
-        row.update({metric: np.nan, f"{metric}_lo": np.nan, f"{metric}_hi": np.nan,
-                    f"{metric}_attack": None} if best is None else
-                   {metric: best[metric], f"{metric}_lo": best[f"{metric}_lo"],
-                    f"{metric}_hi": best[f"{metric}_hi"], f"{metric}_attack": best.attack})
-    rows.append(row)
-summary = pd.DataFrame(rows)
+# %%
+summary = study.summary()  # test accuracy with its Wilson interval, best attack per metric
 summary[["defense", "attacker", "test_acc", "test_acc_lo", "test_acc_hi",
          *[c for m in METRICS for c in (m, f"{m}_lo", f"{m}_hi", f"{m}_attack")]]].round(3)
 
@@ -442,6 +412,10 @@ def pareto_front(df, x="test_acc", y="auc"):
     return df[keep]
 
 
+# the package's pareto_front, used below, is this function
+assert pareto_front(summary).equals(spn.defense_eval.pareto_front(summary))
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
 fronts = {}
 for ax, col in zip(axes, ("auc", "tpr_at_1pct_fpr")):
@@ -453,7 +427,7 @@ for ax, col in zip(axes, ("auc", "tpr_at_1pct_fpr")):
                         capsize=2, color=f"C{list(DEFENSE_SPECS).index(r.defense)}",
                         mfc="none" if attacker == "adaptive" else None,
                         label=r.defense if attacker == "non-adaptive" else None)
-        front = pareto_front(pts.dropna(subset=[col]), y=col).sort_values("test_acc")
+        front = spn.defense_eval.pareto_front(pts.dropna(subset=[col]), y=col).sort_values("test_acc")
         fronts[(METRICS[col], attacker)] = front.defense.tolist()
         ax.plot(front.test_acc, front[col], ls="--" if attacker == "adaptive" else "-",
                 color="grey", lw=1)
@@ -484,44 +458,25 @@ for (name, attacker), front in fronts.items():
 # `paper` profiles), not as a result.
 
 # %%
-member_labels = outputs[("none", False)]["target"].membership
-for key in runs:  # every model was attacked on the same samples in the same order
-    assert np.array_equal(outputs[key]["target"].membership, member_labels)
+# a paired accuracy difference, by hand: resample the test examples once and recompute both
+# models' accuracy on every resample
+ca, cb = study.correct((PPB_LABEL, False)), study.correct(("none", False))
+idx = np.random.default_rng(SEED).integers(0, len(ca), size=(N_RESAMPLES, len(ca)))
+by_hand = (ca.mean() - cb.mean(), *np.percentile(ca[idx].mean(1) - cb[idx].mean(1), [2.5, 97.5]))
+assert np.allclose(by_hand, study.accuracy_difference((PPB_LABEL, False), ("none", False)))
+print(f"PPB minus no defense, test accuracy: {by_hand[0]:+.3f} "
+      f"(paired 95% CI {by_hand[1]:+.3f} to {by_hand[2]:+.3f})")
 
-
-def paired(key_a, key_b, metric):
-    """metric(best attack on a) - metric(best attack on b), paired bootstrap interval."""
-    a, b = best_row(key_a, metric), best_row(key_b, metric)
-    if a is None or b is None:
-        return np.nan, np.nan, np.nan
-    d = spn.metrics.paired_difference(
-        outputs[key_a]["scores"][a.attack], outputs[key_b]["scores"][b.attack], member_labels,
-        metric, n_resamples=N_RESAMPLES, random_state=SEED, threshold_a=a.threshold,
-        threshold_b=b.threshold)
-    return d["diff"], d["lo"], d["hi"]
-
-
-def accuracy_difference(key_a, key_b):
-    ca, cb = correct(key_a), correct(key_b)
-    return ca.mean() - cb.mean(), *np.percentile(ca[test_idx].mean(1) - cb[test_idx].mean(1),
-                                                 [2.5, 97.5])
-
-
-def compare(question, key_a, key_b, metric):
-    d, acc = paired(key_a, key_b, metric), accuracy_difference(key_a, key_b)
-    return {"comparison": question, "attacker": "adaptive" if key_a[1] else "non-adaptive",
-            "metric": METRICS[metric], "Δ metric": d[0], "metric CI": f"[{d[1]:+.3f}, {d[2]:+.3f}]",
-            "metric verdict": spn.metrics.verdict(*d), "Δ test acc": acc[0],
-            "acc CI": f"[{acc[1]:+.3f}, {acc[2]:+.3f}]", "accuracy verdict": spn.metrics.verdict(*acc)}
-
-
+# %%
 verdicts = []
 baselines = [label for label in DEFENSE_SPECS if label != "none" and not label.startswith("ppb")]
 for adaptive in (False, True):
     for label in baselines:
-        verdicts.append(compare(f"PPB vs {label}", (PPB_LABEL, adaptive), (label, adaptive), "auc"))
+        verdicts.append(study.compare(f"PPB vs {label}", (PPB_LABEL, adaptive), (label, adaptive),
+                                      "auc"))
     for metric in METRICS:
-        verdicts.append(compare("PPB vs no defense", (PPB_LABEL, adaptive), ("none", False), metric))
+        verdicts.append(study.compare("PPB vs no defense", (PPB_LABEL, adaptive), ("none", False),
+                                      metric))
 verdict_table = pd.DataFrame(verdicts)
 verdict_table["PPB beats it"] = ((verdict_table["metric verdict"] == "lower")
                                  & (verdict_table["accuracy verdict"] != "lower"))
@@ -531,16 +486,9 @@ verdict_table.round(3)
 # The same table in words, then the answers:
 
 # %%
-def sentence(r):
-    acc = ("no detectable accuracy difference" if r["accuracy verdict"].startswith("no detectable")
-           else f"{r['accuracy verdict']} test accuracy ({r['Δ test acc']:+.3f}, 95% CI {r['acc CI']})")
-    return (f"- {r.comparison}, {r.attacker} attacker: best {r.metric} {r['metric verdict']} "
-            f"({r['Δ metric']:+.3f}, 95% CI {r['metric CI']}); {acc}.")
+print("\n".join(spn.defense_eval.verdict_sentence(r) for _, r in verdict_table.iterrows()))
 
-
-print("\n".join(sentence(r) for _, r in verdict_table.iterrows()))
-
-
+# %%
 def answer(comparison, attacker, metric):
     r = verdict_table[(verdict_table.comparison == comparison) & (verdict_table.attacker == attacker)
                       & (verdict_table.metric == metric)].iloc[0]
@@ -594,4 +542,4 @@ print(f"Seed 002 reported attack accuracy near 50 % under PPB (non-adaptive). He
 # and combines it with pruning.
 
 # %%
-print(f"notebook time: {time.perf_counter() - T0:.0f} s")
+print(f"notebook time: {lesson.elapsed():.0f} s")

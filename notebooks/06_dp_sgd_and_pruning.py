@@ -29,7 +29,7 @@
 # 5. attack DP models and audit them: an *empirical lower bound* on $\varepsilon$ from one
 #    training run, next to the accountant's upper bound.
 #
-# Seed: Adamczewski & Park (003). Methods: `METHODS.md` sections 5 and 6.
+# Seed: Adamczewski & Park (003). Methods: `docs/methods.md` sections 5 and 6.
 
 # %% tags=["parameters"]
 DATASET = "digits"
@@ -58,7 +58,6 @@ DATA_ROOT = None
 
 # %%
 import copy
-import time
 import warnings
 
 import matplotlib.pyplot as plt
@@ -67,16 +66,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 import sparsepriv_nb as spn
 
 # torch notes that the first layer's input needs no gradient when Opacus' per-sample hooks
 # fire; harmless here (we want parameter gradients only). Every other warning stays visible.
 warnings.filterwarnings("ignore", message=".*Full backward hook is firing.*")
-spn.train.seed_everything(SEED)
-T0 = time.perf_counter()
-plt.rcParams["figure.dpi"] = 80
+lesson = spn.lesson.setup(seed=SEED, n_resamples=N_RESAMPLES)  # seed, timer, figure defaults
 MODEL_KW = {"hidden": tuple(HIDDEN)} if ARCH == "mlp" else {"norm": NORM}
 
 # %% [markdown]
@@ -145,6 +141,7 @@ norms = torch.cat([g.flatten(1) for g in per_sample.values()], 1).norm(dim=1)
 factor = (MAX_GRAD_NORM / (norms + 1e-6)).clamp(max=1.0)  # Opacus adds the same 1e-6
 
 
+# %%
 def hand_gradient(sigma, generator=None):
     out = {}
     for name, g in per_sample.items():  # noise drawn in parameter order, as Opacus does
@@ -189,6 +186,7 @@ def max_gap(a, b):
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
+# %%
 clean_hand, clean_opacus = hand_gradient(0.0), opacus_gradient(0.0, SEED)
 noisy_hand = hand_gradient(1.0, torch.Generator().manual_seed(SEED))
 noisy_opacus = opacus_gradient(1.0, SEED)
@@ -258,17 +256,18 @@ for eps in [*EPSILONS, float("inf")]:
         info["epsilon_prv"] = spn.dp.compute_epsilon(
             info["sample_rate"], info["noise_multiplier"], info["steps"], DELTA, accountant="prv")
     runs[eps] = {"model": model, "info": info, "scores": attack_scores(model)}
+
+# %%
 training = pd.DataFrame([{
     "target epsilon": eps, "sigma": r["info"]["noise_multiplier"],
     "epsilon (RDP)": r["info"]["epsilon_rdp"], "epsilon (PRV)": r["info"]["epsilon_prv"],
     "steps": r["info"]["steps"], "q": r["info"]["sample_rate"],
     "train acc": spn.train.evaluate(r["model"], train)["accuracy"],
     "test acc": spn.train.evaluate(r["model"], test)["accuracy"]} for eps, r in runs.items()])
-# a 95 % Wilson interval for each test accuracy, over the len(test[1]) test examples
-lo, hi = proportion_confint((training["test acc"] * len(test[1])).round(), len(test[1]),
-                            method="wilson")
+# a 95 % Wilson interval for each test accuracy, over the len(test[1]) test examples (notebook 02)
+lo, hi = spn.lesson.accuracy_interval(training["test acc"], len(test[1]))
 training.insert(training.columns.get_loc("test acc") + 1, "test acc 95% CI",
-                [f"[{a:.3f}, {b:.3f}]" for a, b in zip(lo, hi)])
+                spn.lesson.interval_column(lo, hi))
 training.round(3)
 
 # %%
@@ -348,6 +347,8 @@ for name, (mode, kw) in variants.items():
     logits = spn.train.predict_logits(model, test[0], device=DEVICE)
     masked[name] = {"model": model, "info": info, "scores": attack_scores(model),
                     "correct": (logits.argmax(1) == test[1]).numpy()}
+
+# %%
 public_model = build()
 spn.train.fit(public_model, public, epochs=PUBLIC_EPOCHS, seed=SEED + 7919, device=DEVICE,
               progress=False)  # the same public pre-training, without any private step
@@ -375,13 +376,9 @@ assert mask_table.epsilon.max() - mask_table.epsilon.min() < 1e-9  # same accoun
 # The last line asks whether private fine-tuning improved on the public model at all.
 
 # %% tags=["verdict"]
-def paired_accuracy(a, b, seed=SEED):
-    """Accuracy difference a - b on the same examples, paired percentile bootstrap."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(N_RESAMPLES, len(a)))
-    diffs = a[idx].mean(1) - b[idx].mean(1)
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return float(a.mean() - b.mean()), float(lo), float(hi)
+def paired_accuracy(a, b):
+    """Accuracy difference a - b on the same examples, paired bootstrap (notebook 05, section 9)."""
+    return spn.lesson.paired_accuracy_difference(a, b, n_resamples=N_RESAMPLES, seed=SEED)
 
 
 public_correct = (spn.train.predict_logits(public_model, test[0], device=DEVICE).argmax(1)
@@ -422,8 +419,8 @@ def attack_row(label, eps, r):
     rec.update(epsilon_lb=audit["epsilon_lb"], audit_guesses=audit["guesses"],
                audit_correct=audit["correct"],
                test_acc=spn.train.evaluate(r["model"], test)["accuracy"])
-    rec["test_acc_lo"], rec["test_acc_hi"] = proportion_confint(
-        round(rec["test_acc"] * len(test[1])), len(test[1]), method="wilson")
+    rec["test_acc_lo"], rec["test_acc_hi"] = spn.lesson.accuracy_interval(rec["test_acc"],
+                                                                          len(test[1]))
     return rec
 
 
@@ -475,10 +472,8 @@ fig.tight_layout()
 # The sentences below are printed from this run's numbers and their intervals.
 
 # %% tags=["verdict"]
-nonprivate_scores = runs[float("inf")]["scores"]
-strongest = runs[min(EPSILONS)]["scores"]
-d = spn.metrics.paired_difference(strongest, nonprivate_scores, included, "auc",
-                                  n_resamples=N_RESAMPLES, random_state=SEED)
+d = spn.metrics.paired_difference(runs[min(EPSILONS)]["scores"], runs[float("inf")]["scores"],
+                                  included, "auc", **lesson.ci)
 print(spn.metrics.describe_difference(f"DP-SGD at epsilon {min(EPSILONS):g}", "non-private",
                                       "loss-attack AUC", d["diff"], d["lo"], d["hi"]))
 acc = {eps: (spn.train.predict_logits(r["model"], test[0], device=DEVICE).argmax(1)
@@ -530,4 +525,4 @@ print(f"Largest audited lower bound on a DP model: {lb:.2f}, against accountant 
 # 2022) is where pruning-like parameter-efficient updates matter most.
 
 # %%
-print(f"notebook time: {time.perf_counter() - T0:.0f} s")
+print(f"notebook time: {lesson.elapsed():.0f} s")

@@ -2,7 +2,7 @@
 
 Every dataset is loaded whole into memory as a float tensor in ``[0, 1]`` of shape
 ``(N, C, H, W)`` with integer labels; the privacy experiments then split it, once and from a
-seed, into disjoint *pools* (METHODS.md section 2): the target model's train (members),
+seed, into disjoint *pools* (docs/methods.md section 2): the target model's train (members),
 validation and test (non-members) sets, the shadow (attacker) model's own three sets, and an
 optional public split for masks that must cost no privacy (notebook 06).
 

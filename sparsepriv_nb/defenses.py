@@ -1,4 +1,4 @@
-"""Defenses against membership inference, as training options (METHODS.md section 5).
+"""Defenses against membership inference, as training options (docs/methods.md section 5).
 
 * **PPB**, pair-based posterior balancing (Yuan & Zhang, seed 002; their code
   ``base_model.py: train_defend_ppb``), used while fine-tuning a pruned model: each sample's

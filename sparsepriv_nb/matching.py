@@ -187,7 +187,7 @@ def matched_difference(matched: pd.DataFrame, *, by: str | Sequence[str] = "meth
 
     Within each (group, seed) the in-range differences are averaged; the seed means are then
     the independent units: their mean, sd, number and an interval. ``interval="t"`` is a
-    t-interval on ``n_seeds - 1`` degrees of freedom (METHODS.md section 6); ``"bootstrap"``
+    t-interval on ``n_seeds - 1`` degrees of freedom (docs/methods.md section 6); ``"bootstrap"``
     resamples seed means (percentile; too narrow with 3 seeds). The same is done for
     ``diff_raw`` when present, twice: ``raw`` over the *same* in-range models as ``matched``
     (so that the two differ only by the matching, which is what a verdict compares), and

@@ -1,5 +1,5 @@
 """Attack metrics with bootstrap intervals, paired comparisons and seed aggregation
-(METHODS.md section 2 and "Numbers and the words about them" in DESIGN.md).
+(docs/methods.md section 2 and "Numbers and the words about them" in DESIGN.md).
 
 * balanced accuracy ``(TPR + TNR) / 2`` at a chosen threshold;
 * ROC AUC, the probability that a random member scores above a random non-member (ties

@@ -1,4 +1,4 @@
-"""Membership signals computed from a model's outputs (METHODS.md section 2).
+"""Membership signals computed from a model's outputs (docs/methods.md section 2).
 
 All functions take logits ``(N, C)`` and labels ``(N,)`` (torch tensors or arrays) and return
 a NumPy array. :data:`MEMBERSHIP_SIGNALS` gives each signal *oriented as a membership score*

@@ -13,7 +13,7 @@ from sparsepriv_nb import defenses as D
 
 
 def _direct_ppb(logits: np.ndarray, y: np.ndarray, lam: float) -> float:
-    """PPB written from METHODS.md section 5 with plain loops (no torch)."""
+    """PPB written from docs/methods.md section 5 with plain loops (no torch)."""
     def softmax(z):
         e = np.exp(z - z.max())
         return e / e.sum()

@@ -5,11 +5,15 @@ Run after editing a ``.py`` twin: ``python tools/sync_notebooks.py [--no-execute
 (``--no-execute`` converts only, dropping stored outputs). Needs the ``dev`` extra (jupytext).
 """
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import jupytext
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -18,8 +22,18 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 def sync(py: Path, execute: bool = True) -> Path:
     nb = jupytext.read(py)
     if execute:
-        NotebookClient(nb, timeout=1200, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        # Unix sockets in a private folder, as `sparsepriv-nb run` does: with TCP, kernels
+        # started at once on one machine can pick the same port and lose their messages.
+        folder = tempfile.mkdtemp(prefix="spn-sync-")
+        km = (KernelManager(kernel_name="python3", transport="ipc",
+                            ip=os.path.join(folder, "k"))
+              if os.name == "posix" else None)
+        try:
+            NotebookClient(nb, km=km, timeout=1200, kernel_name="python3",
+                           resources={"metadata": {"path": str(NOTEBOOKS)}}).execute(
+                               cleanup_kc=True)  # shut the kernel down (we made its manager)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

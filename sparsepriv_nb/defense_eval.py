@@ -1,0 +1,247 @@
+"""Comparing defended models: the plumbing of notebook 05 (``05_ppb_defense``), made reusable.
+
+A defense study trains one model per (defense, attacker) pair through the experiment
+pipeline and attacks each with several attacks. This module turns those records into the
+numbers the lesson reads: the confidence gap of a model, the configs of every
+(defense, attacker) run, the attacker's *best* attack per model and metric, the Pareto front
+of the privacy-utility plane, and paired verdicts ("does defense A beat defense B at equal
+accuracy?"). The ideas are taught in the notebook; these functions carry the bookkeeping.
+
+A run is named by a key ``(label, adaptive)``: ``label`` a key of the notebook's defense specs
+(``"none"``, ``"ppb 4"``, ...), ``adaptive`` whether the attacker trained its shadows with the
+defense.
+
+Example:
+    >>> specs = {"none": (None, {}), "dropout 0.5": ("dropout", {"p": 0.5})}
+    >>> from sparsepriv_nb.config import ExperimentConfig
+    >>> runs = defense_runs(ExperimentConfig(), specs, adaptive=["dropout 0.5"])
+    >>> list(runs)
+    [('none', False), ('dropout 0.5', False), ('dropout 0.5', True)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .lesson import accuracy_interval, paired_accuracy_difference
+
+__all__ = ["confidence_gap", "defense_runs", "attacker_name", "correct_on_nonmembers",
+           "pareto_front", "DefenseComparison", "verdict_sentence"]
+
+
+def confidence_gap(model, members, nonmembers) -> float:
+    """Mean true-class confidence on the members minus that on the non-members.
+
+    Taught in notebook 05, section 1 (why pruned and fine-tuned models leak).
+
+    Args:
+        model: a classifier.
+        members, nonmembers: ``(X, y)`` pairs.
+
+    Example:
+        >>> import torch
+        >>> model = torch.nn.Linear(2, 2)
+        >>> X = torch.zeros(4, 2); y = torch.zeros(4, dtype=torch.long)
+        >>> confidence_gap(model, (X, y), (X, y))
+        0.0
+    """
+    from .signals import confidence
+    from .train import predict_logits
+
+    conf = [confidence(predict_logits(model, X), y).mean() for X, y in (members, nonmembers)]
+    return float(conf[0] - conf[1])
+
+
+def attacker_name(adaptive: bool) -> str:
+    """``"adaptive"`` or ``"non-adaptive"``, the column value for a run key's second part.
+
+    Taught in notebook 05, section 5.
+    """
+    return "adaptive" if adaptive else "non-adaptive"
+
+
+def defense_runs(base, specs: Mapping[str, tuple], *, adaptive: Iterable[str] = ()) -> dict:
+    """The experiment config of every (defense, attacker) run of a defense study.
+
+    Taught in notebook 05, section 5 (non-adaptive and adaptive attackers).
+
+    Every label of ``specs`` gets a run against the non-adaptive attacker; the labels in
+    ``adaptive`` (other than an undefended one, whose name is ``None``) get a second run
+    against an attacker who trains its shadow and reference models with the defense.
+
+    Args:
+        base: the :class:`~sparsepriv_nb.config.ExperimentConfig` every run starts from.
+        specs: ``{label: (defense name or None, params dict)}``, in display order.
+        adaptive: the labels to attack adaptively too.
+
+    Returns:
+        ``{(label, adaptive): config}``, label by label, non-adaptive first.
+    """
+    wanted = set(adaptive)
+    unknown = wanted - set(specs)
+    if unknown:
+        raise ValueError(f"The 'adaptive' parameter of defense_runs must name labels of "
+                         f"'specs' {list(specs)}. Got {sorted(unknown)} instead.")
+    runs = {}
+    for label, (name, params) in specs.items():
+        for adapt in (False, True):
+            if adapt and (label not in wanted or name is None):
+                continue
+            runs[(label, adapt)] = base.replace(
+                defense__name=name, defense__params=tuple(dict(params).items()),
+                defense__adaptive=adapt and name is not None)
+    return runs
+
+
+def correct_on_nonmembers(target) -> np.ndarray:
+    """Per-example correctness (0.0 / 1.0) of a target model on its non-members (test set).
+
+    Taught in notebook 05, section 6 (test accuracy of each defended model).
+
+    Args:
+        target: the ``"target"`` entry of :func:`sparsepriv_nb.experiments.load_outputs`
+            (logits, labels and membership of the attacked samples).
+
+    Example:
+        >>> import torch
+        >>> from types import SimpleNamespace
+        >>> out = SimpleNamespace(logits=torch.tensor([[2., 0.], [0., 2.], [2., 0.]]),
+        ...                       labels=torch.tensor([0, 0, 0]), membership=np.array([1, 0, 0]))
+        >>> correct_on_nonmembers(out)
+        array([0., 1.])
+    """
+    keep = np.asarray(target.membership) == 0
+    return (target.logits[keep].argmax(1) == target.labels[keep]).numpy().astype(float)
+
+
+def pareto_front(df: pd.DataFrame, x: str = "test_acc", y: str = "auc") -> pd.DataFrame:
+    """The rows no other row dominates (higher-or-equal ``x`` and lower-or-equal ``y``, one
+    of them strictly): the best privacy-utility trade-offs.
+
+    Taught in notebook 05, section 8.
+
+    Example:
+        >>> df = pd.DataFrame({"test_acc": [0.9, 0.8, 0.85], "auc": [0.7, 0.6, 0.75]})
+        >>> pareto_front(df).index.tolist()
+        [0, 1]
+    """
+    keep = [not ((df[x] >= r[x]) & (df[y] <= r[y]) & ((df[x] > r[x]) | (df[y] < r[y]))).any()
+            for _, r in df.iterrows()]
+    return df[keep]
+
+
+class DefenseComparison:
+    """The attacker's best attack per model, and paired comparisons between defended models.
+
+    Taught in notebook 05, sections 6 and 9.
+
+    Args:
+        records: the tidy rows of the study's sweep with added ``defense`` and ``attacker``
+            columns (one row per run and attack).
+        outputs: ``{run key: load_outputs(config)}``.
+        metrics: ``{metric column: display name}`` of the privacy metrics compared.
+        n_resamples: bootstrap resamples of every paired interval.
+        seed: seeds the resampling.
+    """
+
+    def __init__(self, records: pd.DataFrame, outputs: Mapping, metrics: Mapping[str, str], *,
+                 n_resamples: int = 1000, seed: int = 0):
+        self.records, self.outputs, self.metrics = records, outputs, dict(metrics)
+        self.n_resamples, self.seed = n_resamples, seed
+        first = next(iter(outputs.values()))["target"].membership
+        for key, out in outputs.items():  # every model attacked on the same samples, in order
+            if not np.array_equal(out["target"].membership, first):
+                raise ValueError(f"The 'outputs' parameter of DefenseComparison must hold "
+                                 f"models attacked on the same samples. Run {key} differs.")
+        self.membership = first
+
+    def rows(self, key) -> pd.DataFrame:
+        """The records of one run (one row per attack)."""
+        return self.records[(self.records.defense == key[0])
+                            & (self.records.attacker == attacker_name(key[1]))]
+
+    def best(self, key, metric: str):
+        """The record of the attack that scores highest in ``metric`` on run ``key`` (an
+        optimistic attacker), or ``None`` when no attack measured it."""
+        sub = self.rows(key).dropna(subset=[metric])
+        return sub.loc[sub[metric].idxmax()] if len(sub) else None
+
+    def correct(self, key) -> np.ndarray:
+        """Per-example correctness of run ``key``'s target on the non-members."""
+        return correct_on_nonmembers(self.outputs[key]["target"])
+
+    def summary(self) -> pd.DataFrame:
+        """One row per run: test accuracy with its Wilson interval, then for each metric the
+        best attack's value, interval and name."""
+        rows = []
+        for key in self.outputs:
+            c = self.correct(key)
+            lo, hi = accuracy_interval(c.mean(), len(c))
+            row = {"defense": key[0], "attacker": attacker_name(key[1]), "test_acc": c.mean(),
+                   "test_acc_lo": lo, "test_acc_hi": hi}
+            for m in self.metrics:
+                best = self.best(key, m)
+                row.update({m: np.nan, f"{m}_lo": np.nan, f"{m}_hi": np.nan,
+                            f"{m}_attack": None} if best is None else
+                           {m: best[m], f"{m}_lo": best[f"{m}_lo"], f"{m}_hi": best[f"{m}_hi"],
+                            f"{m}_attack": best.attack})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def paired(self, key_a, key_b, metric: str) -> tuple[float, float, float]:
+        """``metric`` of the best attack on ``a`` minus that on ``b``, with a paired bootstrap
+        interval over the attacked samples (each side at its own fitted threshold)."""
+        from .metrics import paired_difference
+
+        a, b = self.best(key_a, metric), self.best(key_b, metric)
+        if a is None or b is None:
+            return np.nan, np.nan, np.nan
+        d = paired_difference(
+            self.outputs[key_a]["scores"][a.attack], self.outputs[key_b]["scores"][b.attack],
+            self.membership, metric, n_resamples=self.n_resamples, random_state=self.seed,
+            threshold_a=a.threshold, threshold_b=b.threshold)
+        return d["diff"], d["lo"], d["hi"]
+
+    def accuracy_difference(self, key_a, key_b) -> tuple[float, float, float]:
+        """Test accuracy of ``a`` minus ``b``, paired bootstrap over the non-members."""
+        return paired_accuracy_difference(self.correct(key_a), self.correct(key_b),
+                                          n_resamples=self.n_resamples, seed=self.seed)
+
+    def compare(self, question: str, key_a, key_b, metric: str) -> dict:
+        """One row of the verdict table: the metric and accuracy differences of ``a - b``,
+        their intervals and verdicts (:func:`sparsepriv_nb.metrics.verdict`)."""
+        from .metrics import verdict
+
+        d, acc = self.paired(key_a, key_b, metric), self.accuracy_difference(key_a, key_b)
+        return {"comparison": question, "attacker": attacker_name(key_a[1]),
+                "metric": self.metrics[metric], "Δ metric": d[0],
+                "metric CI": f"[{d[1]:+.3f}, {d[2]:+.3f}]", "metric verdict": verdict(*d),
+                "Δ test acc": acc[0], "acc CI": f"[{acc[1]:+.3f}, {acc[2]:+.3f}]",
+                "accuracy verdict": verdict(*acc)}
+
+
+def verdict_sentence(row) -> str:
+    """A verdict-table row (:meth:`DefenseComparison.compare`) in words.
+
+    Taught in notebook 05, section 9.
+
+    Example:
+        >>> row = {"comparison": "PPB vs dropout", "attacker": "adaptive", "metric": "AUC",
+        ...        "metric verdict": "lower", "Δ metric": -0.05, "metric CI": "[-0.080, -0.020]",
+        ...        "accuracy verdict": "no detectable difference (within noise)",
+        ...        "Δ test acc": 0.01, "acc CI": "[-0.010, +0.030]"}
+        >>> for part in verdict_sentence(row).split("; "):
+        ...     print(part)
+        - PPB vs dropout, adaptive attacker: best AUC lower (-0.050, 95% CI [-0.080, -0.020])
+        no detectable accuracy difference.
+    """
+    same = row["accuracy verdict"].startswith("no detectable")
+    acc = ("no detectable accuracy difference" if same
+           else f"{row['accuracy verdict']} test accuracy ({row['Δ test acc']:+.3f}, 95% CI "
+                f"{row['acc CI']})")
+    return (f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
+            f"{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}); "
+            f"{acc}.")
