@@ -72,7 +72,7 @@ def test_every_cited_section_exists(path):
     headings = _headings(METHODS.read_text(encoding="utf-8"))
     numbers, slugs = _section_numbers(headings), {_slug(h) for h in headings}
     text = path.read_text(encoding="utf-8")
-    assert "docs/methods.md" not in text, f"{path.name} cites docs/methods.md, not in the repository"
+    assert "METHODS.md" not in text, f"{path.name} cites METHODS.md, not in the repository"
     for anchor, nums, name in citations(text):
         if anchor:
             assert anchor in slugs, f"{path.name}: no heading with anchor #{anchor}"

@@ -288,9 +288,9 @@ def _opacus_steps(model, X, y, masks, dev):
     opt = DPOptimizer(torch.optim.SGD(model.parameters(), lr=0.2), noise_multiplier=0.0,
                       max_grad_norm=0.5, expected_batch_size=64)
     if masks is not None:
-        opt.__class__ = dp.MaskedDPOptimizer
         named = dict(model.named_parameters())
-        opt.dp_masks = {named[k]: m.to(dev) for k, m in masks.items()}
+        opt = dp.MaskedDPOptimizer.from_dp_optimizer(
+            opt, {named[k]: m.to(dev) for k, m in masks.items()})
     for i in range(3):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(gsm(X[64 * i:64 * (i + 1)].to(dev)),
