@@ -273,7 +273,9 @@ def train_ensemble(arch: str, subsets, *, X, y, input_shape, num_classes: int, s
         return members
     from .inputs import check_fits
 
-    check_fits(members[0].to(dev), X, y, "X, y", owner, dev)
+    for m in members:  # all on one device: stack_module_state concatenates their tensors
+        m.to(dev)
+    check_fits(members[0], X, y, "X, y", owner, dev)
     _train_vectorised(members, idx, seeds, X, y, epochs=epochs, batch_size=batch_size, lr=lr,
                       optimizer=optimizer, weight_decay=weight_decay, momentum=momentum,
                       dev=dev)
