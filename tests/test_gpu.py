@@ -57,8 +57,17 @@ def _model(arch, digits, seed=0, **params):
     return build_model(arch, input_shape=digits.input_shape, num_classes=10, seed=seed, **params)
 
 
-def _agree(a, b) -> float:
-    return (a.argmax(1) == b.argmax(1)).float().mean().item()
+def _agree(a, b, margin: float = 0.0) -> float:
+    """Share of samples whose predicted class agrees, among those whose top-2 logit margin in
+    ``a`` exceeds ``margin``. A sample the reference (CPU) model nearly ties between two
+    classes can flip on rounding alone: on the H200, LeNet-5 members after one epoch have
+    logits of about 0.05 and agreed on 96.3 % of all samples although every logit was within
+    the stated tolerance; where the margin exceeds twice that tolerance a flip is a bug."""
+    top2 = a.topk(2, dim=1).values
+    clear = (top2[:, 0] - top2[:, 1]) > margin
+    if not bool(clear.any()):
+        return 1.0
+    return (a.argmax(1) == b.argmax(1))[clear].float().mean().item()
 
 
 # ---------------------------------------------------------------- tolerances by architecture
@@ -182,7 +191,7 @@ def test_fit_on_cuda_matches_cpu(arch, digits):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=tol["loss"])
         assert b["val_acc"] == pytest.approx(a["val_acc"], abs=tol["acc"])
     assert (lg - lc).abs().max().item() < tol["logits"]
-    assert _agree(lc, lg) >= tol["agree"]
+    assert _agree(lc, lg, 2 * tol["logits"]) >= tol["agree"]
 
 
 @pytest.mark.gpu
@@ -219,7 +228,7 @@ def test_vectorised_ensemble_on_cuda_matches_cpu(arch, digits):
     assert lg.device.type == "cpu"
     assert (lg - lc).abs().max().item() < tol["logits"]
     for k in range(len(subsets)):
-        assert _agree(lc[k], lg[k]) >= tol["agree"]
+        assert _agree(lc[k], lg[k], 2 * tol["logits"]) >= tol["agree"]
     # the vectorised CUDA members are the sequential CUDA fits, as on the CPU
     seq = ensembles.train_ensemble(arch, subsets[:2], device=GPU,
                                    **{**kw, "seeds": [5, 6], "vectorise": False})
