@@ -11,12 +11,14 @@ parameter gives a lower curve, i.e. less privacy), which is what lets an audit b
 * :func:`eps_delta` - ``f_{eps,delta}(x) = max(0, 1 - delta - e^eps x, e^-eps (1 - delta - x))``,
   the curve that is exactly the (epsilon, delta)-DP guarantee at a fixed delta.
 
-An audit uses a curve through its *inverse blow-up*: ``f``-DP bounds the probability of any event
-``E`` under one dataset by ``1 - f(P'[E])`` under the neighbour, so ``P'[E] >= inverse_blowup(P[E])``
-(:meth:`TradeOff.inverse_blowup`, the smallest ``x`` with ``1 - f(x) >= y``).
+An audit uses a curve through its *inverse blow-up*: ``f``-DP bounds the probability of any
+event ``E`` under one dataset by ``1 - f(P'[E])`` under the neighbour, so
+``P'[E] >= inverse_blowup(P[E])`` (:meth:`TradeOff.inverse_blowup`, the smallest ``x`` with
+``1 - f(x) >= y``).
 
 :func:`gdp_delta` and :func:`gdp_epsilon` convert mu-GDP to its exact (epsilon, delta) profile
-(Dong, Roth & Su 2019, Corollary 2.13): ``delta(eps) = Phi(-eps/mu + mu/2) - e^eps Phi(-eps/mu - mu/2)``.
+(Dong, Roth & Su 2019, Corollary 2.13):
+``delta(eps) = Phi(-eps/mu + mu/2) - e^eps Phi(-eps/mu - mu/2)``.
 
 Example:
     >>> round(float(GAUSSIAN.curve(0.5, 1.0)), 4)  # 1-GDP: a test at 50 % type I errs 16 % type II
