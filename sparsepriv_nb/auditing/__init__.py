@@ -28,15 +28,16 @@ Example:
 from .canaries import (canary_directions, dirac_canaries, dirac_scores, flat_parameters,
                        gradient_scores, insert_canaries, loss_scores, mislabel_canaries,
                        ood_canaries, quiet_pixels)
-from .fdp import fdp_audit, fdp_bound, fdp_rejects
+from .fdp import fdp_audit, fdp_bound, fdp_bound_over_grid, fdp_rejects
 from .gdp import clopper_pearson, clopper_pearson_epsilon, default_ranks, gdp_audit
 from .guesses import check_audit, count_correct, default_k_grid, rank_order
-from .steinke import steinke_audit, steinke_bound
+from .steinke import steinke_audit, steinke_bound, steinke_bound_over_grid
 from .summary import BOUNDS, audit_all
 from .tradeoff import GAUSSIAN, TradeOff, eps_delta, gdp_delta, gdp_epsilon
 
-__all__ = ["audit_all", "BOUNDS", "steinke_audit", "steinke_bound", "fdp_audit", "fdp_bound",
-           "fdp_rejects", "gdp_audit", "clopper_pearson", "clopper_pearson_epsilon",
+__all__ = ["audit_all", "BOUNDS", "steinke_audit", "steinke_bound", "steinke_bound_over_grid",
+           "fdp_audit", "fdp_bound", "fdp_bound_over_grid", "fdp_rejects", "gdp_audit",
+           "clopper_pearson", "clopper_pearson_epsilon",
            "default_ranks", "count_correct", "rank_order", "default_k_grid", "check_audit",
            "GAUSSIAN", "TradeOff", "eps_delta", "gdp_delta", "gdp_epsilon", "mislabel_canaries",
            "ood_canaries", "dirac_canaries", "quiet_pixels", "canary_directions",

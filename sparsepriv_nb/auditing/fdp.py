@@ -51,7 +51,7 @@ from .._checks import check_int, check_number, check_choice
 from .guesses import check_audit, count_correct
 from .tradeoff import GAUSSIAN, TradeOff, eps_delta, gdp_epsilon
 
-__all__ = ["fdp_rejects", "fdp_bound", "fdp_audit"]
+__all__ = ["fdp_rejects", "fdp_bound", "fdp_bound_over_grid", "fdp_audit"]
 
 _COMPACT_EVERY = 32
 
@@ -144,6 +144,27 @@ def fdp_bound(m: int, guesses, correct, family: TradeOff, *, beta: float,
     return lo.reshape(np.broadcast_shapes(np.shape(guesses), np.shape(correct)))
 
 
+def fdp_bound_over_grid(m: int, guesses, correct, family: TradeOff, *, beta: float):
+    """Best bound over the ``(k+, k-)`` pairs of a grid, each tried at ``beta / len(grid)``.
+
+    ``guesses`` and ``correct`` have the grid on their last axis (any leading axes, e.g. one
+    row per simulated run, are kept): the union bound makes the best pair a valid bound at
+    level ``beta``.
+
+    Returns:
+        ``(bound, best)``: the largest ``theta`` rejected and the index of its pair, per row.
+
+    Example:
+        >>> bound, best = fdp_bound_over_grid(1000, [[100, 200]], [[95, 180]], GAUSSIAN,
+        ...                                   beta=0.05)
+        >>> bound.round(2).tolist(), best.tolist()
+        ([0.73], [0])
+    """
+    r, v = np.broadcast_arrays(np.asarray(guesses), np.asarray(correct))
+    theta = fdp_bound(m, r, v, family, beta=beta / r.shape[-1])
+    return theta.max(-1), theta.argmax(-1)
+
+
 def fdp_audit(scores, included, *, delta: float, beta: float = 0.05, family: str = "eps_delta",
               k_grid=None, random_state: int = 0) -> dict:
     """One-run f-DP lower bound from audit scores (module docstring).
@@ -177,10 +198,13 @@ def fdp_audit(scores, included, *, delta: float, beta: float = 0.05, family: str
     s, inc, grid = check_audit(scores, included, k_grid, "fdp_audit")
     r, v = count_correct(s, inc, grid, random_state=random_state)
     fam = GAUSSIAN if family == "gdp" else eps_delta(delta)
-    theta = fdp_bound(len(s), r, v, fam, beta=beta / len(grid))
-    best = int(np.argmax(theta))
-    mu = float(theta[best]) if family == "gdp" else None
-    eps = gdp_epsilon(mu, delta) if family == "gdp" and delta > 0 else float(theta[best])
+    theta, best = fdp_bound_over_grid(len(s), r, v, fam, beta=beta)
+    best = int(best)
+    mu = float(theta) if family == "gdp" else None
+    if family == "gdp":
+        eps = gdp_epsilon(mu, delta) if delta > 0 else (math.inf if mu > 0 else 0.0)
+    else:
+        eps = float(theta)
     return {"epsilon_lb": eps, "mu_lb": mu, "beta": beta, "k_plus": grid[best][0],
             "k_minus": grid[best][1], "guesses": int(r[best]), "correct": int(v[best]),
             "m": len(s), "grid_size": len(grid), "delta": delta, "family": family}

@@ -24,7 +24,7 @@ from .._checks import check_number
 from ..dp import one_run_epsilon_bound
 from .guesses import check_audit, count_correct
 
-__all__ = ["steinke_bound", "steinke_audit"]
+__all__ = ["steinke_bound", "steinke_bound_over_grid", "steinke_audit"]
 
 
 @lru_cache(maxsize=65536)
@@ -45,6 +45,17 @@ def steinke_bound(m: int, guesses, correct, *, delta: float, beta: float) -> np.
     return np.array(out, dtype=float).reshape(r.shape)
 
 
+def steinke_bound_over_grid(m: int, guesses, correct, *, delta: float, beta: float):
+    """Best bound over a grid of ``(k+, k-)`` (the last axis), each at ``beta / len(grid)``.
+
+    Returns:
+        ``(bound, best)``: the largest epsilon and the index of its pair, per row.
+    """
+    r, v = np.broadcast_arrays(np.asarray(guesses), np.asarray(correct))
+    eps = steinke_bound(m, r, v, delta=delta, beta=beta / r.shape[-1])
+    return eps.max(-1), eps.argmax(-1)
+
+
 def steinke_audit(scores, included, *, delta: float, beta: float = 0.05, k_grid=None,
                   random_state: int = 0) -> dict:
     """Steinke et al.'s one-run bound, best over ``k_grid`` with a union bound.
@@ -57,8 +68,8 @@ def steinke_audit(scores, included, *, delta: float, beta: float = 0.05, k_grid=
     beta = check_number(beta, "beta", "steinke_audit", low=0.0, low_open=True, high=1.0)
     s, inc, grid = check_audit(scores, included, k_grid, "steinke_audit")
     r, v = count_correct(s, inc, grid, random_state=random_state)
-    eps = steinke_bound(len(s), r, v, delta=delta, beta=beta / len(grid))
-    best = int(np.argmax(eps))
-    return {"epsilon_lb": float(eps[best]), "beta": beta, "k_plus": grid[best][0],
+    eps, best = steinke_bound_over_grid(len(s), r, v, delta=delta, beta=beta)
+    best = int(best)
+    return {"epsilon_lb": float(eps), "beta": beta, "k_plus": grid[best][0],
             "k_minus": grid[best][1], "guesses": int(r[best]), "correct": int(v[best]),
             "m": len(s), "grid_size": len(grid), "delta": delta}
