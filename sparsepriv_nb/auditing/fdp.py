@@ -21,7 +21,7 @@ observed ``v`` *rejects* f at level ``beta`` (:func:`fdp_rejects`; the paper's A
 membership game, ``k = 2`` choices per canary).
 
 **The bound.** For a family ``f_theta`` that is less private as ``theta`` grows (mu of Gaussian DP,
-or epsilon at a fixed delta), rejection is monotone in ``theta``; :func:`fdp_bound` bisects for the
+or epsilon at a fixed delta), rejection is monotone in ``theta``; :func:`fdp_bound` searches for the
 largest ``theta`` rejected. :func:`fdp_audit` does this for every ``(k+, k-)`` of a grid, each at
 level ``beta / len(grid)`` (a union bound, so taking the best pair is honest): with probability at
 least ``1 - beta`` over the random inclusion, the mechanism is not ``f_theta``-DP for any ``theta``
@@ -54,6 +54,7 @@ from .tradeoff import GAUSSIAN, TradeOff, eps_delta, gdp_epsilon
 __all__ = ["fdp_rejects", "fdp_bound", "fdp_bound_over_grid", "fdp_audit"]
 
 _COMPACT_EVERY = 32
+_SPLITS = 1
 
 
 def _check_level(beta, owner: str) -> float:
@@ -64,32 +65,30 @@ def _excess_mass(m: int, r, v, family: TradeOff, theta, beta) -> np.ndarray:
     """``R_0 + H_0 - r / m`` of the recursion (any positive value: rejected), vectorised.
 
     Entries are sorted by ``v`` (descending) so that the entries whose recursion has started at
-    level ``i`` (those with ``v > i``) are a prefix; entries whose mass already exceeds
-    ``r / m`` (the masses only grow as ``i`` falls) are set aside every few levels.
+    level ``i`` (those with ``v > i``) are a prefix, updated in place; entries whose mass
+    already exceeds ``r / m`` (the masses only grow as ``i`` falls) are set aside every few
+    levels.
     """
     r, v, theta, beta = (np.array(a, dtype=float).ravel() for a in
                          np.broadcast_arrays(r, v, theta, beta))
-    order = np.argsort(-v, kind="stable")
-    r, v, theta, beta = r[order], v[order], theta[order], beta[order]
-    corr, wrong = beta * v / m, beta * (r - v) / m
-    excess = np.empty(len(v))
-    live = np.arange(len(v))  # still undecided, in order of decreasing v
+    idx = np.argsort(-v, kind="stable")  # original position of each live entry
+    r, v, theta = r[idx], v[idx], theta[idx]
+    corr, wrong = beta[idx] * v / m, beta[idx] * (r - v) / m
+    excess = np.empty(len(idx))
     for i in range(int(v.max()) - 1 if len(v) else -1, -1, -1):
-        n = int(np.searchsorted(-v[live], -i, side="left"))  # entries with v > i
-        j = live[:n]
-        h_new = np.maximum(wrong[j], family.inverse_blowup(corr[j], theta[j]))
-        corr[j] += i / (r[j] - i) * (h_new - wrong[j])
-        wrong[j] = h_new
+        n = int(np.searchsorted(-v, -i, side="left"))  # entries with v > i
+        h_new = np.maximum(wrong[:n], family.inverse_blowup(corr[:n], theta[:n]))
+        corr[:n] += i / (r[:n] - i) * (h_new - wrong[:n])
+        wrong[:n] = h_new
         if i % _COMPACT_EVERY == 0:
-            over = corr[live] + wrong[live] > r[live] / m
-            excess[live[over]] = 1.0
-            live = live[~over]
-            if not len(live):
+            over = corr + wrong > r / m
+            excess[idx[over]] = 1.0
+            keep = ~over
+            idx, r, v, theta, corr, wrong = (a[keep] for a in (idx, r, v, theta, corr, wrong))
+            if not len(idx):
                 break
-    excess[live] = corr[live] + wrong[live] - r[live] / m
-    out = np.empty_like(excess)
-    out[order] = excess
-    return out
+    excess[idx] = corr + wrong - r / m
+    return excess
 
 
 def fdp_rejects(m: int, guesses, correct, family: TradeOff, theta, *, beta: float
@@ -121,7 +120,7 @@ def fdp_rejects(m: int, guesses, correct, family: TradeOff, theta, *, beta: floa
 
 def fdp_bound(m: int, guesses, correct, family: TradeOff, *, beta: float,
               tol: float = 1e-3) -> np.ndarray:
-    """Largest ``theta`` rejected at level ``beta`` (0 if none), per entry, by bisection.
+    """Largest ``theta`` rejected at level ``beta`` (0 if none), per entry, to within ``tol``.
 
     Example:
         >>> np.round(fdp_bound(1000, [100, 100], [100, 50], GAUSSIAN, beta=0.05), 2).tolist()
@@ -130,17 +129,20 @@ def fdp_bound(m: int, guesses, correct, family: TradeOff, *, beta: float,
     m = check_int(m, "m", "fdp_bound", 1)
     beta = _check_level(beta, "fdp_bound")
     r, v = (np.asarray(a).ravel() for a in np.broadcast_arrays(guesses, correct))
-    lo, hi = np.zeros(len(r)), np.full(len(r), family.upper)
-    at0 = fdp_rejects(m, r, v, family, 0.0, beta=beta)
-    top = fdp_rejects(m, r, v, family, family.upper, beta=beta)
-    lo[top] = family.upper
-    todo = np.flatnonzero(at0 & ~top)
-    for _ in range(max(1, math.ceil(math.log2(family.upper / tol)))):
-        if not len(todo):
-            break
-        mid = (lo[todo] + hi[todo]) / 2
-        rej = fdp_rejects(m, r[todo], v[todo], family, mid, beta=beta)
-        lo[todo[rej]], hi[todo[~rej]] = mid[rej], mid[~rej]
+    ends = fdp_rejects(m, r[:, None], v[:, None], family, [0.0, family.upper], beta=beta)
+    lo = np.where(ends[:, 1], family.upper, 0.0)
+    hi = np.full(len(r), family.upper)
+    todo = np.flatnonzero(ends[:, 0] & ~ends[:, 1])
+    # Bracketing search: each pass tries _SPLITS points inside every bracket at once (one
+    # vectorised recursion) and keeps the sub-bracket where rejection stops (it is monotone).
+    while len(todo) and np.max(hi[todo] - lo[todo]) > tol:
+        a, b = lo[todo], hi[todo]
+        grid = a[:, None] + (b - a)[:, None] * np.arange(1, _SPLITS + 1) / (_SPLITS + 1)
+        rej = fdp_rejects(m, r[todo, None], v[todo, None], family, grid, beta=beta)
+        k = rej.sum(1)  # rejected candidates form a prefix
+        lo[todo] = np.where(k > 0, grid[np.arange(len(todo)), np.maximum(k - 1, 0)], a)
+        hi[todo] = np.where(k < _SPLITS, grid[np.arange(len(todo)), np.minimum(k, _SPLITS - 1)],
+                            b)
     return lo.reshape(np.broadcast_shapes(np.shape(guesses), np.shape(correct)))
 
 
