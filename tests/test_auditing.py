@@ -258,3 +258,22 @@ def test_loss_scores_rank_fitted_canaries_higher():
         opt.step()
     s = au.loss_scores(model, (X, y), device="cpu")
     assert s[:20].mean() > s[20:].mean()
+
+
+def test_score_gdp_bound_pays_a_union_bound_over_its_thresholds():
+    from scipy import stats
+
+    s, inc = gaussian_mechanism(4, mu=1.5)
+    out = au.gdp_audit(s, inc, delta=DELTA, beta=BETA)
+    members, others = s[inc], np.sort(s[~inc])[::-1]
+    ranks = au.default_ranks(len(others))
+    level = BETA / (2 * len(ranks))
+    mus = []
+    for j in ranks:  # threshold: the j-th highest non-member score, "in" when score >= it
+        t = others[j - 1]
+        tp, fp = int((members >= t).sum()), int((others >= t).sum())
+        tpr_lo = stats.beta.ppf(level, tp, len(members) - tp + 1) if tp else 0.0
+        fpr_hi = stats.beta.ppf(1 - level, fp + 1, len(others) - fp)
+        mus.append(special.ndtri(tpr_lo) - special.ndtri(fpr_hi))
+    assert out["mu_lb"] == pytest.approx(max(mus), rel=1e-9)
+    assert out["n_thresholds"] == len(ranks) > 10
