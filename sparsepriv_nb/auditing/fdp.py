@@ -54,6 +54,9 @@ from .tradeoff import GAUSSIAN, TradeOff, eps_delta, gdp_epsilon
 __all__ = ["fdp_rejects", "fdp_bound", "fdp_bound_over_grid", "fdp_audit"]
 
 _COMPACT_EVERY = 32
+#: Points tried per bracket and pass. 1 is bisection; more points mean fewer passes over the
+#: levels but more special-function evaluations, which dominate for the Gaussian curve (15
+#: points were 4x slower than bisection on 200 runs x 21 pairs at m = 1000).
 _SPLITS = 1
 
 
