@@ -277,3 +277,12 @@ def test_score_gdp_bound_pays_a_union_bound_over_its_thresholds():
         mus.append(special.ndtri(tpr_lo) - special.ndtri(fpr_hi))
     assert out["mu_lb"] == pytest.approx(max(mus), rel=1e-9)
     assert out["n_thresholds"] == len(ranks) > 10
+
+
+def test_ood_canaries_with_random_labels_and_bad_label_arguments():
+    _, y = au.ood_canaries(200, (1, 4, 4), label=None, num_classes=10, seed=0)
+    assert len(set(y.tolist())) == 10
+    with pytest.raises(ParameterError, match="'num_classes' parameter of ood_canaries"):
+        au.ood_canaries(5, (1, 4, 4), label=None, seed=0)
+    with pytest.raises(ValueError, match="'kind' parameter of ood_canaries"):
+        au.ood_canaries(5, (1, 4, 4), kind="grey", seed=0)

@@ -7,9 +7,9 @@ A privacy guarantee covers *every* example, so an auditor may choose the example
 
 * :func:`mislabel_canaries` - natural inputs with a wrong label (seeded): a member is fitted
   against its features, so its loss drops far below a non-member's;
-* :func:`ood_canaries` - out-of-distribution inputs with one fixed label: uniform ``"noise"``
-  images, or ``"blank"`` images with one lit pixel (distinct per canary: ``m`` identical blank
-  images would all get the same score and could not be told apart);
+* :func:`ood_canaries` - out-of-distribution inputs, uniform ``"noise"`` images or ``"blank"``
+  images with one lit pixel (distinct per canary: ``m`` identical blank images would all get
+  the same score and could not be told apart), with one fixed label or a random one each;
 * gradient canaries for white-box DP-SGD audits: :func:`canary_directions` (random unit
   directions in parameter space, for a canary gradient inserted into DP-SGD's clipped sum) and
   :func:`dirac_canaries` (inputs lit on one *quiet* pixel, zero in all training data,
@@ -94,25 +94,39 @@ def dirac_canaries(pixels, input_shape, *, label: int, value: float = 1.0):
     return X.reshape(len(px), *input_shape), torch.full((len(px),), int(label))
 
 
-def ood_canaries(m: int, input_shape, *, kind: str = "noise", label: int = 0, seed: int):
-    """``m`` out-of-distribution inputs with one fixed ``label``: ``"noise"`` (uniform pixels)
-    or ``"blank"`` (one lit pixel, at a distinct seeded position per canary).
+def ood_canaries(m: int, input_shape, *, kind: str = "noise", label: int | None = 0,
+                 num_classes: int | None = None, seed: int):
+    """``m`` out-of-distribution inputs: ``"noise"`` (uniform pixels) or ``"blank"`` (one lit
+    pixel, at a distinct seeded position per canary).
+
+    With one fixed ``label`` (the classic choice), a model that fits the included canaries
+    also predicts that label for the left-out ones (they look alike), which blurs the audit;
+    ``label=None`` gives each canary a seeded random label in ``[0, num_classes)``, so that
+    each one must be memorised on its own.
 
     Example:
         >>> X, y = ood_canaries(3, (1, 4, 4), kind="blank", label=2, seed=0)
         >>> X.sum((1, 2, 3)).tolist(), y.tolist()
         ([1.0, 1.0, 1.0], [2, 2, 2])
+        >>> ood_canaries(4, (2,), label=None, num_classes=10, seed=0)[1].tolist()
+        [5, 9, 4, 8]
     """
     m = check_int(m, "m", "ood_canaries", 1)
     check_choice(kind, ("noise", "blank"), "kind", "ood_canaries")
     g = _generator(seed)
+    if label is None:
+        num_classes = check_int(num_classes, "num_classes", "ood_canaries", 2)
+        labels = torch.randint(0, num_classes, (m,), generator=_generator(seed + 1))
+    else:
+        labels = torch.full((m,), check_int(label, "label", "ood_canaries", 0))
     if kind == "noise":
-        return torch.rand(m, *input_shape, generator=g), torch.full((m,), int(label))
+        return torch.rand(m, *input_shape, generator=g), labels
     size = math.prod(input_shape)
     if m > size:
         raise ValueError(f"The 'm' parameter of ood_canaries must be at most the {size} pixels "
                          f"of a blank input. Got {m} instead.")
-    return dirac_canaries(torch.randperm(size, generator=g)[:m], input_shape, label=label)
+    X, _ = dirac_canaries(torch.randperm(size, generator=g)[:m], input_shape, label=0)
+    return X, labels
 
 
 def quiet_pixels(X) -> np.ndarray:
