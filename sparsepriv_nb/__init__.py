@@ -18,9 +18,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("analysis", "attacks", "butterfly", "cache", "config", "data", "defenses", "dp",
-               "ensembles", "experiments", "inversion", "locks", "metrics", "models", "plots",
-               "plots_sweep", "registry", "signals", "sparsity", "train", "widgets")
+_SUBMODULES = ("analysis", "attacks", "auditing", "butterfly", "cache", "config", "data",
+               "defenses", "dp", "ensembles", "experiments", "inversion", "locks", "metrics",
+               "models", "plots", "plots_sweep", "registry", "signals", "sparsity", "train",
+               "widgets")
 
 __all__ = [*_SUBMODULES, "__version__"]
 
