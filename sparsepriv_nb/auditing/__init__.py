@@ -1,4 +1,4 @@
-"""Privacy auditing: canaries, and empirical lower bounds on epsilon (METHODS.md sections 6, 8).
+"""Privacy auditing: canaries, and empirical lower bounds on epsilon (docs/methods.md sections 6, 8).
 
 An audit trains with ``m`` canaries, each included independently with probability 1/2, scores
 them with an attack and turns the scores into a lower bound on epsilon that must sit below the
