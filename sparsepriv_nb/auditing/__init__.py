@@ -1,4 +1,4 @@
-"""Privacy auditing: canaries, and empirical lower bounds on epsilon (docs/methods.md sections 6, 8).
+"""Privacy auditing: canaries, and empirical lower bounds on epsilon (docs/methods.md 6, 8).
 
 An audit trains with ``m`` canaries, each included independently with probability 1/2, scores
 them with an attack and turns the scores into a lower bound on epsilon that must sit below the
@@ -38,7 +38,8 @@ from .steinke import steinke_audit, steinke_bound, steinke_bound_over_grid
 from .summary import BOUNDS, audit_all
 from .tradeoff import GAUSSIAN, TradeOff, eps_delta, gdp_delta, gdp_epsilon
 
-__all__ = ["audit_all", "BOUNDS", "audit_models", "audit_verdicts", "HEADLINE_BOUND", "steinke_audit", "steinke_bound", "steinke_bound_over_grid",
+__all__ = ["audit_all", "BOUNDS", "audit_models", "audit_verdicts", "HEADLINE_BOUND",
+           "steinke_audit", "steinke_bound", "steinke_bound_over_grid",
            "fdp_audit", "fdp_bound", "fdp_bound_over_grid", "fdp_rejects", "gdp_audit",
            "clopper_pearson", "clopper_pearson_epsilon",
            "default_ranks", "count_correct", "rank_order", "default_k_grid", "check_audit",
