@@ -655,7 +655,8 @@ print(head + (
 # * PRV gives a smaller $\varepsilon$ than RDP for the same training; report which accountant
 #   (and $\delta$) a number comes from.
 # * Public masks cost no privacy. Whether freezing or selection beats dense DP-SGD, and whether
-#   random matches magnitude, is printed in sections 5 and 8 from this run's intervals.
+#   random matches magnitude, is printed in sections 5 and 8 from this run's intervals;
+#   whether pruning changes what the canary audit sees, in section 6b.
 #
 # **Exercises**
 # 1. Set `DENSITY = 0.1` and `0.6`: how do freezing and selection respond?
