@@ -286,3 +286,32 @@ def test_ood_canaries_with_random_labels_and_bad_label_arguments():
         au.ood_canaries(5, (1, 4, 4), label=None, seed=0)
     with pytest.raises(ValueError, match="'kind' parameter of ood_canaries"):
         au.ood_canaries(5, (1, 4, 4), kind="grey", seed=0)
+
+
+# ------------------------------------------------------------------ several models, verdicts
+
+def test_audit_models_matches_audit_all_and_flags_inconsistency():
+    scores, inc = gaussian_mechanism(0, mu=3.0, m=400)
+    table = au.audit_models({"leaky": scores, "blind": np.zeros(400)},
+                            {"leaky": 1.0, "blind": 1.0}, inc, delta=DELTA)
+    assert table.model.tolist() == ["leaky"] * 3 + ["blind"] * 3
+    alone = au.audit_all(scores, inc, delta=DELTA)
+    np.testing.assert_allclose(table.epsilon_lb[:3], alone.epsilon_lb)
+    assert (table.epsilon_lb[3:] == 0).all() and table.consistent[3:].all()
+    # a 3-GDP mechanism audited well above the claimed epsilon 1: the check must fail
+    assert not table.consistent[:3].any()
+    lines = au.audit_verdicts(table)
+    assert "INCONSISTENT" in lines[0] and lines[1].endswith("<= accountant 1.00: consistent")
+    lead = table[table.bound == au.HEADLINE_BOUND].epsilon_lb.iloc[0]
+    assert f"lower bound {lead:.2f} (beta=0.05)" in lines[0]
+
+
+def test_audit_models_nonprivate_and_bad_input():
+    inc = audit_inclusion(100, seed=3)
+    table = au.audit_models({"np": inc * 1.0}, {"np": math.inf}, inc, delta=DELTA)
+    assert table.consistent.all()
+    assert "no accountant" in au.audit_verdicts(table, bound="steinke")[0]
+    with pytest.raises(ValueError, match="'epsilons' parameter of audit_models.*'x'"):
+        au.audit_models({"x": inc * 1.0}, {}, inc, delta=DELTA)
+    with pytest.raises(ParameterError, match="'bound' parameter of audit_verdicts"):
+        au.audit_verdicts(table, bound="best")

@@ -1,4 +1,4 @@
-"""Privacy auditing: canaries, and empirical lower bounds on epsilon (docs/methods.md sections 6, 8).
+"""Privacy auditing: canaries, and empirical lower bounds on epsilon (docs/methods.md 6, 8).
 
 An audit trains with ``m`` canaries, each included independently with probability 1/2, scores
 them with an attack and turns the scores into a lower bound on epsilon that must sit below the
@@ -14,7 +14,9 @@ accountant's upper bound. One file per concept:
 * :mod:`~sparsepriv_nb.auditing.fdp` - Mahloujifar, Melis & Chaudhuri (2025), one-run f-DP;
 * :mod:`~sparsepriv_nb.auditing.gdp` - bounds from score samples (many-run style): Gaussian DP
   and Clopper-Pearson;
-* :func:`audit_all` - the one-run bounds side by side, with their failure probability.
+* :func:`audit_all` - the one-run bounds side by side, with their failure probability;
+* :mod:`~sparsepriv_nb.auditing.models` - several models at once (:func:`audit_models`) and a
+  computed verdict per model against its accountant (:func:`audit_verdicts`).
 
 Example:
     >>> import numpy as np
@@ -30,12 +32,14 @@ from .canaries import (canary_directions, dirac_canaries, dirac_scores, flat_par
                        ood_canaries, quiet_pixels)
 from .fdp import fdp_audit, fdp_bound, fdp_bound_over_grid, fdp_rejects
 from .gdp import clopper_pearson, clopper_pearson_epsilon, default_ranks, gdp_audit
+from .models import HEADLINE_BOUND, audit_models, audit_verdicts
 from .guesses import check_audit, count_correct, default_k_grid, rank_order
 from .steinke import steinke_audit, steinke_bound, steinke_bound_over_grid
 from .summary import BOUNDS, audit_all
 from .tradeoff import GAUSSIAN, TradeOff, eps_delta, gdp_delta, gdp_epsilon
 
-__all__ = ["audit_all", "BOUNDS", "steinke_audit", "steinke_bound", "steinke_bound_over_grid",
+__all__ = ["audit_all", "BOUNDS", "audit_models", "audit_verdicts", "HEADLINE_BOUND",
+           "steinke_audit", "steinke_bound", "steinke_bound_over_grid",
            "fdp_audit", "fdp_bound", "fdp_bound_over_grid", "fdp_rejects", "gdp_audit",
            "clopper_pearson", "clopper_pearson_epsilon",
            "default_ranks", "count_correct", "rank_order", "default_k_grid", "check_audit",
