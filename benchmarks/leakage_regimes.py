@@ -5,9 +5,9 @@ AUC lower bound above 0.65. Each setting trains one dense target plus the LiRA /
 models (``run_experiment``, no cache, one torch thread) and reports train / test accuracy, the
 gap, the strongest attack's AUC with its bootstrap interval, and the wall time.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/leakage_regimes.py [NAME ...]`` (no names: all
-settings). Results are appended as JSON lines to ``benchmarks/results_leakage_regimes.jsonl``
-and printed as a table.
+Run: ``OMP_NUM_THREADS=1 python benchmarks/leakage_regimes.py [--seeds 0,1,2] [NAME ...]``
+(no names: all settings; seeds: 0). Results are appended as JSON lines to
+``benchmarks/results_leakage_regimes.jsonl`` and printed as a table.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ SETTINGS = {
     "digits-mlp-n100-e150": ({"name": "digits", "train_size": 100}, {}, {"epochs": 150}, 8),
     "digits-mlp1024-n150-e100": ({"name": "digits", "train_size": 150},
                                  {"hidden": (1024, 512)}, {"epochs": 100}, 8),
+    "digits-mlp-n150-e60": ({"name": "digits", "train_size": 150}, {}, {"epochs": 60}, 8),
+    "digits-mlp-n200-e100": ({"name": "digits", "train_size": 200}, {}, {"epochs": 100}, 8),
+    "digits-mlp-n250-e100": ({"name": "digits", "train_size": 250}, {}, {"epochs": 100}, 8),
+    "digits-mlp-n150-e100-r16": ({"name": "digits", "train_size": 150}, {}, {"epochs": 100},
+                                 16),
     # Fashion-MNIST subsets (the issue's reference: 4000 samples, 900 members, 60 epochs)
     "fashion4000-mlp-e60": ({"name": "fashion-mnist", "max_samples": 4000}, {},
                             {"epochs": 60}, 8),
@@ -48,16 +53,16 @@ SETTINGS = {
 }
 
 
-def measure(name: str) -> dict:
+def measure(name: str, seed: int = 0) -> dict:
     data, params, train, n_ref = SETTINGS[name]
     cfg = E.ExperimentConfig(data=data, model={"arch": "mlp", "params": params}, train=train,
-                             attack={"names": ATTACKS, "n_reference": n_ref}, seed=0)
+                             attack={"names": ATTACKS, "n_reference": n_ref}, seed=seed)
     t = time.perf_counter()
     df = E.run_experiment(cfg, cache=False, progress=False)
     seconds = time.perf_counter() - t
     best = df.loc[df["auc"].idxmax()]
     r = df.iloc[0]
-    return {"setting": name, "n_members": int(r["n_members"]),
+    return {"setting": name, "seed": seed, "n_members": int(r["n_members"]),
             "train_acc": round(float(r["train_acc"]), 3),
             "test_acc": round(float(r["test_acc"]), 3), "gap": round(float(r["gen_gap"]), 3),
             "attack": best["attack"], "auc": round(float(best["auc"]), 3),
@@ -70,13 +75,18 @@ def measure(name: str) -> dict:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    names = sys.argv[1:] or list(SETTINGS)
+    args = sys.argv[1:]
+    seeds = [0]
+    if args[:1] == ["--seeds"]:
+        seeds, args = [int(v) for v in args[1].split(",")], args[2:]
+    names = args or list(SETTINGS)
     print(f"{'setting':28} {'n':>4} {'train':>6} {'test':>6} {'gap':>6} "
           f"{'attack':>6} {'AUC [lo, hi]':>22} {'s':>6} ok", flush=True)
-    for name in names:
-        row = measure(name)
+    for name, seed in ((n, s) for n in names for s in seeds):
+        row = measure(name, seed)
         with OUT.open("a") as f:
             f.write(json.dumps(row) + "\n")
-        print(f"{name:28} {row['n_members']:4d} {row['train_acc']:6.3f} {row['test_acc']:6.3f} "
+        print(f"{name + f' s{seed}':28} {row['n_members']:4d} {row['train_acc']:6.3f} "
+              f"{row['test_acc']:6.3f} "
               f"{row['gap']:6.3f} {row['attack']:>6} {row['auc']:.3f} [{row['auc_lo']:.3f}, "
               f"{row['auc_hi']:.3f}] {row['seconds']:6.1f} {row['ok']}", flush=True)
