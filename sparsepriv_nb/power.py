@@ -192,6 +192,9 @@ def seeds_needed(target: float, *, sd: float, alpha: float = 0.05, power: float 
                      "max_seeds": [Interval(int, 2, None)]}, "seeds_needed")
     z = (float(sd) * _t_factor(10**9, alpha, power) / float(target)) ** 2  # the z-based size
     n = max(2, math.floor(z))
+    if n > max_seeds:
+        raise ValueError(f"seeds_needed: more than max_seeds={max_seeds} seeds would be "
+                         f"needed to detect {target} with sd={sd}.")
     while seed_mde(sd, n, alpha=alpha, power=power) > target:
         n += 1
         if n > max_seeds:
