@@ -50,6 +50,10 @@ SETTINGS = {
                             {"epochs": 40}, 8),
     "fashion-small-mlp-e40": ({"name": "fashion-small"}, {}, {"epochs": 40}, 8),
     "fashion-small-mlp-e60": ({"name": "fashion-small"}, {}, {"epochs": 60}, 8),
+    "fashion-small-mlp-n500-e40": ({"name": "fashion-small", "train_size": 500}, {},
+                                   {"epochs": 40}, 8),
+    "fashion-small-mlp-n500-e30": ({"name": "fashion-small", "train_size": 500}, {},
+                                   {"epochs": 30}, 8),
 }
 
 
