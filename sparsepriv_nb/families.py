@@ -162,7 +162,9 @@ def holm_verdicts(comparisons, *, alpha: float = 0.05, power: float = 0.8,
 
     Args:
         comparisons: dicts (or a DataFrame's records) with ``diff`` and either ``se`` or an
-            interval ``lo`` / ``hi`` at coverage ``1 - alpha``; optional ``name``.
+            interval ``lo`` / ``hi`` at coverage ``1 - alpha``; optional ``name``, and
+            optional ``p`` (the comparison's own two-sided p-value; default: the normal
+            p-value :func:`p_value` of ``diff`` and ``se``).
         alpha: family-wise error rate (and the coverage ``1 - alpha`` of given intervals).
         power: the power the MDE refers to.
         higher, lower: verdict words for a detected difference's sign.
@@ -176,7 +178,8 @@ def holm_verdicts(comparisons, *, alpha: float = 0.05, power: float = 0.8,
                     {"alpha": [_ALPHA], "power": [_ALPHA]}, "holm_verdicts")
     alpha = float(alpha)
     df = _rows(comparisons, 1 - alpha)
-    df["p"] = [p_value(d, s) for d, s in zip(df["diff"], df["se"])]
+    if "p" not in df:  # else: the caller's own p-values (e.g. a bootstrap p-value)
+        df["p"] = [p_value(d, s) for d, s in zip(df["diff"], df["se"])]
     ok = df["p"].notna().to_numpy()
     m = int(ok.sum())
     df["p_holm"] = np.nan

@@ -171,6 +171,8 @@ def test_holm_sentences_and_inputs():
     assert fam.n_detected == 1 and "1 of 2" in fam.summary()
     with pytest.raises(ParameterError, match="'comparisons' parameter of holm_verdicts"):
         families.holm_verdicts([{"diff": 0.1}])
+    own = families.holm_verdicts([{"diff": 0.05, "se": 0.01, "p": 0.2}])
+    assert own.frame["verdict"].iloc[0] == metrics.NO_DIFFERENCE  # the given p is used
     nan = families.holm_verdicts([{"diff": math.nan, "se": 0.01}, {"diff": 0.05, "se": 0.01}])
     assert list(nan.frame["verdict"]) == ["not measurable here", "higher"]
     assert nan.expected_by_chance == pytest.approx(0.05)
