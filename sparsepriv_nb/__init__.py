@@ -19,9 +19,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("analysis", "attacks", "auditing", "butterfly", "cache", "config", "data",
-               "defense_eval", "defenses", "dp", "ensembles", "experiments", "inputs",
-               "inversion", "lesson", "locks", "matching", "metrics", "models", "plots",
-               "plots_sweep", "registry", "signals", "sparsity", "train", "widgets")
+               "defense_eval", "defenses", "dp", "ensembles", "experiments", "families",
+               "inputs", "inversion", "lesson", "locks", "matching", "metrics", "models",
+               "plots", "plots_sweep", "power", "registry", "signals", "sparsity", "train",
+               "widgets")
 
 __all__ = [*_SUBMODULES, "__version__"]
 

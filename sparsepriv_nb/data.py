@@ -35,6 +35,9 @@ __all__ = [
     "Pools",
     "DATASETS",
     "DEBIAN_FASHION_MNIST",
+    "EMBEDDED_FASHION",
+    "FASHION_SMALL_SHA256",
+    "FASHION_CLASSES",
     "default_root",
     "load_dataset",
     "make_pools",
@@ -46,6 +49,16 @@ __all__ = [
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the four IDX ``.gz`` files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+#: The embedded 4000-image Fashion-MNIST subset (``tools/make_embedded_fashion.py``).
+EMBEDDED_FASHION = Path(__file__).resolve().parent / "datasets" / "fashion_subset.npz"
+
+#: SHA-256 of :data:`EMBEDDED_FASHION`, checked on every load.
+FASHION_SMALL_SHA256 = "66feb334adf34ad93d037e275676dfb1ffcd778ef6fc1f9c125e3f73160b1297"
+
+#: Fashion-MNIST's class names, label order.
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
 
 _IDX_FILES = (
     "train-images-idx3-ubyte",
@@ -113,6 +126,24 @@ def _load_digits(root: Path, download: bool) -> Dataset:
     return Dataset("digits", X, y, 10, classes=tuple(str(i) for i in range(10)))
 
 
+def _load_fashion_small(root: Path, download: bool) -> Dataset:
+    """The embedded Fashion-MNIST subset: 4000 images (400 per class), no files, no network."""
+    import hashlib
+
+    raw = EMBEDDED_FASHION.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != FASHION_SMALL_SHA256:
+        raise OSError(f"fashion-small: {EMBEDDED_FASHION} has SHA-256 {digest}, not the "
+                      f"recorded {FASHION_SMALL_SHA256}; the file is damaged or was rebuilt "
+                      "without updating data.FASHION_SMALL_SHA256 (reinstall the package, or "
+                      "run tools/make_embedded_fashion.py).")
+    with np.load(EMBEDDED_FASHION) as z:
+        images, labels = z["images"], z["labels"]
+    X = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(labels.astype(np.int64))
+    return Dataset("fashion-small", X, y, 10, classes=FASHION_CLASSES)
+
+
 def _stage_raw_idx(raw_dir: Path, sources: list[Path]) -> bool:
     """Put decompressed IDX files into ``raw_dir`` from the first source holding all four.
 
@@ -178,6 +209,7 @@ def _load_cifar10(root: Path, download: bool) -> Dataset:
 #: Registry: dataset name -> loader ``(root, download) -> Dataset``.
 DATASETS: dict[str, Callable[[Path, bool], Dataset]] = {
     "digits": _load_digits,
+    "fashion-small": _load_fashion_small,
     "fashion-mnist": _mnist_like("FashionMNIST", "fashion-mnist", [DEBIAN_FASHION_MNIST]),
     "mnist": _mnist_like("MNIST", "mnist", []),
     "cifar10": _load_cifar10,
@@ -193,8 +225,10 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, download: 
 
     Args:
         name: one of ``DATASETS``: ``digits`` (scikit-learn's bundled 8x8 digits, no files),
-            ``fashion-mnist``, ``mnist`` (offline IDX files in ``root`` or Debian's
-            Fashion-MNIST package first), ``cifar10``.
+            ``fashion-small`` (a seeded 4000-image, 400-per-class subset of Fashion-MNIST
+            embedded in the package, no files; see ``data/README.md``), ``fashion-mnist``,
+            ``mnist`` (offline IDX files in ``root`` or Debian's Fashion-MNIST package
+            first), ``cifar10``.
         root: data folder; defaults to :func:`default_root`.
         download: let torchvision download files that are not found locally.
         max_samples: keep a stratified random subset of this size (for CPU profiles).

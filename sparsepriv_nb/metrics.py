@@ -45,7 +45,7 @@ from ._checks import InstanceOf, Interval, ParameterError, check_number, validat
 
 __all__ = ["check_membership", "check_scores", "roc", "tpr_at_fpr", "best_threshold",
            "balanced_accuracy", "auc", "tpr_at_fpr_score", "min_resolvable_fpr", "tpr_note",
-           "bootstrap_ci", "paired_difference", "aggregate_seeds", "verdict",
+           "bootstrap_ci", "paired_bootstrap", "paired_difference", "aggregate_seeds", "verdict",
            "describe_difference", "attack_metrics", "attack_record", "inversion_quality",
            "psnr", "NO_DIFFERENCE", "LOW_FPRS"]
 
@@ -397,6 +397,50 @@ def bootstrap_ci(scores, membership, metric: str | Callable = "auc", *,
             "confidence": confidence}
 
 
+def paired_bootstrap(scores_a, scores_b, membership, metric: str | Callable = "auc", *,
+                     n_resamples: int = 1000, random_state=0,
+                     threshold_a: float | None = None, threshold_b: float | None = None,
+                     fpr: float | None = None, owner: str = "paired_bootstrap") -> dict:
+    """The paired bootstrap behind :func:`paired_difference`: both models' point estimates and
+    the ``n_resamples`` resampled differences ``metric(a) - metric(b)``, drawn with the same
+    resampled samples for both models.
+
+    Their standard deviation is the standard error of the difference, from which
+    :mod:`sparsepriv_nb.power` computes the minimum detectable difference.
+
+    Args:
+        scores_a, scores_b, membership, metric, n_resamples, random_state, threshold_a,
+            threshold_b, fpr: as in :func:`paired_difference`.
+        owner: the function named in error messages.
+
+    Returns:
+        ``{"a", "b", "diffs"}``: the two estimates (floats) and the resampled differences
+        (an array of ``n_resamples``; NaN for a TPR at an unresolvable FPR).
+
+    Example:
+        >>> m = np.r_[np.ones(200), np.zeros(200)]; a = np.random.default_rng(0).normal(size=400)
+        >>> b = paired_bootstrap(a + m, a, m, n_resamples=200)
+        >>> b["diffs"].shape, bool(b["a"] > b["b"])
+        ((200,), True)
+    """
+    sa, m = check_scores(scores_a, membership, "scores_a")
+    if np.shape(scores_b) != sa.shape:
+        raise ParameterError(f"The 'scores_b' parameter of {owner} must have the "
+                             f"shape of 'scores_a' {sa.shape} (the same samples, same order). "
+                             f"Got shape {np.shape(scores_b)} instead.")
+    sb, _ = check_scores(scores_b, membership, "scores_b")
+    n_resamples, _ = _check_resampling(n_resamples, 0.95, random_state, owner)
+    name_a, kw_a = _resolve_metric(metric, threshold_a, fpr, owner, "threshold_a")
+    name_b, kw_b = _resolve_metric(metric, threshold_b, fpr, owner, "threshold_b")
+    A, Bs = _Sample(sa, m), _Sample(sb, m)
+    ea = _values(A, name_a, kw_a, *A.ones(), None, sa, m)[0]
+    eb = _values(Bs, name_b, kw_b, *Bs.ones(), None, sb, m)[0]
+    Wp, Wn = A.counts(n_resamples, _rng(random_state))  # indices in the shared sample order
+    diffs = (_values(A, name_a, kw_a, Wp, Wn, {}, sa, m)
+             - _values(Bs, name_b, kw_b, Wp, Wn, {}, sb, m))
+    return {"a": float(ea), "b": float(eb), "diffs": diffs}
+
+
 def paired_difference(scores_a, scores_b, membership, metric: str | Callable = "auc", *,
                       n_resamples: int = 1000, confidence: float = 0.95, random_state=0,
                       threshold_a: float | None = None, threshold_b: float | None = None,
@@ -422,27 +466,16 @@ def paired_difference(scores_a, scores_b, membership, metric: str | Callable = "
         >>> paired_difference(a, a, m)["lo"], paired_difference(a, a, m)["hi"]
         (0.0, 0.0)
     """
-    sa, m = check_scores(scores_a, membership, "scores_a")
-    if np.shape(scores_b) != sa.shape:
-        raise ParameterError(f"The 'scores_b' parameter of paired_difference must have the "
-                             f"shape of 'scores_a' {sa.shape} (the same samples, same order). "
-                             f"Got shape {np.shape(scores_b)} instead.")
-    sb, _ = check_scores(scores_b, membership, "scores_b")
     n_resamples, confidence = _check_resampling(n_resamples, confidence, random_state,
                                                 "paired_difference")
-    name_a, kw_a = _resolve_metric(metric, threshold_a, fpr, "paired_difference", "threshold_a")
-    name_b, kw_b = _resolve_metric(metric, threshold_b, fpr, "paired_difference", "threshold_b")
-    A, Bs = _Sample(sa, m), _Sample(sb, m)
-    ea = _values(A, name_a, kw_a, *A.ones(), None, sa, m)[0]
-    eb = _values(Bs, name_b, kw_b, *Bs.ones(), None, sb, m)[0]
-    Wp, Wn = A.counts(n_resamples, _rng(random_state))  # indices in the shared sample order
-    diffs = (_values(A, name_a, kw_a, Wp, Wn, {}, sa, m)
-             - _values(Bs, name_b, kw_b, Wp, Wn, {}, sb, m))
-    lo, hi = _percentile(diffs, confidence)
-    diff = float(ea - eb)
+    boot = paired_bootstrap(scores_a, scores_b, membership, metric, n_resamples=n_resamples,
+                            random_state=random_state, threshold_a=threshold_a,
+                            threshold_b=threshold_b, fpr=fpr, owner="paired_difference")
+    lo, hi = _percentile(boot["diffs"], confidence)
+    diff = boot["a"] - boot["b"]
     if np.isnan(diff):
         lo = hi = float("nan")
-    return {"diff": diff, "lo": lo, "hi": hi, "a": float(ea), "b": float(eb),
+    return {"diff": diff, "lo": lo, "hi": hi, "a": boot["a"], "b": boot["b"],
             "n_resamples": n_resamples, "confidence": confidence}
 
 

@@ -153,3 +153,49 @@ def test_subsample_pools_keeps_balance_and_rejects_bad_sizes():
     for bad in (1, 10_000, 2.5, True, "5"):
         with pytest.raises(ValueError, match="train_size"):
             data.subsample_pools(p, bad, seed=0)
+
+
+# ----------------------------------------------------------------------------- fashion-small
+
+def test_fashion_small_is_embedded_offline_and_deterministic(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSEPRIV_DATA", str(tmp_path / "nothing-here"))  # no data folder
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    ds = data.load_dataset("fashion-small", root=tmp_path / "empty")
+    assert ds.X.shape == (4000, 1, 28, 28) and ds.num_classes == 10
+    assert ds.X.min() >= 0 and ds.X.max() <= 1
+    assert ds.y.bincount().tolist() == [400] * 10
+    assert ds.classes[0] == "T-shirt/top" and ds.input_shape == (1, 28, 28)
+    a = data.load_dataset("fashion-small", max_samples=500, seed=3)
+    b = data.load_dataset("fashion-small", max_samples=500, seed=3)
+    assert torch.equal(a.X, b.X) and torch.equal(a.y, b.y)
+    assert not list(tmp_path.rglob("*"))  # nothing written, nothing needed
+
+
+def test_fashion_small_matches_its_recorded_checksum(tmp_path, monkeypatch):
+    import hashlib
+
+    raw = data.EMBEDDED_FASHION.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == data.FASHION_SMALL_SHA256
+    assert len(raw) < 3_000_000  # "a few MB at most"
+    bad = tmp_path / "fashion_subset.npz"
+    bad.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
+    monkeypatch.setattr(data, "EMBEDDED_FASHION", bad)
+    with pytest.raises(OSError, match="SHA-256"):
+        data.DATASETS["fashion-small"](tmp_path, False)
+
+
+def test_fashion_small_is_what_the_script_builds_from_fashion_mnist():
+    """The embedded images are Fashion-MNIST's own rows (the script, rerun, gives the same)."""
+    import importlib.util
+    from pathlib import Path
+
+    if not (data.DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    path = Path(__file__).resolve().parent.parent / "tools" / "make_embedded_fashion.py"
+    spec = importlib.util.spec_from_file_location("make_embedded_fashion", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rebuilt = tool.build(data.DEBIAN_FASHION_MNIST, 4000, 0)
+    with np.load(data.EMBEDDED_FASHION) as z:
+        for k in ("images", "labels", "source_index"):
+            np.testing.assert_array_equal(z[k], rebuilt[k])
