@@ -435,7 +435,7 @@ for line in verdicts[verdicts.attack == MAIN_ATTACK].text:
     print(line)
 verdicts.drop(columns="text")
 
-# %%
+# %% tags=["verdict"]
 counts = verdicts.verdict.value_counts()
 print("over all attacks and methods:", ", ".join(f"{k}: {v}" for k, v in counts.items()),
       f"({len(verdicts)} comparisons, two intervals each: by chance alone, about "

@@ -86,7 +86,7 @@ ALL_ATTACKS = tuple(ATTACKS) + tuple(STRONG_ATTACKS)
 # the pruned model's behavior for members and nonmembers", and tie the risk to "the confidence
 # gap, sensitivity gap, and generalization gap": members get higher confidence and a flatter
 # response to small input changes (lower *prediction sensitivity*), and attacks read exactly
-# these gaps (notebook 02, section 5). The hypothesis to test: pruning plus fine-tuning widens
+# these gaps (notebook 02, section 6). The hypothesis to test: pruning plus fine-tuning widens
 # the gaps, and PPB closes them.
 #
 # We build the experiment's data and a magnitude-pruned model by hand first: train dense,
@@ -485,10 +485,10 @@ verdict_table.round(3)
 # %% [markdown]
 # The same table in words, then the answers:
 
-# %%
+# %% tags=["verdict"]
 print("\n".join(spn.defense_eval.verdict_sentence(r) for _, r in verdict_table.iterrows()))
 
-# %%
+# %% tags=["verdict"]
 def answer(comparison, attacker, metric):
     r = verdict_table[(verdict_table.comparison == comparison) & (verdict_table.attacker == attacker)
                       & (verdict_table.metric == metric)].iloc[0]
