@@ -189,8 +189,8 @@ print(f"balanced accuracy {metrics['balanced_accuracy']:.3f} "
 # * **Threshold attacks** (Song & Mittal) on loss, confidence $p_y$, entropy, modified entropy
 #   and LiRA's logit-scaled confidence $\phi = \log p_y - \log\sum_{i\ne y}p_i$, with a global
 #   threshold or one per class.
-# * **Shokri et al.**: an attack classifier on the shadows' (log-)probabilities, with the
-#   label as an input; its family (logistic regression, gradient boosting, random forest) and
+# * **Shokri et al.**: an attack classifier on the shadows' sorted log-probabilities, the
+#   label's logit-scaled confidence $\phi$ and the label itself; its family (logistic regression, gradient boosting, random forest) and
 #   hyperparameters are chosen by 5-fold cross-validated AUC on the shadow data alone.
 #   Shokri et al. train one classifier per class (`shokri-per-class`), which is weaker with
 #   few shadow samples per class. **Salem et al.**: top-3 sorted probabilities.

@@ -194,7 +194,8 @@ def _register_builtins() -> None:
     # class vs 0.60 for one model; see tests/test_attacks.py).
     one = dict(features="sorted", per_class=False)
     register_attack("shokri", _preset(ShadowModelAttack, classifier="auto", **one),
-                    description="Shokri et al.: one attack model (label as input); family and "
+                    description="Shokri et al.: one attack model (sorted log-probabilities, "
+                                "the label's logit-scaled confidence, the label); family and "
                                 "hyperparameters chosen by 5-fold CV AUC on the shadow data")
     register_attack("shokri-per-class", _preset(ShadowModelAttack, classifier="logistic",
                                                 features="sorted", per_class=True),
