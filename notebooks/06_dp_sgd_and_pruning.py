@@ -202,10 +202,16 @@ def max_gap(a, b):
 clean_hand, clean_opacus = hand_gradient(0.0), opacus_gradient(0.0, SEED)
 noisy_hand = hand_gradient(1.0, torch.Generator().manual_seed(SEED))
 noisy_opacus = opacus_gradient(1.0, SEED)
-print(f"noise off: max |hand - Opacus| = {max_gap(clean_hand, clean_opacus):.1e}")
+scale = max(float(g.abs().max()) for g in clean_opacus.values())  # largest gradient entry
+print(f"noise off: max |hand - Opacus| = {max_gap(clean_hand, clean_opacus):.1e} "
+      f"(largest gradient entry {scale:.1e})")
 print(f"noise on, same seed: max |hand - Opacus| = {max_gap(noisy_hand, noisy_opacus):.1e}")
-assert max_gap(clean_hand, clean_opacus) < 1e-6
-assert max_gap(noisy_hand, noisy_opacus) < 1e-5
+# An MLP agrees to float precision. A CNN's max-pooling has ties over blank image regions, and
+# the per-sample and the batched backward pass may send a tie's gradient to different (equally
+# valid) positions, so a LeNet-5 on Fashion-MNIST agrees to ~0.3 % of the largest entry; a wrong
+# clip or mean would differ by tens of per cent.
+assert max_gap(clean_hand, clean_opacus) < max(1e-6, 1e-2 * scale)
+assert max_gap(noisy_hand, noisy_opacus) < max(1e-5, 1e-2 * scale)
 
 # %% [markdown]
 # **In distribution.** With another seed the noise differs, but
