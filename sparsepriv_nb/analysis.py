@@ -32,6 +32,8 @@ Example:
     >>> controlled = partial_correlation(toy, "x", "y", ["z"])
     >>> bool(raw["r"] > 0.3), bool(controlled["lo"] < 0 < controlled["hi"])
     (True, True)
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``).
 """
 
 from __future__ import annotations

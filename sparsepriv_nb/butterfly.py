@@ -6,6 +6,8 @@ Example:
     >>> from sparsepriv_nb.sparsity import butterfly as moved
     >>> ButterflyLinear is moved.ButterflyLinear
     True
+
+Lesson: notebook 01 (``01_sparsity_methods``).
 """
 
 from .sparsity.butterfly import ButterflyLinear, butterfly_sparsify, butterfly_supports

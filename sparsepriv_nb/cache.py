@@ -21,6 +21,9 @@ Example:
     >>> sha = c.save_arrays("scores", k, {"s": np.arange(3.0)})
     >>> c.load_arrays("scores", k, sha256=sha)["s"]
     array([0., 1., 2.])
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``) (sweeps cached as they finish); every
+    notebook caches through it.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ before anything runs: an unknown name or a value of the wrong type is an error, 
 profile whose ``params/<profile>.yaml`` is missing, not UTF-8, not YAML, or has a section or
 name no notebook declares (:mod:`sparsepriv_nb._profiles`). Bad input ends with one line naming
 the option and the value, and exit status 2.
+
+Lesson: every notebook (the main job runs them all; see the README).
 """
 
 from __future__ import annotations

@@ -49,6 +49,9 @@ Example:
     [0.5, 0.1]
     >>> ExperimentConfig.from_flat(method="random", density=0.2, epochs=5).train.epochs
     5
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``) (a grid of experiments); notebook 02
+    (``02_membership_inference``).
 """
 
 from __future__ import annotations

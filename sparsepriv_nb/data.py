@@ -13,6 +13,8 @@ Example:
     >>> pools = make_pools(len(ds), seed=0)
     >>> len(pools.target_train) == len(pools.target_test)
     True
+
+Lesson: notebook 01 (``01_sparsity_methods``); notebook 02 (``02_membership_inference``), section 1.
 """
 
 from __future__ import annotations

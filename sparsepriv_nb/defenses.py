@@ -33,6 +33,8 @@ Example:
     ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
     The 'smoothing' parameter of the 'label-smoothing' defense must be a float in [0, 1).
     Got 1.5 instead.
+
+Lesson: notebook 05 (``05_ppb_defense``).
 """
 
 from __future__ import annotations

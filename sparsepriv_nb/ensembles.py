@@ -57,6 +57,8 @@ Example:
     >>> accuracy = (logits.argmax(2) == ds.y[1000:1400]).float().mean(1)
     >>> bool((accuracy > 0.8).all())
     True
+
+Lesson: notebook 02 (``02_membership_inference``), section 4 (reference models).
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ Example:
     [['loss', 'higher'], ['lira', 'no detectable difference (within noise)']]
     >>> fam.expected_by_chance
     0.1
+
+Lesson: none yet: issue 18 wires family-wise corrections into notebooks 02-07.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ Example:
     Traceback (most recent call last):
     ...
     ValueError: The 'train_data' parameter of fit has 3 inputs but 2 labels.
+
+Lesson: notebook 01 (``01_sparsity_methods``); every function that takes data checks it here.
 """
 
 from __future__ import annotations

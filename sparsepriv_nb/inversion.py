@@ -43,6 +43,8 @@ Example:
     >>> res = invert(m, "fc1", x0, steps=200, tv_weight=0.0, progress=False)
     >>> bool(((res.images - x0) ** 2).mean() < 1e-3)
     True
+
+Lesson: notebook 04 (``04_model_inversion``).
 """
 
 from __future__ import annotations

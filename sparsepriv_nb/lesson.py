@@ -14,6 +14,8 @@ Example:
     (0, False)
     >>> lesson.elapsed() >= 0
     True
+
+Lesson: every notebook (its setup cell); each helper names its section.
 """
 
 from __future__ import annotations

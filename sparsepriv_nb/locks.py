@@ -49,6 +49,8 @@ Example:
     ('model', False)
     >>> len(calls)
     1
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``) (parallel sweeps).
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ All three are also importable from :mod:`sparsepriv_nb.analysis`.
 Example:
     >>> confounding_verdict((-0.08, -0.12, -0.04), (-0.01, -0.05, 0.03))["verdict"]
     'vanishes'
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``).
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ Example:
     >>> m = attack_metrics(scores, members, threshold=0.5, n_resamples=0)
     >>> m["auc"], m["balanced_accuracy"], m["defense_level"]
     (1.0, 1.0, 0.0)
+
+Lesson: notebook 02 (``02_membership_inference``), section 3; every notebook's intervals and
+    verdicts.
 """
 
 from __future__ import annotations

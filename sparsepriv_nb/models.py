@@ -10,6 +10,8 @@ Example:
     ['conv1', 'conv2', 'fc1', 'fc2', 'fc3']
     >>> m(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 10])
+
+Lesson: notebook 01 (``01_sparsity_methods``); every notebook builds its models here.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Every function takes an optional ``ax`` (or returns a new figure) and returns the figure, so
 notebooks, widgets and tests share them.
+
+Lesson: every notebook's figures.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ Example:
     >>> fig = plot_accuracy_vs_defense(df)
     >>> len(fig.axes)  # the plot and its density colour bar
     2
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ Example:
     0.028
     >>> samples_needed(0.014, mde=0.028, n=400)
     1600
+
+Lesson: none yet: issue 18 wires minimum detectable differences into notebooks 02-07.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ Example:
     Traceback (most recent call last):
     ...
     ValueError: Unknown toy method 'triple'; registered: ['double'].
+
+Lesson: notebook 01 (``01_sparsity_methods``) (sparsity methods), notebook 02
+    (``02_membership_inference``) (attacks), notebook 05 (``05_ppb_defense``) (defenses).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Example:
     >>> y = torch.tensor([0, 0])
     >>> loss(z, y).round(3).tolist(), confidence(z, y).round(3).tolist()
     ([0.036, 1.099], [0.965, 0.333])
+
+Lesson: notebook 02 (``02_membership_inference``), sections 3 and 6.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ Example:
     >>> hist = fit(model, (ds.X[:500], ds.y[:500]), epochs=5, seed=0, progress=False)
     >>> hist[-1]["train_acc"] > 0.8
     True
+
+Lesson: notebook 01 (``01_sparsity_methods``); every notebook trains through ``fit``.
 """
 
 from __future__ import annotations

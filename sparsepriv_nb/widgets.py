@@ -7,6 +7,9 @@ Every explorer also carries a **static view**: a PNG of its current (at display 
 default) figure, put beside the live widget in the output. JupyterLab shows the live widget; an
 HTML report (no widget state, no network) and a notebook reopened without re-running show the
 picture instead of an empty cell or ``interactive(children=...``.
+
+Lesson: notebook 01 (``01_sparsity_methods``), notebook 02 (``02_membership_inference``),
+    notebook 04 (``04_model_inversion``) (the explorers).
 """
 
 from __future__ import annotations

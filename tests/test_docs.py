@@ -86,3 +86,18 @@ def test_the_package_cites_the_spec():
     cited = [p.name for p in (ROOT / "sparsepriv_nb").rglob("*.py")
              if "docs/methods.md" in p.read_text(encoding="utf-8")]
     assert len(cited) >= 3, cited  # metrics, signals, data, defenses, analysis, ...
+
+
+_LESSON = re.compile(r"notebooks? 0\d|^Lesson: (every|none yet)", re.M)
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "sparsepriv_nb").rglob("*.py")
+                                        if not p.name.startswith("_")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_public_module_names_the_lesson_that_teaches_it(path):
+    """As d2l's helpers point back to their section: a reader of a module can find the lesson
+    where its idea is taught (or is told that none uses it yet)."""
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    assert _LESSON.search(doc), f"{path.relative_to(ROOT)}: its docstring names no lesson"

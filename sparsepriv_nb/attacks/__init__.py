@@ -34,6 +34,8 @@ holding the fields the attack's registry entry (:mod:`.registry`) declares in ``
     ('LiRA', {'fixed_variance': False, 'online': True})
     >>> ATTACKS.get("rmia").needs
     ('target', 'references', 'population')
+
+Lesson: notebook 02 (``02_membership_inference``).
 """
 
 # the single-module ``attacks`` had these in its namespace (``spn.attacks.SIGNALS``, ...)

@@ -34,6 +34,8 @@ Example:
     ... except ValueError as e:
     ...     print(e)
     The 'value' parameter of Constant must be a float. Got 'a' instead.
+
+Lesson: notebook 02 (``02_membership_inference``), section 3 (every attack).
 """
 
 from __future__ import annotations

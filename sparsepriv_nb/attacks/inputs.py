@@ -36,6 +36,8 @@ Example:
     Traceback (most recent call last):
     ...
     AttributeError: These AttackInputs hold no 'shadow' field (they hold ['sensitivity', ...
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
 """
 
 from __future__ import annotations

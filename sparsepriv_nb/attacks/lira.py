@@ -1,4 +1,7 @@
-"""LiRA, Carlini et al.'s likelihood-ratio attack on reference models."""
+"""LiRA, Carlini et al.'s likelihood-ratio attack on reference models.
+
+Lesson: notebook 02 (``02_membership_inference``), section 4 (LiRA by hand) and section 3.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """What reference-model attacks (LiRA, RMIA) share: the IN masks of the reference models and
-the checks of their logits."""
+the checks of their logits.
+
+Lesson: notebook 02 (``02_membership_inference``), section 4.
+"""
 
 from __future__ import annotations
 

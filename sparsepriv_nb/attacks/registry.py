@@ -8,6 +8,8 @@ one, so that an attack spec is a name plus parameters:
     ('LiRA', {'fixed_variance': False, 'online': True})
     >>> ATTACKS.get("samia").needs, ATTACKS.get("rmia").kind
     (('target', 'shadow', 'sensitivity'), 'reference')
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """RMIA, Zarifzadeh et al.'s relative membership inference attack on reference models and a
-population."""
+population.
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
+"""
 
 from __future__ import annotations
 

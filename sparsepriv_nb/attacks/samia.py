@@ -1,4 +1,7 @@
-"""SAMIA, Yuan & Zhang's self-attention membership inference attack, and its network."""
+"""SAMIA, Yuan & Zhang's self-attention membership inference attack, and its network.
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
+"""
 
 from __future__ import annotations
 

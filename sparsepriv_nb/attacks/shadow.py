@@ -1,5 +1,8 @@
 """Shokri et al.'s shadow-model attack (and Salem et al.'s top-3 variant), with the attack
-classifiers and hyperparameter grids searched on the shadow data."""
+classifiers and hyperparameter grids searched on the shadow data.
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Threshold attacks on one signal (Yeom et al.; Song & Mittal's per-class thresholds)."""
+"""Threshold attacks on one signal (Yeom et al.; Song & Mittal's per-class thresholds).
+
+Lesson: notebook 02 (``02_membership_inference``), section 2 (the loss threshold by hand) and
+    section 3.
+"""
 
 from __future__ import annotations
 

@@ -25,6 +25,8 @@ Example:
     >>> scores = np.random.default_rng(0).normal(size=1000) + 3.0 * inc  # mu = 3 mechanism
     >>> audit_all(scores, inc, delta=1e-5)["epsilon_lb"].round(2).tolist()
     [3.55, 3.65, 5.33]
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """
 
 from .canaries import (canary_directions, dirac_canaries, dirac_scores, flat_parameters,

@@ -29,6 +29,8 @@ Example:
     >>> Xtr, ytr, included = insert_canaries((X, y), (Xc, yc), seed=0)
     >>> len(Xtr) == 50 + int(included.sum()), Xc.shape
     (True, torch.Size([10, 1, 4, 4]))
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """
 
 from __future__ import annotations

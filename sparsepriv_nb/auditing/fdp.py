@@ -39,6 +39,8 @@ Example:
     >>> rejected = fdp_rejects(1000, 100, 100, GAUSSIAN, [1.0, 2.0], beta=0.05)
     >>> rejected.tolist()  # 100 of 100 right rules out 1-GDP, not 2-GDP
     [True, False]
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """
 
 from __future__ import annotations

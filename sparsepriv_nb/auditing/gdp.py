@@ -33,6 +33,8 @@ Example:
     >>> out = gdp_audit(scores, included, delta=1e-5)
     >>> 1.0 < out["mu_lb"] < 2.0, out["beta"]
     (True, 0.05)
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ Example:
     >>> guesses, correct = count_correct(scores, included, [(2, 0), (2, 2)])
     >>> guesses.tolist(), correct.tolist()
     ([2, 4], [2, 4])
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), sections 6 and 6b.
 """
 
 from __future__ import annotations

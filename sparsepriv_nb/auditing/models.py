@@ -15,6 +15,8 @@ Example:
     ...     print(line)
     Verdict: leaky: lower bound 2.83 (beta=0.05); no accountant (not private), nothing to check
     Verdict: private: lower bound 0.00 (beta=0.05) <= accountant 1.00: consistent
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """
 
 from __future__ import annotations

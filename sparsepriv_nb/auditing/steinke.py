@@ -12,6 +12,8 @@ Example:
     >>> out = steinke_audit(inc.astype(float), inc, delta=1e-5)  # a perfect attack
     >>> round(out["epsilon_lb"], 2), out["guesses"], out["correct"]
     (4.21, 500, 500)
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), sections 6 and 6b.
 """
 
 from __future__ import annotations

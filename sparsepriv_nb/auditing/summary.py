@@ -1,4 +1,7 @@
-"""Every one-run bound on the same audit scores, as one tidy table (:func:`audit_all`)."""
+"""Every one-run bound on the same audit scores, as one tidy table (:func:`audit_all`).
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
+"""
 
 from __future__ import annotations
 

@@ -25,6 +25,8 @@ Example:
     0.1587
     >>> round(gdp_epsilon(1.0, 1e-5), 3)
     4.377
+
+Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """
 
 from __future__ import annotations

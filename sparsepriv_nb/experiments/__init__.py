@@ -65,6 +65,8 @@ Migration from the flat configuration (before the sections):
     * ``run_experiment(..., return_outputs=True)`` reads a finished experiment from the cache
       instead of recomputing it; its dict gains ``"references"``. Per-sample scores of a
       finished experiment or sweep: :func:`load_scores`.
+
+Lesson: notebook 02 (``02_membership_inference``); notebook 03 (``03_confounding_by_accuracy``).
 """
 
 from ..config import DEFAULT_ATTACKS, ExperimentConfig, make_grid

@@ -1,5 +1,8 @@
 """What attacks see of a model: its outputs on members and non-members, and reference models'
-outputs on the attacked samples."""
+outputs on the attacked samples.
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """One experiment: train the target, build the inputs its attacks declare, fit and score every
-attack, and return (and cache) one record per attack."""
+attack, and return (and cache) one record per attack.
+
+Lesson: notebook 02 (``02_membership_inference``); notebook 03 (``03_confounding_by_accuracy``).
+"""
 
 from __future__ import annotations
 

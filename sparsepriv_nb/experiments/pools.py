@@ -1,4 +1,7 @@
-"""The data of an experiment: the dataset and its disjoint pools."""
+"""The data of an experiment: the dataset and its disjoint pools.
+
+Lesson: notebook 02 (``02_membership_inference``), section 1 (threat model, disjoint pools).
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ an :class:`ExperimentContext` (the configuration, data, pools, trained target an
 built so far). :func:`build_inputs` builds the fields the selected attacks declare, each once,
 in registration order (a field's ``requires`` first). The built-in providers below are the
 functions of the same names, looked up by :data:`~sparsepriv_nb.attacks.INPUTS`.
+
+Lesson: notebook 02 (``02_membership_inference``), section 3.
 """
 
 from __future__ import annotations

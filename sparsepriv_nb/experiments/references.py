@@ -1,5 +1,8 @@
 """Reference models (LiRA, RMIA): trained on random halves of the attacked samples, dense ones
-together as one vectorised ensemble where that is faster."""
+together as one vectorised ensemble where that is faster.
+
+Lesson: notebook 02 (``02_membership_inference``), section 4.
+"""
 
 from __future__ import annotations
 

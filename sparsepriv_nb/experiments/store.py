@@ -1,5 +1,8 @@
 """The experiments' cache: keys, the per-sample arrays beside each record, and reading a
-finished experiment back (:func:`load_outputs`, :func:`load_scores`)."""
+finished experiment back (:func:`load_outputs`, :func:`load_scores`).
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Sweeps: many experiments, serially, on local processes (loky) or on a Dask cluster, each
-written to the cache when it finishes, so a killed sweep restarted loses nothing finished."""
+written to the cache when it finishes, so a killed sweep restarted loses nothing finished.
+
+Lesson: notebook 03 (``03_confounding_by_accuracy``).
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 One model is a :class:`ModelJob`: its sparsity schedule, the ``fit`` callback the schedule
 calls (recipe, defense, DP mode), its cache key, and loading or computing it under an
 inter-process claim. :func:`train_model` is the public way in.
+
+Lesson: notebook 02 (``02_membership_inference``); notebook 03 (``03_confounding_by_accuracy``).
 """
 
 from __future__ import annotations

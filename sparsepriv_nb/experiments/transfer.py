@@ -1,5 +1,8 @@
 """Attack transfer (Bagmar et al.): an attack fitted on one model's shadows, scored on
-another model; and fitting or scoring one attack on stored outputs."""
+another model; and fitting or scoring one attack on stored outputs.
+
+Lesson: notebook 02 (``02_membership_inference``), section 7.
+"""
 
 from __future__ import annotations
 

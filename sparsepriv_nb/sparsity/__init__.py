@@ -32,6 +32,8 @@ Example:
     >>> _ = magnitude_prune(m, 0.9)
     >>> round(overall_density(m), 3)
     0.1
+
+Lesson: notebook 01 (``01_sparsity_methods``).
 """
 
 from .butterfly import ButterflyLinear, butterfly_sparsify, butterfly_supports

@@ -11,6 +11,8 @@ by :mod:`sparsepriv_nb.butterfly`, this module's former name).
 Example:
     >>> [int(s.sum()) for s in butterfly_supports(8)]
     [16, 16, 16]
+
+Lesson: notebook 01 (``01_sparsity_methods``).
 """
 
 from __future__ import annotations

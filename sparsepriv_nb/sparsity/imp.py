@@ -20,6 +20,8 @@ Example:
     ...                                          rewind="init")
     >>> history.density.tolist()
     [1.0, 0.5, 0.25]
+
+Lesson: notebook 01 (``01_sparsity_methods``); notebook 04 (``04_model_inversion``) (IMP models).
 """
 
 from __future__ import annotations

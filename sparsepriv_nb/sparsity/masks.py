@@ -18,6 +18,8 @@ Example:
     >>> _ = prune.l1_unstructured(m[0], "weight", amount=0.5)
     >>> layer_densities(m), round(overall_density(m), 3)  # 8 + 8 of 16 + 8 weights
     ({'0': 0.5, '2': 1.0}, 0.667)
+
+Lesson: notebook 01 (``01_sparsity_methods``).
 """
 
 from __future__ import annotations

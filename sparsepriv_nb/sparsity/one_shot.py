@@ -21,6 +21,8 @@ Example:
     >>> _ = magnitude_prune(m, 0.9)
     >>> round(overall_density(m), 3)
     0.1
+
+Lesson: notebook 01 (``01_sparsity_methods``).
 """
 
 from __future__ import annotations

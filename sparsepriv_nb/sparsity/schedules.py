@@ -18,6 +18,8 @@ Example:
     ['dense', 'magnitude', 'magnitude-global']
     >>> SPARSITY_METHODS.get("lottery").description
     'IMP with rewinding to the initialisation (lottery ticket)'
+
+Lesson: notebook 01 (``01_sparsity_methods``); notebook 03 (``03_confounding_by_accuracy``).
 """
 
 from __future__ import annotations
