@@ -228,6 +228,15 @@ def test_sweep_argument_checks():
         E.run_sweep([BASE], scheduler="tcp://x:8786")
     with pytest.raises(ValueError, match="'n_jobs'"):
         E.run_sweep([BASE], n_jobs=0)
+    from sparsepriv_nb._checks import ParameterError
+
+    for kwargs, name in [(dict(n_jobs=True), "n_jobs"), (dict(n_jobs=-2), "n_jobs"),
+                         (dict(backend="ray"), "backend"),
+                         (dict(scheduler="tcp://x"), "scheduler")]:
+        with pytest.raises(ParameterError, match=f"'{name}' parameter of run_sweep"):
+            E.run_sweep([BASE], **kwargs)
+    with pytest.raises(ParameterError, match="'configs' parameter of run_sweep .* Got \\[\\]"):
+        E.run_sweep([])
     with pytest.raises(TypeError, match="'cfg'"):
         E.run_experiment({"seed": 0}, cache=False)
 

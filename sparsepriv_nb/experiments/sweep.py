@@ -10,6 +10,7 @@ import warnings
 
 import pandas as pd
 
+from .._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from .._progress import show_progress
 from ..cache import Cache
 from ..config import ExperimentConfig
@@ -98,17 +99,16 @@ def run_sweep(configs: list[ExperimentConfig], *, n_jobs: int = 1, backend: str 
 
 
 def _check_sweep_args(configs, n_jobs, backend, scheduler) -> None:
-    if not configs:
-        raise ValueError("run_sweep needs at least one config.")
-    if backend not in _BACKENDS:
-        raise ValueError(f"The 'backend' parameter of run_sweep must be one of "
-                         f"{list(_BACKENDS)}. Got {backend!r} instead.")
+    validate_params({"configs": configs, "backend": backend, "n_jobs": n_jobs},
+                    {"configs": [InstanceOf((list, tuple), "a non-empty list of "
+                                            "ExperimentConfig", lambda v: len(v) > 0)],
+                     "backend": [Options(tuple(b for b in _BACKENDS if b)), None],
+                     "n_jobs": [InstanceOf(int, "-1 (every core)",
+                                           lambda v: not isinstance(v, bool) and v == -1),
+                                Interval(int, 1, None)]}, "run_sweep")
     if scheduler is not None and backend != "dask":
-        raise ValueError(f"The 'scheduler' parameter of run_sweep needs backend='dask'. Got "
-                         f"backend={backend!r}.")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"The 'n_jobs' parameter of run_sweep must be -1 or an int >= 1. "
-                         f"Got {n_jobs!r} instead.")
+        raise ParameterError(f"The 'scheduler' parameter of run_sweep needs backend='dask'. "
+                             f"Got backend={backend!r} instead.")
 
 
 def _results(jobs: list, n_jobs: int, backend, scheduler):
