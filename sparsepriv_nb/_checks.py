@@ -258,16 +258,12 @@ def check_number(value, param: str, owner: str, *, low: float | None = None,
     closed = {(False, False): "both", (False, True): "left", (True, False): "right",
               (True, True): "neither"}[(bool(low_open), bool(high_open))]
     interval = Interval(float, low, high, closed)
-    if isinstance(value, numbers.Real) and not math.isfinite(float(value)) \
-            and not isinstance(value, bool):
-        interval_ok = False
-    else:
-        interval_ok = True
-    if interval_ok:
-        validate_params({param: value}, {param: [interval]}, owner)
-        return float(value)
-    raise ParameterError(f"The '{param}' parameter of {owner} must be {interval.describe()} "
-                         f"and finite. Got {value!r} instead.")
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and not math.isfinite(float(value))):
+        raise ParameterError(f"The '{param}' parameter of {owner} must be "
+                             f"{interval.describe()} and finite. Got {value!r} instead.")
+    validate_params({param: value}, {param: [interval]}, owner)
+    return float(value)
 
 
 def check_int(value, param: str, owner: str, low: int | None = None,

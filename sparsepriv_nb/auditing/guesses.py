@@ -29,21 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dp.audit import default_k_grid
 from ..metrics import check_scores
 
 __all__ = ["default_k_grid", "check_audit", "rank_order", "count_correct"]
-
-
-def default_k_grid(m: int) -> list[tuple[int, int]]:
-    """``(k+, k-)`` pairs tried by default: ``k`` in 5, 10, 20, 50, ... with ``2k <= m``, each as
-    ``(k, 0)``, ``(0, k)`` and ``(k, k)`` (the grid of :func:`sparsepriv_nb.dp.audit_epsilon`).
-
-    Example:
-        >>> default_k_grid(20)
-        [(5, 0), (0, 5), (5, 5), (10, 0), (0, 10), (10, 10)]
-    """
-    ks = [k for k in (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if 2 * k <= m]
-    return [pair for k in ks for pair in ((k, 0), (0, k), (k, k))]
 
 
 def check_audit(scores, included, k_grid, owner: str):

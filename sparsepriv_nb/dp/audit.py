@@ -25,7 +25,8 @@ import numpy as np
 
 from .._checks import ParameterError, check_int, check_number
 
-__all__ = ["audit_inclusion", "audit_p_value", "one_run_epsilon_bound", "audit_epsilon"]
+__all__ = ["audit_inclusion", "audit_p_value", "one_run_epsilon_bound", "audit_epsilon",
+           "default_k_grid"]
 
 
 def audit_inclusion(m: int, *, seed: int) -> np.ndarray:
@@ -95,7 +96,15 @@ def one_run_epsilon_bound(m: int, r: int, v: int, *, delta: float, beta: float =
     return lo
 
 
-def _default_k_grid(m: int) -> list[tuple[int, int]]:
+def default_k_grid(m: int) -> list[tuple[int, int]]:
+    """``(k+, k-)`` pairs tried by default: ``k`` in 5, 10, 20, 50, ... with ``2k <= m``, each as
+    ``(k, 0)``, ``(0, k)`` and ``(k, k)``; shared by :func:`audit_epsilon` and
+    :mod:`sparsepriv_nb.auditing`.
+
+    Example:
+        >>> default_k_grid(20)
+        [(5, 0), (0, 5), (5, 5), (10, 0), (0, 10), (10, 10)]
+    """
     ks = [k for k in (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if 2 * k <= m]
     return [pair for k in ks for pair in ((k, 0), (0, k), (k, k))]
 
@@ -153,7 +162,7 @@ def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
     check_int(seed, "seed", "audit_epsilon", 0)
     inc = inc.astype(bool)
     m = len(s)
-    grid = list(k_grid) if k_grid is not None else _default_k_grid(m)
+    grid = list(k_grid) if k_grid is not None else default_k_grid(m)
     if not grid or any(kp < 0 or km < 0 or kp + km > m or kp + km == 0 for kp, km in grid):
         raise ParameterError(f"The 'k_grid' parameter of audit_epsilon must be non-empty pairs "
                              f"(k+, k-) with 0 < k+ + k- <= m = {m}. Got {k_grid!r} instead.")
