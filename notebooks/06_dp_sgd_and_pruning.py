@@ -564,11 +564,14 @@ fig.tight_layout()
 # %% tags=["verdict"]
 changed = []
 for name in [n for n in masked if n != "dense"]:
-    d = spn.metrics.paired_difference(masked[name]["canary"], masked["dense"]["canary"],
-                                      canary_in, "auc", **lesson.ci)
+    # the paired bootstrap of paired_difference, plus its standard error and the MDE
+    d = spn.power.paired_mde(masked[name]["canary"], masked["dense"]["canary"], canary_in,
+                             "auc", **lesson.ci)
     changed += [spn.metrics.verdict(d["diff"], d["lo"], d["hi"]) != spn.metrics.NO_DIFFERENCE]
     print(spn.metrics.describe_difference(name, "dense", "canary-attack AUC", d["diff"],
                                           d["lo"], d["hi"])
+          + (f" This run could detect |difference| >= {d['mde']:.3f} (power 0.8)."
+             if not changed[-1] else "")
           + f" f-DP lower bounds {lb[name]:.2f} vs {lb['dense']:.2f}.")
 print(f"At accountant epsilon {claimed['dense']:.2f}: {sum(changed)} of {len(changed)} pruned "
       "variants differ detectably from dense DP-SGD in canary-attack AUC; f-DP lower bounds "
