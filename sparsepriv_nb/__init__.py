@@ -19,7 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("analysis", "attacks", "auditing", "butterfly", "cache", "config", "data",
-               "defense_eval", "defenses", "dp", "ensembles", "experiments", "families",
+               "defense_eval", "defenses", "dp", "ensembles", "experiments", "families", "findings",
                "inputs", "inversion", "lesson", "locks", "matching", "metrics", "models",
                "plots", "plots_sweep", "power", "registry", "signals", "sparsity", "train",
                "widgets")

@@ -239,7 +239,7 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
     jobs = min(jobs, len(plan)) if jobs is not None else default_jobs(len(plan))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by the kernels
     out_dir, rows, mathjax_url = _start_report(output, plan, overrides, profile, log)
-    env = {"OMP_WAIT_POLICY": "PASSIVE"}
+    env = {"OMP_WAIT_POLICY": "PASSIVE", "SPARSEPRIV_PROFILE": profile}  # findings.record
     if jobs > 1:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     tasks = [dict(src=str(nb.path), target=str(out_dir / nb.path.name),
