@@ -503,13 +503,117 @@ spn.widgets.sparsity_explorer(dense, test_data, densities=[1.0, 0.5, 0.2, VIEW_D
 # * Every curve has a spread over seeds: a difference inside it is not a difference.
 #
 # **Exercises**
+#
+# Open-ended (no automatic check; each says what a good answer shows):
 # 1. Rerun with `IMP_AMOUNT = 0.2` and `IMP_ROUNDS = 10` (Huang et al.'s $k = 0.8^n$).
+#    *A good answer* states the density reached ($0.8^{10} \approx 0.11$), compares IMP's
+#    accuracy with one-shot magnitude pruning at the same densities as paired differences with
+#    their intervals over seeds, and calls a difference inside the seed spread "not detectable
+#    at this power" rather than a win for either method.
 # 2. Compare layer-wise and global magnitude pruning at density 0.02: which layers die?
+#    *A good answer* prints the per-layer densities (`spn.sparsity.layer_densities`) of both:
+#    layer-wise keeps 2 % of every layer, global keeps the layers of large weights (the small
+#    output layer) and empties the layer of small weights (the first, widest one) to well
+#    below 2 %; it links that to the accuracy collapse of section 5. Graded exercise 01.3 writes
+#    the global rule.
 # 3. Late rewinding: use `spn.train.fit(..., snapshot_steps=[k])` and
 #    `iterative_magnitude_pruning(rewind="state", rewind_state=...)`.
+#    *A good answer* compares rewinding to initialisation and to step $k$ (a few hundred steps)
+#    at the lowest density, with intervals over seeds; on this small MLP expect at most a small
+#    difference (Frankle et al. found late rewinding matters for deep networks).
 # 4. Run the standard profile: `sparsepriv-nb run --profile standard --only 01`. Do the
 #    verdicts of section 5 change with more data and LeNet-5?
-#
+#    *A good answer* tabulates each verdict of section 5 for both profiles and says which ones
+#    change and whether the intervals narrowed (more data) or the ranking changed (another
+#    architecture).
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex01-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one piece of this lesson's method as a function, between the
+# lines `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it
+# compares your function with the package's own implementation on small inputs it makes up,
+# and says what it expected and what your function gave. Each exercise runs on its own: it
+# does not need the models trained above. Score them all with
+# `sparsepriv-nb check 01_sparsity_methods.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex01-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import torch
+
+from sparsepriv_nb import exercises as ex
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex01-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 01.1 (1 point).** Write `density(masks)`: `masks` maps each layer's name to its
+# 0/1 mask (a tensor, float or bool); return the fraction of weights kept over *all* layers
+# together, one float in [0, 1]. (A big layer counts more than a small one.)
+
+# %% nbgrader={"grade": false, "grade_id": "ex01-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def density(masks):
+    ### BEGIN SOLUTION
+    kept = sum(float(m.float().sum()) for m in masks.values())
+    total = sum(m.numel() for m in masks.values())
+    return kept / total
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex01-1-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+ex.check_density(density)
+### BEGIN HIDDEN TESTS
+ex.check_density(density, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex01-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 01.2 (2 points).** Write `magnitude_mask(weight, density)`, layer-wise magnitude
+# pruning of one weight tensor (any shape): return a 0/1 tensor of the weight's shape that
+# prunes the `round((1 - density) * n)` entries of smallest $|w|$ ($n$ = number of entries) and
+# keeps the others, as `torch.nn.utils.prune.l1_unstructured(module, "weight",
+# amount=1 - density)` does. Hint: `torch.topk(..., largest=False)`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex01-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def magnitude_mask(weight, density):
+    ### BEGIN SOLUTION
+    n_prune = round((1 - density) * weight.numel())
+    mask = torch.ones(weight.numel())
+    if n_prune > 0:
+        smallest = torch.topk(weight.abs().reshape(-1), n_prune, largest=False).indices
+        mask[smallest] = 0
+    return mask.reshape(weight.shape)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex01-2-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_magnitude_mask(magnitude_mask)
+### BEGIN HIDDEN TESTS
+ex.check_magnitude_mask(magnitude_mask, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex01-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 01.3 (2 points).** Write `global_masks(weights, density)`, *global* magnitude
+# pruning: `weights` maps layer names to weight tensors; rank the $|w|$ of all layers together,
+# prune the `round((1 - density) * N)` smallest ($N$ = all entries of all layers) and return a
+# dict of 0/1 masks with the same keys and shapes. The check gives layers of different scales:
+# a layer of small weights should lose more than the others (compare with
+# `magnitude_prune(model, amount, scope="global")` in section 2).
+
+# %% nbgrader={"grade": false, "grade_id": "ex01-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def global_masks(weights, density):
+    ### BEGIN SOLUTION
+    flat = torch.cat([w.abs().reshape(-1) for w in weights.values()])
+    n_prune = round((1 - density) * flat.numel())
+    keep = torch.ones_like(flat)
+    if n_prune > 0:
+        keep[torch.topk(flat, n_prune, largest=False).indices] = 0
+    masks, start = {}, 0
+    for name, w in weights.items():
+        masks[name] = keep[start:start + w.numel()].reshape(w.shape)
+        start += w.numel()
+    return masks
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex01-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_global_masks(global_masks)
+### BEGIN HIDDEN TESTS
+ex.check_global_masks(global_masks, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # **Where next:** notebook 02 (`02_membership_inference`) attacks these models: does a pruned
 # model leak less about its training set than the dense one?
 

@@ -500,12 +500,111 @@ spn.widgets.mia_explorer(views)
 #   effect of sparsity from the effect of accuracy.
 #
 # **Exercises**
+#
+# Open-ended (no automatic check; each says what a good answer shows):
 # 1. Raise `N_SHADOWS` to 8: which shadow-model attacks improve?
+#    *A good answer* compares each shadow attack's AUC and TPR at 1 % FPR for 2 and 8 shadows
+#    with paired intervals (same target, same samples); expect changes of a few hundredths of
+#    AUC at most for the threshold attacks and more for the learned ones (Shokri, Salem), and
+#    says which changes exceed their MDE.
 # 2. Compare `lira` and `lira-per-sample` with `N_REFERENCE = 4` and `= 32`.
+#    *A good answer* shows that per-sample variances need many reference models: with 4 the
+#    per-sample LiRA is no better (often worse) than the fixed-variance one, with 32 it gains at
+#    low FPR (Carlini et al.'s observation), each with its interval.
 # 3. Add `"samia"` and `"lira-offline"` to `ATTACKS` (the standard profile does): where do they
 #    rank at 1 % FPR?
+#    *A good answer* ranks the attacks by TPR at 1 % FPR with intervals and notes how few
+#    non-members 1 % FPR rests on (`spn.metrics.tpr_note`): neighbours whose intervals overlap
+#    are not ranked.
 # 4. Run the standard profile: `sparsepriv-nb run --profile standard --only 02`.
-#
+#    *A good answer* compares the dense target's leakage (train/test gap, strongest AUC) across
+#    profiles and says whether the dense-vs-sparse verdicts keep their direction.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex02-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one piece of this lesson's method as a function, between the
+# lines `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it
+# compares your function with the package's own implementation on small inputs it makes up,
+# and says what it expected and what your function gave. Each exercise runs on its own: it
+# does not need the models trained above. Score them all with
+# `sparsepriv-nb check 02_membership_inference.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex02-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import torch
+from scipy import stats
+
+from sparsepriv_nb import exercises as ex
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex02-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 02.1 (2 points).** The loss attack (Yeom et al. 2018) scores each sample by its
+# negated cross-entropy: members have lower loss, so a higher score means "member". Write
+# `loss_scores(logits, labels)`: `logits` is a float64 tensor `(N, C)`, `labels` an integer
+# tensor `(N,)`; return the $N$ scores $\log p_y$ (an array or a tensor). It must stay finite
+# for very confident logits (entries of 1000): compute in log space.
+
+# %% nbgrader={"grade": false, "grade_id": "ex02-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def loss_scores(logits, labels):
+    ### BEGIN SOLUTION
+    log_p = torch.log_softmax(logits.double(), dim=1)
+    return log_p[torch.arange(len(labels)), labels]
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex02-1-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_loss_scores(loss_scores)
+### BEGIN HIDDEN TESTS
+ex.check_loss_scores(loss_scores, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex02-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 02.2 (2 points).** Song & Mittal's modified entropy uses the label:
+# $\mathrm{Mentr} = -(1 - p_y)\log p_y - \sum_{i \ne y} p_i \log(1 - p_i)$. It is low for a
+# confident *correct* prediction and high for a confident wrong one (plain entropy is low for
+# both). Write `modified_entropy(probs, labels)`: `probs` is a NumPy array `(N, C)` of
+# probabilities (rows sum to 1, no zeros), `labels` an integer array `(N,)`; return the $N$
+# values.
+
+# %% nbgrader={"grade": false, "grade_id": "ex02-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def modified_entropy(probs, labels):
+    ### BEGIN SOLUTION
+    onehot = np.eye(probs.shape[1], dtype=bool)[labels]
+    p_y = probs[onehot]
+    term_y = -(1 - p_y) * np.log(p_y)
+    term_rest = -np.where(onehot, 0.0, probs * np.log(1 - probs)).sum(1)
+    return term_y + term_rest
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex02-2-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_modified_entropy(modified_entropy)
+### BEGIN HIDDEN TESTS
+ex.check_modified_entropy(modified_entropy, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex02-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 02.3 (3 points).** The online LiRA score of *one* sample (Carlini et al. 2022):
+# fit a Gaussian to the logit-scaled confidences $\phi$ of the reference models that trained on
+# the sample (IN) and one to those that did not (OUT), and return the log-likelihood ratio
+# $\log \mathcal N(\phi_\text{target}; \mu_\text{in}, \sigma_\text{in}) - \log
+# \mathcal N(\phi_\text{target}; \mu_\text{out}, \sigma_\text{out})$. Write
+# `lira_score(phi_target, phi_in, phi_out)` (a float and two 1-D arrays; return a float). Use
+# population standard deviations (`ddof=0`), as Carlini et al.'s code and `spn.attacks.LiRA`
+# do. `scipy.stats.norm.logpdf` is imported as `stats`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex02-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def lira_score(phi_target, phi_in, phi_out):
+    ### BEGIN SOLUTION
+    log_in = stats.norm.logpdf(phi_target, np.mean(phi_in), np.std(phi_in))
+    log_out = stats.norm.logpdf(phi_target, np.mean(phi_out), np.std(phi_out))
+    return float(log_in - log_out)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex02-3-check", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+ex.check_lira_score(lira_score)
+### BEGIN HIDDEN TESTS
+ex.check_lira_score(lira_score, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## Where next
 # Notebook **03_confounding_by_accuracy** sweeps method × density × seed and asks whether
 # sparsity protects beyond what lower accuracy explains.

@@ -499,22 +499,116 @@ ax.grid(alpha=0.3)
 #   means over seeds with their spread, never one run.
 #
 # **Exercises**
+#
+# Open-ended (no automatic check; each says what a good answer shows):
 # 1. Change `MAIN_ATTACK` to `"shokri"`: do the correlations and regressions of sections 4
 #    and 5 change with the attack? (Section 7's table already compares the verdicts of every
 #    attack.)
+#    *A good answer* puts the density coefficient (with its interval) of both attacks side by
+#    side and says whether the sign or the verdict changes, not only the point estimate.
 # 2. Add `"lottery"` to `METHODS`: is a lottery ticket more private than a dense model of the
 #    *same* accuracy? (Like IMP, it reaches only densities $0.5^n$.)
+#    *A good answer* uses the accuracy-matched comparison of section 6 and reports its
+#    difference, interval and MDE; "no detectable difference" with the MDE is a valid result.
 # 3. Reload this run's `03_sweep_results.csv` (in the notebook's working folder; in a report,
 #    the `03_confounding_by_accuracy/` folder beside the executed notebook) with
 #    `pd.read_csv` and repeat section 5 with `tpr_at_1pct_fpr` as the response. Then compare
 #    with the other profile (`sparsepriv-nb run --profile standard --only 03` runs
 #    Fashion-MNIST, LeNet-5 and offline LiRA).
+#    *A good answer* notes that TPR at 1 % FPR is far noisier than AUC (wider intervals, a
+#    larger MDE), so a null here says less than a null on AUC.
 # 4. Replace `"auc ~ log_density + test_acc"` by a model with an interaction,
 #    `"auc ~ log_density * test_acc"`: does the density effect depend on accuracy?
+#    *A good answer* reads the interaction coefficient's interval (not its p-value alone) and
+#    remembers that with an interaction the main effect of density is its effect at
+#    `test_acc = 0`, far outside the data: centre `test_acc` first.
 # 5. The dense curves of section 6 are noisy: match with `curve="linear"` (an OLS line through
 #    each seed's dense models; pass it to both `match_to_reference` calls, in sections 6 and 7)
 #    and compare the intervals.
-#
+#    *A good answer* reports both intervals: the linear curve should narrow them, at the price
+#    of assuming the dense AUC is linear in accuracy over the matched range.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex03-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one piece of this lesson's method as a function, between the
+# lines `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it
+# compares your function with the package's own implementation on small inputs it makes up,
+# and says what it expected and what your function gave. Each exercise runs on its own: it
+# does not need the sweep above. Score them all with
+# `sparsepriv-nb check 03_confounding_by_accuracy.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex03-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+from scipy import stats
+
+from sparsepriv_nb import exercises as ex
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex03-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 03.1 (3 points).** A partial correlation by residuals: regress `x` on
+# $[1, Z]$ by least squares and keep the residuals, do the same for `y`, and return the Pearson
+# correlation of the two residual vectors (this is what `spn.analysis.partial_correlation`
+# computes). Write `partial_corr(x, y, Z)`: `x`, `y` are arrays `(n,)`, `Z` is `(n,)` (one
+# covariate) or `(n, k)`. Hint: `np.linalg.lstsq`, `np.column_stack`, `np.corrcoef`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex03-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def partial_corr(x, y, Z):
+    ### BEGIN SOLUTION
+    design = np.column_stack([np.ones(len(x)), Z])
+    resid_x = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    resid_y = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    return float(np.corrcoef(resid_x, resid_y)[0, 1])
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex03-1-check", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+ex.check_partial_correlation(partial_corr)
+### BEGIN HIDDEN TESTS
+ex.check_partial_correlation(partial_corr, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex03-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 03.2 (2 points).** The interval of a partial correlation: Fisher's
+# $z = \operatorname{artanh}(r)$ is close to normal with standard error $1/\sqrt{n - 3 - k}$
+# ($k$ covariates). Write `fisher_interval(r, n, k, ci=0.95)` returning `(lo, hi)`: the interval
+# $z \pm q \cdot \mathrm{se}$ with $q$ the normal quantile of $(1 + \mathrm{ci})/2$, mapped back
+# with $\tanh$.
+
+# %% nbgrader={"grade": false, "grade_id": "ex03-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def fisher_interval(r, n, k, ci=0.95):
+    ### BEGIN SOLUTION
+    q = stats.norm.ppf(0.5 + ci / 2)
+    z, se = np.arctanh(r), 1 / np.sqrt(n - 3 - k)
+    return float(np.tanh(z - q * se)), float(np.tanh(z + q * se))
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex03-2-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_fisher_interval(fisher_interval)
+### BEGIN HIDDEN TESTS
+ex.check_fisher_interval(fisher_interval, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex03-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 03.3 (2 points).** The minimum detectable difference (MDE) of a comparison. A
+# paired bootstrap gives resampled differences of an attack's AUC on two models; their standard
+# deviation (`ddof=1`) is the standard error of the difference, and a two-sided test at level
+# $\alpha$ detects a true difference of $(z_{1-\alpha/2} + z_\text{power}) \cdot \mathrm{se}$
+# with probability `power`. Write `mde(diffs, alpha=0.05, power=0.8)`. (At the defaults the
+# factor is about 2.8; a null verdict that says "this run could detect $|\Delta| \ge$ MDE" uses
+# this number.)
+
+# %% nbgrader={"grade": false, "grade_id": "ex03-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mde(diffs, alpha=0.05, power=0.8):
+    ### BEGIN SOLUTION
+    se = np.std(diffs, ddof=1)
+    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex03-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_mde(mde)
+### BEGIN HIDDEN TESTS
+ex.check_mde(mde, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # **Where next.** Notebook 04 leaves membership and asks a different privacy question of the
 # same sparse models: can their hidden representations be *inverted* back into the input?
 

@@ -434,15 +434,109 @@ spn.widgets.inversion_explorer(results, records, images)
 # * The TV prior (and its exponent $\beta$) shapes what deep-layer inversions look like.
 # * A trend over $k$ is a claim about noisy numbers: state it with its interval.
 #
+# **Exercises**
+#
+# Open-ended (no automatic check; each says what a good answer shows):
 # 1. Set `ACTIVATION = "relu"`: how much harder are post-activation representations to invert?
+#    *A good answer* compares PSNR and SSIM per layer for both settings with their intervals;
+#    expect lower quality after the ReLU (it discards every negative value), most at the
+#    deeper layers.
 # 2. Switch to `optimizer="sgd"` (momentum 0.9, Mahendran & Vedaldi's setting), or add the
 #    $\alpha$-norm prior (`alpha_weight`, $\alpha = 6$): does either help deep layers?
+#    *A good answer* reports the change in PSNR at the deepest layer with its interval, and
+#    shows the images: a PSNR gain of a fraction of a dB is within the noise.
 # 3. Huang et al.'s own objective: `tv_beta=1.0, normalize=False` (retune `TV_WEIGHT`).
+#    *A good answer* shows the retuning (a few weights, the PSNR of each) and explains why an
+#    unnormalised objective needs a different weight at each layer.
 # 4. Repeat with `SEED = 1, 2` and combine the runs with `spn.metrics.aggregate_seeds`: does
 #    the trend survive training noise?
+#    *A good answer* gives the slope of PSNR over $k$ with an interval over the three seeds
+#    and says "not detectable" if it includes 0.
 # 5. Run the standard profile (LeNet-5 on Fashion-MNIST):
 #    `sparsepriv-nb run --profile standard --only 04`.
-#
+#    *A good answer* compares the conclusion of section 9 across profiles, layer by layer.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex04-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one piece of this lesson's method as a function, between the
+# lines `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it
+# compares your function with the package's own implementation on small inputs it makes up,
+# and says what it expected and what your function gave. Each exercise runs on its own: it
+# does not need the models trained above. Score them all with
+# `sparsepriv-nb check 04_model_inversion.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex04-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import torch
+
+import sparsepriv_nb as spn
+from sparsepriv_nb import exercises as ex
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex04-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 04.1 (1 point).** Write `psnr(inverted, original, data_range=1.0)`: the peak
+# signal-to-noise ratio $10 \log_{10}(R^2 / \mathrm{MSE})$ in dB between two arrays of the same
+# shape, $R$ = `data_range`; identical images give `float("inf")`. (20 dB is an RMS error of
+# 10 % of the range.)
+
+# %% nbgrader={"grade": false, "grade_id": "ex04-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def psnr(inverted, original, data_range=1.0):
+    ### BEGIN SOLUTION
+    mse = np.mean((np.asarray(inverted, float) - np.asarray(original, float)) ** 2)
+    return float(10 * np.log10(data_range ** 2 / mse)) if mse > 0 else float("inf")
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex04-1-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+ex.check_psnr(psnr)
+### BEGIN HIDDEN TESTS
+ex.check_psnr(psnr, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex04-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 04.2 (2 points).** The total-variation prior of a batch `x` of shape
+# `(B, C, H, W)`: with horizontal differences `dx = x[..., :-1, 1:] - x[..., :-1, :-1]` and
+# vertical ones `dy = x[..., 1:, :-1] - x[..., :-1, :-1]`, each pixel contributes
+# $(dx^2 + dy^2)^{\beta/2}$; return the mean over pixels and channels, one value per image (a
+# tensor `(B,)`). For $\beta \ne 2$ add `1e-8` inside the power (it keeps the gradient finite
+# where the image is flat), as `spn.inversion.total_variation` does.
+
+# %% nbgrader={"grade": false, "grade_id": "ex04-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def total_variation(x, beta=2.0):
+    ### BEGIN SOLUTION
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    squared = dx ** 2 + dy ** 2
+    per_pixel = squared if beta == 2 else (squared + 1e-8) ** (beta / 2)
+    return per_pixel.flatten(1).mean(1)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex04-2-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_total_variation(total_variation)
+### BEGIN HIDDEN TESTS
+ex.check_total_variation(total_variation, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex04-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 04.3 (2 points).** The objective the inversion minimises over the image `x`, per
+# image: the squared distance between the representation of `x` (`feat`, shape `(B, D)`) and
+# the target representation (`ref`), divided by the squared norm of `ref` (so layers of
+# different scales compare), plus `tv_weight` times the TV prior of `x`. Write
+# `inversion_objective(feat, ref, x, tv_weight, tv_beta)` returning a tensor `(B,)` that
+# gradients can flow through. You may use `spn.inversion.total_variation`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex04-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def inversion_objective(feat, ref, x, tv_weight, tv_beta):
+    ### BEGIN SOLUTION
+    distance = (feat - ref).flatten(1).pow(2).sum(1) / ref.flatten(1).pow(2).sum(1)
+    return distance + tv_weight * spn.inversion.total_variation(x, tv_beta)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex04-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_inversion_objective(inversion_objective)
+### BEGIN HIDDEN TESTS
+ex.check_inversion_objective(inversion_objective, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## Where next
 # Notebook **05 (PPB defense)** turns from measuring leakage to reducing it: fine-tuning a
 # pruned model with a privacy-preserving loss, against membership inference. Notebook 06 then

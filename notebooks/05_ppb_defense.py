@@ -529,14 +529,107 @@ print(f"Seed 002 reported attack accuracy near 50 % under PPB (non-adaptive). He
 #   change it without making this text false.
 #
 # **Exercises**
+#
+# Open-ended (no automatic check; each says what a good answer shows):
 # 1. Set `LAMBDAS = [0.25, 1, 4, 16, 64]`: where does accuracy start to fall, and does any
 #    $\lambda$ move the best attack's AUC interval below the undefended one?
+#    *A good answer* plots test accuracy and the best attack's AUC against $\lambda$ with
+#    intervals, names the largest $\lambda$ whose accuracy interval still overlaps the
+#    undefended model's, and states the AUC difference at that $\lambda$ with its MDE.
 # 2. Add `"samia"` to `STRONG_ATTACKS` (Yuan & Zhang's own attack): does PPB hold against it?
+#    *A good answer* compares the PPB model's SAMIA AUC with the undefended one's as a paired
+#    difference with its interval.
 # 3. Raise `TRAIN_SIZE` (or set it to `None`): with less overfitting, is there anything left
 #    to defend?
+#    *A good answer* reports the undefended model's train/test gap and strongest AUC first:
+#    when the AUC interval reaches 0.5 there is no leakage to remove, and "PPB did not help"
+#    is then not evidence against PPB.
 # 4. Run the standard profile (Fashion-MNIST, LeNet-5, LiRA and RMIA):
 #    `sparsepriv-nb run --profile standard --only 05`.
-#
+#    *A good answer* checks whether the verdict of section 9 keeps its direction against the
+#    stronger attacks.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex05-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one piece of this lesson's method as a function, between the
+# lines `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it
+# compares your function with the package's own implementation on small inputs it makes up,
+# and says what it expected and what your function gave. Each exercise runs on its own: it
+# does not need the models trained above. Score them all with
+# `sparsepriv-nb check 05_ppb_defense.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex05-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import torch
+import torch.nn.functional as F
+
+import sparsepriv_nb as spn
+from sparsepriv_nb import exercises as ex
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex05-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 05.1 (3 points).** PPB's pair penalty (Yuan & Zhang 2022). Sort each row of the
+# logits `(B, C)` in descending order, pair sample $i$ of the first half with sample $i + h$
+# ($h = \lfloor B/2 \rfloor$; an odd batch leaves its last sample out), and return the mean over
+# the $h$ pairs of $\mathrm{KL}(p_{i+h} \,\|\, p_i)$, $p$ = softmax of the sorted row. A batch
+# of one has no pair: return a zero tensor. Write `ppb_penalty(logits)`; it must return a torch
+# scalar (training differentiates it). Hint: `torch.sort`, `F.log_softmax`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex05-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def ppb_penalty(logits):
+    ### BEGIN SOLUTION
+    half = logits.shape[0] // 2
+    if half == 0:
+        return logits.sum() * 0.0
+    ranked = torch.sort(logits, dim=1, descending=True).values
+    log_p = F.log_softmax(ranked[half:2 * half], dim=1)
+    log_q = F.log_softmax(ranked[:half], dim=1)
+    return (log_p.exp() * (log_p - log_q)).sum(1).mean()
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex05-1-check", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+ex.check_ppb_penalty(ppb_penalty)
+### BEGIN HIDDEN TESTS
+ex.check_ppb_penalty(ppb_penalty, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex05-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 05.2 (1 point).** The whole PPB loss: the mean cross-entropy of the batch plus
+# `lam` times the pair penalty. Write `ppb_loss(logits, targets, lam)` (a torch scalar). You may
+# use `spn.defenses.ppb_penalty` (the package's version of exercise 05.1).
+
+# %% nbgrader={"grade": false, "grade_id": "ex05-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def ppb_loss(logits, targets, lam):
+    ### BEGIN SOLUTION
+    return F.cross_entropy(logits, targets) + lam * spn.defenses.ppb_penalty(logits)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex05-2-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+ex.check_ppb_loss(ppb_loss)
+### BEGIN HIDDEN TESTS
+ex.check_ppb_loss(ppb_loss, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex05-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 05.3 (2 points).** Label smoothing, a baseline defense of this lesson: the
+# cross-entropy against the soft target $(1 - s)\,\mathrm{onehot}(y) + s/C$ instead of the
+# one-hot label, averaged over the batch. Write `label_smoothing_loss(logits, targets,
+# smoothing)` (a torch scalar) without `F.cross_entropy`'s `label_smoothing` argument, which
+# the check compares with.
+
+# %% nbgrader={"grade": false, "grade_id": "ex05-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def label_smoothing_loss(logits, targets, smoothing):
+    ### BEGIN SOLUTION
+    n_classes = logits.shape[1]
+    soft = (1 - smoothing) * F.one_hot(targets, n_classes) + smoothing / n_classes
+    return -(soft * F.log_softmax(logits, dim=1)).sum(1).mean()
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex05-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_label_smoothing(label_smoothing_loss)
+### BEGIN HIDDEN TESTS
+ex.check_label_smoothing(label_smoothing_loss, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # **Where next.** Every defense here is a heuristic: it can be beaten by a stronger attack
 # tomorrow. Notebook 06 trains with DP-SGD, whose guarantee holds against *every* attacker,
 # and combines it with pruning.

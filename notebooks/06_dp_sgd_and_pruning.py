@@ -669,15 +669,124 @@ print(head + (
 #   whether pruning changes what the canary audit sees, in section 6b.
 #
 # **Exercises**
+#
+# Open-ended (no automatic check; each says what a good answer shows):
 # 1. Set `DENSITY = 0.1` and `0.6`: how do freezing and selection respond?
+#    *A good answer* tabulates test accuracy with intervals for both modes at the three
+#    densities and the same $\varepsilon$ (the privacy cost does not depend on the density),
+#    and says whether fewer trainable weights (less noise in total) helped or hurt.
 # 2. Change `SELECT_EVERY` to 10: does magnitude selection change? (It becomes closer to
 #    freezing with a mask that is updated from time to time.)
+#    *A good answer* compares accuracy at both settings with a paired interval and reports how
+#    much the selected mask changes between selections.
 # 3. Replace the loss signal in `attack_scores` by `"logit_scaled_confidence"`, or run LiRA
 #    with reference models (notebook 02): does the audited bound tighten?
+#    *A good answer* reports the audited lower bound on $\varepsilon$ with its confidence level
+#    next to the accountant's upper bound; a lower bound far below the upper one says the
+#    attack is weak, not that the model is more private than claimed.
 # 4. Train with `NORM = "group"` and `ARCH = "lenet5"`; compare the time of a DP epoch with
 #    `benchmarks/dp_speed.py`.
+#    *A good answer* gives seconds per epoch for the non-private and the DP run of the same
+#    model (per-sample gradients typically cost a small multiple of a normal epoch).
 # 5. Run the standard profile: `sparsepriv-nb run --profile standard --only 06`.
-#
+#    *A good answer* compares the verdicts of section 8 across profiles.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex06-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one piece of this lesson's method as a function, between the
+# lines `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it
+# compares your function with the package's own implementation on small inputs it makes up,
+# and says what it expected and what your function gave. Each exercise runs on its own: it
+# does not need the models trained above. Score them all with
+# `sparsepriv-nb check 06_dp_sgd_and_pruning.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex06-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import torch
+
+import sparsepriv_nb as spn
+from sparsepriv_nb import exercises as ex
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex06-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 06.1 (2 points).** Clipping in DP-SGD: scale each sample's gradient (a row of
+# `grads`, shape `(B, D)`) by $\min(1, C / (\lVert g_i \rVert + 10^{-6}))$, so that no sample's
+# gradient has norm above $C$ (`max_grad_norm`) and small ones are left alone. The $10^{-6}$ is
+# Opacus' guard against a zero norm. Write `clip(grads, max_grad_norm)` returning a tensor
+# `(B, D)`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex06-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def clip(grads, max_grad_norm):
+    ### BEGIN SOLUTION
+    norms = grads.norm(dim=1)
+    factor = (max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
+    return grads * factor[:, None]
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex06-1-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_clip(clip)
+### BEGIN HIDDEN TESTS
+ex.check_clip(clip, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex06-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 06.2 (3 points).** The rest of one DP-SGD step: sum the clipped per-sample
+# gradients, add Gaussian noise of standard deviation $\sigma C$ (`noise_multiplier` times
+# `max_grad_norm`), and divide by the batch size (Opacus divides by the *expected* batch size,
+# passed as `batch_size`). Draw the noise in one call,
+# `torch.normal(0.0, std, size=..., generator=generator)`, only when `std > 0`, so that your
+# noise is the package's. Write `noisy_mean(grads, max_grad_norm, noise_multiplier, generator,
+# batch_size)` returning a tensor `(D,)`. You may use `spn.dp.clip_gradients({"g": grads},
+# max_grad_norm)` (its first result is a dict of clipped gradients) or your `clip`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex06-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def noisy_mean(grads, max_grad_norm, noise_multiplier, generator, batch_size):
+    ### BEGIN SOLUTION
+    clipped = spn.dp.clip_gradients({"g": grads}, max_grad_norm)[0]["g"]
+    total = clipped.sum(0)
+    std = noise_multiplier * max_grad_norm
+    if std > 0:
+        total = total + torch.normal(0.0, std, size=total.shape, generator=generator)
+    return total / batch_size
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex06-2-check", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+ex.check_noisy_mean(noisy_mean)
+### BEGIN HIDDEN TESTS
+ex.check_noisy_mean(noisy_mean, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex06-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 06.3 (2 points).** Calibrating the noise: $\varepsilon$ falls as the noise
+# multiplier grows, so the smallest $\sigma$ reaching a target $\varepsilon$ can be found by
+# bisection. Write `noise_for_epsilon(target_epsilon, delta, sample_rate, steps)`: bracket
+# $\sigma$ (double an upper bound until `spn.dp.compute_epsilon(sample_rate, sigma, steps,
+# delta)` is at most the target), then bisect until the bracket is narrower than 0.1 % of
+# $\sigma$, and return the upper end (its $\varepsilon$ must not exceed the target).
+
+# %% nbgrader={"grade": false, "grade_id": "ex06-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def noise_for_epsilon(target_epsilon, delta, sample_rate, steps):
+    ### BEGIN SOLUTION
+    def epsilon(sigma):
+        return spn.dp.compute_epsilon(sample_rate, sigma, steps, delta)
+
+    low, high = 0.0, 1.0
+    while epsilon(high) > target_epsilon:
+        low, high = high, 2 * high
+    while high - low > 1e-3 * high:
+        middle = (low + high) / 2
+        if epsilon(middle) > target_epsilon:
+            low = middle
+        else:
+            high = middle
+    return high
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex06-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+ex.check_noise_for_epsilon(noise_for_epsilon)
+### BEGIN HIDDEN TESTS
+ex.check_noise_for_epsilon(noise_for_epsilon, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # **Where next.** Tighter audits insert gradient canaries and observe every step, or train many
 # models (Steinke et al. 2023; Nasr et al. 2021, 2023); DP fine-tuning of large public models
 # (De et al. 2022) is where pruning-like parameter-efficient updates matter most.

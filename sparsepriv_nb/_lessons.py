@@ -3,7 +3,8 @@
 A checkout keeps them in ``notebooks/`` at the top level (the source of truth). A wheel carries
 the same folder as ``sparsepriv_nb/lessons/`` (``pyproject.toml`` maps ``notebooks/`` onto that
 package folder at build time), so ``sparsepriv-nb run`` and ``list`` work from any install and
-``sparsepriv-nb lessons DEST`` gives a student a copy to open in JupyterLab.
+``sparsepriv-nb lessons DEST`` gives a student a copy to open in JupyterLab (``--student``: the
+student version of each notebook, solutions replaced by stubs; :mod:`sparsepriv_nb.grading`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 from ._checks import ParameterError
@@ -59,12 +59,21 @@ def lesson_files(folder: Path) -> list[Path]:
     return [p.relative_to(folder) for p in files]
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _content(path: Path, student: bool) -> bytes:
+    """What to write for the lesson file ``path``: itself, or its student version."""
+    if student and path.suffix == ".ipynb":
+        from .grading import student_version
+
+        return student_version(path)
+    return path.read_bytes()
 
 
 def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
-                 log=print) -> list[Path]:
+                 student: bool = False, log=print) -> list[Path]:
     """Copy the lessons into ``dest`` without ever overwriting a student's edits.
 
     A file already in ``dest`` is replaced only when it is unchanged since this function
@@ -75,6 +84,8 @@ def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
         dest: the folder to copy into (created if needed).
         source: the lessons folder (default :func:`lessons_dir`).
         force: overwrite edited files too.
+        student: write the student version of each notebook (solutions replaced by stubs,
+            hidden tests removed, outputs cleared; :func:`grading.student_notebook`).
         log: called with one line per file.
 
     Returns:
@@ -98,19 +109,20 @@ def copy_lessons(dest: Path, *, source: Path | None = None, force: bool = False,
         raise ParameterError(f"The 'DEST' argument of lessons must be a folder. Got "
                              f"{str(dest)!r}, an existing file.")
     manifest = _read_manifest(dest / _MANIFEST)
-    plan, edited = _plan_copy(source, dest, manifest, force)
+    plan, edited = _plan_copy(source, dest, manifest, force, student)
     if edited:
         raise ParameterError(f"{dest} holds edited lessons {edited}; nothing was copied. Copy "
                              "into another folder, or pass --force to overwrite them.")
     written = []
-    for rel, src, dst, digest in plan:
+    for rel, content, dst, digest in plan:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(dst.name + ".tmp")
-        shutil.copyfile(src, tmp)
+        tmp.write_bytes(content)
         os.replace(tmp, dst)
         manifest[str(rel)] = digest
         written.append(dst)
-        log(f"copied {rel}")
+        log(f"copied {rel}" + (" (student version)" if student and rel.suffix == ".ipynb"
+                               else ""))
     if written or manifest:
         dest.mkdir(parents=True, exist_ok=True)
         (dest / _MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -126,19 +138,20 @@ def _read_manifest(path: Path) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def _plan_copy(source: Path, dest: Path, manifest: dict, force: bool) -> tuple[list, list]:
-    """``(files to copy, edited files kept)``; identical files only update ``manifest``."""
+def _plan_copy(source: Path, dest: Path, manifest: dict, force: bool,
+               student: bool = False) -> tuple[list, list]:
+    """``(files to write, edited files kept)``; identical files only update ``manifest``."""
     plan, edited = [], []
     for rel in lesson_files(source):
-        src, dst = source / rel, dest / rel
-        new = _digest(src)
+        content, dst = _content(source / rel, student), dest / rel
+        new = _digest(content)
         if dst.exists():
-            old = _digest(dst)
+            old = _digest(dst.read_bytes())
             if old == new:
                 manifest[str(rel)] = new
                 continue
             if manifest.get(str(rel)) != old and not force:
                 edited.append(str(rel))
                 continue
-        plan.append((rel, src, dst, new))
+        plan.append((rel, content, dst, new))
     return plan, edited

@@ -6,8 +6,11 @@ Commands:
     with papermill into ``reports/<timestamp>/``, converts each to HTML that works offline and
     writes ``index.html`` (effective parameters, verdicts, headline figure, data files).
     ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
-    ``sparsepriv-nb lessons DEST [--force]`` copies the lessons into ``DEST`` to open in
-    JupyterLab, never overwriting a file the student edited.
+    ``sparsepriv-nb lessons DEST [--force] [--student]`` copies the lessons into ``DEST`` to
+    open in JupyterLab, never overwriting a file the student edited; ``--student`` writes the
+    student version (solutions replaced by stubs, hidden tests removed, outputs cleared).
+    ``sparsepriv-nb check NOTEBOOK [--exercises-only]`` runs a notebook's graded exercises
+    offline and prints a score per exercise (exit status 1 if any check fails).
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
@@ -288,10 +291,19 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_lessons(args) -> int:
-    written = _lessons.copy_lessons(Path(args.dest), force=args.force)
+    written = _lessons.copy_lessons(Path(args.dest), force=args.force, student=args.student)
     print(f"{len(written)} file(s) copied to {args.dest}; open them with: "
           f"jupyter lab {args.dest}")
     return 0
+
+
+def _cmd_check(args) -> int:
+    from . import grading
+
+    rows = grading.check_notebook(Path(args.notebook), exercises_only=args.exercises_only,
+                                  timeout=args.cell_timeout)
+    print(grading.format_scores(rows))
+    return 0 if all(r["passed"] for r in rows) else 1
 
 
 def _is_report(folder: Path) -> bool:
@@ -365,7 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_les = sub.add_parser("lessons", help="copy the lessons into a folder for JupyterLab")
     p_les.add_argument("dest", metavar="DEST", help="folder to copy into (created if needed)")
     p_les.add_argument("--force", action="store_true", help="overwrite edited lessons too")
+    p_les.add_argument("--student", action="store_true",
+                       help="the student version: solutions replaced by stubs, no outputs")
     p_les.set_defaults(func=_cmd_lessons)
+    p_chk = sub.add_parser("check", help="score a notebook's graded exercises offline")
+    p_chk.add_argument("notebook", metavar="NOTEBOOK", help="a lesson notebook (.ipynb)")
+    p_chk.add_argument("--exercises-only", action="store_true",
+                       help="run only the exercise cells (they are self-contained; seconds)")
+    p_chk.add_argument("--cell-timeout", type=_int_option("--cell-timeout"), default=1800,
+                       metavar="SECONDS", help="fail a cell running longer (default 1800)")
+    p_chk.set_defaults(func=_cmd_check)
     p_clean = sub.add_parser("clean", help="remove reports/ (and with --cache the cache)")
     p_clean.add_argument("--cache", action="store_true")
     p_clean.set_defaults(func=_cmd_clean)
