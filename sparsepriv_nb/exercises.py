@@ -117,6 +117,12 @@ def _rng(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _layer(n_in: int, n_out: int, bias: bool = True) -> nn.Linear:
+    """A linear layer left uninitialised (its weights are set or unused), so that a check
+    never draws from the global random generator the student's notebook uses."""
+    return nn.utils.skip_init(nn.Linear, n_in, n_out, bias=bias)
+
+
 # --------------------------------------------------------------------------- notebook 01
 
 def check_density(fn: Callable, hidden: bool = False) -> None:
@@ -135,7 +141,7 @@ def check_density(fn: Callable, hidden: bool = False) -> None:
         for k, (name, shape) in enumerate(shapes.items()):
             m = (torch.rand(shape, generator=g) < (p if k == 0 else 0.5)).to(dtype)
             masks[name] = m.clone()
-            lin = nn.Linear(shape[1], shape[0])
+            lin = _layer(shape[1], shape[0])
             prune.custom_from_mask(lin, "weight", m.float())
             layers.append(lin)
         expected = overall_density(nn.Sequential(*layers))
@@ -194,7 +200,7 @@ def check_global_masks(fn: Callable, hidden: bool = False) -> None:
         case = f"{i} (layers {list(shapes)}, density {density}, scales {scales})"
         layers = {}
         for (name, shape), s in zip(shapes.items(), scales):
-            lin = nn.Linear(shape[1], shape[0])
+            lin = _layer(shape[1], shape[0])
             with torch.no_grad():
                 lin.weight.copy_(s * torch.randn(shape, generator=g))
             layers[name] = lin
@@ -514,7 +520,7 @@ def check_noisy_mean(fn: Callable, hidden: bool = False) -> None:
         cases += [("expected batch size 10, sigma 2", 7, 5, 2.0, 1.0, 10)]
     for i, (label, b, d, sigma, c, expected_b) in enumerate(cases, 1):
         case = f"{i} ({label}, C = {c})"
-        lin = nn.Linear(d, 3, bias=False)
+        lin = _layer(d, 3, bias=False)
         with torch.no_grad():
             lin.weight.copy_(torch.randn(3, d, generator=_rng(100 + i)))
         X = 3 * torch.randn(b, d, generator=_rng(i))
