@@ -246,3 +246,17 @@ def test_checks_do_not_touch_global_random_state(capsys):
     exercises.check_noisy_mean(noisy_mean, hidden=True)
     assert (torch.rand(1).item(), np.random.rand()) == before
     assert capsys.readouterr().out.count("checks passed") == 2
+
+
+def test_a_failing_check_never_prints_the_expected_value():
+    from sparsepriv_nb.metrics import psnr
+
+    rng = np.random.default_rng(7)  # the check's own first case, rebuilt here
+    img = rng.uniform(size=(28, 28))
+    expected = psnr(img + rng.normal(0, 0.1, img.shape), img)
+    with pytest.raises(exercises.ExerciseFailure) as info:
+        exercises.check_psnr(lambda a, b, r=1.0: 0.0)
+    message = str(info.value)
+    assert "0" in message and "dB" in message
+    for digits in (1, 2, 3, 4):
+        assert f"{expected:.{digits}f}" not in message, message
