@@ -512,10 +512,10 @@ spn.widgets.sparsity_explorer(dense, test_data, densities=[1.0, 0.5, 0.2, VIEW_D
 #    at this power" rather than a win for either method.
 # 2. Compare layer-wise and global magnitude pruning at density 0.02: which layers die?
 #    *A good answer* prints the per-layer densities (`spn.sparsity.layer_densities`) of both:
-#    layer-wise keeps 2 % of every layer, global keeps the layers of large weights (the small
-#    output layer) and empties the layer of small weights (the first, widest one) to well
-#    below 2 %; it links that to the accuracy collapse of section 5. Graded exercise 01.3 writes
-#    the global rule.
+#    layer-wise keeps 2 % of every layer; global keeps the layers whose weights are large (at
+#    initialisation their scale is $1/\sqrt{\text{fan-in}}$, so layers with few inputs) and
+#    can empty the others entirely. It names the layers this run emptied and links them to the
+#    accuracy collapse of section 5. Graded exercise 01.3 writes the global rule.
 # 3. Late rewinding: use `spn.train.fit(..., snapshot_steps=[k])` and
 #    `iterative_magnitude_pruning(rewind="state", rewind_state=...)`.
 #    *A good answer* compares rewinding to initialisation and to step $k$ (a few hundred steps)

@@ -525,8 +525,9 @@ ax.grid(alpha=0.3)
 # 5. The dense curves of section 6 are noisy: match with `curve="linear"` (an OLS line through
 #    each seed's dense models; pass it to both `match_to_reference` calls, in sections 6 and 7)
 #    and compare the intervals.
-#    *A good answer* reports both intervals: the linear curve should narrow them, at the price
-#    of assuming the dense AUC is linear in accuracy over the matched range.
+#    *A good answer* reports both intervals: a line through the dense models averages out their
+#    noise (narrower intervals when the dense AUC is close to linear in accuracy), at the price
+#    of assuming that linearity over the matched range.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex03-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Graded exercises
