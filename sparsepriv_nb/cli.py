@@ -9,6 +9,8 @@ Commands:
     ``sparsepriv-nb lessons DEST [--force]`` copies the lessons into ``DEST`` to open in
     JupyterLab, never overwriting a file the student edited.
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
+    ``sparsepriv-nb challenge make|baseline|score`` runs a membership-inference challenge
+    (:mod:`sparsepriv_nb.challenge`).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
 before anything runs: an unknown name or a value of the wrong type is an error, and so is a
@@ -369,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_clean = sub.add_parser("clean", help="remove reports/ (and with --cache the cache)")
     p_clean.add_argument("--cache", action="store_true")
     p_clean.set_defaults(func=_cmd_clean)
+    from .challenge.command import add_parser as add_challenge
+
+    add_challenge(sub)  # sparsepriv-nb challenge make / baseline / score
     return parser
 
 
