@@ -1,10 +1,12 @@
 """The membership-inference challenge: files without labels, scoring, baselines, bad input.
 
 One tiny challenge (size "tiny": 100 members per target) is made once for the module through
-the CLI, with the experiment cache in a temporary SPARSEPRIV_DATA.
+the CLI, with the experiment cache in a temporary SPARSEPRIV_DATA (or, to rerun quickly, e.g.
+when trying mutations, in $SPN_CHALLENGE_TEST_DATA).
 """
 
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from sparsepriv_nb import challenge as C
 def made(tmp_path_factory):
     root = tmp_path_factory.mktemp("challenge")
     mp = pytest.MonkeyPatch()
-    mp.setenv("SPARSEPRIV_DATA", str(root / "data"))
+    mp.setenv("SPARSEPRIV_DATA", os.environ.get("SPN_CHALLENGE_TEST_DATA", str(root / "data")))
     try:
         assert cli.main(["challenge", "make", str(root / "c"), "--size", "tiny",
                          "--seed", "1", "--jobs", "1"]) == 0
