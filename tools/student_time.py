@@ -9,7 +9,8 @@ Per notebook (its jupytext twin ``notebooks/NN_*.py``):
 * code: ``--cell-min`` minutes per code cell (read it, run it, look at the output; default
   0.75) plus ``--line-s`` seconds per non-blank code line (default 3);
 * exercises: ``--exercise-min`` minutes per open exercise (a numbered item of the Exercises
-  section; default 10) and ``--graded-min`` per graded (nbgrader) exercise (default 15);
+  section; default 10) and ``--graded-min`` per graded (nbgrader) exercise (default 15; the
+  cells of graded exercises count here, not under reading or code);
 * compute: the notebook's quick-profile run time, from ``--report DIR`` (an executed report:
   its "notebook time: N s" line) or else from the README's "quick time" column.
 
@@ -64,11 +65,11 @@ def count(path: Path) -> dict:
         if grade.get("grade"):
             graded += 1
             points += grade.get("points", 0)
+        if meta:
+            continue  # a graded exercise's cells: counted in its exercise time
         if kind == "markdown":
             prose, ex = _exercise_lines(body)
-            if grade.get("task") or str(grade.get("grade_id", "")).endswith("-task"):
-                prose = []  # a graded exercise's statement: counted in its exercise time
-            words += sum(len(ln.lstrip("#").split()) for ln in prose)
+            words += sum(len(ln.lstrip("# ").split()) for ln in prose)
             open_ex += sum(1 for ln in ex if re.match(r"#\s*\d+\.\s", ln))
         elif "tags=[\"parameters\"]" not in head:
             lines = [ln for ln in body if ln.strip()]
@@ -97,7 +98,7 @@ def compute_seconds(report: Path | None) -> dict[str, float]:
 def estimate(args) -> list[dict]:
     secs = compute_seconds(args.report)
     rows = []
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+    for path in sorted(args.notebooks.glob("[0-9][0-9]_*.py")):
         c = count(path)
         key = path.name[:2]
         read = c["words"] / args.wpm
@@ -110,6 +111,10 @@ def estimate(args) -> list[dict]:
     return rows
 
 
+def _minutes(value: float) -> str:
+    return "n/a" if value != value else f"{value:.1f} min"
+
+
 def table(rows: list[dict], args) -> str:
     head = ("| notebook | words | code cells (lines) | exercises open / graded (points) | "
             "reading | code | exercises | compute (quick) | **total** |\n"
@@ -118,7 +123,7 @@ def table(rows: list[dict], args) -> str:
         f"| `{r['notebook']}` | {r['words']} | {r['code_cells']} ({r['code_lines']}) | "
         f"{r['open_exercises']} / {r['graded_exercises']} ({r['points']}) | "
         f"{r['read_min']:.0f} min | {r['code_min']:.0f} min | {r['exercise_min']:.0f} min | "
-        f"{r['compute_min']:.1f} min | **{r['total_min'] / 60:.1f} h** |\n" for r in rows)
+        f"{_minutes(r['compute_min'])} | **{r['total_min'] / 60:.1f} h** |\n" for r in rows)
     total = sum(r["total_min"] for r in rows) / 60
     return (head + body + f"\nTotal: **{total:.1f} h**. Rates: {args.wpm:g} words/min, "
             f"{args.cell_min:g} min per code cell + {args.line_s:g} s per code line, "
@@ -136,6 +141,8 @@ def main(argv=None) -> int:
     p.add_argument("--exercise-min", type=float, default=10)
     p.add_argument("--graded-min", type=float, default=15)
     p.add_argument("--report", type=Path, help="an executed report folder (compute times)")
+    p.add_argument("--notebooks", type=Path, default=ROOT / "notebooks",
+                   help="folder of the jupytext twins (default: the checkout's)")
     p.add_argument("--write", type=Path, help="update the table in this markdown file")
     args = p.parse_args(argv)
     text = table(estimate(args), args)
