@@ -102,7 +102,7 @@ def test_scoring_is_deterministic_and_the_leaderboard_lists_every_submission(mad
     assert cli.main(["challenge", "score", str(folder), *map(str, paths),
                      "--html", str(html_path)]) == 0
     page = html_path.read_text()
-    assert all(f"<td>{n}</td>" in page for n in C.BASELINES)
+    assert all(f">{n}</td>" in page for n in C.BASELINES)
     assert page.count("<h2>Target ") == len(C.TARGETS)
 
 
