@@ -12,6 +12,8 @@ Commands:
     ``sparsepriv-nb check NOTEBOOK [--exercises-only]`` runs a notebook's graded exercises
     offline and prints a score per exercise (exit status 1 if any check fails).
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
+    ``sparsepriv-nb challenge make|baseline|score`` runs a membership-inference challenge
+    (:mod:`sparsepriv_nb.challenge`).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
 before anything runs: an unknown name or a value of the wrong type is an error, and so is a
@@ -390,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_clean = sub.add_parser("clean", help="remove reports/ (and with --cache the cache)")
     p_clean.add_argument("--cache", action="store_true")
     p_clean.set_defaults(func=_cmd_clean)
+    from .challenge.command import add_parser as add_challenge
+
+    add_challenge(sub)  # sparsepriv-nb challenge make / baseline / score
     return parser
 
 
