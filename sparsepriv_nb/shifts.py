@@ -10,8 +10,15 @@ from the dense ones'. So each member's score is put on the model's own non-membe
 the score's units, lies in [0, 1] (0.5: indistinguishable from a typical non-member), and its
 mean over the members *is* the attack's AUC (Mann-Whitney). Hence the mean shift
 ``exposure_sparse - exposure_dense`` over a group of members is that group's share of the AUC
-change: ``sum_g (n_g / n_members) * shift_g = AUC_sparse - AUC_dense`` (tested). Only members
-are analysed: a member's exposure is what it loses; a non-member's is a false alarm. The
+change: ``sum_g (n_g / n_members) * shift_g = AUC_sparse - AUC_dense`` (tested).
+
+**Within each class.** With labels, each member is ranked against the non-members *of its own
+class* (``within_class``), and a class's mean exposure is the attack's AUC on that class. The
+global ranking confounds membership with calibration: a model that is merely more confident on
+a whole class raises its members *and* non-members, and every member of that class looks "more
+exposed". Two dense targets trained with different seeds on the same members differ this way
+by up to 0.2 in a class's mean global exposure (``benchmarks/shifts.py``), and class-wise
+ranking removes it. Only members are analysed: a member's exposure is what it loses; a non-member's is a false alarm. The
 scale has a ceiling: a member already above every non-member (exposure 1) cannot rise further,
 so the most exposed bin has less room to grow than to fall; a rise there is all the more
 telling, and the per-member table keeps both exposures to look at the tail directly.
@@ -62,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from . import families, metrics
-from ._checks import Interval, ParameterError, validate_params
+from ._checks import InstanceOf, Interval, ParameterError, validate_params
 
 __all__ = ["exposure", "reference_vulnerability", "membership_shifts", "Shifts",
            "FAMILIES", "MORE", "LESS"]
@@ -82,26 +89,53 @@ def _rank_against(values: np.ndarray, reference_sorted: np.ndarray) -> np.ndarra
     return (lo + hi) / (2.0 * len(reference_sorted))
 
 
-def exposure(scores, membership) -> np.ndarray:
+def exposure(scores, membership, *, strata=None) -> np.ndarray:
     """Each sample's exposure: the fraction of the non-members whose score is below its score
-    (ties count half). The mean over the members is the AUC.
+    (ties count half), among the non-members of its own stratum (e.g. its class) if ``strata``
+    is given. The mean over the members is the AUC (with strata: each stratum's AUC, weighted
+    by its members).
 
     Args:
         scores: membership scores of one model (higher = member), finite.
         membership: 1 for members, 0 for non-members.
+        strata: optional group of each sample (e.g. its label); each needs a non-member.
 
     Returns:
         ``(n,)`` floats in [0, 1] for every sample (a non-member is ranked against all
-        non-members, itself included).
+        non-members of its stratum, itself included).
 
     Example:
         >>> exposure([3.0, 1.0, 0.0, 2.0], [1, 1, 0, 0]).tolist()
         [1.0, 0.5, 0.25, 0.75]
         >>> round(float(exposure([3.0, 1.0, 0.0, 2.0], [1, 1, 0, 0])[:2].mean()), 3)  # the AUC
         0.75
+        >>> exposure([3.0, 1.0, 0.0, 2.0], [1, 1, 0, 0], strata=[0, 1, 1, 0]).tolist()
+        [1.0, 1.0, 0.5, 0.5]
     """
     s, m = metrics.check_scores(scores, membership)
-    return _rank_against(s, np.sort(s[m == 0]))
+    strata = _strata(strata, m, "exposure")
+    out = np.empty(len(s))
+    for k in np.unique(strata):
+        at = strata == k
+        out[at] = _rank_against(s[at], np.sort(s[at & (m == 0)]))
+    return out
+
+
+def _strata(strata, m, owner: str) -> np.ndarray:
+    """``strata`` as one code per sample (all 0 when None); each stratum holds a non-member."""
+    if strata is None:
+        return np.zeros(len(m), int)
+    a = np.asarray(strata)
+    if a.shape != m.shape:
+        raise ParameterError(f"The 'strata' parameter of {owner} must have shape {m.shape}, "
+                             f"one entry per sample. Got {a.shape} instead.")
+    codes = np.unique(a, return_inverse=True)[1].reshape(-1)
+    lonely = [v.item() for v in np.unique(a) if not ((a == v) & (m == 0)).any()]
+    if lonely:
+        raise ParameterError(f"Every class (stratum) of {owner} needs a non-member to rank its "
+                             f"members against; {lonely[:5]} have none (pass "
+                             "within_class=False).")
+    return codes
 
 
 def reference_vulnerability(references) -> np.ndarray:
@@ -183,28 +217,33 @@ def _checked(dense_scores, sparse_scores, membership, labels, dense_correct, vul
     return d, s, m, _per_sample(labels, len(d), "labels"), correct, vul
 
 
-def _boot_matrix(d, s, m, n_resamples: int, rng) -> np.ndarray:
-    """``(n_resamples, n_members)``: each member's shift with the non-members resampled (one
-    draw per resample, shared by both models).
+def _boot_matrix(d, s, m, strata, n_resamples: int, rng) -> np.ndarray:
+    """``(n_resamples, n_members)``: each member's shift with the non-members resampled within
+    each stratum (one draw per resample, shared by both models).
 
     A resample is a vector of multiplicities over the non-members; the number of resampled
     non-members below a member's score is a cumulative sum of those multiplicities in score
     order, read at the member's (fixed) rank, so no resample is sorted."""
-    n0 = int((m == 0).sum())
-    draws = rng.integers(0, n0, (n_resamples, n0))
-    counts = np.bincount((draws + n0 * np.arange(n_resamples)[:, None]).ravel(),
-                         minlength=n_resamples * n0).reshape(n_resamples, n0)
+    out = np.empty((n_resamples, int((m == 1).sum())))
+    members_stratum = strata[m == 1]
+    for k in np.unique(strata):
+        at0, at1 = (strata == k) & (m == 0), (strata == k) & (m == 1)
+        n0 = int(at0.sum())
+        draws = rng.integers(0, n0, (n_resamples, n0))
+        counts = np.bincount((draws + n0 * np.arange(n_resamples)[:, None]).ravel(),
+                             minlength=n_resamples * n0).reshape(n_resamples, n0)
 
-    def exposures(scores):
-        x, ref = scores[m == 1], scores[m == 0]
-        order = np.argsort(ref, kind="stable")
-        cum = np.zeros((n_resamples, n0 + 1))
-        np.cumsum(counts[:, order], axis=1, out=cum[:, 1:])
-        lo = np.searchsorted(ref[order], x, side="left")
-        hi = np.searchsorted(ref[order], x, side="right")
-        return (cum[:, lo] + cum[:, hi]) / (2.0 * n0)
+        def exposures(scores):
+            x, ref = scores[at1], scores[at0]
+            order = np.argsort(ref, kind="stable")
+            cum = np.zeros((n_resamples, n0 + 1))
+            np.cumsum(counts[:, order], axis=1, out=cum[:, 1:])
+            lo = np.searchsorted(ref[order], x, side="left")
+            hi = np.searchsorted(ref[order], x, side="right")
+            return (cum[:, lo] + cum[:, hi]) / (2.0 * n0)
 
-    return exposures(s) - exposures(d)
+        out[:, members_stratum == k] = exposures(s) - exposures(d)
+    return out
 
 
 def _group_means(boot: np.ndarray, idx: np.ndarray, rng) -> np.ndarray:
@@ -234,9 +273,9 @@ def _bin_names(n_bins: int) -> list[str]:
             for i in range(n_bins)]
 
 
-def _samples(d, s, m, labels, correct, vul, n_bins) -> pd.DataFrame:
+def _samples(d, s, m, strata, labels, correct, vul, n_bins) -> pd.DataFrame:
     members = np.flatnonzero(m == 1)
-    e_d, e_s = exposure(d, m)[members], exposure(s, m)[members]
+    e_d, e_s = exposure(d, m, strata=strata)[members], exposure(s, m, strata=strata)[members]
     df = pd.DataFrame({"index": members, "dense": e_d, "sparse": e_s, "shift": e_s - e_d})
     if labels is not None:
         df["label"] = labels[members]
@@ -264,7 +303,8 @@ class Shifts:
             ``mde`` and ``sentence``. ``most vs rest`` is the top vulnerability bin's mean shift
             minus the other members'.
         families: family name -> :class:`sparsepriv_nb.families.Family`.
-        alpha: the family-wise error rate; ``n_resamples``: bootstrap resamples.
+        alpha: the family-wise error rate; ``n_resamples``: bootstrap resamples;
+        within_class: whether members were ranked against their own class's non-members.
     """
 
     samples: pd.DataFrame
@@ -272,6 +312,7 @@ class Shifts:
     families: dict = field(repr=False)
     alpha: float = 0.05
     n_resamples: int = 1000
+    within_class: bool = False
 
     def most_shifted(self, k: int = 8) -> pd.DataFrame:
         """The ``k`` members whose exposure rose most and the ``k`` whose exposure fell most
@@ -343,8 +384,9 @@ def _rows(samples, boot, bins, rng, alpha, min_group) -> list[dict]:
 
 def membership_shifts(dense_scores, sparse_scores, membership, *, labels=None,
                       dense_correct=None, vulnerability=None, n_bins: int = 4,
-                      n_resamples: int = 1000, random_state=0, alpha: float = 0.05,
-                      power: float = 0.8, min_group: int = 5) -> Shifts:
+                      within_class: bool | None = None, n_resamples: int = 1000,
+                      random_state=0, alpha: float = 0.05, power: float = 0.8,
+                      min_group: int = 5) -> Shifts:
     """The paired shift of each member's exposure from a dense to a sparse model attacked on the
     same samples, summarised by group with bootstrap intervals and Holm verdicts.
 
@@ -360,6 +402,9 @@ def membership_shifts(dense_scores, sparse_scores, membership, *, labels=None,
             members (the ``vulnerability`` family) and the ``most vs rest`` contrast. Never
             the dense model's own score (regression to the mean, module docstring).
         n_bins: vulnerability bins (at least 2).
+        within_class: rank each member against the non-members of its own class (default:
+            when ``labels`` are given), so that a model that is merely more confident on a
+            whole class, members and non-members alike, shifts nobody (module docstring).
         n_resamples, random_state: the paired bootstrap (same seed -> same numbers).
         alpha: two-sided level of the intervals and family-wise error of each Holm family.
         power: the power the MDE refers to.
@@ -374,17 +419,24 @@ def membership_shifts(dense_scores, sparse_scores, membership, *, labels=None,
             length, bad settings.
     """
     validate_params({"n_bins": n_bins, "n_resamples": n_resamples, "alpha": alpha,
+                     "within_class": within_class,
                      "power": power, "min_group": min_group, "random_state": random_state},
                     {"n_bins": [Interval(int, 2, None)], "n_resamples": [Interval(int, 10, None)],
                      "alpha": [Interval(float, 0, 1, "neither")],
                      "power": [Interval(float, 0, 1, "neither")],
                      "min_group": [Interval(int, 2, None)],
+                     "within_class": [InstanceOf(bool, "a bool"), None],
                      "random_state": metrics._RANDOM_STATE}, _OWNER)
     d, s, m, labels, correct, vul = _checked(dense_scores, sparse_scores, membership, labels,
                                              dense_correct, vulnerability, n_bins)
-    samples = _samples(d, s, m, labels, correct, vul, n_bins)
+    within = labels is not None if within_class is None else bool(within_class)
+    if within and labels is None:
+        raise ParameterError(f"The 'within_class' parameter of {_OWNER} needs 'labels'. "
+                             "Got within_class=True and labels=None.")
+    strata = _strata(labels if within else None, m, _OWNER)
+    samples = _samples(d, s, m, strata, labels, correct, vul, n_bins)
     rng = metrics._rng(random_state)
-    boot = _boot_matrix(d, s, m, int(n_resamples), rng)
+    boot = _boot_matrix(d, s, m, strata, int(n_resamples), rng)
     bins = _bin_names(n_bins) if vul is not None else []
     frame = pd.DataFrame(_rows(samples, boot, bins, rng, float(alpha), min_group))
     fams, parts = {}, []
@@ -400,4 +452,4 @@ def membership_shifts(dense_scores, sparse_scores, membership, *, labels=None,
         cols = ["p", "p_holm", "verdict", "mde", "sentence"]
         parts.append(g.reset_index(drop=True).join(fam.frame[cols]))
     groups = pd.concat(parts, ignore_index=True)
-    return Shifts(samples, groups, fams, float(alpha), int(n_resamples))
+    return Shifts(samples, groups, fams, float(alpha), int(n_resamples), within)

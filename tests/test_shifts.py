@@ -13,11 +13,13 @@ MORE, LESS = shifts.MORE, shifts.LESS
 
 
 def synthetic(seed=0, n=400, n_classes=4, planted=0.0, planted_class=2, top_shift=0.0,
-              shared=0.0):
+              shared=0.7, calibration=0.0):
     """Members' scores = 1 + latent vulnerability + noise; non-members' = noise. The sparse
-    model's noise is independent of the dense one's (``shared`` of it is common), so binning by
-    the dense score regresses to the mean. ``planted`` is added to the sparse scores of the
-    members of ``planted_class``, ``top_shift`` to those of the top quarter of the latent."""
+    model's noise is partly independent of the dense one's (a fraction ``shared`` of its
+    variance is common, as for a model pruned from the dense one), so binning by the dense score
+    regresses to the mean. ``planted`` is added to the sparse scores of the members of
+    ``planted_class``, ``calibration`` to those of all its samples (members and non-members),
+    ``top_shift`` to the members in the top quarter of the latent."""
     rng = np.random.default_rng(seed)
     m = np.r_[np.ones(n), np.zeros(n)].astype(int)
     labels = rng.integers(0, n_classes, 2 * n)
@@ -30,6 +32,7 @@ def synthetic(seed=0, n=400, n_classes=4, planted=0.0, planted_class=2, top_shif
 
     dense, sparse = scores(), scores()
     sparse += planted * ((labels == planted_class) & (m == 1))
+    sparse += calibration * (labels == planted_class)
     sparse += top_shift * ((latent > np.quantile(latent[m == 1], 0.75)) & (m == 1))
     return dense, sparse, m, labels, latent
 
@@ -43,12 +46,32 @@ def test_exposure_mean_over_members_is_the_auc():
     d, s, m, labels, _ = synthetic(1)
     e = shifts.exposure(d, m)
     assert e[m == 1].mean() == pytest.approx(metrics.auc(d, m), abs=1e-12)
-    r = shifts.membership_shifts(d, s, m, labels=labels, n_resamples=50)
+    r = shifts.membership_shifts(d, s, m, labels=labels, within_class=False, n_resamples=50)
     auc_change = metrics.auc(s, m) - metrics.auc(d, m)
     g = r.groups.set_index(["family", "group"])
     assert g.loc[("all members", "all"), "diff"] == pytest.approx(auc_change, abs=1e-12)
     cls = r.groups[r.groups.family == "class"]
     assert (cls.n * cls["diff"]).sum() / cls.n.sum() == pytest.approx(auc_change, abs=1e-12)
+
+
+def test_within_class_exposure_is_each_class_auc():
+    d, s, m, labels, _ = synthetic(1)
+    r = shifts.membership_shifts(d, s, m, labels=labels, n_resamples=50)
+    assert r.within_class
+    for c in range(4):
+        k = labels == c
+        row = r.groups[(r.groups.family == "class") & (r.groups.group == str(c))].iloc[0]
+        assert row.dense == pytest.approx(metrics.auc(d[k], m[k]), abs=1e-12)
+        assert row["diff"] == pytest.approx(metrics.auc(s[k], m[k]) - metrics.auc(d[k], m[k]),
+                                            abs=1e-12)
+
+
+def test_a_model_more_confident_on_a_whole_class_shifts_nobody_within_class():
+    d, s, m, labels, _ = synthetic(9, calibration=0.8)  # members and non-members of class 2
+    within = shifts.membership_shifts(d, s, m, labels=labels, n_resamples=400)
+    assert set(verdicts(within, "class").values()) == {metrics.NO_DIFFERENCE}
+    glob = shifts.membership_shifts(d, s, m, labels=labels, within_class=False, n_resamples=400)
+    assert verdicts(glob, "class")["2"] == MORE  # the confound that within_class removes
 
 
 def test_a_planted_shift_in_one_class_is_detected_there_only():
@@ -167,6 +190,9 @@ def test_reference_vulnerability_is_the_in_minus_out_confidence_gap():
     (dict(n_bins=1), "'n_bins'.*\\[2, inf\\)"),
     (dict(n_resamples=5), "'n_resamples'"),
     (dict(alpha=1.5), "'alpha'"),
+    (dict(within_class=True), "'within_class'.*needs 'labels'"),
+    (dict(within_class=1), "'within_class'.*bool"),
+    (dict(labels=np.r_[0, 0, 0, 1, 0, 0, 0, 0]), "class.*\\[1\\] have none"),
 ])
 def test_bad_input_names_the_parameter(change, match):
     kw = dict(dense_scores=np.arange(8.0), sparse_scores=np.arange(8.0)[::-1],
