@@ -17,11 +17,11 @@ class* (``within_class``), and a class's mean exposure is the attack's AUC on th
 global ranking confounds membership with calibration: a model that is merely more confident on
 a whole class raises its members *and* non-members, and every member of that class looks "more
 exposed". Two dense targets trained with different seeds on the same members differ this way
-by up to 0.2 in a class's mean global exposure (``benchmarks/shifts.py``), and class-wise
-ranking removes it. Only members are analysed: a member's exposure is what it loses; a non-member's is a false alarm. The
-scale has a ceiling: a member already above every non-member (exposure 1) cannot rise further,
-so the most exposed bin has less room to grow than to fall; a rise there is all the more
-telling, and the per-member table keeps both exposures to look at the tail directly.
+by up to 0.2 in a class's mean global exposure (``benchmarks/shifts.py``); ranking within the
+class removes it. Only members are analysed: a member's exposure is what it loses, a
+non-member's is a false alarm. The scale has a ceiling: a member already above every
+non-member (exposure 1) cannot rise further, so the most exposed have less room to gain than
+to lose; the per-member table keeps both exposures to look at the tail directly.
 
 **Regression to the mean.** Binning members by their *dense* exposure and comparing with the
 sparse one manufactures the answer "the most exposed become less exposed": a member lands in
@@ -45,6 +45,9 @@ interval is the percentile interval of its mean shift, its standard error the re
 standard deviation. Each family of groups (classes, correct / wrong, vulnerability bins) is one
 Holm family (:func:`sparsepriv_nb.families.holm_verdicts`), whose minimum detectable difference
 is stated with every null (:mod:`sparsepriv_nb.power`). "More exposed" means a positive shift.
+The intervals cover the sampling of the attacked samples for *these two trained models*, not
+the randomness of training itself: a claim about pruning in general needs several seeds. The
+dense-vs-dense null of ``benchmarks/shifts.py`` measures what one pair of models carries.
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -217,13 +220,21 @@ def _checked(dense_scores, sparse_scores, membership, labels, dense_correct, vul
     return d, s, m, _per_sample(labels, len(d), "labels"), correct, vul
 
 
+def _resampled_exposure(x, ref, counts) -> np.ndarray:
+    """``(n_resamples, len(x))``: the exposure of ``x`` against ``ref`` resampled with the
+    multiplicities ``counts`` ``(n_resamples, len(ref))``: a cumulative sum of the counts in
+    score order, read at each value's (fixed) rank, so no resample is sorted."""
+    order = np.argsort(ref, kind="stable")
+    cum = np.zeros((counts.shape[0], len(ref) + 1))
+    np.cumsum(counts[:, order], axis=1, out=cum[:, 1:])
+    lo = np.searchsorted(ref[order], x, side="left")
+    hi = np.searchsorted(ref[order], x, side="right")
+    return (cum[:, lo] + cum[:, hi]) / (2.0 * len(ref))
+
+
 def _boot_matrix(d, s, m, strata, n_resamples: int, rng) -> np.ndarray:
     """``(n_resamples, n_members)``: each member's shift with the non-members resampled within
-    each stratum (one draw per resample, shared by both models).
-
-    A resample is a vector of multiplicities over the non-members; the number of resampled
-    non-members below a member's score is a cumulative sum of those multiplicities in score
-    order, read at the member's (fixed) rank, so no resample is sorted."""
+    each stratum (one draw per resample, shared by both models)."""
     out = np.empty((n_resamples, int((m == 1).sum())))
     members_stratum = strata[m == 1]
     for k in np.unique(strata):
@@ -232,17 +243,8 @@ def _boot_matrix(d, s, m, strata, n_resamples: int, rng) -> np.ndarray:
         draws = rng.integers(0, n0, (n_resamples, n0))
         counts = np.bincount((draws + n0 * np.arange(n_resamples)[:, None]).ravel(),
                              minlength=n_resamples * n0).reshape(n_resamples, n0)
-
-        def exposures(scores):
-            x, ref = scores[at1], scores[at0]
-            order = np.argsort(ref, kind="stable")
-            cum = np.zeros((n_resamples, n0 + 1))
-            np.cumsum(counts[:, order], axis=1, out=cum[:, 1:])
-            lo = np.searchsorted(ref[order], x, side="left")
-            hi = np.searchsorted(ref[order], x, side="right")
-            return (cum[:, lo] + cum[:, hi]) / (2.0 * n0)
-
-        out[:, members_stratum == k] = exposures(s) - exposures(d)
+        out[:, members_stratum == k] = (_resampled_exposure(s[at1], s[at0], counts)
+                                        - _resampled_exposure(d[at1], d[at0], counts))
     return out
 
 
