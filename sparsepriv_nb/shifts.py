@@ -325,6 +325,30 @@ class Shifts:
         down = order.head(k).assign(direction=LESS)
         return pd.concat([up, down], ignore_index=True)
 
+    def answer(self, *, digits: int = 3) -> str:
+        """One computed sentence: did the most vulnerable members (the top vulnerability bin)
+        become more or less exposed, and more than the other members? Needs the
+        ``vulnerability`` family.
+
+        Example:
+            >>> rng = np.random.default_rng(0); m = np.r_[np.ones(200), np.zeros(200)]
+            >>> d = rng.normal(size=400) + m
+            >>> membership_shifts(d, d, m, vulnerability=rng.normal(size=400),
+            ...                   n_resamples=50).answer()  # doctest: +ELLIPSIS
+            'The most vulnerable quarter of the members (Q4 (most), n=50): no detectable shift ...'
+        """
+        g = self.groups.set_index("family")
+        if "vulnerability" not in g.index:
+            raise ValueError("Shifts.answer needs vulnerability bins: call membership_shifts "
+                             "with vulnerability=... (e.g. reference_vulnerability(...)).")
+        top, contrast = g.loc["vulnerability"].iloc[-1], g.loc["most vs rest"]
+        f = f"+.{digits}f"
+        share = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(
+            len(g.loc["vulnerability"]), f"1/{len(g.loc['vulnerability'])}")
+        return (f"The most vulnerable {share} of the members ({top['group']}, n={top['n']}): "
+                f"{_text(top.to_dict(), f, digits)}; compared with the other members: "
+                f"{_text(contrast.to_dict(), f, digits)}.")
+
     def verdict_lines(self, *, digits: int = 3) -> list[str]:
         """``Verdict:`` lines, one per group (a family of more than four groups: one line
         naming its detected groups), each with its interval, Holm's family size and MDE."""
@@ -335,8 +359,9 @@ class Shifts:
                 continue
             m = len(g)
             if m <= 4:
-                lines += [f"Verdict: {name}, {r.group} (n={r.n}): {_text(r, f, digits)}"
-                          f"{'' if m == 1 else f' (Holm over {m})'}." for r in g.itertuples()]
+                lines += [f"Verdict: {name}, {r['group']} (n={r['n']}): {_text(r, f, digits)}"
+                          f"{'' if m == 1 else f' (Holm over {m})'}."
+                          for r in g.to_dict("records")]
                 continue
             hit = g[g.verdict.isin([MORE, LESS])]
             found = "; ".join(f"{r.group} {r.verdict} ({r.diff:{f}} [{r.lo:{f}}, {r.hi:{f}}])"
@@ -348,13 +373,15 @@ class Shifts:
         return lines
 
 
-def _text(r, f: str, digits: int) -> str:
-    if r.verdict in (MORE, LESS):
-        return f"{r.verdict}, shift {r.diff:{f}} [{r.lo:{f}}, {r.hi:{f}}]"
-    if r.verdict == metrics.NO_DIFFERENCE:
-        return (f"no detectable shift ({r.diff:{f}} [{r.lo:{f}}, {r.hi:{f}}]); this run could "
-                f"detect |Δ| ≥ {r.mde:.{digits}f}")
-    return f"{r.verdict} ({r.n} members)"
+def _text(r: dict, f: str, digits: int) -> str:
+    """A group's verdict in words, with its interval or MDE (``r``: a row of ``groups``)."""
+    d, lo, hi = (format(r[k], f) for k in ("diff", "lo", "hi"))
+    if r["verdict"] in (MORE, LESS):
+        return f"{r['verdict']}, shift {d} [{lo}, {hi}]"
+    if r["verdict"] == metrics.NO_DIFFERENCE:
+        return (f"no detectable shift ({d} [{lo}, {hi}]); this run could detect "
+                f"|Δ| ≥ {r['mde']:.{digits}f}")
+    return f"{r['verdict']} ({r['n']} members)"
 
 
 def _row(family, group, n, e_d, e_s, diff, boot, alpha):

@@ -125,6 +125,9 @@ def test_a_planted_shift_of_the_most_vulnerable_is_detected_in_the_top_bin():
     assert v["Q4 (most)"] == MORE, v
     assert v["Q1 (least)"] == metrics.NO_DIFFERENCE, v
     assert verdicts(r, "most vs rest")["Q4 (most) - rest"] == MORE
+    assert r.answer().startswith("The most vulnerable quarter of the members (Q4 (most), "
+                                 "n=150): more exposed, shift +")
+    assert "compared with the other members: more exposed" in r.answer()
     top = r.samples[r.samples.vulnerability_bin == "Q4 (most)"]
     assert (top.vulnerability >= r.samples.vulnerability.quantile(0.75) - 1e-9).all()
 
@@ -211,3 +214,19 @@ def test_reference_vulnerability_rejects_what_is_not_a_reference_output():
     with pytest.raises(ValueError, match="one IN and one OUT"):
         shifts.reference_vulnerability(ReferenceOutputs(torch.zeros(4, 3, 2),
                                                         torch.tensor([0, 1, 0]), keep))
+
+
+def test_answer_needs_vulnerability_bins_and_plots_need_a_result():
+    from sparsepriv_nb import plots_shifts
+
+    d, s, m, labels, _ = synthetic(10)
+    r = shifts.membership_shifts(d, s, m, labels=labels, n_resamples=20)
+    with pytest.raises(ValueError, match="vulnerability=") as e:
+        r.answer()
+    assert "vulnerability" in str(e.value)
+    with pytest.raises(ParameterError, match="'result' parameter of plot_group_shifts"):
+        plots_shifts.plot_group_shifts(r.groups)
+    fig = plots_shifts.plot_most_shifted(r, np.zeros((len(d), 1, 4, 4)), k=2)
+    titles = [ax.get_title() for ax in fig.axes]
+    row = r.most_shifted(2).iloc[0]
+    assert titles[0] == f"{int(row.label)}\n{row['dense']:.2f} → {row['sparse']:.2f}"
