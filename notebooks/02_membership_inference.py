@@ -490,6 +490,61 @@ print({k: round(v, 3) for k, v in view["auc"].items()})
 spn.widgets.mia_explorer(views)
 
 # %% [markdown]
+# ## 12. Who loses privacy when a network is pruned?
+#
+# An AUC is an average over members; it can stay put while some members become much easier to
+# spot and others harder. Hooker et al. (2019) found that pruning costs accuracy mostly on
+# atypical, hard-to-learn samples: are those also the members whose privacy it changes most?
+# The question here: **do the members that were most exposed under the dense model become more
+# or less exposed once it is pruned?**
+#
+# * A member's **exposure** is its LiRA score's rank among the non-members of its own class
+#   (the fraction of them scoring lower): 0.5 looks like a non-member, 1 stands out from every
+#   one. Ranks make the dense and the pruned model comparable (their LiRA scores come from
+#   different reference models), and a class's mean exposure is the attack's AUC on that class.
+#   The **shift** is sparse minus dense, per member (positive = more exposed).
+# * **Vulnerability** is measured *without* the two targets: each member's memorisation gap over
+#   the dense experiment's reference models (mean $\phi$ of the models that trained on it minus
+#   those that did not, `spn.shifts.reference_vulnerability`), in quartiles. Binning by the dense
+#   model's own exposure instead would manufacture an answer: members land in the top bin partly
+#   through the dense model's noise, which the pruned model does not share, so they "fall back"
+#   even if pruning changed nothing (regression to the mean).
+# * Each group's interval is a paired bootstrap over the attacked samples; each family of groups
+#   (classes, dense prediction, vulnerability quartiles) gets Holm's correction, and every null
+#   states the shift it could have detected. The intervals are for *these* two models: training
+#   randomness is not in them, so a class- or bin-level finding from one seed is a lead, not a
+#   law.
+
+# %%
+shift_attack = "lira"  # the strongest attack here; its reference models give the vulnerability
+dense_run, sparse_run = outputs["dense"], outputs["magnitude"]
+attacked = dense_run["target"]
+X_shift, y_shift = ds.subset(np.r_[pools.target_train, pools.target_test])  # the scores' order
+assert torch.equal(y_shift, attacked.labels), "attacked samples out of order"
+who = spn.shifts.membership_shifts(
+    dense_run["scores"][shift_attack], sparse_run["scores"][shift_attack], attacked.membership,
+    labels=attacked.labels.numpy(), dense_correct=(attacked.logits.argmax(1) == attacked.labels).numpy(),
+    vulnerability=spn.shifts.reference_vulnerability(dense_run["references"]),
+    n_resamples=N_RESAMPLES, random_state=SEED)
+fig = spn.plots_shifts.plot_most_shifted(who, X_shift, k=6, class_names=ds.classes)
+
+# %% [markdown]
+# Above: the six members whose exposure rose most under the magnitude-pruned model (top row) and
+# the six whose exposure fell most (bottom row), with their class and dense → sparse exposure.
+# A single member's exposure is a rank among a few dozen non-members of its class, so it can jump
+# a long way on a small change of score: read these as examples of what moves, and the group
+# means below (each class, each vulnerability quartile, with its interval) as the evidence.
+
+# %%
+fig = spn.plots_shifts.plot_group_shifts(who, class_names=ds.classes)
+who.groups[["family", "group", "n", "dense", "sparse", "diff", "lo", "hi", "mde", "verdict"]].round(3)
+
+# %%
+for line in who.verdict_lines():
+    print(line)
+print("In short:", who.answer())
+
+# %% [markdown]
 # ## Summary
 #
 # * Every attack fits on shadow (or reference) models and is scored on balanced members and

@@ -80,7 +80,7 @@ def plot_most_shifted(result: Shifts, images, *, k: int = 6, class_names=None):
     validate_params({"k": k}, {"k": [Interval(int, 1, None)]}, "plot_most_shifted")
     images = np.asarray(images)
     top = result.most_shifted(k)
-    fig, axes = plt.subplots(2, k, figsize=(1.7 * k, 4.2), squeeze=False)
+    fig, axes = plt.subplots(2, k, figsize=(1.7 * k, 4.6), squeeze=False)
     for ax, (_, r) in zip(axes.ravel(), top.iterrows()):
         img = images[int(r["index"])].squeeze()
         if img.ndim == 1:

@@ -381,7 +381,7 @@ def _text(r: dict, f: str, digits: int) -> str:
     if r["verdict"] == metrics.NO_DIFFERENCE:
         return (f"no detectable shift ({d} [{lo}, {hi}]); this run could detect "
                 f"|Δ| ≥ {r['mde']:.{digits}f}")
-    return f"{r['verdict']} ({r['n']} members)"
+    return f"{r['verdict']} (only {r['n']} member{'' if r['n'] == 1 else 's'})"
 
 
 def _row(family, group, n, e_d, e_s, diff, boot, alpha):
