@@ -513,7 +513,8 @@ spn.widgets.mia_explorer(views)
 #   (classes, dense prediction, vulnerability quartiles) gets Holm's correction, and every null
 #   states the shift it could have detected. The intervals are for *these* two models: training
 #   randomness is not in them, so a class- or bin-level finding from one seed is a lead, not a
-#   law.
+#   law. (A model that overfits classifies nearly every member correctly, so the dense model's
+#   "wrong" group may be too small to measure.)
 
 # %%
 shift_attack = "lira"  # the strongest attack here; its reference models give the vulnerability

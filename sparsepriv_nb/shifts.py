@@ -16,9 +16,9 @@ change: ``sum_g (n_g / n_members) * shift_g = AUC_sparse - AUC_dense`` (tested).
 class* (``within_class``), and a class's mean exposure is the attack's AUC on that class. The
 global ranking confounds membership with calibration: a model that is merely more confident on
 a whole class raises its members *and* non-members, and every member of that class looks "more
-exposed". Two dense targets trained with different seeds on the same members differ this way
-by up to 0.2 in a class's mean global exposure (``benchmarks/shifts.py``); ranking within the
-class removes it. Only members are analysed: a member's exposure is what it loses, a
+exposed". Two dense targets trained with different seeds on the same members differed this
+way by up to 0.21 in a class's mean global LiRA exposure (``benchmarks/shifts.py``, seed 0),
+with the class's non-members shifting alike; ranking within the class removes it. Only members are analysed: a member's exposure is what it loses, a
 non-member's is a false alarm. The scale has a ceiling: a member already above every
 non-member (exposure 1) cannot rise further, so the most exposed have less room to gain than
 to lose; the per-member table keeps both exposures to look at the tail directly.
@@ -203,11 +203,11 @@ def _per_sample(value, n: int, name: str, *, numeric: bool = False):
 def _checked(dense_scores, sparse_scores, membership, labels, dense_correct, vulnerability,
              n_bins):
     d, m = metrics.check_scores(dense_scores, membership, "dense_scores")
-    s = np.asarray(sparse_scores, dtype=float) if np.ndim(sparse_scores) else sparse_scores
-    if np.ndim(s) != 1 or len(s) != len(d):
+    s = np.asarray(sparse_scores, dtype=float)
+    if s.ndim != 1 or len(s) != len(d):
         raise ParameterError(f"The 'sparse_scores' parameter of {_OWNER} must have shape "
                              f"({len(d)},), one score per attacked sample like 'dense_scores' "
-                             f"(the same samples, in the same order). Got shape {np.shape(s)}.")
+                             f"(the same samples, in the same order). Got shape {s.shape}.")
     s, _ = metrics.check_scores(s, m, "sparse_scores")
     correct = _per_sample(dense_correct, len(d), "dense_correct")
     if correct is not None and not np.isin(correct, [0, 1]).all():
@@ -255,8 +255,8 @@ def _group_means(boot: np.ndarray, idx: np.ndarray, rng) -> np.ndarray:
 
 
 def _groups(samples: pd.DataFrame, bins: list[str]) -> list[tuple[str, str, np.ndarray]]:
-    """``(family, group, member positions)``; the last tuple's positions are the top bin's,
-    contrasted with the rest."""
+    """``(family, group, member positions)`` of every group (the ``most vs rest`` contrast is
+    built in :func:`_rows`)."""
     out = [("all members", "all", np.arange(len(samples)))]
     if "label" in samples:
         out += [("class", str(c), np.flatnonzero(samples["label"].to_numpy() == c))
