@@ -18,10 +18,11 @@ global ranking confounds membership with calibration: a model that is merely mor
 a whole class raises its members *and* non-members, and every member of that class looks "more
 exposed". Two dense targets trained with different seeds on the same members differed this
 way by up to 0.21 in a class's mean global LiRA exposure (``benchmarks/shifts.py``, seed 0),
-with the class's non-members shifting alike; ranking within the class removes it. Only members are analysed: a member's exposure is what it loses, a
-non-member's is a false alarm. The scale has a ceiling: a member already above every
-non-member (exposure 1) cannot rise further, so the most exposed have less room to gain than
-to lose; the per-member table keeps both exposures to look at the tail directly.
+with the class's non-members shifting alike; ranking within the class removes it. Only
+members are analysed: a member's exposure is what it loses, a non-member's is a false alarm.
+The scale has a ceiling: a member already above every non-member (exposure 1) cannot rise
+further, so the most exposed have less room to gain than to lose; the per-member table keeps
+both exposures to look at the tail directly.
 
 **Regression to the mean.** Binning members by their *dense* exposure and comparing with the
 sparse one manufactures the answer "the most exposed become less exposed": a member lands in
