@@ -230,3 +230,43 @@ def test_answer_needs_vulnerability_bins_and_plots_need_a_result():
     titles = [ax.get_title() for ax in fig.axes]
     row = r.most_shifted(2).iloc[0]
     assert titles[0] == f"{int(row.label)}\n{row['dense']:.2f} → {row['sparse']:.2f}"
+
+
+def _run(logits, target_logits, y, keep, m):
+    from sparsepriv_nb.experiments import ModelOutputs
+
+    return {"references": ReferenceOutputs(logits, y, keep),
+            "target": ModelOutputs(target_logits, y, m)}
+
+
+def test_held_out_lira_bins_from_one_half_and_scores_from_the_other():
+    from sparsepriv_nb.attacks import LiRA, reference_in_masks
+
+    rng = np.random.default_rng(0)
+    n = 60
+    keep = reference_in_masks(n, 8, seed=1)
+    y = torch.tensor(rng.integers(0, 3, n))
+    m = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    dense = _run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
+                 y, keep, m)
+    sparse = _run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
+                  y, keep, m)
+    h = shifts.held_out_lira(dense, sparse)
+    idx = h.index
+    even, odd = np.arange(8) % 2 == 0, np.arange(8) % 2 == 1
+    assert all(keep[half][:, idx].any(0).all() and (~keep[half][:, idx]).any(0).all()
+               for half in (even, odd))
+    rd = dense["references"]
+    want_v = shifts.reference_vulnerability(ReferenceOutputs(rd.logits[even][:, idx], y[idx],
+                                                             keep[even][:, idx]))
+    np.testing.assert_allclose(h.vulnerability, want_v)
+    for run, got in ((dense, h.dense), (sparse, h.sparse)):
+        r = run["references"]
+        lira = LiRA().fit(r.logits[odd][:, idx], y[idx], keep[odd][:, idx])
+        np.testing.assert_allclose(got, lira.score_samples(run["target"].logits[idx], y[idx]))
+    assert (h.membership == m[idx]).all() and (h.labels == y.numpy()[idx]).all()
+    with pytest.raises(ValueError, match="at least 8 reference models"):
+        shifts.held_out_lira(_run(rd.logits[:6], dense["target"].logits, y, keep[:6], m),
+                             _run(rd.logits[:6], dense["target"].logits, y, keep[:6], m))
+    with pytest.raises(ParameterError, match="needs both runs' outputs with reference models"):
+        shifts.held_out_lira({"references": None}, sparse)
