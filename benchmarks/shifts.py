@@ -2,14 +2,16 @@
 (``fashion-small``, 500 members, MLP, Adam lr 3e-3, 40 epochs, 8 reference models), and the
 regression-to-the-mean check behind :mod:`sparsepriv_nb.shifts`.
 
-For each attack (loss, LiRA) it reports :func:`sparsepriv_nb.shifts.membership_shifts` of
-dense -> magnitude-pruned (global, density 0.25) by class, dense correctness and vulnerability
-(quartiles of :func:`~sparsepriv_nb.shifts.reference_vulnerability` over the dense experiment's
-reference models), and the same analysis for a **dense-vs-dense null**: a second dense target
-trained on the same members with another seed (scored with the same reference models), where
-nothing should shift. The null is binned twice: by the reference-model vulnerability (the
-package's way; expected: no detectable shift) and, for contrast, by the first dense target's own
-exposure (expected: the top bin "less exposed", regression to the mean).
+It reports :func:`sparsepriv_nb.shifts.membership_shifts` of dense -> magnitude-pruned
+(global, density 0.25) by class, dense correctness and vulnerability quartiles: first as
+notebook 02 does it (:func:`~sparsepriv_nb.shifts.held_out_lira`: vulnerability from one half
+of the reference models, LiRA scores from the other), then for each attack (loss, LiRA) with
+the experiment's own scores and bins from all the dense reference models (which share their
+estimation noise with LiRA's scores), and the same analysis for a **dense-vs-dense null**: a
+second dense target trained on the same members with another seed (scored with the same
+reference models), where nothing should shift. The null is binned twice: by the
+reference-model vulnerability (expected: no detectable shift) and, for contrast, by the first
+dense target's own exposure (expected: the top bin "less exposed", regression to the mean).
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/shifts.py [--seed 0] [--density 0.25]
 [--method magnitude-global] [--cache DIR]``. Prints the verdict lines and appends one JSON line
@@ -72,10 +74,12 @@ def section_seconds(cfg, dense, sparse, seed: int) -> tuple[float, float]:
     t, cpu = time.perf_counter(), time.process_time()
     X, _ = ds.subset(np.r_[pools.target_train, pools.target_test])
     a = dense["target"]
+    held = shifts.held_out_lira(dense, sparse)
+    X = X[held.index]
     who = shifts.membership_shifts(
-        dense["scores"]["lira"], sparse["scores"]["lira"], a.membership,
-        labels=a.labels.numpy(), dense_correct=(a.logits.argmax(1) == a.labels).numpy(),
-        vulnerability=shifts.reference_vulnerability(dense["references"]), random_state=seed)
+        held.dense, held.sparse, held.membership, labels=held.labels,
+        dense_correct=(a.logits.argmax(1) == a.labels).numpy()[held.index],
+        vulnerability=held.vulnerability, random_state=seed)
     for fig in (plots_shifts.plot_most_shifted(who, X, k=6, class_names=ds.classes),
                 plots_shifts.plot_group_shifts(who, class_names=ds.classes)):
         fig.savefig(io.BytesIO(), format="png")
@@ -119,23 +123,31 @@ def main() -> None:
     m, labels = target.membership, target.labels.numpy()
     correct = (target.logits.argmax(1).numpy() == labels).astype(int)
     vul = shifts.reference_vulnerability(dense["references"])
-    runs = [(f"dense -> {args.method} {args.density:g}", sparse["scores"], vul),
+    held = shifts.held_out_lira(dense, sparse)
+    main_run = f"dense -> {args.method} {args.density:g}, held-out reference halves"
+    runs = [(main_run, held, None),
+            (f"dense -> {args.method} {args.density:g}, bins from the scoring references",
+             sparse["scores"], vul),
             ("null: dense -> dense (other seed), reference bins", null, vul),
             ("null: dense -> dense (other seed), bins by the dense exposure", null, None)]
     for name, other, bins in runs:
-        for attack in ATTACKS:
-            d = dense["scores"][attack]
-            v = shifts.exposure(d, m) if bins is None else bins
+        for attack in ("lira",) if name == main_run else ATTACKS:
+            if name == main_run:  # LiRA from one half of the references, bins from the other
+                d, s, mm, kw = (other.dense, other.sparse, other.membership,
+                                dict(labels=other.labels, dense_correct=correct[other.index],
+                                     vulnerability=other.vulnerability))
+            else:
+                d, s, mm = dense["scores"][attack], other[attack], m
+                kw = dict(labels=labels, dense_correct=correct,
+                          vulnerability=shifts.exposure(d, m) if bins is None else bins)
             t = time.perf_counter()
-            r = shifts.membership_shifts(d, other[attack], m, labels=labels,
-                                         dense_correct=correct, vulnerability=v,
-                                         random_state=args.seed)
+            r = shifts.membership_shifts(d, s, mm, random_state=args.seed, **kw)
             seconds = time.perf_counter() - t
             print(f"\n== {name}, {attack} ({seconds:.2f} s)")
             print("\n".join(r.verdict_lines()))
             row = summarise(name, attack, r, seconds)
             row.update(seed=args.seed, density=args.density, method=args.method)
-            if name == runs[0][0] and attack == "lira":
+            if name == main_run:
                 row["section_s"], row["section_cpu_s"] = section_seconds(dense_cfg, dense,
                                                                          sparse, args.seed)
                 print(f"notebook 02 section (analysis + both figures as PNG): "

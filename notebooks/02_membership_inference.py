@@ -495,8 +495,8 @@ spn.widgets.mia_explorer(views)
 # An AUC is an average over members; it can stay put while some members become much easier to
 # spot and others harder. Hooker et al. (2019) found that pruning costs accuracy mostly on
 # atypical, hard-to-learn samples: are those also the members whose privacy it changes most?
-# The question here: **do the members that were most exposed under the dense model become more
-# or less exposed once it is pruned?**
+# The question here: **do the most exposed members, those that dense training memorises most,
+# become more or less exposed once the network is pruned?**
 #
 # * A member's **exposure** is its LiRA score's rank among the non-members of its own class
 #   (the fraction of them scoring lower): 0.5 looks like a non-member, 1 stands out from every
@@ -504,11 +504,15 @@ spn.widgets.mia_explorer(views)
 #   different reference models), and a class's mean exposure is the attack's AUC on that class.
 #   The **shift** is sparse minus dense, per member (positive = more exposed).
 # * **Vulnerability** is measured *without* the two targets: each member's memorisation gap over
-#   the dense experiment's reference models (mean $\phi$ of the models that trained on it minus
-#   those that did not, `spn.shifts.reference_vulnerability`), in quartiles. Binning by the dense
-#   model's own exposure instead would manufacture an answer: members land in the top bin partly
-#   through the dense model's noise, which the pruned model does not share, so they "fall back"
-#   even if pruning changed nothing (regression to the mean).
+#   reference models (mean $\phi$ of the models that trained on it minus those that did not,
+#   `spn.shifts.reference_vulnerability`), in quartiles. Binning by the dense model's own
+#   exposure instead would manufacture an answer: members land in the top bin partly through
+#   the dense model's noise, which the pruned model does not share, so they "fall back" even if
+#   pruning changed nothing (regression to the mean). The same holds for noise in the reference
+#   models, which LiRA's scores are built from, so `spn.shifts.held_out_lira` splits them: the
+#   vulnerability comes from one half of the dense experiment's reference models, both targets'
+#   LiRA scores from the other half of their own (half as many models: a somewhat weaker attack
+#   than section 3's).
 # * Each group's interval is a paired bootstrap over the attacked samples; each family of groups
 #   (classes, dense prediction, vulnerability quartiles) gets Holm's correction, and every null
 #   states the shift it could have detected. The intervals are for *these* two models: training
@@ -517,16 +521,17 @@ spn.widgets.mia_explorer(views)
 #   "wrong" group may be too small to measure.)
 
 # %%
-shift_attack = "lira"  # the strongest attack here; its reference models give the vulnerability
 dense_run, sparse_run = outputs["dense"], outputs["magnitude"]
-attacked = dense_run["target"]
-X_shift, y_shift = ds.subset(np.r_[pools.target_train, pools.target_test])  # the scores' order
-assert torch.equal(y_shift, attacked.labels), "attacked samples out of order"
+held = spn.shifts.held_out_lira(dense_run, sparse_run)  # bins and scores from disjoint references
+X_shift, y_shift = ds.subset(np.r_[pools.target_train, pools.target_test][held.index])
+assert (y_shift.numpy() == held.labels).all(), "attacked samples out of order"
+dense_correct = (dense_run["target"].logits.argmax(1) == dense_run["target"].labels).numpy()
 who = spn.shifts.membership_shifts(
-    dense_run["scores"][shift_attack], sparse_run["scores"][shift_attack], attacked.membership,
-    labels=attacked.labels.numpy(), dense_correct=(attacked.logits.argmax(1) == attacked.labels).numpy(),
-    vulnerability=spn.shifts.reference_vulnerability(dense_run["references"]),
+    held.dense, held.sparse, held.membership, labels=held.labels,
+    dense_correct=dense_correct[held.index], vulnerability=held.vulnerability,
     n_resamples=N_RESAMPLES, random_state=SEED)
+print(f"{len(held.index)} of {len(dense_correct)} attacked samples have IN and OUT reference "
+      f"models in both halves; {int(held.membership.sum())} of them are members.")
 fig = spn.plots_shifts.plot_most_shifted(who, X_shift, k=6, class_names=ds.classes)
 
 # %% [markdown]
