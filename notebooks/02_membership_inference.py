@@ -516,8 +516,9 @@ spn.widgets.mia_explorer(views)
 # * Each group's interval is a paired bootstrap over the attacked samples; each family of groups
 #   (classes, dense prediction, vulnerability quartiles) gets Holm's correction, and every null
 #   states the shift it could have detected. The intervals are for *these* two models: training
-#   randomness is not in them, so a class- or bin-level finding from one seed is a lead, not a
-#   law. (A model that overfits classifies nearly every member correctly, so the dense model's
+#   randomness is not in them (two dense models that differ only in their seed can already
+#   differ by a few hundredths in a group's mean exposure), so a class- or bin-level finding
+#   from one seed is a lead, not a law. (A model that overfits classifies nearly every member correctly, so the dense model's
 #   "wrong" group may be too small to measure.)
 
 # %%
