@@ -490,6 +490,68 @@ print({k: round(v, 3) for k, v in view["auc"].items()})
 spn.widgets.mia_explorer(views)
 
 # %% [markdown]
+# ## 12. Who loses privacy when a network is pruned?
+#
+# An AUC is an average over members; it can stay put while some members become much easier to
+# spot and others harder. Hooker et al. (2019) found that pruning costs accuracy mostly on
+# atypical, hard-to-learn samples: are those also the members whose privacy it changes most?
+# The question here: **do the most exposed members, those that dense training memorises most,
+# become more or less exposed once the network is pruned?**
+#
+# * A member's **exposure** is its LiRA score's rank among the non-members of its own class
+#   (the fraction of them scoring lower): 0.5 looks like a non-member, 1 stands out from every
+#   one. Ranks make the dense and the pruned model comparable (their LiRA scores come from
+#   different reference models), and a class's mean exposure is the attack's AUC on that class.
+#   The **shift** is sparse minus dense, per member (positive = more exposed).
+# * **Vulnerability** is measured *without* the two targets: each member's memorisation gap over
+#   reference models (mean $\phi$ of the models that trained on it minus those that did not,
+#   `spn.shifts.reference_vulnerability`), in quartiles. Binning by the dense model's own
+#   exposure instead would manufacture an answer: members land in the top bin partly through
+#   the dense model's noise, which the pruned model does not share, so they "fall back" even if
+#   pruning changed nothing (regression to the mean). The same holds for noise in the reference
+#   models, which LiRA's scores are built from, so `spn.shifts.held_out_lira` splits them: the
+#   vulnerability comes from one half of the dense experiment's reference models, both targets'
+#   LiRA scores from the other half of their own (half as many models: a somewhat weaker attack
+#   than section 3's).
+# * Each group's interval is a paired bootstrap over the attacked samples; each family of groups
+#   (classes, dense prediction, vulnerability quartiles) gets Holm's correction, and every null
+#   states the shift it could have detected. The intervals are for *these* two models: training
+#   randomness is not in them (two dense models that differ only in their seed can already
+#   differ by a few hundredths in a group's mean exposure), so a class- or bin-level finding
+#   from one seed is a lead, not a law. (A model that overfits classifies nearly every member correctly, so the dense model's
+#   "wrong" group may be too small to measure.)
+
+# %%
+dense_run, sparse_run = outputs["dense"], outputs["magnitude"]
+held = spn.shifts.held_out_lira(dense_run, sparse_run)  # bins and scores from disjoint references
+X_shift, y_shift = ds.subset(np.r_[pools.target_train, pools.target_test][held.index])
+assert (y_shift.numpy() == held.labels).all(), "attacked samples out of order"
+dense_correct = (dense_run["target"].logits.argmax(1) == dense_run["target"].labels).numpy()
+who = spn.shifts.membership_shifts(
+    held.dense, held.sparse, held.membership, labels=held.labels,
+    dense_correct=dense_correct[held.index], vulnerability=held.vulnerability,
+    n_resamples=N_RESAMPLES, random_state=SEED)
+print(f"{len(held.index)} of {len(dense_correct)} attacked samples have IN and OUT reference "
+      f"models in both halves; {int(held.membership.sum())} of them are members.")
+fig = spn.plots_shifts.plot_most_shifted(who, X_shift, k=6, class_names=ds.classes)
+
+# %% [markdown]
+# Above: the six members whose exposure rose most under the magnitude-pruned model (top row) and
+# the six whose exposure fell most (bottom row), with their class and dense → sparse exposure.
+# A single member's exposure is a rank among a few dozen non-members of its class, so it can jump
+# a long way on a small change of score: read these as examples of what moves, and the group
+# means below (each class, each vulnerability quartile, with its interval) as the evidence.
+
+# %%
+fig = spn.plots_shifts.plot_group_shifts(who, class_names=ds.classes)
+who.groups[["family", "group", "n", "dense", "sparse", "diff", "lo", "hi", "mde", "verdict"]].round(3)
+
+# %%
+for line in who.verdict_lines():
+    print(line)
+print("In short:", who.answer())
+
+# %% [markdown]
 # ## Summary
 #
 # * Every attack fits on shadow (or reference) models and is scored on balanced members and
