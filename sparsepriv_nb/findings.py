@@ -177,9 +177,9 @@ def findings_dir(*, root=None, profile: str | None = None) -> Path:
         ParameterError: a profile that is not a plain name (it becomes a folder name).
     """
     if root is None:
-        from .experiments import default_cache
+        from .data import default_root
 
-        root = default_cache().root
+        root = default_root() / "cache"  # the default cache's folder (experiments.default_cache)
     profile = current_profile() if profile is None else profile
     plain = InstanceOf(str, "a plain name such as 'quick'",
                        lambda p: bool(p) and p.replace("-", "").replace("_", "").isalnum())

@@ -98,13 +98,13 @@ def _direction(claim: str, verdict: str) -> str:
 
 
 def _names(frame: pd.DataFrame, ids) -> str:
-    ids = list(ids)
-    return ", ".join(f"{CLAIMS[c].paper} ({c})" for c in ids) if ids else ""
+    verdict = dict(zip(frame["claim"], frame["verdict"]))
+    return ", ".join(f"{c}, {CLAIMS[c].paper}: {verdict[c]}" for c in ids)
 
 
 def _privacy_sentences(frame: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
-    """One sentence per attack listing the claims by what they say, and the claims by
-    direction."""
+    """One sentence per attack listing the claims by what their verdicts say, one naming the
+    privacy claims left unresolved (with their MDEs), and the claims by direction."""
     by_dir: dict[str, list[str]] = {"more": [], "less": [], "same": [], "differs": []}
     sentences = []
     for attack in dict.fromkeys(c.attack for c in CLAIMS.values() if c.attack):
@@ -117,9 +117,13 @@ def _privacy_sentences(frame: pd.DataFrame) -> tuple[list[str], dict[str, list[s
                    if CLAIMS[r.claim].attack == attack and _direction(r.claim, r.verdict) == label]
             by_dir[label] += ids
             if ids:
-                parts.append(f"{words} by {_names(frame, ids)}")
+                parts.append(f"{words} ({_names(frame, ids)})")
         if parts:
-            sentences.append(f"Against {attack}, " + "; ".join(parts) + ".")
+            sentences.append(f"Against {attack}: " + "; ".join(parts) + ".")
+    open_ = [f"{r.claim} (MDE {r.mde:.3g})" if math.isfinite(r.mde) else r.claim
+             for r in frame.itertuples() if CLAIMS[r.claim].privacy and r.verdict == VERDICTS[2]]
+    if open_:
+        sentences.append("Not detectable at this power: " + ", ".join(open_) + ".")
     return sentences, by_dir
 
 
@@ -163,13 +167,8 @@ def _conclusion(frame: pd.DataFrame, by_dir: dict[str, list[str]]) -> str:
     if same:
         return ("So, in this run: sparsity did not change how exposed the networks were, "
                 "within the equivalence margins of the claims that said so.")
-    privacy = [r for r in frame.itertuples() if CLAIMS[r.claim].privacy]
-    mdes = [f"{r.claim}: {r.mde:.3g}" for r in privacy
-            if r.verdict == VERDICTS[2] and math.isfinite(r.mde)]
-    what = (f" The smallest differences it could have detected: {'; '.join(mdes)}."
-            if mdes else "")
     return ("So this run cannot answer the question: no claim about sparsity and privacy was "
-            "resolved at this power." + what)
+            "resolved at this power.")
 
 
 def answer(frame: pd.DataFrame) -> str:
@@ -251,8 +250,10 @@ def forest_plot(frame: pd.DataFrame, *, figsize=None):
         ax.tick_params(axis="x", labelsize=8)
     handles = [Line2D([], [], color=c, marker="o", lw=3, label=v) for v, c in _COLOURS.items()]
     handles.append(Patch(color="#dddddd", label="± MDE around zero"))
-    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False)
+    height = fig.get_figheight()
     fig.suptitle(f"Each claim's estimate with its 95 % interval ({frame.attrs.get('profile', '')}"
-                 " profile)", y=0.995, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+                 " profile)", y=1 - 0.12 / height, va="top", fontsize=10)
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.38 / height))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / height))
     return fig
