@@ -178,26 +178,41 @@ def _start_report(output: Path | None, plan: list, overrides: dict, profile: str
     return out_dir, rows, mathjax_url
 
 
-def _run_tasks(tasks: list[dict], jobs: int, done, log, profile: str) -> None:
-    """Execute ``tasks`` (one notebook each), ``jobs`` at a time; ``done(i, row)`` per task."""
-    n = len(tasks)
+def runs_last(path: Path) -> bool:
+    """Whether a notebook reads what the others leave in the cache (notebook 07): its metadata
+    ``{"sparsepriv_nb": {"runs_last": true}}``. ``run`` starts it only after every other
+    selected notebook has finished, whatever ``--jobs``."""
+    import json
+
+    try:
+        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("sparsepriv_nb", {}).get("runs_last"))
+
+
+def _run_tasks(tasks: list[tuple[int, dict]], n: int, jobs: int, done, log,
+               profile: str) -> None:
+    """Execute ``tasks`` (``(index, task)``, one notebook each; ``n`` in the whole run),
+    ``jobs`` at a time; ``done(index, row)`` per task."""
+    jobs = min(jobs, len(tasks))
     if jobs == 1:
-        for i, task in enumerate(tasks):
+        for i, task in tasks:
             log(f"[{i + 1}/{n}] {task['row']['name']} ({profile}) ...", flush=True)
             done(i, _execute(task))
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    log(f"running {n} notebooks ({profile}), {jobs} at a time ...", flush=True)
+    log(f"running {len(tasks)} notebooks ({profile}), {jobs} at a time ...", flush=True)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(multiprocessing)) as pool:
-        futures = {pool.submit(_execute, task): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(_execute, task): (i, task) for i, task in tasks}
         for fut in as_completed(futures):
-            i = futures[fut]
+            i, task = futures[fut]
             try:
                 row = fut.result()
             except Exception as exc:  # the worker process itself died
-                row = dict(tasks[i]["row"], status="failed", seconds=0.0,
+                row = dict(task["row"], status="failed", seconds=0.0,
                            error=f"{type(exc).__name__}: {_one_line(exc)}")
             done(i, row)
 
@@ -211,7 +226,8 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
     A cell running longer than ``cell_timeout`` seconds fails its notebook (a hung kernel
     never blocks a report run forever). With ``jobs > 1`` that many notebooks run at once, each
     kernel with one torch thread (``OMP_NUM_THREADS=1``) and ``OMP_WAIT_POLICY=PASSIVE``; the
-    rows, the index and the failures are the same as with one job.
+    rows, the index and the failures are the same as with one job. A notebook marked
+    :func:`runs_last` (07, which reads what 02-06 recorded) starts when the others are done.
 
     Args:
         profile: one of :data:`PROFILES`; its file ``params/<profile>.yaml`` must exist.
@@ -253,7 +269,10 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
             + (f": {row['error']}" if row.get("error") else ""), flush=True)
         _report.write_index(out_dir, rows, profile)
 
-    _run_tasks(tasks, jobs, done, log, profile)
+    last = {i for i, t in enumerate(tasks) if runs_last(Path(t["src"]))}
+    for phase in ([i for i in range(len(tasks)) if i not in last], sorted(last)):
+        if phase:  # notebooks that read the others' records start after those finished
+            _run_tasks([(i, tasks[i]) for i in phase], len(tasks), jobs, done, log, profile)
     return out_dir, rows
 
 

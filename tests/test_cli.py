@@ -162,6 +162,25 @@ def test_jobs_gives_the_same_rows_index_and_failures_as_one_job(reports):
     assert "env 1 PASSIVE" in env[2]  # one torch thread per kernel when notebooks run at once
 
 
+def test_a_runs_last_notebook_starts_after_the_others_finish(tmp_path):
+    """07 reads what 02-06 recorded: with two jobs it must not start beside them."""
+    marker = tmp_path / "recorded.txt"
+    _notebook(tmp_path, "01_writer.ipynb",
+              f"import time\ntime.sleep(3)\nopen({str(marker)!r}, 'w').write('done')")
+    _notebook(tmp_path, "02_reader.ipynb", f"assert open({str(marker)!r}).read() == 'done'")
+    nb = nbformat.read(tmp_path / "02_reader.ipynb", as_version=4)
+    nb.metadata["sparsepriv_nb"] = {"runs_last": True}
+    nbformat.write(nb, tmp_path / "02_reader.ipynb")
+    assert cli.runs_last(tmp_path / "02_reader.ipynb")
+    assert not cli.runs_last(tmp_path / "01_writer.ipynb")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "quick.yaml").write_text("all: {}\n")
+    _, rows = cli.run(notebooks_dir=tmp_path, output=tmp_path / "o", jobs=2,
+                      log=lambda *a, **k: None)
+    assert [r["name"] for r in rows] == ["01_writer.ipynb", "02_reader.ipynb"]
+    assert [r["status"] for r in rows] == ["ok", "ok"], rows
+
+
 def test_jobs_exit_status_matches_one_job(nbdir, tmp_path, capsys):
     codes = [cli.main(["run", "--notebooks", str(nbdir), "--jobs", str(j),
                        "--output", str(tmp_path / f"o{j}")]) for j in (1, 2)]
