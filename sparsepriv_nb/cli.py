@@ -174,7 +174,7 @@ def _start_report(output: Path | None, plan: list, overrides: dict, profile: str
                  defaults=nb.parameters, overrides={k: v for k, v in overrides.items()
                                                     if k in nb.parameters})
             for nb, p in plan]
-    _report.write_index(out_dir, rows, profile)
+    _report.write_index(out_dir, rows, profile, fresh=True)  # provenance: this run's start
     return out_dir, rows, mathjax_url
 
 

@@ -121,11 +121,10 @@ def test_index_shows_effective_parameters_verdicts_thumbnail_and_data(reports):
     assert "Verdict: X doubled is 10" in index and "not a verdict" not in index
     sections = index.split("<section class='notebook'>")[1:]
     assert len(sections) == 3  # one full-width block per notebook, in order
-    assert "<div class='verdicts'><h3>Verdicts</h3><ul>\n<li>Verdict: X doubled is 10</li>" \
-        in sections[0]
-    assert "No verdict lines: the notebook failed before printing one." in sections[1]
-    assert "No verdict lines: this notebook prints none" in sections[2]
-    assert f"href='01_ok.html'><img class='thumb' src='{r['thumbnail']}'" in index
+    assert "<div class='headline'>Verdict: X doubled is 10</div>" in sections[0]
+    assert "No verdict cell ran: the notebook failed before printing one." in sections[1]
+    assert "No verdict cell: this notebook prints no verdict line" in sections[2]
+    assert f"href='01_ok.html'><img class='figure thumb' src='{r['thumbnail']}'" in index
     assert "href='01_ok/table.csv'" in index
     assert not (out / "03_ok").exists()  # no empty working folders left behind
 
@@ -459,6 +458,10 @@ def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
     nbformat.write(nb, tmp_path / "n.ipynb")
     out = _report.summarize(tmp_path / "n.ipynb", tmp_path / "thumb.png")
     assert out["verdicts"] == ["sparser is lower", "after the table", "Verdict: computed"]
+    assert out["headline"] == "Verdict: computed"  # no verdict in the headline cell: the first
+    nb.cells[0].outputs.append(stream("stream", name="stdout", text="Verdict: the answer\n"))
+    nbformat.write(nb, tmp_path / "n.ipynb")  # a verdict printed by the headline cell wins
+    assert _report.summarize(tmp_path / "n.ipynb")["headline"] == "Verdict: the answer"
     assert out["tables_left_out"] == 1  # the printed table is not dumped into the index
     assert out["thumbnail"] == "thumb.png"
     assert (tmp_path / "thumb.png").read_bytes() == base64.b64decode(png(10))
@@ -487,7 +490,8 @@ def test_index_escapes_values_and_says_what_is_missing(tmp_path):
             dict(name="02_b.ipynb", status="pending", params={"X": 1}, defaults={"X": 1},
                  overrides={})]
     index = _report.write_index(tmp_path, rows, "quick").read_text()
-    assert "<li>Verdict: x &lt; y &amp; z</li>" in index and "<b>'" not in index
+    assert "<div class='headline'>Verdict: x &lt; y &amp; z</div>" in index
+    assert "<b>'" not in index
     assert "<b title='set with -p'>NAME=&#39;&lt;b&gt;&#39;</b>" in index
     assert "<i title='set by the profile'>X=5</i>" in index
     assert "2 printed table(s) left out: see the notebook." in index
