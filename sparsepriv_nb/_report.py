@@ -367,7 +367,9 @@ def write_index(out_dir: Path, rows: list[dict], profile: str, *, fresh: bool = 
     claims, claims_from = claims_rows(out_dir, rows)
     answer = next((v["headline"] for v in views if v["name"] == claims_from), None)
     text = _template().render(profile=profile, rows=views, claims=claims,
-                              claims_from=claims_from, answer=answer, run=run,
+                              claims_from=claims_from, answer=answer,
+                              run={"commit": "unknown", "uncommitted_changes": None,
+                                   "machine": "machine unknown", **run},
                               written=_dt.datetime.now().isoformat(timespec="seconds"))
     keep = ("name", "status", "seconds", "error", "failed_cell", "verdicts", "headline",
             "tables_left_out", "thumbnail", "html", "csv", "params")
