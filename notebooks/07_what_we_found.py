@@ -87,8 +87,9 @@ display(Markdown(spn.findings.to_markdown(findings)))
 # ## 3. The estimates side by side
 #
 # One panel per claim, because the statistics have different units (AUC differences, slopes,
-# PSNR). The dot is this run's estimate, the bar its 95 % interval, the grey band the MDE
-# around zero: an interval inside the band could not have shown an effect of that size.
+# PSNR). The dot is this run's estimate, the bar its 95 % interval, the grey band spans
+# $\pm$MDE around zero: a true effect inside the band would usually go undetected by this run.
+# Colours give the verdict.
 
 # %% tags=["headline"]
 fig = spn.findings.forest_plot(findings)
@@ -121,12 +122,13 @@ print("Verdict:", spn.findings.answer(findings))
 # **Reading the answer.** A "yes" from one comparison is not a law: it holds for these models,
 # this data and these attacks, at this run's power. Where Gonon et al.'s accuracy control is
 # supported, part of the privacy gain is the accuracy lost, which a less accurate dense model
-# would also give. Hold a quick run against the standard profile's `FINDINGS.md`.
+# would also give. Hold a quick run against the standard profile's `FINDINGS.md` (written by
+# `sparsepriv-nb findings` from a standard run's report).
 #
 # ## 6. Exercises
 #
-# Three graded exercises (nbgrader format; `sparsepriv-nb check` runs the checks offline),
-# then an open one.
+# Three graded exercises (nbgrader format: write the function, then run the check below
+# it), then an open one.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Exercise 07.1 (2 points).** Write `my_directional_verdict(lo, hi, sign)`: the verdict on a
