@@ -459,8 +459,9 @@ def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
     out = _report.summarize(tmp_path / "n.ipynb", tmp_path / "thumb.png")
     assert out["verdicts"] == ["sparser is lower", "after the table", "Verdict: computed"]
     assert out["headline"] == "Verdict: computed"  # no verdict in the headline cell: the first
-    nb.cells[0].outputs.append(stream("stream", name="stdout", text="Verdict: the answer\n"))
-    nbformat.write(nb, tmp_path / "n.ipynb")  # a verdict printed by the headline cell wins
+    nb.cells.append(cell(["headline"], stream("stream", name="stdout",
+                                              text="Verdict: the answer\n")))
+    nbformat.write(nb, tmp_path / "n.ipynb")  # a verdict printed by a headline cell wins
     assert _report.summarize(tmp_path / "n.ipynb")["headline"] == "Verdict: the answer"
     assert out["tables_left_out"] == 1  # the printed table is not dumped into the index
     assert out["thumbnail"] == "thumb.png"
