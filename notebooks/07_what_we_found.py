@@ -80,6 +80,9 @@ for c in spn.findings.CLAIMS.values():
 findings = spn.findings.table(profile=profile)
 if findings.attrs["missing"]:
     print("Missing:", findings.attrs["missing"])
+written = sorted(w for w in findings["written"] if w)  # a warm cache may hold older records
+if written:
+    print(f"{len(written)} records, written {written[0]} to {written[-1]} (UTC).")
 findings.drop(columns=["params"]).to_csv(CLAIMS_CSV, index=False)
 display(Markdown(spn.findings.to_markdown(findings)))
 
