@@ -80,6 +80,17 @@ def test_record_round_trip_keeps_numbers_and_provenance(tmp_path):
     assert row.profile == "quick" and row.written
 
 
+def test_numpy_numbers_are_recorded_as_plain_floats(tmp_path):
+    import numpy as np
+
+    path = _rec(tmp_path, estimate=np.float64(0.04), lo=np.float32(0.01), hi=np.float64(0.07),
+                mde=np.float64(0.02))
+    entry = json.loads(path.read_text())
+    assert entry["estimate"] == 0.04 and isinstance(entry["lo"], float)
+    assert findings.directional_verdict(np.float64(0.1), np.float64(0.05), np.float64(0.2),
+                                        sign=1) == SUP
+
+
 def test_nan_interval_round_trips(tmp_path):
     _rec(tmp_path, lo=math.nan, hi=math.nan, mde=math.nan, verdict=ND)
     row = findings.load(claims=["yuan_zhang_attack"], root=tmp_path, profile="quick").iloc[0]
