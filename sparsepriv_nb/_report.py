@@ -366,6 +366,8 @@ def write_index(out_dir: Path, rows: list[dict], profile: str, *, fresh: bool = 
     views = [_view(r) for r in rows]
     claims, claims_from = claims_rows(out_dir, rows)
     answer = next((v["headline"] for v in views if v["name"] == claims_from), None)
+    if answer and answer.startswith(VERDICT_PREFIX):
+        answer = answer[len(VERDICT_PREFIX):].strip()
     text = _template().render(profile=profile, rows=views, claims=claims,
                               claims_from=claims_from, answer=answer,
                               run={"commit": "unknown", "uncommitted_changes": None,
