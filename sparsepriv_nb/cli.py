@@ -6,10 +6,10 @@ Commands:
     with papermill into ``reports/<timestamp>/``, converts each to HTML that works offline and
     writes ``index.html`` (effective parameters, verdicts, headline figure, data files).
     ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
-    ``sparsepriv-nb lessons DEST [--force]`` copies the lessons into ``DEST`` to open in
-    JupyterLab, never overwriting a file the student edited.
     ``sparsepriv-nb findings REPORT_DIR [--output FILE]`` writes ``FINDINGS.md`` from a report
     (notebook 07's claims table, every verdict, run times, commit, machine).
+    ``sparsepriv-nb lessons DEST [--force]`` copies the lessons into ``DEST`` to open in
+    JupyterLab, never overwriting a file the student edited.
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
 
 Every ``-p`` value is parsed as YAML and checked against the notebook's ``parameters`` cell
@@ -293,6 +293,14 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _cmd_findings(args) -> int:
+    from ._findings_md import write_findings
+
+    out = write_findings(Path(args.report), Path(args.output) if args.output else None)
+    print(f"wrote {out}")
+    return 0
+
+
 def _cmd_run(args) -> int:
     overrides = parse_assignments(args.param or [])
     out_dir, rows = run(profile=args.profile, only=args.only, overrides=overrides,
@@ -312,14 +320,6 @@ def _cmd_lessons(args) -> int:
     written = _lessons.copy_lessons(Path(args.dest), force=args.force)
     print(f"{len(written)} file(s) copied to {args.dest}; open them with: "
           f"jupyter lab {args.dest}")
-    return 0
-
-
-def _cmd_findings(args) -> int:
-    from ._findings_md import write_findings
-
-    out = write_findings(Path(args.report), Path(args.output) if args.output else None)
-    print(f"wrote {out}")
     return 0
 
 
@@ -391,16 +391,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.add_argument("--profile", default="quick", choices=PROFILES)
     p_list.add_argument("--notebooks", metavar="DIR", help="lessons folder")
     p_list.set_defaults(func=_cmd_list)
-    p_les = sub.add_parser("lessons", help="copy the lessons into a folder for JupyterLab")
-    p_les.add_argument("dest", metavar="DEST", help="folder to copy into (created if needed)")
-    p_les.add_argument("--force", action="store_true", help="overwrite edited lessons too")
-    p_les.set_defaults(func=_cmd_lessons)
     p_find = sub.add_parser("findings", help="write FINDINGS.md from a report (07's table, "
                                              "verdicts, run times, commit, machine)")
     p_find.add_argument("report", metavar="REPORT_DIR", help="a folder `run` wrote")
     p_find.add_argument("--output", metavar="FILE",
                         help="where to write (default REPORT_DIR/FINDINGS.md)")
     p_find.set_defaults(func=_cmd_findings)
+    p_les = sub.add_parser("lessons", help="copy the lessons into a folder for JupyterLab")
+    p_les.add_argument("dest", metavar="DEST", help="folder to copy into (created if needed)")
+    p_les.add_argument("--force", action="store_true", help="overwrite edited lessons too")
+    p_les.set_defaults(func=_cmd_lessons)
     p_clean = sub.add_parser("clean", help="remove reports/ (and with --cache the cache)")
     p_clean.add_argument("--cache", action="store_true")
     p_clean.set_defaults(func=_cmd_clean)
