@@ -5,9 +5,9 @@ Commands:
     [--output DIR] [--jobs N] [--cell-timeout S] [--notebooks DIR]`` executes the notebooks
     with papermill into ``reports/<timestamp>/``, converts each to HTML that works offline and
     writes ``index.html`` (effective parameters, verdicts, headline figure, data files).
-    ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
     ``sparsepriv-nb findings REPORT_DIR [--output FILE]`` writes ``FINDINGS.md`` from a report
     (notebook 07's claims table, every verdict, run times, commit, machine).
+    ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
     ``sparsepriv-nb lessons DEST [--force]`` copies the lessons into ``DEST`` to open in
     JupyterLab, never overwriting a file the student edited.
     ``sparsepriv-nb clean [--cache]`` removes reports (and the experiment cache).
