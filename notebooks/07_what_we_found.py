@@ -128,15 +128,33 @@ print("Verdict:", spn.findings.answer(findings))
 # would also give. Hold a quick run against the standard profile's `FINDINGS.md` (written by
 # `sparsepriv-nb findings` from a standard run's report).
 #
-# ## 6. Exercises
+# ## 6. **Exercises**
 #
-# Three graded exercises (nbgrader format: write the function, then run the check below
-# it), then an open one.
+# Open-ended (no automatic check): pick one claim this run left "not detectable at this power". From
+# its MDE, and knowing that the MDE shrinks as $1/\sqrt{n}$ in the number of attacked samples
+# (or seeds), estimate how many more samples the comparison would need to detect an effect half
+# as large as its MDE (`spn.power.samples_needed` does it for paired AUCs). *A good answer*
+# names the claim, the MDE, the factor (about 4x for half the MDE) and says whether the
+# standard profile reaches it.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one rule of this lesson as a function, between the lines
+# `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it compares
+# your function with the package's own on cases it makes up and says what it expected and what
+# your function gave. The exercises need nothing above them: score them with
+# `sparsepriv-nb check 07_what_we_found.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex07-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from scipy import stats
+
+from sparsepriv_nb import findings_exercises as fx
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Exercise 07.1 (2 points).** Write `my_directional_verdict(lo, hi, sign)`: the verdict on a
 # claim that an effect has sign `sign` (+1 or -1), given the 95 % interval `[lo, hi]` of the
-# estimate. Return one of `spn.findings.VERDICTS` by the rule of section 2.
+# estimate. Return one of `"supported"`, `"contradicted"`, `"not detectable at this power"` by
+# the rule of section 2.
 
 # %% nbgrader={"grade": false, "grade_id": "ex07-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_directional_verdict(lo, hi, sign):
@@ -148,21 +166,10 @@ def my_directional_verdict(lo, hi, sign):
     return "not detectable at this power"
     ### END SOLUTION
 
-
 # %% nbgrader={"grade": true, "grade_id": "ex07-1-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-for lo, hi, sign, why in [(0.01, 0.07, +1, "an interval above zero, positive effect claimed"),
-                          (-0.05, -0.01, -1, "an interval below zero, negative effect claimed"),
-                          (-0.05, -0.01, +1, "an interval below zero, positive effect claimed"),
-                          (-0.02, 0.04, +1, "an interval holding zero")]:
-    got = my_directional_verdict(lo, hi, sign)
-    assert got in spn.findings.VERDICTS, \
-        f"my_directional_verdict({lo}, {hi}, {sign}) returned {got!r}, not one of VERDICTS"
-    assert got == spn.findings.directional_verdict(0.0, lo, hi, sign=sign), \
-        f"my_directional_verdict({lo}, {hi}, {sign}) ({why}) returned {got!r}: check the rule"
+fx.check_directional_verdict(my_directional_verdict)
 ### BEGIN HIDDEN TESTS
-for lo, hi, sign in [(0.0, 0.05, +1), (-0.05, 0.0, -1), (0.02, 0.03, -1), (-0.3, -0.2, -1)]:
-    assert my_directional_verdict(lo, hi, sign) == \
-        spn.findings.directional_verdict(0.0, lo, hi, sign=sign), (lo, hi, sign)
+fx.check_directional_verdict(my_directional_verdict, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -179,59 +186,30 @@ def my_equivalence_verdict(lo, hi, margin):
     return "not detectable at this power"
     ### END SOLUTION
 
-
 # %% nbgrader={"grade": true, "grade_id": "ex07-2-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-for lo, hi, why in [(-0.01, 0.015, "an interval inside the margin"),
-                    (0.01, 0.05, "an interval above zero"),
-                    (-0.04, 0.01, "an interval holding zero but reaching past the margin")]:
-    got = my_equivalence_verdict(lo, hi, 0.02)
-    assert got in spn.findings.VERDICTS, \
-        f"my_equivalence_verdict({lo}, {hi}, 0.02) returned {got!r}, not one of VERDICTS"
-    assert got == spn.findings.equivalence_verdict(lo, hi, margin=0.02), \
-        f"my_equivalence_verdict({lo}, {hi}, 0.02) ({why}) returned {got!r}: check the rule"
+fx.check_equivalence_verdict(my_equivalence_verdict)
 ### BEGIN HIDDEN TESTS
-for lo, hi, m in [(-0.02, 0.02, 0.02), (-0.06, -0.001, 0.05), (-0.1, 0.1, 0.05)]:
-    assert my_equivalence_verdict(lo, hi, m) == \
-        spn.findings.equivalence_verdict(lo, hi, margin=m), (lo, hi, m)
+fx.check_equivalence_verdict(my_equivalence_verdict, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Exercise 07.3 (2 points).** Write `my_mde(se, alpha=0.05, power=0.8)`: the minimum
 # detectable difference of a two-sided test at level `alpha` whose estimate has standard error
-# `se`, detected with probability `power` (section 2). `scipy.stats.norm.ppf` gives normal
-# quantiles.
+# `se`, detected with probability `power` (section 2). `stats.norm.ppf` gives normal quantiles.
 
 # %% nbgrader={"grade": false, "grade_id": "ex07-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
-from scipy import stats
-
-
 def my_mde(se, alpha=0.05, power=0.8):
     ### BEGIN SOLUTION
     return (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se
     ### END SOLUTION
 
-
 # %% nbgrader={"grade": true, "grade_id": "ex07-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-got = my_mde(0.01)
-assert abs(got / 0.01 - 2.8) < 0.01, \
-    f"my_mde(0.01) returned {got!r}: at alpha 0.05 and power 0.8 expected about 2.8 SE"
-got2 = my_mde(0.02)
-assert abs(got2 - 2 * got) < 1e-9, \
-    f"my_mde(0.02) returned {got2!r}, my_mde(0.01) {got!r}: the MDE is proportional to the SE"
+fx.check_mde_from_se(my_mde)
 ### BEGIN HIDDEN TESTS
-for se, a, p in [(0.01, 0.05, 0.8), (0.03, 0.01, 0.9), (0.005, 0.1, 0.5)]:
-    assert abs(my_mde(se, alpha=a, power=p) - spn.power.mde_from_se(se, alpha=a, power=p)) \
-        < 1e-9, (se, a, p)
+fx.check_mde_from_se(my_mde, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 07.4 (open).** Pick one claim this run left "not detectable at this power". From
-# its MDE, and knowing that the MDE shrinks as $1/\sqrt{n}$ in the number of attacked samples
-# (or seeds), estimate how many more samples the comparison would need to detect an effect half
-# as large as its MDE (`spn.power.samples_needed` does it for paired AUCs). A good answer
-# names the claim, the MDE, the factor (about 4x for half the MDE) and says whether the
-# standard profile reaches it.
-#
 # ## What next
 #
 # Run the standard profile (`sparsepriv-nb run --profile standard`) and hold its verdicts

@@ -300,3 +300,48 @@ def test_notebook_07_reads_the_records_and_names_what_is_missing(tmp_path):
     csv = (tmp_path / "claims.csv").read_text()
     assert csv.splitlines()[0].startswith("claim,paper,claim_text,notebook")
     assert len(csv.splitlines()) == 1 + len(findings.CLAIMS)
+
+
+# --------------------------------------------------------------------------- exercises of 07
+
+def test_exercise_checks_pass_the_packages_own_rules(capsys):
+    from sparsepriv_nb import findings_exercises as fx
+    from sparsepriv_nb.power import mde_from_se
+
+    for hidden in (False, True):
+        fx.check_directional_verdict(
+            lambda lo, hi, s: findings.directional_verdict(0.0, lo, hi, sign=s), hidden)
+        fx.check_equivalence_verdict(
+            lambda lo, hi, m: findings.equivalence_verdict(lo, hi, margin=m), hidden)
+        fx.check_mde_from_se(lambda se, a, p: mde_from_se(se, alpha=a, power=p), hidden)
+    assert capsys.readouterr().out.count("checks passed") == 6
+
+
+def _stub(*args):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("check, wrong, words, secret", [
+    ("check_directional_verdict", lambda lo, hi, s: "supported",
+     "Exercise 07.1, case 3 (an interval below zero, a positive effect claimed): expected the "
+     "verdict the directional rule of section 2 gives for arguments (-0.05, -0.01, 1); yours "
+     "returned 'supported'.", "'contradicted'"),
+    ("check_directional_verdict", lambda lo, hi, s: "yes", "expected one of", None),
+    ("check_equivalence_verdict", lambda lo, hi, m: ND,
+     "Exercise 07.2, case 1 (an interval inside the margin): expected the verdict the "
+     "equivalence rule", "'supported'"),
+    ("check_mde_from_se", lambda se, a, p: 1.96 * se,
+     "Exercise 07.3, case 1 (se = 0.01, alpha = 0.05, power = 0.8): expected (z of 1 - alpha/2 "
+     "plus z of power) times se, within 1e-6 of the package's value; yours returned 0.0196.",
+     "0.028"),
+    ("check_mde_from_se", lambda se, a, p: "big", "expected one number", None),
+    ("check_mde_from_se", _stub, "Exercise 07.3: `_stub` still raises NotImplementedError", None),
+])
+def test_a_wrong_exercise_answer_fails_readably_without_the_answer(check, wrong, words, secret):
+    from sparsepriv_nb import findings_exercises as fx
+
+    with pytest.raises(AssertionError) as err:
+        getattr(fx, check)(wrong)
+    assert words in str(err.value)
+    if secret:
+        assert secret not in str(err.value)
