@@ -5,8 +5,13 @@ Conventions a notebook follows so that the index can show its findings without o
 * **Verdicts**: every printed line that starts with ``Verdict:`` (and every line printed by a
   cell tagged ``verdict``) is copied into the index, in order; a table such a cell prints
   (``print(df)``, ``df.to_string()``) is left out, with a note to see the notebook.
+* **Headline finding**: the first verdict line printed by a cell tagged ``headline``, else the
+  first line starting with ``Verdict:``, else the first verdict line; the index shows it full
+  width above the notebook's other verdicts (folded in ``<details>``).
 * **Headline figure**: the last image output of the cell tagged ``headline``, else the last
-  image the notebook shows; the index shows it as a thumbnail linking to the notebook's HTML.
+  image the notebook shows; the index shows it large enough to read, linking to the HTML.
+* **Claims table**: a CSV named ``claims.csv`` in a notebook's working folder (notebook 07's
+  table of the seed papers' claims) heads the index.
 * **Data**: CSV files the notebook writes into its working directory (the run gives each
   notebook its own folder ``<report>/<notebook stem>/``) are linked from the index.
 
@@ -16,19 +21,32 @@ Reports work without a network: MathJax is copied beside the report from the
 HTML needs no widget renderer from a CDN).
 
 The index is rendered from the Jinja template ``templates/index.html.j2`` (package data), with
-every value escaped.
+every value escaped. Beside it, ``report.json`` holds the same rows (status, run time, verdicts,
+headline) and the run's provenance (profile, commit, machine, start time), which
+``sparsepriv-nb findings`` turns into ``FINDINGS.md``.
+
+Lesson: every notebook (the report of the main job; notebook 07's table heads it).
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as _dt
+import json
+import os
+import platform
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 __all__ = ["to_html", "stage_mathjax", "summarize", "write_index", "drop_tables",
-           "VERDICT_PREFIX"]
+           "VERDICT_PREFIX", "run_info", "read_report", "claims_rows", "REPORT_JSON",
+           "CLAIMS_CSV"]
+REPORT_JSON = "report.json"
+CLAIMS_CSV = "claims.csv"
 
 VERDICT_PREFIX = "Verdict:"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -115,13 +133,14 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
     notebook, and the failing cell's first line if one failed.
 
     Returns:
-        ``{"verdicts": [str], "tables_left_out": int, "thumbnail": file name or None,
-        "failed_cell": str or None}``.
+        ``{"verdicts": [str], "headline": str or None, "tables_left_out": int,
+        "thumbnail": file name or None, "failed_cell": str or None}``.
     """
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
     verdicts, tables, last_png, headline_png, failed = [], 0, None, None, None
+    headline = None
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -131,8 +150,11 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
         if "verdict" in tags:
             lines, n_tables = drop_tables(lines)
             tables += n_tables
-        verdicts += [line.strip() for line in lines if line.strip() and (
+        found = [line.strip() for line in lines if line.strip() and (
             "verdict" in tags or line.lstrip().startswith(VERDICT_PREFIX))]
+        if found and "headline" in tags and headline is None:
+            headline = found[0]
+        verdicts += found
         for output in cell.get("outputs", []):
             png = output.get("data", {}).get("image/png") if "data" in output else None
             if png:
@@ -146,8 +168,10 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
     if png and thumb_path is not None:
         thumb_path.write_bytes(base64.b64decode(png if isinstance(png, str) else "".join(png)))
         thumb = thumb_path.name
-    return {"verdicts": verdicts, "tables_left_out": tables, "thumbnail": thumb,
-            "failed_cell": failed}
+    if headline is None and verdicts:
+        headline = next((v for v in verdicts if v.startswith(VERDICT_PREFIX)), verdicts[0])
+    return {"verdicts": verdicts, "headline": headline, "tables_left_out": tables,
+            "thumbnail": thumb, "failed_cell": failed}
 
 
 _GAP = re.compile(r"\S {2,}\S")
@@ -194,8 +218,8 @@ def _is_table(rows: list[str], gaps: list[int]) -> bool:
 
 
 _NO_VERDICTS = {
-    "ok": "No verdict lines: this notebook prints none (open it for its results).",
-    "failed": "No verdict lines: the notebook failed before printing one.",
+    "ok": "No verdict cell: this notebook prints no verdict line (open it for its results).",
+    "failed": "No verdict cell ran: the notebook failed before printing one.",
 }
 
 
@@ -207,10 +231,16 @@ def _view(row: dict) -> dict:
         source = ("override" if name in overrides else
                   "profile" if name in defaults and defaults[name] != value else "default")
         items.append({"text": f"{name}={value!r}", "source": source})
+    verdicts = list(row.get("verdicts", []))
+    headline = row.get("headline") or (verdicts[0] if verdicts else None)
+    others = list(verdicts)
+    if headline in others:
+        others.remove(headline)
     return {"name": row["name"], "status": row["status"], "html": row.get("html"),
             "seconds": row.get("seconds"), "error": row.get("error"),
             "failed_cell": row.get("failed_cell"), "thumbnail": row.get("thumbnail"),
-            "csv": list(row.get("csv", [])), "verdicts": list(row.get("verdicts", [])),
+            "csv": list(row.get("csv", [])), "verdicts": verdicts, "headline": headline,
+            "other_verdicts": others,
             "tables_left_out": row.get("tables_left_out", 0), "param_items": items,
             "no_verdicts": _NO_VERDICTS.get(row["status"], "Not run yet.")}
 
@@ -223,14 +253,132 @@ def _template():
     return env.get_template("index.html.j2")
 
 
-def write_index(out_dir: Path, rows: list[dict], profile: str) -> Path:
-    """Write ``index.html``: a summary table, then one section per notebook with status, time,
-    effective parameters, headline thumbnail, CSV links, the verdicts in a full-width block
-    (or a note that there are none) and, for a failure, the cell and the error."""
-    text = _template().render(profile=profile, rows=[_view(r) for r in rows],
-                              written=_dt.datetime.now().isoformat(timespec="seconds"))
-    path = out_dir / "index.html"
-    tmp = path.with_name("index.html.tmp")
+def _git(*args: str) -> str | None:
+    from ._lessons import checkout_root
+
+    root = checkout_root()
+    if root is None or not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                             timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def run_info() -> dict:
+    """Where and from what a report comes: commit (``git rev-parse HEAD`` of the checkout, else
+    ``"unknown"``) and whether files differed from it, machine, Python, start time (UTC), and
+    the command line."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": _git("rev-parse", "HEAD") or "unknown",
+            "uncommitted_changes": None if status is None else bool(status),
+            "machine": f"{platform.platform()}, {platform.machine()}, {cores} usable CPU(s)",
+            "python": platform.python_version(),
+            "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(["sparsepriv-nb", *sys.argv[1:]])
+            if Path(sys.argv[0]).name in ("sparsepriv-nb", "__main__.py") else None}
+
+
+def read_report(out_dir: Path) -> dict:
+    """``report.json`` of a report folder.
+
+    Raises:
+        FileNotFoundError: no such folder, or no ``report.json`` in it.
+        ValueError: the file is not a report summary (not JSON, or without rows).
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"The report folder {str(out_dir)!r} does not exist (give the "
+                                "folder `sparsepriv-nb run` wrote, e.g. reports/<time>).")
+    path = out_dir / REPORT_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{str(out_dir)!r} has no {REPORT_JSON}: it is not a report "
+                                "written by `sparsepriv-nb run` (or an older one; run it "
+                                "again).") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable report summary: {exc}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or \
+            not isinstance(data.get("run"), dict):
+        raise ValueError(f"{path} is not a report summary (it needs 'run' and 'rows').")
+    return data
+
+
+def _num(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def claims_rows(out_dir: Path, rows: list[dict]) -> tuple[list[dict], str | None]:
+    """The rows of the claims table (``claims.csv`` among a notebook's data, notebook 07) and
+    the name of the notebook that wrote it; ``([], None)`` when no notebook did."""
+    from .findings_summary import format_interval
+
+    found = next(((row["name"], Path(out_dir) / rel) for row in rows for rel in row.get("csv", [])
+                  if Path(rel).name == CLAIMS_CSV and (Path(out_dir) / rel).is_file()), None)
+    if found is None:
+        return [], None
+    with open(found[1], newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    out = []
+    for r in table:
+        mde = _num(r.get("mde"))
+        out.append({"paper": r.get("paper", ""), "claim": r.get("quote") or r.get("claim_text", ""),
+                    "statistic": r.get("statistic", ""), "verdict": r.get("verdict", ""),
+                    "notebook": r.get("notebook", ""), "mde": f"{mde:.3g}" if mde == mde else "–",
+                    "estimate": format_interval(_num(r.get("estimate")), _num(r.get("lo")),
+                                                _num(r.get("hi")))})
+    return out, found[0]
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def write_index(out_dir: Path, rows: list[dict], profile: str, *, fresh: bool = False) -> Path:
+    """Write ``index.html`` and ``report.json``: the claims table (if a notebook wrote one),
+    a summary table, then per notebook its headline finding (full width), its headline figure,
+    the other verdicts folded (or a note that there is no verdict cell), parameters and data,
+    and for a failure the cell and the error.
+
+    The run's provenance (:func:`run_info`) is taken when ``fresh`` (the run's start) or when
+    the folder has none yet, and kept by later calls of the same run.
+    """
+    out_dir = Path(out_dir)
+    run = None
+    if not fresh:
+        try:
+            run = read_report(out_dir)["run"]
+        except (OSError, ValueError):
+            run = None
+    run = run or run_info()
+    views = [_view(r) for r in rows]
+    claims, claims_from = claims_rows(out_dir, rows)
+    answer = next((v["headline"] for v in views if v["name"] == claims_from), None)
+    if answer and answer.startswith(VERDICT_PREFIX):
+        answer = answer[len(VERDICT_PREFIX):].strip()
+    text = _template().render(profile=profile, rows=views, claims=claims,
+                              claims_from=claims_from, answer=answer,
+                              run={"commit": "unknown", "uncommitted_changes": None,
+                                   "machine": "machine unknown", **run},
+                              written=_dt.datetime.now().isoformat(timespec="seconds"))
+    keep = ("name", "status", "seconds", "error", "failed_cell", "verdicts", "headline",
+            "tables_left_out", "thumbnail", "html", "csv", "params")
+    summary = {"profile": profile, "run": run,
+               "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+               "rows": [{k: r.get(k) for k in keep} for r in rows]}
+    _atomic_text(out_dir / REPORT_JSON, json.dumps(summary, indent=1, default=str))
+    path = out_dir / "index.html"
+    _atomic_text(path, text)
     return path

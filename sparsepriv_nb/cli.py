@@ -5,6 +5,8 @@ Commands:
     [--output DIR] [--jobs N] [--cell-timeout S] [--notebooks DIR]`` executes the notebooks
     with papermill into ``reports/<timestamp>/``, converts each to HTML that works offline and
     writes ``index.html`` (effective parameters, verdicts, headline figure, data files).
+    ``sparsepriv-nb findings REPORT_DIR [--output FILE]`` writes ``FINDINGS.md`` from a report
+    (notebook 07's claims table, every verdict, run times, commit, machine).
     ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
     ``sparsepriv-nb lessons DEST [--force] [--student]`` copies the lessons into ``DEST`` to
     open in JupyterLab, never overwriting a file the student edited; ``--student`` writes the
@@ -179,30 +181,45 @@ def _start_report(output: Path | None, plan: list, overrides: dict, profile: str
                  defaults=nb.parameters, overrides={k: v for k, v in overrides.items()
                                                     if k in nb.parameters})
             for nb, p in plan]
-    _report.write_index(out_dir, rows, profile)
+    _report.write_index(out_dir, rows, profile, fresh=True)  # provenance: this run's start
     return out_dir, rows, mathjax_url
 
 
-def _run_tasks(tasks: list[dict], jobs: int, done, log, profile: str) -> None:
-    """Execute ``tasks`` (one notebook each), ``jobs`` at a time; ``done(i, row)`` per task."""
-    n = len(tasks)
+def runs_last(path: Path) -> bool:
+    """Whether a notebook reads what the others leave in the cache (notebook 07): its metadata
+    ``{"sparsepriv_nb": {"runs_last": true}}``. ``run`` starts it only after every other
+    selected notebook has finished, whatever ``--jobs``."""
+    import json
+
+    try:
+        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("sparsepriv_nb", {}).get("runs_last"))
+
+
+def _run_tasks(tasks: list[tuple[int, dict]], n: int, jobs: int, done, log,
+               profile: str) -> None:
+    """Execute ``tasks`` (``(index, task)``, one notebook each; ``n`` in the whole run),
+    ``jobs`` at a time; ``done(index, row)`` per task."""
+    jobs = min(jobs, len(tasks))
     if jobs == 1:
-        for i, task in enumerate(tasks):
+        for i, task in tasks:
             log(f"[{i + 1}/{n}] {task['row']['name']} ({profile}) ...", flush=True)
             done(i, _execute(task))
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    log(f"running {n} notebooks ({profile}), {jobs} at a time ...", flush=True)
+    log(f"running {len(tasks)} notebooks ({profile}), {jobs} at a time ...", flush=True)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(multiprocessing)) as pool:
-        futures = {pool.submit(_execute, task): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(_execute, task): (i, task) for i, task in tasks}
         for fut in as_completed(futures):
-            i = futures[fut]
+            i, task = futures[fut]
             try:
                 row = fut.result()
             except Exception as exc:  # the worker process itself died
-                row = dict(tasks[i]["row"], status="failed", seconds=0.0,
+                row = dict(task["row"], status="failed", seconds=0.0,
                            error=f"{type(exc).__name__}: {_one_line(exc)}")
             done(i, row)
 
@@ -216,7 +233,8 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
     A cell running longer than ``cell_timeout`` seconds fails its notebook (a hung kernel
     never blocks a report run forever). With ``jobs > 1`` that many notebooks run at once, each
     kernel with one torch thread (``OMP_NUM_THREADS=1``) and ``OMP_WAIT_POLICY=PASSIVE``; the
-    rows, the index and the failures are the same as with one job.
+    rows, the index and the failures are the same as with one job. A notebook marked
+    :func:`runs_last` (07, which reads what 02-06 recorded) starts when the others are done.
 
     Args:
         profile: one of :data:`PROFILES`; its file ``params/<profile>.yaml`` must exist.
@@ -258,7 +276,10 @@ def run(*, profile: str = "quick", only: str | None = None, overrides: dict | No
             + (f": {row['error']}" if row.get("error") else ""), flush=True)
         _report.write_index(out_dir, rows, profile)
 
-    _run_tasks(tasks, jobs, done, log, profile)
+    last = {i for i, t in enumerate(tasks) if runs_last(Path(t["src"]))}
+    for phase in ([i for i in range(len(tasks)) if i not in last], sorted(last)):
+        if phase:  # notebooks that read the others' records start after those finished
+            _run_tasks([(i, tasks[i]) for i in phase], len(tasks), jobs, done, log, profile)
     return out_dir, rows
 
 
@@ -274,6 +295,14 @@ def _cmd_list(args) -> int:
         for name, default in nb.parameters.items():
             note = "" if eff[name] == default else f"   ({args.profile}: {eff[name]!r})"
             print(f"    {name} = {default!r}{note}")
+    return 0
+
+
+def _cmd_findings(args) -> int:
+    from ._findings_md import write_findings
+
+    out = write_findings(Path(args.report), Path(args.output) if args.output else None)
+    print(f"wrote {out}")
     return 0
 
 
@@ -376,6 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.add_argument("--profile", default="quick", choices=PROFILES)
     p_list.add_argument("--notebooks", metavar="DIR", help="lessons folder")
     p_list.set_defaults(func=_cmd_list)
+    p_find = sub.add_parser("findings", help="write FINDINGS.md from a report (07's table, "
+                                             "verdicts, run times, commit, machine)")
+    p_find.add_argument("report", metavar="REPORT_DIR", help="a folder `run` wrote")
+    p_find.add_argument("--output", metavar="FILE",
+                        help="where to write (default REPORT_DIR/FINDINGS.md)")
+    p_find.set_defaults(func=_cmd_findings)
     p_les = sub.add_parser("lessons", help="copy the lessons into a folder for JupyterLab")
     p_les.add_argument("dest", metavar="DEST", help="folder to copy into (created if needed)")
     p_les.add_argument("--force", action="store_true", help="overwrite edited lessons too")

@@ -18,7 +18,9 @@ Verdict words (:data:`VERDICTS`), one per claim:
 * ``not detectable at this power``: neither; the record's MDE says how large an effect the run
   could have seen.
 
-:func:`directional_verdict` and :func:`equivalence_verdict` compute them from the numbers.
+:func:`directional_verdict` and :func:`equivalence_verdict` compute them from the numbers;
+:func:`table`, :func:`answer`, :func:`to_markdown` and :func:`forest_plot` (from
+:mod:`sparsepriv_nb.findings_summary`) add them up for notebook 07.
 
 The profile a record belongs to is ``$SPARSEPRIV_PROFILE`` (``sparsepriv-nb run`` sets it to
 the profile it runs), else ``"quick"``.
@@ -51,52 +53,109 @@ import pandas as pd
 from ._checks import InstanceOf, ParameterError, check_choice, validate_params
 from .cache import atomic_write_bytes
 
-__all__ = ["Claim", "CLAIMS", "VERDICTS", "FindingsMissing", "record", "load",
-           "directional_verdict", "equivalence_verdict", "current_profile", "findings_dir"]
+__all__ = ["Claim", "CLAIMS", "VERDICTS", "NO_RECORD", "FindingsMissing", "record", "load",
+           "directional_verdict", "equivalence_verdict", "current_profile", "findings_dir",
+           "claim_prose", "missing_message"]  # + table, answer, ... (findings_summary, below)
 
 VERDICTS = ("supported", "contradicted", "not detectable at this power")
+NO_RECORD = "no record"  # the verdict column of :func:`table` for a claim nobody recorded yet
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One seed paper's claim: who made it, what it says, and which notebook tests it."""
+    """One seed paper's claim: who made it, what it says, and which notebook tests it.
+
+    Attributes:
+        id: the key of :data:`CLAIMS` (``record`` and ``load`` use it).
+        paper: authors and year.
+        claim: the claim in one sentence, in this project's words (a paraphrase).
+        notebook: the notebook that records it.
+        quote: the paper's own words where the seed text (``shared/seeds/*.txt``) has them,
+            else ``""``.
+        where: the part of the paper the quote comes from ("abstract", "Figure 1").
+        privacy: what a *supported* verdict says about sparsity and privacy: ``"more"``
+            (sparser is more private), ``"less"``, ``"same"`` (no difference), or ``""``
+            (the claim is about accuracy, a defense or DP training, not sparsity's effect).
+        attack: the attack the privacy is measured with (``"membership inference"``,
+            ``"model inversion"``), ``""`` when ``privacy`` is ``""``.
+    """
 
     id: str
     paper: str
     claim: str
     notebook: str
+    quote: str = ""
+    where: str = ""
+    privacy: str = ""
+    attack: str = ""
 
 
+_MIA, _INV = "membership inference", "model inversion"
+_GONON_A = ("The experiments show positive correlations between the sparsity of the model, "
+            "its privacy, and its classification error.")
 CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("gonon_density_error", "Gonon et al. 2023",
           "Sparser networks are less accurate: test error rises as density falls.",
-          "03_confounding_by_accuracy"),
+          "03_confounding_by_accuracy", _GONON_A, "abstract"),
     Claim("gonon_density_attack", "Gonon et al. 2023",
           "Sparser networks are less vulnerable: membership-inference success falls as density "
-          "falls.", "03_confounding_by_accuracy"),
+          "falls.", "03_confounding_by_accuracy", _GONON_A, "abstract", "more", _MIA),
     Claim("gonon_accuracy_control", "Gonon et al. 2023",
           "Much of that privacy gain is an accuracy loss: the association of density with "
           "attack success shrinks once test accuracy is controlled for.",
-          "03_confounding_by_accuracy"),
+          "03_confounding_by_accuracy",
+          "Simply comparing the privacy of two models with different sparsity levels can yield "
+          "misleading conclusions on the role of sparsity, because of the additional "
+          "correlation with the classification error.", "abstract"),
     Claim("yuan_zhang_gap", "Yuan & Zhang 2022",
           "Pruning widens the gap between members' and non-members' confidence.",
-          "02_membership_inference"),
+          "02_membership_inference",
+          "neural network pruning makes the distances between the two vertical lines in the "
+          "pruned model larger than that in the original model, which indicates a larger "
+          "confidence gap and sensitivity gap between members and non-members due to pruning.",
+          "Figure 1", "less", _MIA),
     Claim("yuan_zhang_attack", "Yuan & Zhang 2022",
           "Pruned networks are more vulnerable to membership inference than the dense network.",
-          "02_membership_inference"),
+          "02_membership_inference",
+          "we demonstrated the substantially increased privacy risks of the pruned models.",
+          "conclusion", "less", _MIA),
     Claim("yuan_zhang_ppb", "Yuan & Zhang 2022",
           "Pair-based posterior balancing (PPB) narrows the gaps and lowers attack success at a "
-          "small cost in accuracy.", "05_ppb_defense"),
+          "small cost in accuracy.", "05_ppb_defense",
+          "Experimental results demonstrate the effectiveness of the PPB mechanism, which "
+          "significantly mitigates the privacy risks while maintaining the sparsity and accuracy "
+          "of the pruned model.", "introduction"),
     Claim("huang_inversion", "Huang et al. 2020",
           "Inverting a pruned network's hidden layers recovers its inputs worse as fewer weights "
-          "are kept (k falls).", "04_model_inversion"),
+          "are kept (k falls).", "04_model_inversion",
+          "neural network pruning makes the inversion from hidden-layers harder, as the "
+          "percentage of remained weight decreases", "introduction", "more", _INV),
     Claim("adamczewski_random_vs_magnitude", "Adamczewski & Park 2023",
           "Under DP-SGD, a random public mask does about as well as a magnitude mask.",
-          "06_dp_sgd_and_pruning"),
+          "06_dp_sgd_and_pruning",
+          "we show that random selection performs on par with magnitude-based selection when it "
+          "comes to DP-SGD training.", "abstract"),
     Claim("bagmar_ticket", "Bagmar et al. 2021",
           "Lottery tickets are as vulnerable to membership inference as the dense network.",
-          "02_membership_inference"),
+          "02_membership_inference",
+          "we show that the lottery ticket networks are equally vulnerable to membership "
+          "inference attacks as the original dense networks.", "introduction", "same", _MIA),
 ]}
+
+
+def claim_prose(claim: str) -> str:
+    """The claim as the paper put it: its quoted words where the seed text has them, else this
+    project's paraphrase, marked as such.
+
+    Example:
+        >>> claim_prose("bagmar_ticket")[:40]
+        '"we show that the lottery ticket network'
+    """
+    check_choice(claim, tuple(CLAIMS), "claim", "claim_prose")
+    c = CLAIMS[claim]
+    if c.quote:
+        return f'"{c.quote}" ({c.paper}, {c.where}; tested here: {c.claim[0].lower()}{c.claim[1:]})'
+    return f"Paraphrase: {c.claim} ({c.paper})"
 
 
 class FindingsMissing(LookupError):
@@ -112,28 +171,53 @@ def findings_dir(*, root=None, profile: str | None = None) -> Path:
     """The folder holding one profile's records (``<root>/findings/<profile>``).
 
     ``root`` defaults to the default cache's folder (``data/cache`` or
-    ``$SPARSEPRIV_DATA/cache``).
+    ``$SPARSEPRIV_DATA/cache``); ``profile`` to :func:`current_profile`.
+
+    Raises:
+        ParameterError: a profile that is not a plain name (it becomes a folder name).
     """
     if root is None:
-        from .experiments import default_cache
+        from .data import default_root
 
-        root = default_cache().root
+        root = default_root() / "cache"  # the default cache's folder (experiments.default_cache)
     profile = current_profile() if profile is None else profile
     plain = InstanceOf(str, "a plain name such as 'quick'",
-                       lambda p: p.replace("-", "").replace("_", "").isalnum())
+                       lambda p: bool(p) and p.replace("-", "").replace("_", "").isalnum())
     validate_params({"profile": profile}, {"profile": [plain]}, "findings_dir")
     return Path(root) / "findings" / profile
 
 
 def _check_sign(sign) -> int:
-    if sign not in (1, -1) or isinstance(sign, bool):
+    if isinstance(sign, bool) or sign not in (1, -1):
         raise ParameterError(f"The 'sign' parameter must be +1 or -1 (the direction the paper "
                              f"claims). Got {sign!r} instead.")
     return int(sign)
 
 
+def _number(name: str, value, owner: str) -> float:
+    if isinstance(value, bool):
+        value = None  # True is not a number here
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"The '{name}' parameter of {owner} must be a number (NaN where "
+                             f"none exists). Got {value!r} instead.") from None
+
+
+def _interval(lo, hi, owner: str) -> tuple[float, float]:
+    lo, hi = _number("lo", lo, owner), _number("hi", hi, owner)
+    if lo > hi:
+        raise ParameterError(f"The interval of {owner} must have lo <= hi. Got lo={lo!r}, "
+                             f"hi={hi!r} instead.")
+    return lo, hi
+
+
 def directional_verdict(estimate: float, lo: float, hi: float, *, sign: int) -> str:
     """The verdict on a claim that the effect has sign ``sign`` (+1: positive, -1: negative).
+
+    ``supported`` when the whole interval lies strictly on the claimed side of zero,
+    ``contradicted`` when it lies strictly on the other side, else (zero inside or on the
+    interval, or no interval) ``not detectable at this power``.
 
     Example:
         >>> directional_verdict(-0.03, -0.05, -0.01, sign=+1)
@@ -142,6 +226,8 @@ def directional_verdict(estimate: float, lo: float, hi: float, *, sign: int) -> 
         'not detectable at this power'
     """
     sign = _check_sign(sign)
+    _number("estimate", estimate, "directional_verdict")
+    lo, hi = _interval(lo, hi, "directional_verdict")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return VERDICTS[2]
     if min(sign * lo, sign * hi) > 0:
@@ -155,7 +241,8 @@ def equivalence_verdict(lo: float, hi: float, *, margin: float) -> str:
     """The verdict on a claim of *no* difference, with equivalence margin ``margin``.
 
     ``supported`` when the whole interval lies in ``[-margin, margin]``; ``contradicted`` when
-    it excludes zero; else ``not detectable at this power``.
+    it excludes zero; else ``not detectable at this power`` (the interval holds zero but is
+    wider than the margin: this run cannot tell "equal" from "different").
 
     Example:
         >>> equivalence_verdict(-0.01, 0.015, margin=0.02)
@@ -163,9 +250,13 @@ def equivalence_verdict(lo: float, hi: float, *, margin: float) -> str:
         >>> equivalence_verdict(0.01, 0.05, margin=0.02)
         'contradicted'
     """
-    if not (isinstance(margin, (int, float)) and margin > 0):
+    margin = _number("margin", margin, "equivalence_verdict")
+    if not margin > 0 or not math.isfinite(margin):
         raise ParameterError(f"The 'margin' parameter of equivalence_verdict must be a "
                              f"positive number. Got {margin!r} instead.")
+    lo, hi = _interval(lo, hi, "equivalence_verdict")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return VERDICTS[2]
     if lo > 0 or hi < 0:
         return VERDICTS[1]
     if -margin <= lo and hi <= margin:
@@ -173,25 +264,19 @@ def equivalence_verdict(lo: float, hi: float, *, margin: float) -> str:
     return VERDICTS[2]
 
 
-def _number(name: str, value, owner: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"The '{name}' parameter of {owner} must be a number. Got "
-                             f"{value!r} instead.") from None
-    return out
-
-
 def record(claim: str, *, estimate, lo, hi, mde, verdict: str, statistic: str,
            detail: str = "", params: dict | None = None, root=None,
            profile: str | None = None) -> Path:
     """Write one claim's finding for notebook 07 and return the file.
 
+    The file is replaced atomically (a reader never sees half a record; a crash leaves the old
+    one). Recording a claim again overwrites it: the cache holds the latest run's finding.
+
     Args:
         claim: a key of :data:`CLAIMS`.
         estimate, lo, hi: the statistic and its interval (NaN allowed where none exists).
         mde: the minimum detectable difference of this comparison at the run's sizes (NaN if
-            not computable).
+            not computable), >= 0.
         verdict: one of :data:`VERDICTS`.
         statistic: what the estimate is, in words ("LiRA AUC, sparse - dense").
         detail: one computed sentence to show beside the verdict.
@@ -200,22 +285,68 @@ def record(claim: str, *, estimate, lo, hi, mde, verdict: str, statistic: str,
         profile: the profile (default :func:`current_profile`).
 
     Raises:
-        ParameterError: an unknown claim or verdict, or a non-numeric estimate.
+        ParameterError: an unknown claim or verdict, a non-numeric number, lo > hi, a negative
+            MDE or an empty statistic.
     """
     check_choice(claim, tuple(CLAIMS), "claim", "record")
     check_choice(verdict, VERDICTS, "verdict", "record")
-    nums = {k: _number(k, v, "record") for k, v in
-            {"estimate": estimate, "lo": lo, "hi": hi, "mde": mde}.items()}
+    nums = {"estimate": _number("estimate", estimate, "record"), "mde": _number("mde", mde,
+                                                                                "record")}
+    nums["lo"], nums["hi"] = _interval(lo, hi, "record")
+    if nums["mde"] < 0:
+        raise ParameterError(f"The 'mde' parameter of record must be >= 0 (or NaN). Got "
+                             f"{mde!r} instead.")
+    if not str(statistic).strip():
+        raise ParameterError("The 'statistic' parameter of record must say what the estimate "
+                             "is (e.g. 'LiRA AUC, sparse - dense'). Got '' instead.")
+    profile = current_profile() if profile is None else profile
+    path = findings_dir(root=root, profile=profile) / f"{claim}.json"
     info = CLAIMS[claim]
     entry = {"claim": claim, "paper": info.paper, "claim_text": info.claim,
              "notebook": info.notebook, "statistic": str(statistic), **nums,
              "verdict": verdict, "detail": str(detail),
-             "params": json.loads(json.dumps(params or {}, default=str)),
-             "profile": current_profile() if profile is None else profile,
+             "params": json.loads(json.dumps(params or {}, default=str)), "profile": profile,
              "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    path = findings_dir(root=root, profile=profile) / f"{claim}.json"
     atomic_write_bytes(path, json.dumps(entry, indent=1, allow_nan=True).encode())
     return path
+
+
+COLUMNS = ["claim", "paper", "claim_text", "notebook", "statistic", "estimate", "lo", "hi",
+           "mde", "verdict", "detail", "params", "profile", "written"]
+
+
+def _read(folder: Path, claims: list[str]) -> tuple[list[dict], dict[str, str]]:
+    """The readable records, and ``{claim: why}`` for the others ("absent", "unreadable")."""
+    rows, problems = [], {}
+    for c in claims:
+        path = folder / f"{c}.json"
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems[c] = "absent"
+            continue
+        except (OSError, ValueError):
+            problems[c] = "unreadable"
+            continue
+        if not isinstance(entry, dict) or entry.get("verdict") not in VERDICTS:
+            problems[c] = "unreadable"
+            continue
+        rows.append(entry)
+    return rows, problems
+
+
+def missing_message(problems: dict[str, str], folder: Path) -> str:
+    """One paragraph naming the claims without a usable record and the notebooks to run first
+    (``""`` when nothing is missing)."""
+    if not problems:
+        return ""
+    books = sorted({CLAIMS[c].notebook for c in problems})
+    bad = [c for c, why in problems.items() if why == "unreadable"]
+    note = f" ({', '.join(bad)}: file unreadable, it is rewritten by a new run)" if bad else ""
+    return (f"No finding recorded for {', '.join(problems)}{note} (profile {folder.name!r}, "
+            f"folder {folder}). Run {', '.join(books)} first with the same profile, e.g. "
+            f"`sparsepriv-nb run --profile {folder.name} --only "
+            f"{','.join(b[:2] for b in books)}`.")
 
 
 def load(*, claims=None, root=None, profile: str | None = None,
@@ -236,19 +367,21 @@ def load(*, claims=None, root=None, profile: str | None = None,
     for c in ids:
         check_choice(c, tuple(CLAIMS), "claims", "load")
     folder = findings_dir(root=root, profile=profile)
-    rows, absent = [], []
-    for c in ids:
-        try:
-            rows.append(json.loads((folder / f"{c}.json").read_text()))
-        except (OSError, ValueError):
-            absent.append(c)
-    if absent and missing == "raise":
-        books = sorted({CLAIMS[c].notebook for c in absent})
-        raise FindingsMissing(
-            f"No finding recorded for {', '.join(absent)} (profile "
-            f"{folder.name!r}, folder {folder}). Run {', '.join(books)} first with the same "
-            f"profile, e.g. `sparsepriv-nb run --profile {folder.name} --only "
-            f"{','.join(b[:2] for b in books)}`.")
-    return pd.DataFrame(rows, columns=["claim", "paper", "claim_text", "notebook", "statistic",
-                                       "estimate", "lo", "hi", "mde", "verdict", "detail",
-                                       "params", "profile", "written"])
+    rows, problems = _read(folder, ids)
+    if problems and missing == "raise":
+        raise FindingsMissing(missing_message(problems, folder))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+
+# The summary (notebook 07's table, answer and figure) lives in its own module, loaded on first
+# use so that notebooks write ``spn.findings.table()`` (and either module may be imported first).
+_SUMMARY = ("table", "answer", "to_markdown", "forest_plot", "format_interval")
+
+
+def __getattr__(name):
+    if name in _SUMMARY:
+        from . import findings_summary
+
+        return getattr(findings_summary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

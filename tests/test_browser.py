@@ -342,7 +342,7 @@ def test_report_works_offline(report, browser, shots):
     except subprocess.TimeoutExpired:
         pytest.fail(f"sparsepriv-nb run --only {key} took over {RUN_ALL_S} s")
     assert proc.returncode == 0, log.read_text()[-3000:]
-    context = browser.new_context(offline=True, viewport={"width": 1300, "height": 900})
+    context = browser.new_context(offline=True, viewport={"width": 1400, "height": 900})
     requested = []
 
     def _route(route):
@@ -384,9 +384,55 @@ def test_report_works_offline(report, browser, shots):
             target = Path(urllib.parse.unquote(href[len("file://"):]))
             assert target.exists(), f"index link does not resolve: {href}"
         page.screenshot(path=str(shots / "report_index.png"), full_page=True)
+        _assert_no_horizontal_scroll(page, "the index of a real run")
     finally:
         context.close()
     assert not requested, f"the report asked the network for {requested}"
+
+
+_WIDTHS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+def _assert_no_horizontal_scroll(page, what: str) -> None:
+    scroll, client = page.evaluate(_WIDTHS)
+    assert scroll <= client, f"{what} scrolls sideways at 1400 px: {scroll} > {client} px"
+
+
+def test_report_index_reads_at_1400px_without_sideways_scrolling(browser, shots, tmp_path):
+    """The index of a whole report (07's claims table, long verdicts, a failed notebook, one
+    without verdicts), built from a synthetic report: headline first, figure readable, the
+    rest folded, and nothing wider than the window, folded or unfolded."""
+    from PIL import Image
+    from test_report_findings import make_report
+
+    out, rows = make_report(tmp_path / "report")
+    # a figure wider than the window: the index must scale it down, not scroll
+    Image.new("RGB", (1800, 900), (40, 120, 200)).save(out / "02.headline.png")
+    rows[0]["thumbnail"] = "02.headline.png"
+    from sparsepriv_nb import _report
+
+    _report.write_index(out, rows, "quick")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto((out / "index.html").as_uri())
+        page.screenshot(path=str(shots / "index_synthetic_1400.png"), full_page=True)
+        _assert_no_horizontal_scroll(page, "the index")
+        first = page.locator("section").first
+        assert first.get_attribute("id") == "findings", "07's table does not head the index"
+        headline = page.locator("section.notebook .headline").first
+        assert headline.bounding_box()["width"] > 900, "the headline finding is not full width"
+        figure = page.locator("img.figure").first
+        box = figure.bounding_box()
+        assert 700 <= box["width"] <= 1400, f"headline figure {box['width']} px wide"
+        assert not page.locator("details.verdicts li").first.is_visible()  # folded
+        for summary in page.locator("details summary").all():
+            summary.click()
+        assert page.locator("details.verdicts li").first.is_visible()
+        page.screenshot(path=str(shots / "index_synthetic_1400_unfolded.png"), full_page=True)
+        _assert_no_horizontal_scroll(page, "the index with every <details> open")
+    finally:
+        context.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

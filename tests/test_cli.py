@@ -121,11 +121,10 @@ def test_index_shows_effective_parameters_verdicts_thumbnail_and_data(reports):
     assert "Verdict: X doubled is 10" in index and "not a verdict" not in index
     sections = index.split("<section class='notebook'>")[1:]
     assert len(sections) == 3  # one full-width block per notebook, in order
-    assert "<div class='verdicts'><h3>Verdicts</h3><ul>\n<li>Verdict: X doubled is 10</li>" \
-        in sections[0]
-    assert "No verdict lines: the notebook failed before printing one." in sections[1]
-    assert "No verdict lines: this notebook prints none" in sections[2]
-    assert f"href='01_ok.html'><img class='thumb' src='{r['thumbnail']}'" in index
+    assert "<div class='headline'>Verdict: X doubled is 10</div>" in sections[0]
+    assert "No verdict cell ran: the notebook failed before printing one." in sections[1]
+    assert "No verdict cell: this notebook prints no verdict line" in sections[2]
+    assert f"href='01_ok.html'><img class='figure thumb' src='{r['thumbnail']}'" in index
     assert "href='01_ok/table.csv'" in index
     assert not (out / "03_ok").exists()  # no empty working folders left behind
 
@@ -160,6 +159,25 @@ def test_jobs_gives_the_same_rows_index_and_failures_as_one_job(reports):
                          .cells[-1].outputs) for j in (1, 2)}
     assert "env 3 PASSIVE" in env[1]
     assert "env 1 PASSIVE" in env[2]  # one torch thread per kernel when notebooks run at once
+
+
+def test_a_runs_last_notebook_starts_after_the_others_finish(tmp_path):
+    """07 reads what 02-06 recorded: with two jobs it must not start beside them."""
+    marker = tmp_path / "recorded.txt"
+    _notebook(tmp_path, "01_writer.ipynb",
+              f"import time\ntime.sleep(3)\nopen({str(marker)!r}, 'w').write('done')")
+    _notebook(tmp_path, "02_reader.ipynb", f"assert open({str(marker)!r}).read() == 'done'")
+    nb = nbformat.read(tmp_path / "02_reader.ipynb", as_version=4)
+    nb.metadata["sparsepriv_nb"] = {"runs_last": True}
+    nbformat.write(nb, tmp_path / "02_reader.ipynb")
+    assert cli.runs_last(tmp_path / "02_reader.ipynb")
+    assert not cli.runs_last(tmp_path / "01_writer.ipynb")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "quick.yaml").write_text("all: {}\n")
+    _, rows = cli.run(notebooks_dir=tmp_path, output=tmp_path / "o", jobs=2,
+                      log=lambda *a, **k: None)
+    assert [r["name"] for r in rows] == ["01_writer.ipynb", "02_reader.ipynb"]
+    assert [r["status"] for r in rows] == ["ok", "ok"], rows
 
 
 def test_jobs_exit_status_matches_one_job(nbdir, tmp_path, capsys):
@@ -440,6 +458,11 @@ def test_summary_prefers_the_headline_cell_and_reads_verdict_cells(tmp_path):
     nbformat.write(nb, tmp_path / "n.ipynb")
     out = _report.summarize(tmp_path / "n.ipynb", tmp_path / "thumb.png")
     assert out["verdicts"] == ["sparser is lower", "after the table", "Verdict: computed"]
+    assert out["headline"] == "Verdict: computed"  # no verdict in the headline cell: the first
+    nb.cells.append(cell(["headline"], stream("stream", name="stdout",
+                                              text="Verdict: the answer\n")))
+    nbformat.write(nb, tmp_path / "n.ipynb")  # a verdict printed by a headline cell wins
+    assert _report.summarize(tmp_path / "n.ipynb")["headline"] == "Verdict: the answer"
     assert out["tables_left_out"] == 1  # the printed table is not dumped into the index
     assert out["thumbnail"] == "thumb.png"
     assert (tmp_path / "thumb.png").read_bytes() == base64.b64decode(png(10))
@@ -468,7 +491,8 @@ def test_index_escapes_values_and_says_what_is_missing(tmp_path):
             dict(name="02_b.ipynb", status="pending", params={"X": 1}, defaults={"X": 1},
                  overrides={})]
     index = _report.write_index(tmp_path, rows, "quick").read_text()
-    assert "<li>Verdict: x &lt; y &amp; z</li>" in index and "<b>'" not in index
+    assert "<div class='headline'>Verdict: x &lt; y &amp; z</div>" in index
+    assert "<b>'" not in index
     assert "<b title='set with -p'>NAME=&#39;&lt;b&gt;&#39;</b>" in index
     assert "<i title='set by the profile'>X=5</i>" in index
     assert "2 printed table(s) left out: see the notebook." in index

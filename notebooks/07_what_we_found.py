@@ -1,0 +1,217 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   sparsepriv_nb:
+#     runs_last: true
+# ---
+
+# %% [markdown]
+# # 07 · What we found: the seed papers' claims, held against this run
+#
+# Notebooks 02-06 each tested some of what the five seed papers claim, and each recorded its
+# verdict with `spn.findings.record`: the statistic that answers the claim, its 95 % interval,
+# the smallest difference the comparison could have detected (the MDE) and the verdict. This
+# notebook trains nothing: it reads those records from the cache and adds them up.
+#
+# **You will learn to**
+# 1. read a claim's verdict from an estimate, its interval and its MDE;
+# 2. tell "not detectable at this power" from "no effect";
+# 3. answer the sequence's question, *can sparsity make a network more private?*, from the
+#    verdicts of one run, and say what the answer depends on.
+#
+# The records belong to a **profile** (quick, standard, paper): a quick run's verdicts are
+# never mixed with a standard run's. If a notebook has not run yet with this profile, its rows
+# say "no record" and the cell below names the notebooks to run first.
+
+# %% tags=["parameters"]
+PROFILE = None  # None: the profile this run uses ($SPARSEPRIV_PROFILE, else "quick")
+CLAIMS_CSV = "claims.csv"  # the table, written into the working folder (the report links it)
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+import sparsepriv_nb as spn
+
+profile = PROFILE or spn.findings.current_profile()
+print(f"profile: {profile}; records in {spn.findings.findings_dir(profile=profile)}")
+
+# %% [markdown]
+# ## 1. The claims and who tests them
+#
+# Each seed paper makes one or more claims; each claim is tested by one notebook. The claims
+# are quoted from the papers where our copies of them have the words (a claim we could only
+# paraphrase says "Paraphrase"). Two of Gonon et al.'s claims come from one sentence of their
+# abstract: sparsity goes with privacy *and* with error.
+
+# %% tags=["nbval-check-output"]
+for c in spn.findings.CLAIMS.values():
+    print(f"{c.id:33s} {c.paper:24s} {c.notebook}")
+
+# %% [markdown]
+# ## 2. How a verdict is read
+#
+# Every record holds an estimate $\hat\Delta$ with a 95 % interval $[l, u]$ and the verdict
+# its notebook computed with one of two rules:
+#
+# * a claim that an effect has a **direction** (sign $s = \pm 1$): **supported** when the whole
+#   interval lies on the claimed side of zero ($s\,l > 0$ and $s\,u > 0$), **contradicted**
+#   when it lies on the other side, else **not detectable at this power**;
+# * a claim of **no difference** (equivalence, margin $m$): **supported** when
+#   $-m \le l$ and $u \le m$, **contradicted** when the interval excludes zero, else **not
+#   detectable at this power**.
+#
+# "Not detectable at this power" is not "no effect": the **MDE** (minimum detectable
+# difference, $(z_{0.975} + z_{0.8})\cdot SE \approx 2.8\,SE$) says how large a true effect
+# the comparison would have found four times out of five. An effect smaller than the MDE may
+# well exist.
+
+# %%
+findings = spn.findings.table(profile=profile)
+if findings.attrs["missing"]:
+    print("Missing:", findings.attrs["missing"])
+written = sorted(w for w in findings["written"] if w)  # a warm cache may hold older records
+if written:
+    print(f"{len(written)} records, written {written[0]} to {written[-1]} (UTC).")
+findings.drop(columns=["params"]).to_csv(CLAIMS_CSV, index=False)
+display(Markdown(spn.findings.to_markdown(findings)))
+
+# %% [markdown]
+# ## 3. The estimates side by side
+#
+# One panel per claim, because the statistics have different units (AUC differences, slopes,
+# PSNR). The dot is this run's estimate, the bar its 95 % interval, the grey band spans
+# $\pm$MDE around zero: a true effect inside the band would usually go undetected by this run.
+# Colours give the verdict.
+
+# %% tags=["headline"]
+fig = spn.findings.forest_plot(findings)
+plt.show()
+
+# %% [markdown]
+# ## 4. Claim by claim
+#
+# One verdict line per claim, computed from its record (the report's index collects them).
+
+# %%
+for r in findings.itertuples():
+    mde = f"; MDE {r.mde:.3g}" if math.isfinite(r.mde) else ""
+    what = (f"{r.statistic} = {spn.findings.format_interval(r.estimate, r.lo, r.hi)}{mde}"
+            if r.verdict != spn.findings.NO_RECORD else f"run {r.notebook} first")
+    print(f"Verdict: {r.paper}, {r.claim}: {r.verdict} ({what}).")
+
+# %% [markdown]
+# ## 5. Can sparsity make a network more private?
+#
+# The paragraph below is written by `spn.findings.answer` from the verdicts above: which claims
+# found sparser networks more private, less private or equally exposed, against which attack,
+# what it cost in accuracy, and which claims this run could not resolve. Nothing in it is
+# fixed in advance: another profile, or a run with more seeds, can give another answer.
+
+# %% tags=["headline"]
+print("Verdict:", spn.findings.answer(findings))
+
+# %% [markdown]
+# **Reading the answer.** A "yes" from one comparison is not a law: it holds for these models,
+# this data and these attacks, at this run's power. Where Gonon et al.'s accuracy control is
+# supported, part of the privacy gain is the accuracy lost, which a less accurate dense model
+# would also give. Hold a quick run against the standard profile's `FINDINGS.md` (written by
+# `sparsepriv-nb findings` from a standard run's report).
+#
+# ## 6. **Exercises**
+#
+# Open-ended (no automatic check): pick one claim this run left "not detectable at this power". From
+# its MDE, and knowing that the MDE shrinks as $1/\sqrt{n}$ in the number of attacked samples
+# (or seeds), estimate how many more samples the comparison would need to detect an effect half
+# as large as its MDE (`spn.power.samples_needed` does it for paired AUCs). *A good answer*
+# names the claim, the MDE, the factor (about 4x for half the MDE) and says whether the
+# standard profile reaches it.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Graded exercises
+# Each exercise asks you to write one rule of this lesson as a function, between the lines
+# `# YOUR CODE HERE` and `raise NotImplementedError()` (replace both). The cell below it compares
+# your function with the package's own on cases it makes up and says what it expected and what
+# your function gave. The exercises need nothing above them: score them with
+# `sparsepriv-nb check 07_what_we_found.ipynb`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex07-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from scipy import stats
+
+from sparsepriv_nb import findings_exercises as fx
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-1-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 07.1 (2 points).** Write `my_directional_verdict(lo, hi, sign)`: the verdict on a
+# claim that an effect has sign `sign` (+1 or -1), given the 95 % interval `[lo, hi]` of the
+# estimate. Return one of `"supported"`, `"contradicted"`, `"not detectable at this power"` by
+# the rule of section 2.
+
+# %% nbgrader={"grade": false, "grade_id": "ex07-1-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_directional_verdict(lo, hi, sign):
+    ### BEGIN SOLUTION
+    if sign * lo > 0 and sign * hi > 0:
+        return "supported"
+    if sign * lo < 0 and sign * hi < 0:
+        return "contradicted"
+    return "not detectable at this power"
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex07-1-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+fx.check_directional_verdict(my_directional_verdict)
+### BEGIN HIDDEN TESTS
+fx.check_directional_verdict(my_directional_verdict, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-2-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 07.2 (2 points).** Bagmar et al. claim *no* difference. Write
+# `my_equivalence_verdict(lo, hi, margin)` by the equivalence rule of section 2.
+
+# %% nbgrader={"grade": false, "grade_id": "ex07-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_equivalence_verdict(lo, hi, margin):
+    ### BEGIN SOLUTION
+    if lo > 0 or hi < 0:
+        return "contradicted"
+    if -margin <= lo and hi <= margin:
+        return "supported"
+    return "not detectable at this power"
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex07-2-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+fx.check_equivalence_verdict(my_equivalence_verdict)
+### BEGIN HIDDEN TESTS
+fx.check_equivalence_verdict(my_equivalence_verdict, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ex07-3-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Exercise 07.3 (2 points).** Write `my_mde(se, alpha=0.05, power=0.8)`: the minimum
+# detectable difference of a two-sided test at level `alpha` whose estimate has standard error
+# `se`, detected with probability `power` (section 2). `stats.norm.ppf` gives normal quantiles.
+
+# %% nbgrader={"grade": false, "grade_id": "ex07-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_mde(se, alpha=0.05, power=0.8):
+    ### BEGIN SOLUTION
+    return (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex07-3-check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+fx.check_mde_from_se(my_mde)
+### BEGIN HIDDEN TESTS
+fx.check_mde_from_se(my_mde, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## What next
+#
+# Run the standard profile (`sparsepriv-nb run --profile standard`) and hold its verdicts
+# against these: a claim "not detectable" here may be resolved there, and a verdict that flips
+# between profiles depends on the regime (data, model, training) more than on sparsity.

@@ -1,0 +1,347 @@
+"""spn.findings: the verdict rules, the records notebooks 02-06 write, and what notebook 07
+(and ``sparsepriv-nb findings``) make of them."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+
+from sparsepriv_nb import findings
+from sparsepriv_nb._checks import ParameterError
+
+ROOT = Path(__file__).resolve().parent.parent
+SUP, CON, ND = findings.VERDICTS
+write_synthetic = runpy.run_path(str(ROOT / "tools" / "synthetic_findings.py"))["write_synthetic"]
+
+
+def _all(verdict: str, **some) -> dict:
+    return {**{c: verdict for c in findings.CLAIMS}, **some}
+
+
+# --------------------------------------------------------------------------- verdict rules
+
+@pytest.mark.parametrize("lo, hi, sign, expected", [
+    (0.01, 0.07, +1, SUP), (-0.07, -0.01, -1, SUP),       # on the claimed side
+    (-0.07, -0.01, +1, CON), (0.01, 0.07, -1, CON),       # on the other side
+    (-0.02, 0.04, +1, ND), (-0.02, 0.04, -1, ND),         # zero inside
+    (0.0, 0.05, +1, ND), (-0.05, 0.0, +1, ND),            # zero on the edge is not excluded
+    (0.0, 0.0, +1, ND), (math.nan, 0.05, +1, ND), (0.01, math.inf, +1, ND),
+])
+def test_directional_verdict(lo, hi, sign, expected):
+    assert findings.directional_verdict(0.0, lo, hi, sign=sign) == expected
+
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (-0.01, 0.015, SUP), (-0.02, 0.02, SUP),              # inside [-m, m], edges included
+    (0.001, 0.01, CON), (-0.05, -0.03, CON),              # excludes zero (even inside m)
+    (-0.03, 0.01, ND), (-0.01, 0.021, ND), (math.nan, math.nan, ND),
+])
+def test_equivalence_verdict(lo, hi, expected):
+    assert findings.equivalence_verdict(lo, hi, margin=0.02) == expected
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: findings.directional_verdict(0, -1, 1, sign=0), "'sign' parameter must be +1 or -1"),
+    (lambda: findings.directional_verdict(0, -1, 1, sign=True), "Got True"),
+    (lambda: findings.directional_verdict(0, 0.2, 0.1, sign=1), "lo <= hi. Got lo=0.2, hi=0.1"),
+    (lambda: findings.directional_verdict("big", 0.1, 0.2, sign=1),
+     "'estimate' parameter of directional_verdict must be a number"),
+    (lambda: findings.equivalence_verdict(-1, 1, margin=0), "'margin' parameter"),
+    (lambda: findings.equivalence_verdict(-1, 1, margin=-0.1), "positive number. Got -0.1"),
+    (lambda: findings.equivalence_verdict(-1, 1, margin="a"), "Got 'a'"),
+    (lambda: findings.equivalence_verdict(1, -1, margin=0.1), "lo <= hi"),
+])
+def test_verdict_rules_reject_bad_input(call, words):
+    with pytest.raises(ParameterError, match=words.replace("(", r"\(").replace(")", r"\)")
+                       .replace("+", r"\+").replace(".", r"\.")):
+        call()
+
+
+# --------------------------------------------------------------------------- records
+
+def _rec(root, claim="yuan_zhang_attack", profile="quick", **kw):
+    args = dict(estimate=0.04, lo=0.01, hi=0.07, mde=0.023, verdict=SUP,
+                statistic="LiRA AUC, sparse - dense", root=root, profile=profile)
+    return findings.record(claim, **{**args, **kw})
+
+
+def test_record_round_trip_keeps_numbers_and_provenance(tmp_path):
+    path = _rec(tmp_path, params={"SEED": 0, "PATH": Path("/x")}, detail="d")
+    assert path == tmp_path / "findings" / "quick" / "yuan_zhang_attack.json"
+    row = findings.load(claims=["yuan_zhang_attack"], root=tmp_path, profile="quick").iloc[0]
+    assert (row.estimate, row.lo, row.hi, row.mde) == (0.04, 0.01, 0.07, 0.023)
+    assert row.verdict == SUP and row.notebook == "02_membership_inference"
+    assert row.params == {"SEED": 0, "PATH": "/x"} and row.detail == "d"
+    assert row.profile == "quick" and row.written
+
+
+def test_numpy_numbers_are_recorded_as_plain_floats(tmp_path):
+    import numpy as np
+
+    path = _rec(tmp_path, estimate=np.float64(0.04), lo=np.float32(0.01), hi=np.float64(0.07),
+                mde=np.float64(0.02))
+    entry = json.loads(path.read_text())
+    assert entry["estimate"] == 0.04 and isinstance(entry["lo"], float)
+    assert findings.directional_verdict(np.float64(0.1), np.float64(0.05), np.float64(0.2),
+                                        sign=1) == SUP
+
+
+def test_nan_interval_round_trips(tmp_path):
+    _rec(tmp_path, lo=math.nan, hi=math.nan, mde=math.nan, verdict=ND)
+    row = findings.load(claims=["yuan_zhang_attack"], root=tmp_path, profile="quick").iloc[0]
+    assert math.isnan(row.lo) and math.isnan(row.mde)
+
+
+def test_profiles_have_their_own_folders(tmp_path, monkeypatch):
+    _rec(tmp_path, profile="standard", estimate=0.05)
+    with pytest.raises(findings.FindingsMissing, match="profile 'quick'"):
+        findings.load(claims=["yuan_zhang_attack"], root=tmp_path, profile="quick")
+    monkeypatch.setenv("SPARSEPRIV_PROFILE", "standard")  # what `sparsepriv-nb run` sets
+    assert findings.current_profile() == "standard"
+    _rec(tmp_path, profile=None, estimate=0.06)  # default: $SPARSEPRIV_PROFILE
+    got = findings.load(claims=["yuan_zhang_attack"], root=tmp_path)
+    assert got.estimate.tolist() == [0.06] and got.profile.tolist() == ["standard"]
+    monkeypatch.delenv("SPARSEPRIV_PROFILE")
+    assert findings.current_profile() == "quick"
+    assert not (tmp_path / "findings" / "quick").exists()
+
+
+def test_default_root_is_the_data_folders_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSEPRIV_DATA", str(tmp_path))
+    assert findings.findings_dir(profile="quick") == tmp_path / "cache" / "findings" / "quick"
+
+
+def test_record_is_atomic(tmp_path, monkeypatch):
+    path = _rec(tmp_path, estimate=0.04)
+    before = path.read_bytes()
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        _rec(tmp_path, estimate=0.09)
+    assert path.read_bytes() == before  # the old record, whole
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(claim="gonon"), "'claim' parameter of record must be one of"),
+    (dict(verdict="yes"), "'verdict' parameter of record must be one of"),
+    (dict(estimate="high"), "'estimate' parameter of record must be a number"),
+    (dict(mde=None), "'mde' parameter of record must be a number"),
+    (dict(lo=0.1, hi=0.0), "lo <= hi"),
+    (dict(mde=-0.01), "'mde' parameter of record must be >= 0"),
+    (dict(statistic=" "), "'statistic' parameter of record must say"),
+    (dict(profile="../etc"), "'profile' parameter of findings_dir must be a plain name"),
+    (dict(profile=""), "'profile' parameter of findings_dir"),
+])
+def test_record_rejects_bad_input_and_writes_nothing(tmp_path, kw, words):
+    with pytest.raises(ParameterError, match=words.replace("(", r"\(").replace(".", r"\.")):
+        _rec(tmp_path, **kw)
+    assert not (tmp_path / "findings").exists() or not any((tmp_path / "findings").rglob("*"))
+
+
+def test_missing_records_name_the_notebooks_to_run(tmp_path):
+    write_synthetic(tmp_path, verdicts=_all(ND))
+    for c in ("yuan_zhang_attack", "bagmar_ticket"):  # both from notebook 02
+        (tmp_path / "findings" / "quick" / f"{c}.json").unlink()
+    (tmp_path / "findings" / "quick" / "huang_inversion.json").write_text("{not json")
+    with pytest.raises(findings.FindingsMissing) as err:
+        findings.load(root=tmp_path, profile="quick")
+    msg = str(err.value)
+    assert "for yuan_zhang_attack, huang_inversion, bagmar_ticket (" in msg  # CLAIMS order
+    assert "huang_inversion: file unreadable" in msg
+    assert "Run 02_membership_inference, 04_model_inversion first" in msg
+    assert "sparsepriv-nb run --profile quick --only 02,04" in msg
+    assert "03_confounding" not in msg
+    got = findings.load(root=tmp_path, profile="quick", missing="skip")
+    assert len(got) == 6 and "bagmar_ticket" not in set(got.claim)
+
+
+def test_a_record_with_an_unknown_verdict_counts_as_unreadable(tmp_path):
+    path = _rec(tmp_path)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "verdict": "maybe"}))
+    with pytest.raises(findings.FindingsMissing, match="file unreadable"):
+        findings.load(claims=["yuan_zhang_attack"], root=tmp_path, profile="quick")
+
+
+def test_every_claim_is_quoted_or_marked_as_a_paraphrase():
+    seeds = Path("/work/shared/seeds")
+    texts = " ".join(p.read_text(errors="replace") for p in seeds.glob("*.txt")) \
+        if seeds.is_dir() else None  # the workspace's copies; absent from a fresh clone
+    if texts is not None:  # one word broken over a line ("non-\nmembers") is one word
+        texts = " ".join(texts.split()).replace("- ", "-")
+    for cid, c in findings.CLAIMS.items():
+        prose = findings.claim_prose(cid)
+        if c.quote:
+            assert prose.startswith(f'"{c.quote}"') and c.paper in prose
+            if texts is not None:  # the quote is the paper's words (our copy of them)
+                assert " ".join(c.quote.split()) in texts, cid
+        else:
+            assert prose.startswith("Paraphrase: ")
+
+
+# --------------------------------------------------------------------------- the summary
+
+def test_table_keeps_a_row_for_every_claim_and_says_what_is_missing(tmp_path):
+    write_synthetic(tmp_path, verdicts=_all(ND, huang_inversion=SUP))
+    (tmp_path / "findings" / "quick" / "yuan_zhang_ppb.json").unlink()
+    t = findings.table(root=tmp_path, profile="quick")
+    assert t.claim.tolist() == list(findings.CLAIMS)
+    row = t.set_index("claim").loc["yuan_zhang_ppb"]
+    assert row.verdict == findings.NO_RECORD and math.isnan(row.estimate)
+    assert "Run 05_ppb_defense first" in t.attrs["missing"]
+    assert t.set_index("claim").loc["huang_inversion", "verdict"] == SUP
+    assert findings.table(root=tmp_path, profile="standard").verdict.eq(
+        findings.NO_RECORD).all()
+
+
+def _answer(tmp_path, **verdicts):
+    write_synthetic(tmp_path, verdicts=_all(ND, **verdicts))
+    return findings.answer(findings.table(root=tmp_path, profile="quick"))
+
+
+def test_answer_yes_when_only_more_private_claims_are_resolved(tmp_path):
+    text = _answer(tmp_path, gonon_density_attack=SUP, huang_inversion=SUP)
+    assert "yes, sparsity made networks more private." in text
+    assert "Against membership inference: sparser networks were more private " \
+           "(gonon_density_attack" in text
+    assert "Against model inversion: sparser networks were more private (huang_inversion" in text
+    assert "(2 supported, 0 contradicted, 7 not detectable at this power)" in text
+
+
+def test_answer_names_the_accuracy_confound(tmp_path):
+    text = _answer(tmp_path, gonon_density_attack=SUP, gonon_accuracy_control=SUP,
+                   gonon_density_error=SUP)
+    assert "yes, sparsity made networks more private, but partly by making them less " \
+           "accurate." in text
+    assert "Sparsity cost accuracy" in text
+
+
+def test_answer_no_when_pruning_raised_attack_success(tmp_path):
+    text = _answer(tmp_path, yuan_zhang_attack=SUP, gonon_density_attack=CON)
+    assert "So, in this run: no; sparser networks were more exposed" in text
+    assert "yes" not in text
+
+
+def test_answer_mixed_and_equivalence(tmp_path):
+    assert "the answer depends on the claim" in _answer(
+        tmp_path, gonon_density_attack=SUP, yuan_zhang_attack=SUP)
+    text = _answer(tmp_path, bagmar_ticket=SUP)
+    assert "equally exposed (bagmar_ticket, Bagmar et al. 2021: supported)" in text
+    assert "sparsity did not change how exposed" in text
+
+
+def test_answer_cannot_answer_without_resolved_privacy_claims(tmp_path):
+    text = _answer(tmp_path, gonon_density_error=SUP, adamczewski_random_vs_magnitude=SUP)
+    assert "cannot answer the question" in text
+    assert "Not detectable at this power: gonon_density_attack (MDE " in text
+    assert "random public mask did as well" in text
+    empty = findings.answer(findings.table(root=tmp_path / "none", profile="quick"))
+    assert "0 of 9 claims have a record" in empty and "02_membership_inference" in empty
+
+
+def test_markdown_has_one_row_per_claim_with_interval_and_mde(tmp_path):
+    write_synthetic(tmp_path, verdicts=_all(ND))
+    _rec(tmp_path, estimate=0.04, lo=0.01, hi=0.07, mde=0.023, statistic="a | b")
+    md = findings.to_markdown(findings.table(root=tmp_path, profile="quick")).splitlines()
+    assert len(md) == 2 + len(findings.CLAIMS)
+    row = next(line for line in md if "a \\| b" in line)
+    assert "+0.040 [+0.010, +0.070] | 0.023 | **supported** | `02_membership_inference`" in row
+    assert row.count(" | ") == 6  # the escaped pipe does not split the row
+
+
+def test_forest_plot_draws_one_panel_per_recorded_claim(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    write_synthetic(tmp_path, verdicts=_all(ND))
+    (tmp_path / "findings" / "quick" / "bagmar_ticket.json").unlink()
+    fig = findings.forest_plot(findings.table(root=tmp_path, profile="quick"))
+    assert len(fig.axes) == len(findings.CLAIMS) - 1
+    assert all(ax.get_xlabel() for ax in fig.axes)
+    empty = findings.forest_plot(findings.table(root=tmp_path / "none", profile="quick"))
+    assert "no finding recorded yet" in [t.get_text() for t in empty.axes[0].texts]
+
+
+def test_notebook_07_reads_the_records_and_names_what_is_missing(tmp_path):
+    """07 executed (papermill, as `sparsepriv-nb run` does) on a cache holding every record
+    but notebook 04's: it shows the others' verdicts, says which notebook to run, writes its
+    CSV, and fails no cell."""
+    import papermill as pm
+
+    write_synthetic(tmp_path / "data" / "cache", verdicts=_all(ND, yuan_zhang_attack=CON))
+    (tmp_path / "data" / "cache" / "findings" / "quick" / "huang_inversion.json").unlink()
+    env = {"SPARSEPRIV_DATA": str(tmp_path / "data"), "SPARSEPRIV_PROFILE": "quick"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        out = pm.execute_notebook(str(ROOT / "notebooks" / "07_what_we_found.ipynb"),
+                                  str(tmp_path / "07.ipynb"), cwd=str(tmp_path),
+                                  progress_bar=False, kernel_name="python3")
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "Missing: No finding recorded for huang_inversion" in text
+    assert "Run 04_model_inversion first" in text
+    assert "8 records, written 20" in text
+    assert "Verdict: Yuan & Zhang 2022, yuan_zhang_attack: contradicted (LiRA AUC" in text
+    assert "Verdict: Huang et al. 2020, huang_inversion: no record (run 04_model_inversion " \
+           "first)." in text
+    assert "Verdict: Profile 'quick': 8 of 9 claims have a record" in text
+    csv = (tmp_path / "claims.csv").read_text()
+    assert csv.splitlines()[0].startswith("claim,paper,claim_text,notebook")
+    assert len(csv.splitlines()) == 1 + len(findings.CLAIMS)
+
+
+# --------------------------------------------------------------------------- exercises of 07
+
+def test_exercise_checks_pass_the_packages_own_rules(capsys):
+    from sparsepriv_nb import findings_exercises as fx
+    from sparsepriv_nb.power import mde_from_se
+
+    for hidden in (False, True):
+        fx.check_directional_verdict(
+            lambda lo, hi, s: findings.directional_verdict(0.0, lo, hi, sign=s), hidden)
+        fx.check_equivalence_verdict(
+            lambda lo, hi, m: findings.equivalence_verdict(lo, hi, margin=m), hidden)
+        fx.check_mde_from_se(lambda se, a, p: mde_from_se(se, alpha=a, power=p), hidden)
+    assert capsys.readouterr().out.count("checks passed") == 6
+
+
+def _stub(*args):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("check, wrong, words, secret", [
+    ("check_directional_verdict", lambda lo, hi, s: "supported",
+     "Exercise 07.1, case 3 (an interval below zero, a positive effect claimed): expected the "
+     "verdict the directional rule of section 2 gives for arguments (-0.05, -0.01, 1); yours "
+     "returned 'supported'.", "'contradicted'"),
+    ("check_directional_verdict", lambda lo, hi, s: "yes", "expected one of", None),
+    ("check_equivalence_verdict", lambda lo, hi, m: ND,
+     "Exercise 07.2, case 1 (an interval inside the margin): expected the verdict the "
+     "equivalence rule", "'supported'"),
+    ("check_mde_from_se", lambda se, a, p: 1.96 * se,
+     "Exercise 07.3, case 1 (se = 0.01, alpha = 0.05, power = 0.8): expected (z of 1 - alpha/2 "
+     "plus z of power) times se, within 1e-6 of the package's value; yours returned 0.0196.",
+     "0.028"),
+    ("check_mde_from_se", lambda se, a, p: "big", "expected one number", None),
+    ("check_mde_from_se", _stub, "Exercise 07.3: `_stub` still raises NotImplementedError", None),
+])
+def test_a_wrong_exercise_answer_fails_readably_without_the_answer(check, wrong, words, secret):
+    from sparsepriv_nb import findings_exercises as fx
+
+    with pytest.raises(AssertionError) as err:
+        getattr(fx, check)(wrong)
+    assert words in str(err.value)
+    if secret:
+        assert secret not in str(err.value)

@@ -1,0 +1,178 @@
+"""The report index as a reader sees it (07's claims table first; per notebook its headline
+finding, its figure, the rest folded) and ``sparsepriv-nb findings`` (FINDINGS.md from a
+report), on synthetic report folders: no kernel runs here."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+
+from sparsepriv_nb import _report, cli, findings
+
+ROOT = Path(__file__).resolve().parent.parent
+write_synthetic = runpy.run_path(str(ROOT / "tools" / "synthetic_findings.py"))["write_synthetic"]
+LONG = "Verdict: " + "a very long verdict line that must wrap, " * 12 + "end."
+
+
+def make_report(folder: Path, *, with_07: bool = True) -> tuple[Path, list[dict]]:
+    """A report folder as `sparsepriv-nb run` leaves it: rows, index.html, report.json and,
+    with ``with_07``, notebook 07's claims.csv built from synthetic records."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        dict(name="02_membership_inference.ipynb", status="ok", seconds=61.25,
+             html="02.html", params={"SEED": 0}, defaults={"SEED": 0}, overrides={},
+             verdicts=["Verdict: on the dense target, lira beats chance (AUC 0.76).",
+                       "Verdict: magnitude vs dense: no detectable difference.", LONG],
+             headline="Verdict: magnitude vs dense: no detectable difference.", csv=[]),
+        dict(name="04_model_inversion.ipynb", status="ok", seconds=15.5, params={},
+             verdicts=["fc1: PSNR lower"], headline=None, tables_left_out=1, csv=[]),
+        dict(name="05_ppb_defense.ipynb", status="ok", seconds=18.0, params={}, verdicts=[],
+             csv=[]),
+        dict(name="06_dp_sgd_and_pruning.ipynb", status="failed", seconds=3.0, params={},
+             verdicts=[], error="cell 4: RuntimeError: boom", csv=[]),
+    ]
+    if with_07:
+        cache = folder / "_cache"
+        write_synthetic(cache, verdicts={c: "not detectable at this power"
+                                         for c in findings.CLAIMS} | {
+            "gonon_density_attack": "supported"})
+        (folder / "07_what_we_found").mkdir(exist_ok=True)
+        table = findings.table(root=cache, profile="quick")
+        table.drop(columns=["params"]).to_csv(folder / "07_what_we_found" / "claims.csv",
+                                              index=False)
+        answer = "Verdict: " + findings.answer(table)
+        rows.append(dict(name="07_what_we_found.ipynb", status="ok", seconds=9.0,
+                         html="07.html", params={"PROFILE": None}, csv=[
+                             "07_what_we_found/claims.csv"],
+                         verdicts=["Verdict: one line per claim", answer], headline=answer))
+    _report.write_index(folder, rows, "quick", fresh=True)
+    return folder, rows
+
+
+def test_claims_table_heads_the_index_with_the_computed_answer(tmp_path):
+    out, rows = make_report(tmp_path / "r")
+    index = (out / "index.html").read_text()
+    top, first_notebook = index.index("id='findings'"), index.index("<section class='notebook'>")
+    assert top < first_notebook
+    head = index[top:index.index("</section>", top)]
+    assert head.count("<tr>") == 1 + len(findings.CLAIMS)
+    assert "Against membership inference: sparser networks were more private " \
+           "(gonon_density_attack, Gonon et al. 2023: supported)" in head
+    assert "<p class='answer'>Profile &#39;quick&#39;: 9 of 9 claims have a record" in head
+    assert "&#34;we show that the lottery ticket networks are equally vulnerable" in head
+    row = findings.table(root=out / "_cache", profile="quick").set_index("claim").loc[
+        "gonon_density_attack"]
+    assert findings.format_interval(row.estimate, row.lo, row.hi) in head
+    assert "class='verdict v-supported'>supported</td>" in head
+
+
+def test_each_notebook_shows_its_headline_then_figure_then_the_rest_folded(tmp_path):
+    out, _ = make_report(tmp_path / "r")
+    sections = (out / "index.html").read_text().split("<section class='notebook'>")[1:]
+    s02, s04, s05, s06 = sections[:4]
+    headline = "<div class='headline'>Verdict: magnitude vs dense: no detectable difference."
+    assert headline in s02
+    folded = s02[s02.index("<details class='verdicts'>"):]
+    assert s02.index(headline) < s02.index("<details class='verdicts'>")
+    assert "<summary>2 more verdicts</summary>" in folded
+    assert "lira beats chance" in folded and "no detectable difference.</li>" not in folded
+    assert "<div class='headline'>fc1: PSNR lower</div>" in s04  # no Verdict: line: the first
+    assert "1 printed table(s) left out" in s04 and "<td>" not in s04  # never a table dump
+    assert "No verdict cell: this notebook prints no verdict line" in s05
+    assert "<li>" not in s05  # never an empty list
+    assert "No verdict cell ran: the notebook failed" in s06 and "boom" in s06
+
+
+def test_report_json_keeps_rows_and_the_runs_provenance(tmp_path, monkeypatch):
+    out, rows = make_report(tmp_path / "r")
+    data = _report.read_report(out)
+    assert [r["name"] for r in data["rows"]] == [r["name"] for r in rows]
+    assert data["rows"][0]["seconds"] == 61.25 and data["rows"][0]["verdicts"][2] == LONG
+    run = data["run"]
+    assert run["machine"] and run["python"] and run["started"]
+    head = (ROOT / ".git").exists() and _report._git("rev-parse", "HEAD")
+    assert run["commit"] == (head or "unknown")
+    monkeypatch.setattr(_report, "run_info", lambda: {"commit": "later"})
+    _report.write_index(out, rows, "quick")  # a later update of the same run keeps its start
+    assert _report.read_report(out)["run"] == run
+    _report.write_index(out, rows, "quick", fresh=True)  # a new run takes its own
+    assert _report.read_report(out)["run"] == {"commit": "later"}
+
+
+def test_commit_is_unknown_outside_a_checkout(monkeypatch):
+    monkeypatch.setattr(_report, "_git", lambda *a: None)
+    info = _report.run_info()
+    assert info["commit"] == "unknown" and info["uncommitted_changes"] is None
+
+
+def test_findings_command_writes_findings_md_from_the_report(tmp_path, capsys):
+    out, rows = make_report(tmp_path / "r")
+    target = tmp_path / "FINDINGS.md"
+    assert cli.main(["findings", str(out), "--output", str(target)]) == 0
+    assert f"wrote {target}" in capsys.readouterr().out
+    text = target.read_text()
+    run = _report.read_report(out)["run"]
+    assert "# What the quick profile found" in text
+    assert f"| commit | `{run['commit']}" in text and f"| run started | {run['started']} |" in text
+    assert f"| machine | {run['machine']}, Python {run['python']} |" in text
+    assert "| `02_membership_inference.ipynb` | ok | 61.2 |" in text
+    assert "| `06_dp_sgd_and_pruning.ipynb` | failed | 3.0 |" in text
+    assert "| sum over notebooks | | 106.8 |" in text
+    table = findings.table(root=out / "_cache", profile="quick")
+    assert findings.to_markdown(table) in text  # 07's table, the numbers as recorded
+    assert findings.answer(table) in text
+    assert f"- {LONG}" in text and "### `05_ppb_defense.ipynb`\n\nNo verdict cell." in text
+    assert cli.main(["findings", str(out)]) == 0  # default: inside the report
+    assert (out / "FINDINGS.md").read_text().split("\n", 4)[4] == text.split("\n", 4)[4]
+
+
+@pytest.mark.parametrize("setup, words", [
+    (lambda d: None, "does not exist"),
+    (lambda d: d.mkdir(), "has no report.json: it is not a report written by"),
+    (lambda d: (d.mkdir(), (d / "report.json").write_text("{oops")), "not a readable report"),
+    (lambda d: (d.mkdir(), (d / "report.json").write_text('{"rows": 3}')),
+     "is not a report summary (it needs 'run' and 'rows')"),
+    (lambda d: make_report(d, with_07=False), "has no claims table (claims.csv of notebook "
+                                              "07_what_we_found"),
+])
+def test_findings_command_rejects_what_is_not_a_finished_report(tmp_path, capsys, setup, words):
+    folder = tmp_path / "rep"
+    setup(folder)
+    assert cli.main(["findings", str(folder), "--output", str(tmp_path / "F.md")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sparsepriv-nb: error: ") and words in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "F.md").exists()
+
+
+def test_findings_command_rejects_a_claims_table_from_elsewhere(tmp_path, capsys):
+    out, _ = make_report(tmp_path / "r")
+    (out / "07_what_we_found" / "claims.csv").write_text("a,b\n1,2\n")
+    assert cli.main(["findings", str(out)]) == 2
+    assert "is not notebook 07's claims table (missing columns" in capsys.readouterr().err
+    out, _ = make_report(tmp_path / "r2")
+    assert cli.main(["findings", str(out), "--output", str(tmp_path)]) == 2
+    assert "'--output' option must name a file" in capsys.readouterr().err
+
+
+def test_report_json_is_what_the_run_wrote(tmp_path):
+    """Through `sparsepriv-nb run` itself (a tiny notebook): report.json has the row."""
+    nbdir = tmp_path / "nbs"
+    (nbdir / "params").mkdir(parents=True)
+    (nbdir / "params" / "quick.yaml").write_text("all: {}\n")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("X = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("print('Verdict: fine')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, nbdir / "01_x.ipynb")
+    out, rows = cli.run(notebooks_dir=nbdir, output=tmp_path / "o", log=lambda *a, **k: None)
+    data = json.loads((out / "report.json").read_text())
+    assert data["profile"] == "quick" and data["rows"][0]["status"] == "ok"
+    assert data["rows"][0]["headline"] == "Verdict: fine"
+    assert data["rows"][0]["seconds"] == pytest.approx(rows[0]["seconds"])
