@@ -260,9 +260,8 @@ print(f"pair KL on the members: after pruning {before:.4f}; fine-tuned with CE {
 hand = {}
 for name, model in (("cross-entropy", plain), (f"PPB, lambda = {LAM:g}", ppb_model)):
     hand[name] = {"test accuracy": spn.train.evaluate(model, nonmembers)["accuracy"],
-                  "confidence gap": spn.defense_eval.confidence_gap(model, members, nonmembers),
                   "density": spn.sparsity.overall_density(model)}
-pd.DataFrame(hand).T.round(3)
+pd.DataFrame(hand).T.round(3)  # the gaps, with their intervals, in section 4
 
 # %% [markdown]
 # ## 4. Confidence and sensitivity gaps, with and without PPB (Yuan & Zhang, Fig. 1)
@@ -489,14 +488,15 @@ sweep = summary[summary.defense.str.startswith("ppb") | (summary.defense == "non
 sweep["lam"] = [0.0 if d == "none" else float(d.split()[1]) for d in sweep.defense]
 panels = {"test_acc": "test accuracy", **{m: f"best {n}" for m, n in METRICS.items()}}
 fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
+lams = sorted(sweep.lam.unique())  # one evenly spaced position per lambda, shared by both
 for attacker in ("non-adaptive", "adaptive"):
     grp = sweep[(sweep.attacker == attacker) | (sweep.lam == 0)].sort_values("lam")
-    x = np.arange(len(grp))
+    x = [lams.index(v) for v in grp.lam]
     for ax, (col, name) in zip(axes, panels.items()):
         ax.errorbar(x, grp[col], yerr=[grp[col] - grp[f"{col}_lo"], grp[f"{col}_hi"] - grp[col]],
                     marker="o", capsize=3, label=f"{attacker} attacker")
-        ax.set_xticks(x, [f"{v:g}" for v in grp.lam])
-        ax.set_xlabel("lambda")
+        ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams])
+        ax.set_xlabel("lambda (weight of PPB's pair term; 0 = no defense)")
         ax.set_ylabel(name)
 axes[-1].axhline(0.5, color="grey", lw=0.8, ls=":", label="chance (0.5)")
 for ax in axes:
@@ -543,12 +543,13 @@ for ax, col in zip(axes, ("auc", "tpr_at_1pct_fpr")):
         front = spn.defense_eval.pareto_front(pts.dropna(subset=[col]), y=col).sort_values("test_acc")
         fronts[(METRICS[col], attacker)] = front.defense.tolist()
         ax.plot(front.test_acc, front[col], ls="--" if attacker == "adaptive" else "-",
-                color="grey", lw=1)
+                color="grey", lw=1, label=f"Pareto front, {attacker}")
     ax.set_xlabel("test accuracy (fraction of non-members classified correctly)")
     ax.set_ylabel(f"best {METRICS[col]} (attacker's best attack)")
-    ax.set_title(f"best {METRICS[col]}: filled = non-adaptive, open = adaptive attacker; "
-                 "lines: Pareto fronts (solid: non-adaptive, dashed: adaptive)", fontsize=9)
+    ax.set_title(f"best {METRICS[col]} against test accuracy", fontsize=9)
 axes[0].legend(fontsize=7, ncol=2, title="defense (star: none)", title_fontsize=7)
+fig.suptitle("filled markers: non-adaptive attacker, open: adaptive; grey lines: Pareto fronts "
+             "(solid: non-adaptive, dashed: adaptive)", fontsize=9)
 fig.tight_layout()
 
 # %% [markdown]
