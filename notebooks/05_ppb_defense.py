@@ -279,9 +279,12 @@ for name, model in (("cross-entropy", plain), (f"PPB, lambda = {LAM:g}", ppb_mod
     c = spn.signals.confidence(spn.train.predict_logits(model, both), labels)
     sens = spn.signals.sensitivity(model, both, generator=torch.Generator().manual_seed(SEED))
     signal[name] = {"confidence": c, "sensitivity": sens.mean(1)}
-    spn.plots.plot_member_histograms({"true-class confidence": c,
-                                      "mean prediction sensitivity": sens.mean(1)},
-                                     membership, title=f"pruned to {DENSITY:g}, fine-tuned with {name}")
+    fig = spn.plots.plot_member_histograms({"true-class confidence": c,
+                                            "mean prediction sensitivity": sens.mean(1)},
+                                           membership, title=f"pruned to {DENSITY:g}, fine-tuned with {name}")
+    for ax, unit in zip(fig.axes, ("probability of the true class", "change of p per unit input change")):
+        ax.set(xlabel=unit, ylabel="density (histogram area 1)")
+    fig.tight_layout()
     row = {}
     for what, values in signal[name].items():  # each gap with its bootstrap interval
         g = spn.defense_eval.gap_interval(values, membership, n_resamples=N_RESAMPLES, seed=SEED)
@@ -655,18 +658,18 @@ def answer(comparison, attacker, metric):
 
 beaten = (verdict_table[verdict_table.comparison != "PPB vs no defense"]
           .groupby("attacker")["PPB beats it"].sum())
-print(f"\n1. PPB (lambda = {LAM:g}) beats {beaten.get('non-adaptive', 0)} of {len(baselines)} "
+print(f"\nVerdict: (1) PPB (lambda = {LAM:g}) beats {beaten.get('non-adaptive', 0)} of {len(baselines)} "
       f"baselines at equal accuracy against the non-adaptive attacker, and "
       f"{beaten.get('adaptive', 0)} of {len(baselines)} against the adaptive one.")
 for attacker in ("non-adaptive", "adaptive"):
-    print(f"2. PPB vs no defense, {attacker} attacker: best AUC "
+    print(f"Verdict: (2) PPB vs no defense, {attacker} attacker: best AUC "
           f"{answer('PPB vs no defense', attacker, 'AUC')}; best balanced accuracy "
           f"{answer('PPB vs no defense', attacker, 'balanced accuracy')}.")
 for attacker in ("non-adaptive", "adaptive"):
-    print(f"3. PPB vs no defense, {attacker} attacker: best TPR at 1% FPR "
+    print(f"Verdict: (3) PPB vs no defense, {attacker} attacker: best TPR at 1% FPR "
           f"{answer('PPB vs no defense', attacker, 'TPR at 1% FPR')}.")
 ppb_bacc = summary.set_index(["defense", "attacker"]).loc[(PPB_LABEL, "non-adaptive")]
-print(f"Seed 002 reported attack accuracy near 50 % under PPB (non-adaptive). Here the best "
+print(f"Verdict: seed 002 reported attack accuracy near 50 % under PPB (non-adaptive). Here the best "
       f"balanced accuracy on PPB against the non-adaptive attacker is "
       f"{ppb_bacc.balanced_accuracy:.3f} (95% CI {ppb_bacc.balanced_accuracy_lo:.3f} to "
       f"{ppb_bacc.balanced_accuracy_hi:.3f}), against {summary.balanced_accuracy[summary.defense == 'none'].item():.3f} "
