@@ -559,7 +559,10 @@ fig.tight_layout()
 # Which points differ from the undefended model at all? Each defense against no defense, in
 # the best attack's AUC and in test accuracy, paired over the same samples: one family of
 # comparisons per metric, Holm-corrected (`spn.families.holm_verdicts`), so that chance alone
-# does not name a front.
+# does not name a front. The intervals printed are each comparison's own (uncorrected) 95 %
+# intervals; the verdicts and the MDEs are at the corrected level (the MDE at $\alpha / m$,
+# Holm's first step), so an interval that only just excludes 0 can still be "no detectable
+# difference".
 
 # %% tags=["verdict"]
 vs_none = pd.DataFrame([study.compare(label, key, ("none", False), "auc")
@@ -604,7 +607,8 @@ for (name, attacker), front in fronts.items():
 # each family is Holm-corrected (`spn.families.holm_verdicts`): among $m$ comparisons at the
 # 5 % level, chance alone would give $0.05\,m$ "detectable" verdicts without the correction.
 # A null verdict states the smallest difference it could have detected (its MDE, power 0.8,
-# at the Holm level of the family's first step).
+# at the Holm level of the family's first step). The printed intervals are uncorrected 95 %
+# intervals, as in section 8.
 
 # %%
 # a paired accuracy difference, by hand: resample the test examples once and recompute both

@@ -318,17 +318,18 @@ def verdict_sentence(row) -> str:
     A row may carry ``"metric MDE"`` and ``"acc MDE"`` (minimum detectable differences): a
     null verdict then says how large a difference the run could have detected.
     """
-    def null(words, mde):
+    def power(mde, sep):
         if mde is None or not np.isfinite(mde):
-            return words
-        return f"{words} (this run could detect |Δ| ≥ {mde:.3f})"
+            return ""
+        return f"{sep}this run could detect |Δ| ≥ {mde:.3f}"
 
     same = row["accuracy verdict"].startswith("no detectable")
-    acc = (null("no detectable accuracy difference", row.get("acc MDE")) if same
+    acc_power = power(row.get("acc MDE"), "")
+    acc = ("no detectable accuracy difference" + (f" ({acc_power})" if acc_power else "") if same
            else f"{row['accuracy verdict']} test accuracy ({row['Δ test acc']:+.3f}, 95% CI "
                 f"{row['acc CI']})")
-    metric = row["metric verdict"]
-    if metric.startswith("no detectable"):
-        metric = null(metric, row.get("metric MDE"))
+    null = row["metric verdict"].startswith("no detectable")
+    extra = power(row.get("metric MDE"), "; ") if null else ""
     return (f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
-            f"{metric} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}); {acc}.")
+            f"{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
+            f"{extra}); {acc}.")

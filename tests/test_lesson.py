@@ -206,7 +206,7 @@ def test_verdict_sentence_states_the_mde_of_a_null():
            "Δ test acc": 0.0, "acc CI": "[-0.01, +0.01]", "metric MDE": 0.0456,
            "acc MDE": 0.0212}
     text = DE.verdict_sentence(row)
-    assert "(this run could detect |Δ| ≥ 0.046)" in text
+    assert "(+0.010, 95% CI [-0.02, +0.04]; this run could detect |Δ| ≥ 0.046)" in text
     assert "no detectable accuracy difference (this run could detect |Δ| ≥ 0.021)" in text
     assert "could detect" not in DE.verdict_sentence({**row, "metric MDE": float("nan"),
                                                       "acc MDE": None})
