@@ -340,7 +340,7 @@ spn.findings.record(
     "yuan_zhang_ppb", estimate=narrow["diff"], lo=narrow["lo"], hi=narrow["hi"],
     mde=narrow["mde"], verdict=ppb_verdict,
     statistic=f"confidence gap (members - non-members), PPB (lambda {LAM:g}) minus plain "
-              "fine-tuning", detail=acc_words.capitalize() + ".",
+              "fine-tuning", detail=acc_words[0].upper() + acc_words[1:] + ".",
     params={"dataset": DATASET, "arch": ARCH, "train_size": TRAIN_SIZE, "density": DENSITY,
             "lam": LAM, "epochs": EPOCHS, "finetune_epochs": FINETUNE_EPOCHS, "seed": SEED});
 
