@@ -28,7 +28,8 @@ import pandas as pd
 
 from .lesson import accuracy_interval, paired_accuracy_difference
 
-__all__ = ["confidence_gap", "defense_runs", "attacker_name", "correct_on_nonmembers",
+__all__ = ["confidence_gap", "gap_interval", "gap_difference", "defense_runs", "attacker_name",
+           "correct_on_nonmembers",
            "pareto_front", "DefenseComparison", "verdict_sentence"]
 
 
@@ -53,6 +54,79 @@ def confidence_gap(model, members, nonmembers) -> float:
 
     conf = [confidence(predict_logits(model, X), y).mean() for X, y in (members, nonmembers)]
     return float(conf[0] - conf[1])
+
+
+def _stratified_resamples(membership, n_resamples: int, seed) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap indices of the members and of the non-members, each resampled on its own."""
+    m = np.asarray(membership).astype(int)
+    if m.ndim != 1 or not ((m == 0) | (m == 1)).all() or m.min() == m.max():
+        raise ValueError("The 'membership' parameter must be a 1-D array of 0 / 1 with both "
+                         f"members and non-members. Got {np.unique(m).tolist()} instead.")
+    rng = np.random.default_rng(seed)
+    ins, outs = np.flatnonzero(m == 1), np.flatnonzero(m == 0)
+    return (ins[rng.integers(0, len(ins), (n_resamples, len(ins)))],
+            outs[rng.integers(0, len(outs), (n_resamples, len(outs)))])
+
+
+def gap_interval(values, membership, *, n_resamples: int = 1000, seed=0,
+                 confidence: float = 0.95) -> dict:
+    """Members' mean minus non-members' mean of a per-sample signal (the confidence gap of
+    a model when ``values`` are true-class confidences), with a percentile bootstrap interval
+    (members and non-members resampled separately).
+
+    Taught in notebook 05, sections 1 and 4.
+
+    Returns:
+        ``{"gap", "lo", "hi", "se"}``.
+
+    Example:
+        >>> m = np.r_[np.ones(200), np.zeros(200)]
+        >>> v = np.random.default_rng(0).normal(size=400) + 0.5 * m
+        >>> r = gap_interval(v, m)
+        >>> bool(r["lo"] < r["gap"] < r["hi"]) and bool(r["lo"] > 0)
+        True
+    """
+    v = np.asarray(values, dtype=float)
+    ins, outs = _stratified_resamples(membership, n_resamples, seed)
+    m = np.asarray(membership).astype(int) == 1
+    boot = v[ins].mean(1) - v[outs].mean(1)
+    lo, hi = np.quantile(boot, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return {"gap": float(v[m].mean() - v[~m].mean()), "lo": float(lo), "hi": float(hi),
+            "se": float(boot.std(ddof=1))}
+
+
+def gap_difference(values_a, values_b, membership, *, n_resamples: int = 1000, seed=0,
+                   alpha: float = 0.05, power: float = 0.8) -> dict:
+    """``gap(a) - gap(b)`` of two models measured on the same samples, with a paired
+    bootstrap interval (both gaps recomputed on each resample), its standard error and its
+    minimum detectable difference (:func:`sparsepriv_nb.power.mde_from_se`).
+
+    Taught in notebook 05, sections 1 and 4 (does pruning widen the gap? does PPB narrow it?).
+
+    Returns:
+        ``{"diff", "lo", "hi", "se", "mde"}``.
+
+    Example:
+        >>> m = np.r_[np.ones(300), np.zeros(300)]
+        >>> z = np.random.default_rng(1).normal(size=600)
+        >>> r = gap_difference(z + 0.2 * m, z, m)  # a planted widening of 0.2
+        >>> round(r["diff"], 3), bool(r["lo"] > 0), bool(r["mde"] > 0)
+        (0.2, True, True)
+    """
+    from .power import mde_from_se
+
+    a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"The 'values_a' and 'values_b' parameters must hold one value per "
+                         f"sample each. Got shapes {a.shape} and {b.shape}.")
+    ins, outs = _stratified_resamples(membership, n_resamples, seed)
+    m = np.asarray(membership).astype(int) == 1
+    boot = (a[ins].mean(1) - a[outs].mean(1)) - (b[ins].mean(1) - b[outs].mean(1))
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    se = float(boot.std(ddof=1))
+    diff = (a[m].mean() - a[~m].mean()) - (b[m].mean() - b[~m].mean())
+    return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "se": se,
+            "mde": mde_from_se(se, alpha=alpha, power=power)}
 
 
 def attacker_name(adaptive: bool) -> str:
@@ -220,7 +294,8 @@ class DefenseComparison:
                 "metric": self.metrics[metric], "Δ metric": d[0],
                 "metric CI": f"[{d[1]:+.3f}, {d[2]:+.3f}]", "metric verdict": verdict(*d),
                 "Δ test acc": acc[0], "acc CI": f"[{acc[1]:+.3f}, {acc[2]:+.3f}]",
-                "accuracy verdict": verdict(*acc)}
+                "accuracy verdict": verdict(*acc), "metric lo": d[1], "metric hi": d[2],
+                "acc lo": acc[1], "acc hi": acc[2]}
 
 
 def verdict_sentence(row) -> str:
@@ -237,11 +312,24 @@ def verdict_sentence(row) -> str:
         ...     print(part)
         - PPB vs dropout, adaptive attacker: best AUC lower (-0.050, 95% CI [-0.080, -0.020])
         no detectable accuracy difference.
+        >>> print(verdict_sentence({**row, "acc MDE": 0.0412}).split("; ")[1])
+        no detectable accuracy difference (this run could detect |Δ| ≥ 0.041).
+
+    A row may carry ``"metric MDE"`` and ``"acc MDE"`` (minimum detectable differences): a
+    null verdict then says how large a difference the run could have detected.
     """
+    def power(mde, sep):
+        if mde is None or not np.isfinite(mde):
+            return ""
+        return f"{sep}this run could detect |Δ| ≥ {mde:.3f}"
+
     same = row["accuracy verdict"].startswith("no detectable")
-    acc = ("no detectable accuracy difference" if same
+    acc_power = power(row.get("acc MDE"), "")
+    acc = ("no detectable accuracy difference" + (f" ({acc_power})" if acc_power else "") if same
            else f"{row['accuracy verdict']} test accuracy ({row['Δ test acc']:+.3f}, 95% CI "
                 f"{row['acc CI']})")
+    null = row["metric verdict"].startswith("no detectable")
+    extra = power(row.get("metric MDE"), "; ") if null else ""
     return (f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
-            f"{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}); "
-            f"{acc}.")
+            f"{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
+            f"{extra}); {acc}.")

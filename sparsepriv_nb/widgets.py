@@ -208,16 +208,18 @@ def inversion_view(results: dict, records, *, k: float, layer: str, index: int =
     validate_params({"index": index}, {"index": [Interval(int, 0, len(images) - 1)]},
                     "inversion_view")
     row = records[(records.k == k) & (records.layer == layer) & (records.image == index)]
-    m = row.iloc[0][["mse", "psnr", "ssim", "label", "predicted"]].to_dict()
+    cols = ["mse", "psnr", "ssim", "label", "predicted", "original_predicted"]
+    m = row.iloc[0][[c for c in cols if c in row.columns]].to_dict()
     fig = None
     if show:
         fig, axes = plt.subplots(1, 2, figsize=(5, 2.8))
         plots.show_image(axes[0], originals[index])
-        axes[0].set_title("original")
+        orig = m.get("original_predicted")
+        axes[0].set_title("original" + ("" if orig is None else f", predicted {orig}"))
         plots.show_image(axes[1], images[index])
-        axes[1].set_title(f"{layer}, k={k:.3g}")
-        fig.suptitle(f"PSNR {m['psnr']:.1f} dB, SSIM {m['ssim']:.2f}, predicted "
-                     f"{m['predicted']} (label {m['label']})", fontsize=9)
+        axes[1].set_title(f"{layer}, k={k:.3g}, predicted {m['predicted']}")
+        fig.suptitle(f"PSNR {m['psnr']:.1f} dB, SSIM {m['ssim']:.2f} (true label "
+                     f"{m['label']})", fontsize=9)
         fig.tight_layout()
     return {"metrics": m, "figure": fig}
 

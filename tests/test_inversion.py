@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -200,3 +201,33 @@ def test_wider_value_range_is_accepted(trained):
     m, X, _ = trained
     res = inv.invert(m, "fc1", X * 2 - 1, steps=5, value_range=(-1.0, 1.0), progress=False)
     assert res.images.min() >= -1 and res.images.max() <= 1
+
+
+def test_trend_over_k_recovers_planted_slopes():
+    """PSNR = a_i + b_layer ln k + noise: per-layer slopes b come back, the pooled slope is
+    their mean, intervals cover them, and the bootstrap is seeded."""
+    rng = np.random.default_rng(0)
+    ks, true = [1.0, 0.8, 0.64, 0.41], {"fc1": 4.0, "fc2": -2.0}
+    recs = pd.DataFrame([{"layer": lay, "image": i, "k": k,
+                          "psnr": 20 + i + b * np.log(k) + 0.3 * rng.normal()}
+                         for lay, b in true.items() for i in range(12) for k in ks])
+    t = inv.trend_over_k(recs, n_resamples=500, seed=1).set_index("layer")
+    assert t.index.tolist() == ["fc1", "fc2", "all layers"]
+    for lay, b in {**true, "all layers": 1.0}.items():
+        r = t.loc[lay]
+        assert r.lo < r.slope < r.hi and abs(r.slope - b) < 3 * r.se, (lay, r)
+        assert r.hi - r.lo == pytest.approx(2 * 1.96 * r.se, rel=0.25)
+    assert (t.mde > 0).all() and (t.n_images == 12).all()
+    assert t.equals(inv.trend_over_k(recs, n_resamples=500, seed=1).set_index("layer"))
+    with pytest.raises(ValueError, match="two values of k"):
+        inv.trend_over_k(recs.assign(k=1.0))
+
+
+def test_inversion_view_shows_the_originals_prediction(trained):
+    m, X, y = trained
+    res = inv.invert(m, "fc1", X, steps=5, progress=False)
+    rec = inv.inversion_records(m, res, X, y, k=1.0)
+    out = widgets.inversion_view({(1.0, "fc1"): res.images}, rec, k=1.0, layer="fc1", index=1,
+                                 originals=X)
+    assert out["metrics"]["original_predicted"] == rec.original_predicted[1]
+    assert out["figure"].axes[0].get_title() == f"original, predicted {rec.original_predicted[1]}"

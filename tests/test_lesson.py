@@ -177,6 +177,41 @@ def test_defense_comparison_paired_verdicts():
                                                "best AUC ")
 
 
+def test_gap_interval_and_difference_find_a_planted_gap():
+    rng = np.random.default_rng(0)
+    m = np.r_[np.ones(400), np.zeros(400)]
+    z = rng.normal(size=800)
+    g = DE.gap_interval(z + 0.3 * m, m, n_resamples=500, seed=1)
+    direct = (z + 0.3 * m)[m == 1].mean() - (z + 0.3 * m)[m == 0].mean()
+    assert g["gap"] == pytest.approx(direct) and g["lo"] < direct < g["hi"]
+    assert g["hi"] - g["lo"] == pytest.approx(2 * 1.96 * np.sqrt(2 / 400), rel=0.2)
+    # a planted narrowing of 0.3 is found and the paired interval is far narrower than the
+    # separate ones (the shared noise z cancels); no planted change: the interval holds 0
+    d = DE.gap_difference(z, z + 0.3 * m, m, n_resamples=500, seed=1)
+    assert d["diff"] == pytest.approx(-0.3) and d["hi"] < 0
+    assert d["mde"] == pytest.approx(spn.power.mde_from_se(d["se"]))
+    noise = DE.gap_difference(z + 0.01 * rng.normal(size=800), z, m, n_resamples=500, seed=1)
+    assert noise["lo"] < 0 < noise["hi"] and noise["mde"] < 0.01
+    assert DE.gap_difference(z, z, m, seed=3) == DE.gap_difference(z, z, m, seed=3)
+    with pytest.raises(ValueError, match="'membership'"):
+        DE.gap_interval(z, np.ones(800))
+    with pytest.raises(ValueError, match="one value per sample"):
+        DE.gap_difference(z, z[:10], m)
+
+
+def test_verdict_sentence_states_the_mde_of_a_null():
+    row = {"comparison": "PPB vs dropout", "attacker": "adaptive", "metric": "AUC",
+           "metric verdict": spn.metrics.NO_DIFFERENCE, "Δ metric": 0.01,
+           "metric CI": "[-0.02, +0.04]", "accuracy verdict": spn.metrics.NO_DIFFERENCE,
+           "Δ test acc": 0.0, "acc CI": "[-0.01, +0.01]", "metric MDE": 0.0456,
+           "acc MDE": 0.0212}
+    text = DE.verdict_sentence(row)
+    assert "(+0.010, 95% CI [-0.02, +0.04]; this run could detect |Δ| ≥ 0.046)" in text
+    assert "no detectable accuracy difference (this run could detect |Δ| ≥ 0.021)" in text
+    assert "could detect" not in DE.verdict_sentence({**row, "metric MDE": float("nan"),
+                                                      "acc MDE": None})
+
+
 def test_defense_comparison_needs_the_same_attacked_samples():
     study = _study()
     outputs = dict(study.outputs)
