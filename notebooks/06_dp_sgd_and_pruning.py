@@ -95,7 +95,10 @@ MODEL_KW = {"hidden": tuple(HIDDEN)} if ARCH == "mlp" else {"norm": NORM}
 # $e^8 \approx 3000$. $\delta$ must be much smaller than $1/n$: a mechanism that publishes one
 # random training record is $(0, 1/n)$-DP. We use $\delta =$ `DELTA`.
 #
-# **Data.** A public split (`PUBLIC_FRACTION`, from `spn.data.make_pools`) is used only for
+# **Data.** The quick profile uses `MAX_SAMPLES` images of `fashion-small` (Fashion-MNIST
+# images shipped with the package): few enough training examples that a non-private MLP
+# overfits them, so there is something for DP to protect (section 6 checks).
+# A public split (`PUBLIC_FRACTION`, from `spn.data.make_pools`) is used only for
 # pre-training and masks. Every other example is an **audit example**, included in the private
 # training set independently with probability 1/2 (Steinke et al. 2023): the included ones are
 # the members, the others are held out, serve as the test set, and are the non-members of the
@@ -250,12 +253,13 @@ except ValueError as err:
 # so the expected batch $qn$ is a little below $B$ (the table's `q` column; the non-private row
 # shows $B/n$).
 # For a target $\varepsilon$ it searches the noise multiplier $\sigma$ that reaches it after
-# `EPOCHS` epochs. The non-private model uses the same SGD recipe without clipping or noise
-# (with `NONPRIVATE_MOMENTUM`). Every model trains for a fixed number of epochs: no early
-# stopping, which would look at validation data in a way the accountant does not count. The
-# non-private model trains `NONPRIVATE_EPOCHS` epochs (more than `EPOCHS`): it is the audit's
-# positive control, a model that should memorise its canaries, and the leaking model that
-# section 6 checks DP against.
+# `EPOCHS` epochs. The non-private model is trained with plain minibatch SGD, without
+# clipping or noise, at its own learning rate `NONPRIVATE_LR` with momentum
+# `NONPRIVATE_MOMENTUM` (what fits it fast). Every model trains for a fixed number of epochs:
+# no early stopping, which would look at validation data in a way the accountant does not
+# count. The non-private model trains `NONPRIVATE_EPOCHS` epochs (more than `EPOCHS`): it is
+# the audit's positive control, a model that should memorise its canaries, and the leaking
+# model that section 6 checks DP against.
 
 # %%
 def attack_scores(model):
@@ -562,7 +566,7 @@ print("Verdict: the non-private model is in a leaking regime (" + ", ".join(test
 # **The Steinke audit on natural examples.** Every DP model's bound must stay below its
 # accountant's $\varepsilon$. A bound of 0 is not a check of anything: it means no guess set
 # was right often enough to beat a fair coin at level $\beta$ divided by the number of guess
-# sets tried. The last column says how many right guesses out of 100 (50 "in", 50 "out") that
+# sets tried. Each line also says how many right guesses out of 100 (50 "in", 50 "out") that
 # would take, next to what the loss attack got.
 
 # %%
@@ -588,7 +592,7 @@ for r, scores in zip(attacks.itertuples(), [*[v["scores"] for v in runs.values()
           f" top/bottom 50: {right_of_100(scores)}/100 right, {need} needed for any bound > 0")
 
 # %% [markdown]
-# ### 6b. Canaries: why natural samples give (almost) nothing, and an audit that can see
+# ### 6b. Canaries: an audit that does not depend on overfitting
 #
 # The lower bounds above audit *natural* examples, and a model that generalises treats a
 # natural member much like a non-member: a typical image gets a small loss whether or not it
@@ -725,7 +729,8 @@ for ax, series in panels:
                            label=f"{name}, DP-SGD",
                            yerr=[dp_c[col] - dp_c[f"{col}_lo"], dp_c[f"{col}_hi"] - dp_c[col]])
         color = line[0].get_color()
-        ax.axhline(np_c[col], color=color, ls="--", label=rf"{name}, non-private ($\varepsilon=\infty$)")
+        ax.axhline(np_c[col], color=color, ls="--",
+                   label=rf"{name}, non-private ($\varepsilon=\infty$)")
         ax.axhspan(np_c[f"{col}_lo"], np_c[f"{col}_hi"], color=color, alpha=0.12)
 axes[0].set(ylabel="test accuracy (95 % CI)")
 axes[1].axhline(0.5, color="grey", ls=":", label="chance")
