@@ -437,10 +437,10 @@ vs_dense = family.frame[family.frame.name.str.endswith(" - dense")]
 for word, verb in (("lower", "lowered"), ("higher", "raised")):
     hits = vs_dense[vs_dense.verdict == word]
     print(f"Verdict: public-mask pruning {verb} DP-SGD's test accuracy for {len(hits)} of "
-          f"{len(vs_dense)} variants" + (": " + "; ".join(
+          f"{len(vs_dense)} variants (Holm)" + (": " + "; ".join(
               f"{r.name.split(' - ')[0]} {r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}]"
-              for r in hits.itertuples()) if len(hits) else "")
-          + " (detected after Holm correction; the intervals are the unadjusted 95 % ones).")
+              for r in hits.itertuples()) + " (unadjusted 95 % intervals)" if len(hits) else "")
+          + ".")
 
 # %% [markdown]
 # **Seed 003's claim.** Adamczewski & Park report that "random selection performs on par with
@@ -466,8 +466,9 @@ dp_cost = float(training["test acc"].iloc[-1]) - correct["dense"].mean()
 print(f"For scale: the non-private model's test accuracy exceeds dense DP-SGD's (section 5) by "
       f"{dp_cost:.3f}.")
 if mde > EQUIVALENCE_MARGIN:
+    need = int(np.ceil(len(test[1]) * (mde / EQUIVALENCE_MARGIN) ** 2))  # MDE ~ 1/sqrt(n)
     print(f"The MDE {mde:.3f} exceeds the margin {EQUIVALENCE_MARGIN:g}: this test set is too "
-          "small to show equivalence; more test examples (standard profile) are needed.")
+          f"small to show equivalence; about {need} test examples would be needed.")
 spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=hi, mde=mde,
                     verdict=claim_verdict, statistic="test accuracy, select-random minus "
                     "select-magnitude (DP-SGD, public masks)", detail=detail,
@@ -763,7 +764,8 @@ for key, attack in (("scores", "loss-attack AUC"), ("lira", "LiRA AUC")):
     rows.append({"name": attack, "diff": d["diff"], "lo": d["lo"], "hi": d["hi"], "se": d["se"]})
 dp_family = spn.families.holm_verdicts(rows)
 for r in dp_family.frame.itertuples():
-    print(f"{r.name}, DP-SGD at epsilon {min(EPSILONS):g} minus non-private: {r.sentence}")
+    print(f"Verdict: {r.name}, DP-SGD at epsilon {min(EPSILONS):g} minus non-private: "
+          f"{r.sentence}")
 print(dp_family.summary())
 acc = {eps: (spn.train.predict_logits(r["model"], test[0], device=DEVICE).argmax(1)
              == test[1]).numpy() for eps, r in runs.items()}
