@@ -72,8 +72,22 @@ def check_dp_compatible(model: nn.Module) -> nn.Module:
     finally:
         model.train(was_training)
     if errors:
-        reasons = "; ".join(dict.fromkeys(str(e).strip() for e in errors))
+        # Opacus' messages run to several paragraphs (with sentences run together): keep the
+        # first sentence of each, which names the layer and the problem
+        reasons = "; ".join(dict.fromkeys(_first_sentence(str(e)) for e in errors))
         hint = (" Build it with norm='group' or norm='none' (BatchNorm mixes the samples of a "
                 "batch).") if "BatchNorm" in reasons else ""
-        raise ValueError(f"The 'model' parameter cannot be trained with DP-SGD: {reasons}{hint}")
+        raise ValueError(f"The 'model' parameter cannot be trained with DP-SGD: {reasons}.{hint}")
     return model
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text``, without its full stop.
+
+    Example:
+        >>> _first_sentence("BatchNorm cannot be used. The reason is long.")
+        'BatchNorm cannot be used'
+    """
+    text = " ".join(text.split())
+    head = text.split(". ", 1)[0]
+    return head.rstrip(".")
