@@ -297,6 +297,7 @@ def test_matching_validates_its_selectors():
     ((-0.08, -0.12, -0.04), (-0.07, -0.10, -0.04), "survives"),
     ((-0.08, -0.10, -0.06), (-0.03, -0.05, -0.01), "shrinks"),
     ((-0.08, -0.12, -0.04), (-0.01, -0.05, 0.03), "vanishes"),
+    ((-0.08, -0.12, -0.04), (-0.01, -0.09, 0.07), "inconclusive"),  # still covers the raw one
     ((-0.08, -0.12, -0.04), (0.05, 0.02, 0.08), "reverses"),
     ((0.01, -0.02, 0.04), (0.05, 0.02, 0.08), "appears"),
     ((0.01, -0.02, 0.04), (0.0, -0.03, 0.03), "none"),
@@ -306,6 +307,17 @@ def test_confounding_verdicts(raw, controlled, expected):
     v = AN.confounding_verdict(raw, controlled, label="the effect")
     assert v["verdict"] == expected
     assert f"{raw[0]:+.3f}" in v["text"]
+
+
+def test_confounding_verdict_takes_detection_flags():
+    # Holm's decisions replace "the interval excludes 0": a raw interval above 0 that the
+    # family correction does not confirm is not a detection
+    raw, ctl = (0.05, 0.01, 0.09), (0.0, -0.03, 0.03)
+    assert AN.confounding_verdict(raw, ctl)["verdict"] == "vanishes"
+    assert AN.confounding_verdict(raw, ctl, detected=(False, False))["verdict"] == "none"
+    assert AN.confounding_verdict(raw, ctl, detected=(True, False))["verdict"] == "vanishes"
+    with pytest.raises(ValueError, match="'detected' parameter of confounding_verdict"):
+        AN.confounding_verdict(raw, ctl, detected=(1, 0))
 
 
 def test_confounding_verdict_validates():
