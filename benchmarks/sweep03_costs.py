@@ -74,12 +74,13 @@ def kinds(p: dict, base: E.ExperimentConfig) -> dict:
             out["butterfly"] = base.replace(sparsity__method="butterfly",
                                             sparsity__butterfly_factors=p["BUTTERFLY_FACTORS"][0])
         elif m in ("imp", "lottery"):
-            out[m] = base.replace(sparsity__method=m, sparsity__density=0.125)
+            d = (p.get("IMP_DENSITIES") or [0.125])[-1]  # the sparsest: the most rounds
+            out[m] = base.replace(sparsity__method=m, sparsity__density=d)
         else:
             out[m] = base.replace(sparsity__method=m, sparsity__density=dens[len(dens) // 2])
-    out["lowered epochs"] = base.replace(train__epochs=p["LOWERED_EPOCHS"][-1])
     if p["ARCH"] == "mlp" and p.get("NARROW_HIDDEN"):
         out["narrow"] = base.replace(model__hidden=tuple(p["NARROW_HIDDEN"][0]))
+    out["lowered epochs"] = base.replace(train__epochs=p["LOWERED_EPOCHS"][-1])
     return out
 
 
@@ -88,7 +89,9 @@ def counts(p: dict) -> dict:
     s = len(p["SEEDS"])
     n = {"dense": s, "lowered epochs": s * len(p["LOWERED_EPOCHS"])}
     for m in p["METHODS"]:
-        n[m] = s * (len(p["BUTTERFLY_FACTORS"]) if m == "butterfly" else len(p["DENSITIES"]))
+        n[m] = s * (len(p["BUTTERFLY_FACTORS"]) if m == "butterfly" else
+                    len(p.get("IMP_DENSITIES") or p["DENSITIES"]) if m in ("imp", "lottery")
+                    else len(p["DENSITIES"]))
     if p["ARCH"] == "mlp" and p.get("NARROW_HIDDEN"):
         n["narrow"] = s * len(p["NARROW_HIDDEN"])
     return n
@@ -117,8 +120,8 @@ def main():
                           "density": round(float(r.density_achieved), 4),
                           "best_attack": best.attack, "auc": round(float(best.auc), 3),
                           "auc_lo": round(float(best.auc_lo), 3)}
-            print(f"{name:16} {s:6.2f} s ({cpu:5.2f} s CPU) x {n.get(name, 0):3d}  train {r.train_acc:.3f} "
-                  f"test {r.test_acc:.3f} density {r.density_achieved:.3f} "
+            print(f"{name:16} {s:6.2f} s ({cpu:5.2f} s CPU) x {n.get(name, 0):3d}  "
+                  f"train {r.train_acc:.3f} test {r.test_acc:.3f} density {r.density_achieved:.3f} "
                   f"{best.attack} AUC {best.auc:.3f} [{best.auc_lo:.3f}, {best.auc_hi:.3f}]",
                   flush=True)
     total = sum(v["seconds"] * v["n"] for v in rows.values())

@@ -363,3 +363,46 @@ def test_fig1_replica_plots_means_over_seeds_with_sd_bars():
     with pytest.raises(ValueError, match="'y' parameter of plot_accuracy_vs_defense must name "
                                          "columns of the data"):
         PS.plot_accuracy_vs_defense(df, y="auc")
+
+
+# --------------------------------------------------------------------------- regime, seeds
+
+
+def _dense_rows(train_acc=1.0, test_acc=0.8, aucs=((0.64, 0.61, 0.67), (0.75, 0.72, 0.78))):
+    return pd.DataFrame([dict(seed=s, attack=a, train_acc=train_acc, test_acc=test_acc,
+                              n_members=500, auc=auc, auc_lo=lo, auc_hi=hi)
+                         for s in (0, 1) for a, (auc, lo, hi) in zip(("loss", "lira"), aucs)])
+
+
+def test_leakage_regime_takes_the_strongest_attack_and_all_three_criteria():
+    r = AN.leakage_regime(_dense_rows())
+    assert list(r.seed) == [0, 1] and (r.attack == "lira").all() and r.leaks.all()
+    assert r.gen_gap.iloc[0] == pytest.approx(0.2)
+    # Wilson interval of 400 / 500 and the gap's normal interval
+    assert r.test_acc_lo.iloc[0] == pytest.approx(0.7627, abs=1e-3)
+    se = np.sqrt(0.8 * 0.2 / 500)
+    assert r.gen_gap_hi.iloc[0] == pytest.approx(0.2 + 1.959964 * se, abs=1e-6)
+    # each criterion alone can fail the regime
+    assert not AN.leakage_regime(_dense_rows(train_acc=0.98, test_acc=0.78)).leaks.any()
+    assert not AN.leakage_regime(_dense_rows(test_acc=0.95)).leaks.any()
+    weak = ((0.64, 0.61, 0.67), (0.68, 0.645, 0.71))  # AUC fine, its lower bound not
+    assert not AN.leakage_regime(_dense_rows(aucs=weak)).leaks.any()
+
+
+def test_leakage_regime_names_missing_columns():
+    with pytest.raises(ValueError, match="'df' parameter of leakage_regime"):
+        AN.leakage_regime(_dense_rows().drop(columns="n_members"))
+
+
+def test_seed_slopes_are_the_per_seed_ols_coefficients():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"seed": np.repeat([0, 1, 2], 20), "x": np.tile(np.linspace(0, 1, 20), 3)})
+    true = {0: 0.1, 1: 0.2, 2: 0.3}
+    df["y"] = df.seed.map(true) * df.x + 0.001 * rng.normal(size=len(df))
+    s = AN.seed_slopes(df, "y ~ x", "x")
+    assert s.to_dict() == pytest.approx(true, abs=0.01)
+    # pooled OLS over identical per-seed designs is the mean of the per-seed slopes
+    pooled = AN.regress(df, "y ~ x").set_index("term").loc["x", "coef"]
+    assert pooled == pytest.approx(s.mean(), abs=1e-9)
+    with pytest.raises(ValueError, match="'term' parameter of seed_slopes"):
+        AN.seed_slopes(df, "y ~ x", "z")
