@@ -500,43 +500,18 @@ fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
 #   could have detected.
 
 # %% tags=["verdict"]
-def seed_t(diff, sd, n):
-    """Two-sided one-sample t-test p-value of a mean of n seed means."""
-    return float(2 * stats.t.sf(abs(diff) / (sd / np.sqrt(n)), n - 1)) if n > 1 and sd > 0 \
-        else float("nan")
-
-
-rows = []
-for attack in ATTACKS:
-    m = AN.match_to_reference(records[records.attack == attack], metric="auc",
-                              reference=reference, baseline="family == 'dense (full)'")
-    for r in AN.matched_difference(m, by="method").itertuples():
-        rows.append({"attack": attack, "method": r.method, "n_models": r.n_models,
-                     "n_outside": r.n_outside,
-                     **{f"{k}_{f}": getattr(r, f"{k}_{f}") for k in ("raw", "matched")
-                        for f in ("diff", "lo", "hi", "sd", "n_seeds")}})
-per_method = pd.DataFrame(rows)
-families = {k: spn.families.holm_verdicts(
-    [{"name": f"{r.attack}/{r.method}", "diff": r[f"{k}_diff"], "lo": r[f"{k}_lo"],
-      "hi": r[f"{k}_hi"], "p": seed_t(r[f"{k}_diff"], r[f"{k}_sd"], r[f"{k}_n_seeds"])}
-     for _, r in per_method.iterrows()]) for k in ("raw", "matched")}
-words = []
-for i, r in per_method.iterrows():
-    fr, fm = families["raw"].frame.iloc[i], families["matched"].frame.iloc[i]
-    found = (fr.verdict in ("higher", "lower"), fm.verdict in ("higher", "lower"))
-    v = AN.confounding_verdict((r.raw_diff, r.raw_lo, r.raw_hi),
-                               (r.matched_diff, r.matched_lo, r.matched_hi),
-                               control="accuracy (by matching)", label=f"{r.method} vs dense",
-                               detected=found)
-    words.append(v["verdict"])
-    nulls = [f"{k}: {f.sentence}" for k, f, d in (("raw", fr, found[0]), ("matched", fm, found[1]))
-             if not d]
-    print(f"Verdict: {r.attack}, {v['text'].rstrip('.')}" + "".join(f"; {n}" for n in nulls)
+per_method, families = AN.method_verdicts(
+    {a: records[records.attack == a] for a in ATTACKS}, reference=reference,
+    baseline="family == 'dense (full)'")
+for r in per_method.itertuples():
+    nulls = [f"{k}: {getattr(r, f'{k}_sentence')}" for k in ("raw", "matched")
+             if not getattr(r, f"{k}_detected")]
+    print(f"Verdict: {r.attack}, {r.text}" + "".join(f"; {n}" for n in nulls)
           + f" ({r.n_models} models matched, {r.n_outside} outside the dense range)")
-per_method["verdict"] = words
 for k, fam in families.items():
     print(f"{k}: {fam.summary()}")
-per_method.drop(columns=[c for c in per_method if c.endswith(("_sd", "_n_seeds"))]).round(4)
+per_method[["attack", "method", "n_models", "n_outside", "raw_diff", "raw_lo", "raw_hi",
+            "matched_diff", "matched_lo", "matched_hi", "verdict"]].round(4)
 
 # %% [markdown]
 # ## 8. What this run found about Gonon et al.'s claims

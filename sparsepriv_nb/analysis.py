@@ -51,11 +51,12 @@ from scipy import stats
 from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._frame_checks import (CI, COUNT, FINITE, FORMULA_HINT, NAME, NAMES, SEED, TWO_NAMES,
                             check_columns, check_formula, check_frame)
-from .matching import VERDICTS, confounding_verdict, match_to_reference, matched_difference
+from .matching import (VERDICTS, confounding_verdict, match_to_reference, matched_difference,
+                       method_verdicts)
 
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",
            "coef_table", "match_to_reference", "matched_difference", "confounding_verdict",
-           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME"]
+           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts"]
 
 
 # --------------------------------------------------------------------------- toy

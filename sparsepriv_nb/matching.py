@@ -8,7 +8,9 @@ the full dense model:
   attack curve, interpolated at its own accuracy;
 * :func:`matched_difference`: a per-method difference with an interval over seeds;
 * :func:`confounding_verdict`: a raw and a controlled estimate with their intervals ->
-  whether the effect survives, shrinks, vanishes, reverses or appears.
+  whether the effect survives, shrinks, vanishes, reverses or appears;
+* :func:`method_verdicts`: the raw and matched differences of several methods (and attacks)
+  as two families of comparisons, Holm-corrected, with one verdict word per method.
 
 All three are also importable from :mod:`sparsepriv_nb.analysis`.
 
@@ -31,7 +33,8 @@ from scipy import stats
 from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._frame_checks import CI, COUNT, NAME, NAMES, SEED, check_frame, row_mask
 
-__all__ = ["match_to_reference", "matched_difference", "confounding_verdict", "VERDICTS"]
+__all__ = ["match_to_reference", "matched_difference", "confounding_verdict", "method_verdicts",
+           "VERDICTS"]
 
 #: The outcomes of :func:`confounding_verdict`.
 VERDICTS = ("survives", "shrinks", "vanishes", "inconclusive", "reverses", "appears", "none",
@@ -368,3 +371,58 @@ def _classify(r: float, rlo: float, rhi: float, c: float, clo: float, chi: float
     if dr:
         return "inconclusive" if clo <= r <= chi else "vanishes"
     return "appears" if dc else "none"
+
+
+# --------------------------------------------------------------------------- families
+
+
+def _seed_t_p(diff: float, sd: float, n: int) -> float:
+    """Two-sided one-sample t-test p-value of a mean of ``n`` seed means with sd ``sd``."""
+    if not (n > 1 and np.isfinite(sd) and sd > 0 and np.isfinite(diff)):
+        return float("nan")
+    return float(2 * stats.t.sf(abs(diff) / (sd / np.sqrt(n)), n - 1))
+
+
+def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
+                    alpha: float = 0.05, control: str = "accuracy (by matching)"):
+    """Raw and accuracy-matched differences of every (attack, method), decided as two
+    families of comparisons with Holm's correction, and one :func:`confounding_verdict` word
+    per row from those decisions.
+
+    Args:
+        frames: ``{attack: one-attack sweep frame}`` (as :func:`match_to_reference` takes).
+        reference, baseline: as in :func:`match_to_reference`.
+        by: the group column (``"method"``).
+        alpha: the family-wise error rate.
+        control: how the verdict text names the control.
+
+    Returns:
+        ``(table, families)``: one row per (attack, method) with the :func:`matched_difference`
+        columns, ``verdict``, ``text``, and ``raw_sentence`` / ``matched_sentence`` (a null
+        states its minimum detectable difference); ``families`` maps ``"raw"`` and
+        ``"matched"`` to :class:`sparsepriv_nb.families.Family` (p-values: seed-level t-tests).
+    """
+    from .families import holm_verdicts
+
+    parts = []
+    for attack, frame in frames.items():
+        m = match_to_reference(frame, metric="auc", reference=reference, baseline=baseline)
+        parts.append(matched_difference(m, by=by).assign(attack=attack))
+    table = pd.concat(parts, ignore_index=True)
+    families = {k: holm_verdicts(
+        [{"name": f"{r.attack}/{getattr(r, by)}", "diff": getattr(r, f"{k}_diff"),
+          "lo": getattr(r, f"{k}_lo"), "hi": getattr(r, f"{k}_hi"),
+          "p": _seed_t_p(getattr(r, f"{k}_diff"), getattr(r, f"{k}_sd"),
+                         getattr(r, f"{k}_n_seeds"))} for r in table.itertuples()],
+        alpha=alpha) for k in ("raw", "matched")}
+    found = {k: f.frame.verdict.isin(["higher", "lower"]).to_numpy() for k, f in families.items()}
+    out = []
+    for i, r in enumerate(table.itertuples()):
+        v = confounding_verdict((r.raw_diff, r.raw_lo, r.raw_hi),
+                                (r.matched_diff, r.matched_lo, r.matched_hi), control=control,
+                                label=f"{getattr(r, by)} vs dense",
+                                detected=(bool(found["raw"][i]), bool(found["matched"][i])))
+        out.append({"verdict": v["verdict"], "text": v["text"].rstrip("."),
+                    **{f"{k}_sentence": f.frame.sentence.iloc[i] for k, f in families.items()},
+                    **{f"{k}_detected": bool(found[k][i]) for k in families}})
+    return pd.concat([table, pd.DataFrame(out)], axis=1), families
