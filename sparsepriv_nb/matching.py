@@ -383,6 +383,15 @@ def _seed_t_p(diff: float, sd: float, n: int) -> float:
     return float(2 * stats.t.sf(abs(diff) / (sd / np.sqrt(n)), n - 1))
 
 
+def _family_sentence(row, detected: bool) -> str:
+    """A family member's sentence; a null whose unadjusted interval excludes 0 says why it is
+    still a null (the family-wise test), so the two never read as a contradiction."""
+    if not detected and (row.lo > 0 or row.hi < 0):
+        return (f"{row.sentence} (Holm p = {row.p_holm:.2g}: the unadjusted interval excludes 0, "
+                "the family-wise test does not)")
+    return row.sentence
+
+
 def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
                     alpha: float = 0.05, control: str = "accuracy (by matching)"):
     """Raw and accuracy-matched differences of every (attack, method), decided as two
@@ -423,6 +432,7 @@ def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
                                 label=f"{getattr(r, by)} vs dense",
                                 detected=(bool(found["raw"][i]), bool(found["matched"][i])))
         out.append({"verdict": v["verdict"], "text": v["text"].rstrip("."),
-                    **{f"{k}_sentence": f.frame.sentence.iloc[i] for k, f in families.items()},
+                    **{f"{k}_sentence": _family_sentence(f.frame.iloc[i], found[k][i])
+                       for k, f in families.items()},
                     **{f"{k}_detected": bool(found[k][i]) for k in families}})
     return pd.concat([table, pd.DataFrame(out)], axis=1), families

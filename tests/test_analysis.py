@@ -423,3 +423,17 @@ def test_method_verdicts_decide_raw_and_matched_as_holm_families():
     table, _ = AN.method_verdicts({"loss": df}, reference="method == 'dense'",
                                   baseline="variant == 'full'")
     assert table.matched_detected.all() and (table.matched_diff < 0).all()
+
+
+def test_method_verdicts_explain_a_null_whose_unadjusted_interval_excludes_zero():
+    from sparsepriv_nb import families, matching
+
+    # three comparisons, each alone "detectable" (interval above 0), none after Holm
+    fam = families.holm_verdicts([{"diff": 0.03, "lo": 0.001, "hi": 0.059, "p": 0.04}] * 3)
+    row = fam.frame.iloc[0]
+    assert row.verdict == "no detectable difference (within noise)"
+    text = matching._family_sentence(row, False)
+    assert "this run could detect" in text and "the family-wise test does not" in text
+    assert "Holm p = 0.12" in text
+    plain = families.holm_verdicts([{"diff": 0.0, "lo": -0.03, "hi": 0.03}]).frame.iloc[0]
+    assert "family-wise" not in matching._family_sentence(plain, False)
