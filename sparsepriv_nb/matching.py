@@ -393,7 +393,8 @@ def _family_sentence(row, detected: bool) -> str:
 
 
 def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
-                    alpha: float = 0.05, control: str = "accuracy (by matching)"):
+                    alpha: float = 0.05, control: str = "accuracy (by matching)",
+                    curve: str = "interp"):
     """Raw and accuracy-matched differences of every (attack, method), decided as two
     families of comparisons with Holm's correction, and one :func:`confounding_verdict` word
     per row from those decisions.
@@ -404,6 +405,7 @@ def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
         by: the group column (``"method"``).
         alpha: the family-wise error rate.
         control: how the verdict text names the control.
+        curve: the reference curve, as in :func:`match_to_reference`.
 
     Returns:
         ``(table, families)``: one row per (attack, method) with the :func:`matched_difference`
@@ -415,7 +417,8 @@ def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
 
     parts = []
     for attack, frame in frames.items():
-        m = match_to_reference(frame, metric="auc", reference=reference, baseline=baseline)
+        m = match_to_reference(frame, metric="auc", reference=reference, baseline=baseline,
+                               curve=curve)
         parts.append(matched_difference(m, by=by).assign(attack=attack))
     table = pd.concat(parts, ignore_index=True)
     families = {k: holm_verdicts(
