@@ -18,7 +18,11 @@ each built on SciPy / statsmodels rather than hand-written algebra:
   whether the effect survives, shrinks, vanishes, reverses or appears;
 
   (these three live in :mod:`sparsepriv_nb.matching` and are re-exported here)
-* :func:`simulate_confounding`: a toy where the answer is known, to see the tools work.
+* :func:`simulate_confounding`: a toy where the answer is known, to see the tools work;
+* :func:`leakage_regime`: do the dense targets overfit and leak as the seed papers' do (train
+  accuracy, generalisation gap and the strongest attack's AUC, each with an interval)?
+* :func:`seed_slopes`: one regression coefficient per seed, the seed-level units of the
+  minimum detectable slope (:func:`sparsepriv_nb.power.seed_mde`).
 
 All functions take a tidy frame with one row per model. Sweep records have one row per
 model x attack: select one attack first (``df[df.attack == "loss"]``); the functions refuse a
@@ -44,14 +48,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import Interval, Options, ParameterError, validate_params
+from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._frame_checks import (CI, COUNT, FINITE, FORMULA_HINT, NAME, NAMES, SEED, TWO_NAMES,
                             check_columns, check_formula, check_frame)
-from .matching import VERDICTS, confounding_verdict, match_to_reference, matched_difference
+from .matching import (VERDICTS, confounding_verdict, match_to_reference, matched_difference,
+                       method_verdicts)
 
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",
            "coef_table", "match_to_reference", "matched_difference", "confounding_verdict",
-           "VERDICTS"]
+           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts"]
 
 
 # --------------------------------------------------------------------------- toy
@@ -322,3 +327,96 @@ def regress(df: pd.DataFrame, formula: str, *, cluster: str | None = "seed",
     validate_params({"ci": ci}, {"ci": CI}, "regress")
     return coef_table(_fit_ols(df, formula, cluster=cluster, cov_type=cov_type, fn="regress"),
                       ci=ci)
+
+
+# --------------------------------------------------------------------------- regime and seeds
+
+#: What "leaks as the seed papers' targets do" means here (issue 18): the dense target fits its
+#: training set, generalises visibly worse, and the strongest attack beats chance clearly.
+REGIME = {"train_acc": 0.99, "gen_gap": 0.10, "auc_lo": 0.65}
+
+
+def leakage_regime(df: pd.DataFrame, *, seed: str = "seed", confidence: float = 0.95,
+                   thresholds: dict | None = None) -> pd.DataFrame:
+    """Per seed, whether the dense target is in the leaking regime of :data:`REGIME`.
+
+    Args:
+        df: the records of the dense targets, one row per (seed, attack), with ``train_acc``,
+            ``test_acc``, ``n_members`` (as many non-members), ``auc``, ``auc_lo``, ``auc_hi``.
+        seed: the seed column.
+        confidence: of the Wilson intervals of the accuracies and the gap's normal interval
+            (``sqrt(p_tr (1 - p_tr) / n + p_te (1 - p_te) / n)``).
+        thresholds: overrides of :data:`REGIME`.
+
+    Returns:
+        One row per seed: ``train_acc`` (``_lo``, ``_hi``), ``test_acc``, ``gen_gap`` (``_lo``,
+        ``_hi``), the strongest ``attack`` (highest AUC) with ``auc``, ``auc_lo``, ``auc_hi``,
+        and ``leaks``: all three thresholds met (by the estimates; the AUC by its lower bound).
+
+    Example:
+        >>> rows = pd.DataFrame(dict(seed=0, attack=["loss", "lira"], train_acc=1.0,
+        ...                          test_acc=0.8, n_members=500, auc=[0.64, 0.75],
+        ...                          auc_lo=[0.61, 0.72], auc_hi=[0.67, 0.78]))
+        >>> r = leakage_regime(rows).iloc[0]
+        >>> r.attack, round(float(r.gen_gap), 2), bool(r.leaks)
+        ('lira', 0.2, True)
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    fn = "leakage_regime"
+    validate_params({"confidence": confidence, "seed": seed}, {"confidence": CI, "seed": NAME},
+                    fn)
+    need = ["train_acc", "test_acc", "n_members", "auc", "auc_lo", "auc_hi", seed]
+    validate_params({"df": df}, {"df": [InstanceOf(pd.DataFrame, "a pandas DataFrame")]}, fn)
+    check_columns(df, {"df": need}, fn)  # several attacks per model allowed: the strongest wins
+    d = df.dropna(subset=need)
+    if d.empty:
+        raise ParameterError(f"The 'df' parameter of {fn} must have rows without NaN in {need}.")
+    t = {**REGIME, **(thresholds or {})}
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    rows = []
+    for s, part in d.groupby(seed, sort=True):
+        best = part.loc[part["auc"].idxmax()]
+        n = int(best["n_members"])
+        row = {seed: s, "n_members": n}
+        for col in ("train_acc", "test_acc"):
+            p = float(best[col])
+            lo, hi = proportion_confint(round(p * n), n, alpha=1 - confidence, method="wilson")
+            row.update({col: p, f"{col}_lo": float(lo), f"{col}_hi": float(hi)})
+        gap = row["train_acc"] - row["test_acc"]
+        se = np.sqrt(sum(row[c] * (1 - row[c]) for c in ("train_acc", "test_acc")) / n)
+        row.update(gen_gap=gap, gen_gap_lo=float(gap - z * se), gen_gap_hi=float(gap + z * se),
+                   attack=best.get("attack", ""), auc=float(best["auc"]),
+                   auc_lo=float(best["auc_lo"]), auc_hi=float(best["auc_hi"]))
+        row["leaks"] = bool(row["train_acc"] >= t["train_acc"] and gap >= t["gen_gap"]
+                            and row["auc_lo"] > t["auc_lo"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seed_slopes(df: pd.DataFrame, formula: str, term: str, *, seed: str = "seed") -> pd.Series:
+    """The coefficient of ``term`` in ``formula`` fitted by OLS within each seed: the seed-level
+    estimates whose spread sets the minimum detectable slope
+    (:func:`sparsepriv_nb.power.seed_mde`).
+
+    Example:
+        >>> toy = simulate_confounding(300, direct_effect=0.4, seed=0)
+        >>> toy = toy.assign(seed=np.arange(300) % 3)
+        >>> s = seed_slopes(toy, "y ~ x", "x")
+        >>> list(s.index), bool((s > 0).all())
+        ([0, 1, 2], True)
+    """
+    import statsmodels.formula.api as smf
+
+    fn = "seed_slopes"
+    validate_params({"term": term, "seed": seed}, {"term": NAME, "seed": NAME}, fn)
+    check_frame(df, fn, {"seed": seed}, min_rows=2)
+    check_formula(df, formula, fn, env=globals())
+    out = {}
+    for s, part in df.groupby(seed, sort=True):
+        params = smf.ols(formula, data=part, missing="drop").fit().params
+        if term not in params.index:
+            raise ParameterError(f"The 'term' parameter of {fn} must be a term of the formula "
+                                 f"{formula!r}: one of {list(params.index)}. Got {term!r}.")
+        out[s] = float(params[term])
+    return pd.Series(out, name=term).rename_axis(seed)

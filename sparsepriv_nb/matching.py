@@ -8,7 +8,9 @@ the full dense model:
   attack curve, interpolated at its own accuracy;
 * :func:`matched_difference`: a per-method difference with an interval over seeds;
 * :func:`confounding_verdict`: a raw and a controlled estimate with their intervals ->
-  whether the effect survives, shrinks, vanishes, reverses or appears.
+  whether the effect survives, shrinks, vanishes, reverses or appears;
+* :func:`method_verdicts`: the raw and matched differences of several methods (and attacks)
+  as two families of comparisons, Holm-corrected, with one verdict word per method.
 
 All three are also importable from :mod:`sparsepriv_nb.analysis`.
 
@@ -31,10 +33,11 @@ from scipy import stats
 from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._frame_checks import CI, COUNT, NAME, NAMES, SEED, check_frame, row_mask
 
-__all__ = ["match_to_reference", "matched_difference", "confounding_verdict", "VERDICTS"]
+__all__ = ["match_to_reference", "matched_difference", "confounding_verdict", "method_verdicts",
+           "VERDICTS"]
 
 #: The outcomes of :func:`confounding_verdict`.
-VERDICTS = ("survives", "shrinks", "vanishes", "reverses", "appears", "none",
+VERDICTS = ("survives", "shrinks", "vanishes", "inconclusive", "reverses", "appears", "none",
             "not measurable")
 
 
@@ -263,7 +266,7 @@ def _direction(est: float, lo: float, hi: float) -> int:
 
 def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
                         label: str = "sparsity effect", fmt: str = "{:+.3f}",
-                        control: str = "accuracy") -> dict:
+                        control: str = "accuracy", detected=None) -> dict:
     """What happens to an effect once a covariate (by default accuracy) is controlled for.
 
     Each argument is ``(estimate, lo, hi)``. An estimate is *detectable* when its interval
@@ -274,7 +277,10 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
     * ``"shrinks"``: both detectable with the same sign, the controlled one smaller in size and
       the raw estimate outside its interval (``"grows"`` is reported as ``"survives"`` with the
       numbers);
-    * ``"vanishes"``: raw detectable, controlled not;
+    * ``"vanishes"``: raw detectable, controlled not, and the controlled interval excludes the
+      raw estimate (control moved the estimate, not only widened its interval);
+    * ``"inconclusive"``: raw detectable, controlled not, but the controlled interval still
+      contains the raw estimate: the run cannot tell a vanished effect from a wider interval;
     * ``"reverses"``: both detectable with opposite signs;
     * ``"appears"``: raw not detectable, controlled detectable;
     * ``"none"``: neither detectable (within noise at this sample size);
@@ -283,6 +289,9 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
 
     Args:
         raw, controlled: ``(estimate, lo, hi)`` before and after control.
+        detected: optional ``(raw_detected, controlled_detected)`` flags replacing "the
+            interval excludes 0" (e.g. Holm's decisions in a family of comparisons,
+            :func:`sparsepriv_nb.families.holm_verdicts`).
         label: what the effect is, at the start of ``text``.
         fmt: number format in ``text``.
         control: what was controlled for, as ``text`` names it (``"accuracy"``,
@@ -299,6 +308,8 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
         'x: vanishes once the generalisation gap is controlled for (t'
         >>> confounding_verdict((-0.08, -0.12, -0.04), (-0.03, -0.05, -0.01))["verdict"]
         'shrinks'
+        >>> confounding_verdict((-0.08, -0.12, -0.04), (-0.03, -0.09, 0.03))["verdict"]
+        'inconclusive'
     """
     validate_params(dict(raw=raw, controlled=controlled, label=label, fmt=fmt, control=control),
                     dict(raw=_TRIPLE, controlled=_TRIPLE, label=[InstanceOf(str, "a str")],
@@ -307,8 +318,12 @@ def confounding_verdict(raw: Sequence[float], controlled: Sequence[float], *,
                          control=[InstanceOf(str, "a non-empty str naming the covariate",
                                              lambda v: bool(v.strip()))]),
                     "confounding_verdict")
+    if detected is not None and not (len(detected) == 2
+                                     and all(isinstance(d, (bool, np.bool_)) for d in detected)):
+        raise ParameterError("The 'detected' parameter of confounding_verdict must be None or "
+                             f"two booleans (raw, controlled). Got {detected!r} instead.")
     vals = [tuple(float(v) for v in raw), tuple(float(v) for v in controlled)]
-    v = _classify(*vals[0], *vals[1])
+    v = _classify(*vals[0], *vals[1], detected=detected)
     (r, rlo, rhi), (c, clo, chi) = vals
     f, k = fmt.format, control
     nums = f"raw {f(r)} [{f(rlo)}, {f(rhi)}], controlled for {k} {f(c)} [{f(clo)}, {f(chi)}]"
@@ -321,7 +336,10 @@ _TRIPLE = [InstanceOf((tuple, list, np.ndarray, pd.Series), "(estimate, lo, hi),
 _VERDICT_WORDS = {
     "survives": "survives control for {k}",
     "shrinks": "shrinks once {k} is controlled for, but stays detectable",
-    "vanishes": "vanishes once {k} is controlled for (the controlled interval covers 0)",
+    "vanishes": "vanishes once {k} is controlled for (the controlled interval covers 0 and "
+                "excludes the raw estimate)",
+    "inconclusive": "detectable raw, not once {k} is controlled for, but the controlled interval "
+                    "still contains the raw estimate (the run cannot tell)",
     "reverses": "reverses sign once {k} is controlled for",
     "appears": "within noise raw, detectable once {k} is controlled for",
     "none": "not detectable, raw or controlled (within noise at this sample size)",
@@ -337,15 +355,87 @@ def _formats_a_number(fmt: str) -> bool:
     return True
 
 
-def _classify(r: float, rlo: float, rhi: float, c: float, clo: float, chi: float) -> str:
+def _classify(r: float, rlo: float, rhi: float, c: float, clo: float, chi: float, *,
+              detected=None) -> str:
     """One of :data:`VERDICTS` for a raw and a controlled ``(estimate, lo, hi)``."""
     if not np.isfinite([r, rlo, rhi, c, clo, chi]).all():
         return "not measurable"
     dr, dc = _direction(r, rlo, rhi), _direction(c, clo, chi)
+    if detected is not None:  # e.g. Holm's decisions: detected means a non-zero sign
+        dr = int(np.sign(r)) if detected[0] else 0
+        dc = int(np.sign(c)) if detected[1] else 0
     if dr and dc:
         if dr != dc:
             return "reverses"
         return "shrinks" if abs(c) < abs(r) and not clo <= r <= chi else "survives"
     if dr:
-        return "vanishes"
+        return "inconclusive" if clo <= r <= chi else "vanishes"
     return "appears" if dc else "none"
+
+
+# --------------------------------------------------------------------------- families
+
+
+def _seed_t_p(diff: float, sd: float, n: int) -> float:
+    """Two-sided one-sample t-test p-value of a mean of ``n`` seed means with sd ``sd``."""
+    if not (n > 1 and np.isfinite(sd) and sd > 0 and np.isfinite(diff)):
+        return float("nan")
+    return float(2 * stats.t.sf(abs(diff) / (sd / np.sqrt(n)), n - 1))
+
+
+def _family_sentence(row, detected: bool) -> str:
+    """A family member's sentence; a null whose unadjusted interval excludes 0 says why it is
+    still a null (the family-wise test), so the two never read as a contradiction."""
+    if not detected and (row.lo > 0 or row.hi < 0):
+        return (f"{row.sentence} (Holm p = {row.p_holm:.2g}: the unadjusted interval excludes 0, "
+                "the family-wise test does not)")
+    return row.sentence
+
+
+def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
+                    alpha: float = 0.05, control: str = "accuracy (by matching)",
+                    curve: str = "interp"):
+    """Raw and accuracy-matched differences of every (attack, method), decided as two
+    families of comparisons with Holm's correction, and one :func:`confounding_verdict` word
+    per row from those decisions.
+
+    Args:
+        frames: ``{attack: one-attack sweep frame}`` (as :func:`match_to_reference` takes).
+        reference, baseline: as in :func:`match_to_reference`.
+        by: the group column (``"method"``).
+        alpha: the family-wise error rate.
+        control: how the verdict text names the control.
+        curve: the reference curve, as in :func:`match_to_reference`.
+
+    Returns:
+        ``(table, families)``: one row per (attack, method) with the :func:`matched_difference`
+        columns, ``verdict``, ``text``, and ``raw_sentence`` / ``matched_sentence`` (a null
+        states its minimum detectable difference); ``families`` maps ``"raw"`` and
+        ``"matched"`` to :class:`sparsepriv_nb.families.Family` (p-values: seed-level t-tests).
+    """
+    from .families import holm_verdicts
+
+    parts = []
+    for attack, frame in frames.items():
+        m = match_to_reference(frame, metric="auc", reference=reference, baseline=baseline,
+                               curve=curve)
+        parts.append(matched_difference(m, by=by).assign(attack=attack))
+    table = pd.concat(parts, ignore_index=True)
+    families = {k: holm_verdicts(
+        [{"name": f"{r.attack}/{getattr(r, by)}", "diff": getattr(r, f"{k}_diff"),
+          "lo": getattr(r, f"{k}_lo"), "hi": getattr(r, f"{k}_hi"),
+          "p": _seed_t_p(getattr(r, f"{k}_diff"), getattr(r, f"{k}_sd"),
+                         getattr(r, f"{k}_n_seeds"))} for r in table.itertuples()],
+        alpha=alpha) for k in ("raw", "matched")}
+    found = {k: f.frame.verdict.isin(["higher", "lower"]).to_numpy() for k, f in families.items()}
+    out = []
+    for i, r in enumerate(table.itertuples()):
+        v = confounding_verdict((r.raw_diff, r.raw_lo, r.raw_hi),
+                                (r.matched_diff, r.matched_lo, r.matched_hi), control=control,
+                                label=f"{getattr(r, by)} vs dense",
+                                detected=(bool(found["raw"][i]), bool(found["matched"][i])))
+        out.append({"verdict": v["verdict"], "text": v["text"].rstrip("."),
+                    **{f"{k}_sentence": _family_sentence(f.frame.iloc[i], found[k][i])
+                       for k, f in families.items()},
+                    **{f"{k}_detected": bool(found[k][i]) for k in families}})
+    return pd.concat([table, pd.DataFrame(out)], axis=1), families

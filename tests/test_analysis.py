@@ -297,6 +297,7 @@ def test_matching_validates_its_selectors():
     ((-0.08, -0.12, -0.04), (-0.07, -0.10, -0.04), "survives"),
     ((-0.08, -0.10, -0.06), (-0.03, -0.05, -0.01), "shrinks"),
     ((-0.08, -0.12, -0.04), (-0.01, -0.05, 0.03), "vanishes"),
+    ((-0.08, -0.12, -0.04), (-0.01, -0.09, 0.07), "inconclusive"),  # still covers the raw one
     ((-0.08, -0.12, -0.04), (0.05, 0.02, 0.08), "reverses"),
     ((0.01, -0.02, 0.04), (0.05, 0.02, 0.08), "appears"),
     ((0.01, -0.02, 0.04), (0.0, -0.03, 0.03), "none"),
@@ -306,6 +307,17 @@ def test_confounding_verdicts(raw, controlled, expected):
     v = AN.confounding_verdict(raw, controlled, label="the effect")
     assert v["verdict"] == expected
     assert f"{raw[0]:+.3f}" in v["text"]
+
+
+def test_confounding_verdict_takes_detection_flags():
+    # Holm's decisions replace "the interval excludes 0": a raw interval above 0 that the
+    # family correction does not confirm is not a detection
+    raw, ctl = (0.05, 0.01, 0.09), (0.0, -0.03, 0.03)
+    assert AN.confounding_verdict(raw, ctl)["verdict"] == "vanishes"
+    assert AN.confounding_verdict(raw, ctl, detected=(False, False))["verdict"] == "none"
+    assert AN.confounding_verdict(raw, ctl, detected=(True, False))["verdict"] == "vanishes"
+    with pytest.raises(ValueError, match="'detected' parameter of confounding_verdict"):
+        AN.confounding_verdict(raw, ctl, detected=(1, 0))
 
 
 def test_confounding_verdict_validates():
@@ -351,3 +363,77 @@ def test_fig1_replica_plots_means_over_seeds_with_sd_bars():
     with pytest.raises(ValueError, match="'y' parameter of plot_accuracy_vs_defense must name "
                                          "columns of the data"):
         PS.plot_accuracy_vs_defense(df, y="auc")
+
+
+# --------------------------------------------------------------------------- regime, seeds
+
+
+def _dense_rows(train_acc=1.0, test_acc=0.8, aucs=((0.64, 0.61, 0.67), (0.75, 0.72, 0.78))):
+    return pd.DataFrame([dict(seed=s, attack=a, train_acc=train_acc, test_acc=test_acc,
+                              n_members=500, auc=auc, auc_lo=lo, auc_hi=hi)
+                         for s in (0, 1) for a, (auc, lo, hi) in zip(("loss", "lira"), aucs)])
+
+
+def test_leakage_regime_takes_the_strongest_attack_and_all_three_criteria():
+    r = AN.leakage_regime(_dense_rows())
+    assert list(r.seed) == [0, 1] and (r.attack == "lira").all() and r.leaks.all()
+    assert r.gen_gap.iloc[0] == pytest.approx(0.2)
+    # Wilson interval of 400 / 500 and the gap's normal interval
+    assert r.test_acc_lo.iloc[0] == pytest.approx(0.7627, abs=1e-3)
+    se = np.sqrt(0.8 * 0.2 / 500)
+    assert r.gen_gap_hi.iloc[0] == pytest.approx(0.2 + 1.959964 * se, abs=1e-6)
+    # each criterion alone can fail the regime
+    assert not AN.leakage_regime(_dense_rows(train_acc=0.98, test_acc=0.78)).leaks.any()
+    assert not AN.leakage_regime(_dense_rows(test_acc=0.95)).leaks.any()
+    weak = ((0.64, 0.61, 0.67), (0.68, 0.645, 0.71))  # AUC fine, its lower bound not
+    assert not AN.leakage_regime(_dense_rows(aucs=weak)).leaks.any()
+
+
+def test_leakage_regime_names_missing_columns():
+    with pytest.raises(ValueError, match="'df' parameter of leakage_regime"):
+        AN.leakage_regime(_dense_rows().drop(columns="n_members"))
+
+
+def test_seed_slopes_are_the_per_seed_ols_coefficients():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"seed": np.repeat([0, 1, 2], 20), "x": np.tile(np.linspace(0, 1, 20), 3)})
+    true = {0: 0.1, 1: 0.2, 2: 0.3}
+    df["y"] = df.seed.map(true) * df.x + 0.001 * rng.normal(size=len(df))
+    s = AN.seed_slopes(df, "y ~ x", "x")
+    assert s.to_dict() == pytest.approx(true, abs=0.01)
+    # pooled OLS over identical per-seed designs is the mean of the per-seed slopes
+    pooled = AN.regress(df, "y ~ x").set_index("term").loc["x", "coef"]
+    assert pooled == pytest.approx(s.mean(), abs=1e-9)
+    with pytest.raises(ValueError, match="'term' parameter of seed_slopes"):
+        AN.seed_slopes(df, "y ~ x", "z")
+
+
+def test_method_verdicts_decide_raw_and_matched_as_holm_families():
+    # no effect at matched accuracy, a large raw one (sparse models are less accurate)
+    df = _synthetic_sweep(0.0, noise=0.01, seeds=range(6))
+    table, fams = AN.method_verdicts({"loss": df}, reference="method == 'dense'",
+                                     baseline="variant == 'full'")
+    assert list(table.method) == ["magnitude", "random"] and (table.attack == "loss").all()
+    assert table.raw_detected.all() and not table.matched_detected.any()
+    assert (table.verdict == "vanishes").all()
+    assert fams["matched"].n_detected == 0 and fams["raw"].n_detected == 2
+    assert all("this run could detect" in s for s in table.matched_sentence)
+    # a planted matched offset is found in every method, and survives the raw comparison too
+    df = _synthetic_sweep(-0.05, noise=0.005, seeds=range(6))
+    table, _ = AN.method_verdicts({"loss": df}, reference="method == 'dense'",
+                                  baseline="variant == 'full'")
+    assert table.matched_detected.all() and (table.matched_diff < 0).all()
+
+
+def test_method_verdicts_explain_a_null_whose_unadjusted_interval_excludes_zero():
+    from sparsepriv_nb import families, matching
+
+    # three comparisons, each alone "detectable" (interval above 0), none after Holm
+    fam = families.holm_verdicts([{"diff": 0.03, "lo": 0.001, "hi": 0.059, "p": 0.04}] * 3)
+    row = fam.frame.iloc[0]
+    assert row.verdict == "no detectable difference (within noise)"
+    text = matching._family_sentence(row, False)
+    assert "this run could detect" in text and "the family-wise test does not" in text
+    assert "Holm p = 0.12" in text
+    plain = families.holm_verdicts([{"diff": 0.0, "lo": -0.03, "hi": 0.03}]).frame.iloc[0]
+    assert "family-wise" not in matching._family_sentence(plain, False)
