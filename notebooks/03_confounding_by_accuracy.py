@@ -592,9 +592,9 @@ ax.grid(alpha=0.3)
 # **Exercises**
 #
 # Open-ended (no automatic check; each says what a good answer shows):
-# 1. Change `MAIN_ATTACK` to `"shokri"`: do the correlations and regressions of sections 4
-#    and 5 change with the attack? (Section 7's table already compares the verdicts of every
-#    attack.)
+# 1. Add `"loss"` to `ATTACKS` and set `MAIN_ATTACK = "loss"`: do the correlations and
+#    regressions of sections 4 and 5 change with the attack? (Section 7's table then compares
+#    the verdicts of both attacks.)
 #    *A good answer* puts the density coefficient (with its interval) of both attacks side by
 #    side and says whether the sign or the verdict changes, not only the point estimate.
 # 2. Add `"lottery"` to `METHODS`: is a lottery ticket more private than a dense model of the
@@ -604,8 +604,8 @@ ax.grid(alpha=0.3)
 # 3. Reload this run's `03_sweep_results.csv` (in the notebook's working folder; in a report,
 #    the `03_confounding_by_accuracy/` folder beside the executed notebook) with
 #    `pd.read_csv` and repeat section 5 with `tpr_at_1pct_fpr` as the response. Then compare
-#    with the other profile (`sparsepriv-nb run --profile standard --only 03` runs
-#    Fashion-MNIST, LeNet-5 and offline LiRA).
+#    with the other profile (`sparsepriv-nb run --profile standard --only 03` runs eight seeds
+#    of a wider MLP on a Fashion-MNIST subset, with the loss attack and offline LiRA).
 #    *A good answer* notes that TPR at 1 % FPR is far noisier than AUC (wider intervals, a
 #    larger MDE), so a null here says less than a null on AUC.
 # 4. Replace `"auc ~ log_density + test_acc"` by a model with an interaction,
@@ -614,7 +614,7 @@ ax.grid(alpha=0.3)
 #    remembers that with an interaction the main effect of density is its effect at
 #    `test_acc = 0`, far outside the data: centre `test_acc` first.
 # 5. The dense curves of section 6 are noisy: match with `curve="linear"` (an OLS line through
-#    each seed's dense models; pass it to both `match_to_reference` calls, in sections 6 and 7)
+#    each seed's dense models; pass it to `match_to_reference` in section 6 and to `method_verdicts` in section 7)
 #    and compare the intervals.
 #    *A good answer* reports both intervals: a line through the dense models averages out their
 #    noise (narrower intervals when the dense AUC is close to linear in accuracy), at the price
