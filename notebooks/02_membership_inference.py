@@ -266,8 +266,8 @@ print("Verdict: the dense target " + ("leaks as the seed papers' targets do (tra
       "accuracy >= 0.99, gap >= 0.10, strongest AUC above 0.65): read the comparisons below with care."))
 
 # %% [markdown]
-# Does each attack beat chance on the dense target? Five tests of one kind form a *family*:
-# Holm's correction keeps the chance of any false "beats chance" at 5 %.
+# Does each attack beat chance on the dense target? These tests, one per attack, form a
+# *family*: Holm's correction keeps the chance of any false "beats chance" among them at 5 %.
 
 # %%
 chance = spn.families.holm_verdicts(
@@ -608,17 +608,18 @@ for v in class_family.frame.itertuples():
     mde = spn.power.seed_mde(v.sd, v.n, alpha=0.05 / len(seed_rows))  # t-based, at the Holm family's first level
     sentence = v.sentence if v.verdict != spn.metrics.NO_DIFFERENCE else spn.power.DETECTABLE_SENTENCE.format(
         mde=f"{mde:.3f}")
-    print(f"Verdict: {v.name}: AUC with {hi_c} minus {lo_c} classes: {sentence} (mean paired difference over "
-          f"{v.n} seeds {v.diff:+.3f}, 95 % t-interval [{v.lo:+.3f}, {v.hi:+.3f}]).")
+    print(f"Verdict: {v.name}: AUC with {hi_c} minus {lo_c} classes, mean paired difference over {v.n} seeds: "
+          f"{sentence} (estimate {v.diff:+.3f}, 95 % t-interval [{v.lo:+.3f}, {v.hi:+.3f}]).")
 print(class_family.summary())
 
 # %% [markdown]
-# Why the loss and Salem rows are so close at 2 classes: Salem's features are the sorted top
-# probabilities, and with two classes they are $(p_{max}, 1 - p_{max})$, a single number, so
-# the attack can only rank samples by $p_{max}$. The loss ranks them by $p_y$, and
-# $p_y = p_{max}$ whenever the model predicts the true label. The two attacks can therefore
-# rank samples differently only on misclassified ones (or where Salem's fitted classifier is
-# not monotone in $p_{max}$). On one 2-class target:
+# Why the loss and Salem numbers at 2 classes are mirror images or copies of each other (the
+# same AUC, or one near $1 - $ the other): Salem's features are the sorted top probabilities,
+# and with two classes they are $(p_{max}, 1 - p_{max})$, a single number, so the attack can
+# only rank samples by $p_{max}$, in the direction its classifier learned on the shadows. The
+# loss ranks them by $p_y$, and $p_y = p_{max}$ whenever the model predicts the true label.
+# The two attacks can therefore rank samples differently only on misclassified ones, or in
+# direction. On one 2-class target:
 
 # %%
 two = base.replace(data__n_classes=lo_c, data__train_size=CLASS_MEMBERS, seed=CLASS_SEEDS[0],
@@ -629,9 +630,11 @@ t2 = two_out["target"]
 correct = (t2.logits.argmax(1) == t2.labels).double().mean().item()
 rho = stats.spearmanr(two_out["scores"]["loss"], two_out["scores"]["salem"]).statistic
 auc2 = two_df.set_index("attack").auc
+alike = ("Salem ranks the samples as the loss does" if rho > 0.8 else "Salem ranks the samples in reverse: on "
+         "the shadows its classifier learned the opposite direction" if rho < -0.8 else "the rankings differ")
 print(f"{lo_c} classes, seed {CLASS_SEEDS[0]}: the target classifies {correct:.1%} of the attacked samples "
-      f"correctly; Spearman rank correlation of the loss and Salem scores {rho:.3f}; AUC loss {auc2['loss']:.3f}, "
-      f"Salem {auc2['salem']:.3f}.")
+      f"correctly; Spearman rank correlation of the loss and Salem scores {rho:+.3f} ({alike}); AUC loss "
+      f"{auc2['loss']:.3f}, Salem {auc2['salem']:.3f}.")
 
 # %% [markdown]
 # ## 10. Attack-measured privacy vs differential privacy

@@ -2,11 +2,11 @@
 probability vector, the attack a peer toolkit (ART's black box, ``gb``) fits on the same data.
 
 Targets of the quick profile as notebook 02 builds them (its quick parameters: an MLP on the
-embedded Fashion-MNIST subset, seed 0): the dense model, the magnitude-pruned one at ``DENSITY`` and the sparsest of its
-density sweep. Trained models come from the experiment cache (``data/cache``), so a machine
-that ran the notebooks or ``benchmarks/peers.py`` trains nothing. The comparison is the one
-``benchmarks/peers.py`` makes against ART, with scikit-learn's ``GradientBoostingClassifier``
-(ART's ``gb`` model) on ``[softmax(z), onehot(y)]``.
+embedded Fashion-MNIST subset, seed 0): the dense model, the magnitude-pruned one at ``DENSITY``
+and the sparsest of its density sweep. Trained models come from the experiment cache
+(``data/cache``), so a machine that ran the notebooks or ``benchmarks/peers.py`` trains nothing.
+The comparison is the one ``benchmarks/peers.py`` makes against ART, with scikit-learn's
+``GradientBoostingClassifier`` (ART's ``gb`` model) on ``[softmax(z), onehot(y)]``.
 
 Before the fix (``true_class=False``: sorted log-probabilities and the one-hot label only) the
 sparsest target failed: shokri 0.500 against gradient boosting 0.521; a misclassified
