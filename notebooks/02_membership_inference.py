@@ -350,6 +350,8 @@ ax.plot([n_mem], [main.mde], "s", color="k", label=f"this run ({n_mem} members)"
 ax.axhline(0.02, ls="--", color="grey", label="MDE 0.02")
 ax.set(xscale="log", xlabel="members per target (as many non-members; log scale)",
        ylabel="minimum detectable AUC difference", title="MDE at power 0.8, alpha 0.05")
+ax.set_xticks(sizes, [f"{v:d}" for v in sizes], minor=False)
+ax.minorticks_off()
 ax.legend()
 print(f"MDE of the main comparison with {n_mem} members: {main.mde:.3f} AUC; an MDE of 0.02 needs about {need} "
       f"members (and as many non-members).")
