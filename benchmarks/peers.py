@@ -69,7 +69,8 @@ def notebook_params(profile: str, overrides: dict) -> dict:
 def target_configs(p: dict) -> dict[str, E.ExperimentConfig]:
     """The dense target and the magnitude-pruned one, configured as notebook 02 does."""
     base = E.ExperimentConfig(
-        data={"name": p["DATASET"], "max_samples": p["MAX_SAMPLES"]},
+        data={"name": p["DATASET"], "max_samples": p["MAX_SAMPLES"],
+              "train_size": p.get("TRAIN_SIZE")},
         model={"arch": p["ARCH"]},
         train={"epochs": p["EPOCHS"], "finetune_epochs": p["FINETUNE_EPOCHS"], "lr": p["LR"]},
         attack={"names": tuple(p["ATTACKS"]), "n_shadows": p["N_SHADOWS"],

@@ -7,9 +7,9 @@ elif-dispatched ``_train_fresh``), run on this project's CPU build of torch with
                            attacks=("loss", "modified_entropy-per-class"), seed=0)
     df, o = run_experiment(cfg, cache=False, return_outputs=True)
 
-(notebook 02's quick profile: digits, MLP, density 0.25 for the pruned targets). Attack metrics
-that issue 7's fixes were *meant* to change are not pinned here: Shokri / Salem (the attack
-classifiers' hyperparameters are now chosen on the shadow data) and anything with
+(notebook 02's quick profile before issue 18: digits, MLP, density 0.25 for the pruned targets).
+Attack metrics that issue 7's fixes were *meant* to change are not pinned here: Shokri / Salem
+(the attack classifiers' hyperparameters are now chosen on the shadow data) and anything with
 ``n_shadows > 1`` (each shadow now trains on its own split of the shadow pool). The loss and
 per-class modified-entropy thresholds with one shadow, and the models, must not move.
 """

@@ -1,12 +1,12 @@
 """Issue 22: the default shadow-model attack is not weaker than gradient boosting on the
 probability vector, the attack a peer toolkit (ART's black box, ``gb``) fits on the same data.
 
-Targets of the quick profile as notebook 02 builds them (digits MLP, its quick parameters,
-seed 0): the dense model, the magnitude-pruned one at ``DENSITY`` and the sparsest of its
-density sweep. Trained models come from the experiment cache (``data/cache``), so a machine
-that ran the notebooks or ``benchmarks/peers.py`` trains nothing. The comparison is the one
-``benchmarks/peers.py`` makes against ART, with scikit-learn's ``GradientBoostingClassifier``
-(ART's ``gb`` model) on ``[softmax(z), onehot(y)]``.
+Targets of the quick profile as notebook 02 builds them (its quick parameters: an MLP on the
+embedded Fashion-MNIST subset, seed 0): the dense model, the magnitude-pruned one at ``DENSITY``
+and the sparsest of its density sweep. Trained models come from the experiment cache
+(``data/cache``), so a machine that ran the notebooks or ``benchmarks/peers.py`` trains nothing.
+The comparison is the one ``benchmarks/peers.py`` makes against ART, with scikit-learn's
+``GradientBoostingClassifier`` (ART's ``gb`` model) on ``[softmax(z), onehot(y)]``.
 
 Before the fix (``true_class=False``: sorted log-probabilities and the one-hot label only) the
 sparsest target failed: shokri 0.500 against gradient boosting 0.521; a misclassified
@@ -30,7 +30,8 @@ def _quick_targets():
     info = next(n for n in cli.find_notebooks() if n.key == "02")
     p = {**info.parameters, **cli.resolve_parameters(info, cli.load_profile("quick"), {})}
     base = E.ExperimentConfig(
-        data={"name": p["DATASET"], "max_samples": p["MAX_SAMPLES"]}, model={"arch": p["ARCH"]},
+        data={"name": p["DATASET"], "max_samples": p["MAX_SAMPLES"], "train_size": p["TRAIN_SIZE"]},
+        model={"arch": p["ARCH"]},
         train={"epochs": p["EPOCHS"], "finetune_epochs": p["FINETUNE_EPOCHS"], "lr": p["LR"]},
         attack={"names": ("shokri",), "n_shadows": p["N_SHADOWS"]}, seed=p["SEED"])
     return {d: base if d == 1.0 else base.replace(sparsity__method="magnitude-global",
