@@ -438,7 +438,7 @@ ax.invert_xaxis()  # sparser to the right
 # when global pruning leaves a layer almost empty and both networks predict one class for
 # every input, exercise 2) has no spread to test and is reported as such.
 
-# %% tags=["verdict"]
+# %% tags=["verdict", "headline"]
 def paired(a, b, column, requested, frame=results):
     """Mean difference a - b over seeds, its t-interval, standard error and t-test p-value."""
     rows = frame[frame.requested.round(6) == round(requested, 6)]
@@ -471,9 +471,42 @@ comparisons = [paired("magnitude-global", "random", column, d)
 comparisons.append(paired("lottery ticket", "IMP", "test_acc", (1 - IMP_AMOUNT) ** IMP_ROUNDS))
 family = spn.families.holm_verdicts(comparisons)
 m = int(family.frame.p.notna().sum())
+acc_tests = family.frame[family.frame.name.str.startswith("test_acc")
+                         & family.frame.name.str.endswith("random")]
+found = acc_tests[~acc_tests.verdict.isin([spn.metrics.NO_DIFFERENCE, "not measurable here"])]
+strict = {r.name.split("density ")[1].split(",")[0]: spn.power.seed_mde(r.sd, r.n, alpha=0.05 / m)
+          for r in acc_tests.itertuples() if r.sd > 0}
+best = min(strict, key=strict.get) if strict else None
+print(f"Verdict: accuracy vs density after fine-tuning, magnitude-global minus random, paired "
+      f"over {len(SEEDS)} seeds: "
+      + ("; ".join(f"{r.verdict} at density {r.name.split('density ')[1].split(',')[0]} "
+                   f"({r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}])" for r in found.itertuples())
+         if len(found) else "no detectable difference at any density")
+      + f" ({len(found)} of {len(acc_tests)} densities after Holm"
+      + (f"; at Holm's level the most precise one, density {best}, could detect |difference| "
+         f">= {strict[best]:.3f}, and {sum(v > 1 for v in strict.values())} could detect no "
+         "difference at all (MDE > 1))." if strict else ")."))
 for r in family.frame.itertuples():
     print(f"{r.name}: {sentence(r, m)}")
 print(family.summary())
+
+# %% [markdown]
+# **How the MDE shrinks with the number of seeds.** These comparisons are paired over seeds,
+# so their MDE (power 0.8, one comparison at the 5 % level, t-based) is set by the spread of
+# the per-seed differences and by the number of seeds; the test set's size enters only through
+# that spread. Below, the median spread of the test-accuracy differences (magnitude-global
+# minus random) projected to more seeds (`spn.power.seed_mde_table`, `needed_sentence`).
+
+# %%
+sds = acc_tests.sd[acc_tests.sd > 0]
+if len(sds) and len(SEEDS) >= 2:
+    sd_mid = float(sds.median())
+    seed_counts = sorted({len(SEEDS), 5, 10, 20, 50})
+    print(spn.power.seed_mde_table(sd_mid, seed_counts).round(3).to_string(index=False))
+    print(f"Median spread of the per-seed differences: {sd_mid:.3f} (over {len(sds)} densities). "
+          + spn.power.needed_sentence(0.02, sd=sd_mid, n_seeds=len(SEEDS)))
+else:
+    print("Fewer than 2 seeds or no spread: the seed-level MDE cannot be projected from this run.")
 
 # %% [markdown]
 # **Overlapping intervals are not "no difference".** The table's intervals are *marginal*:

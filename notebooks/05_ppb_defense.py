@@ -328,7 +328,7 @@ print(f"Test accuracy, PPB minus plain fine-tuning: {cost[0]:+.3f} (paired 95% C
 # the estimate, its interval, its MDE and the verdict (`supported` when the whole interval is
 # below 0, `contradicted` when above, else `not detectable at this power`).
 
-# %% tags=["verdict"]
+# %% tags=["verdict", "headline"]
 ppb_verdict = spn.findings.directional_verdict(narrow["diff"], narrow["lo"], narrow["hi"],
                                                sign=-1)
 acc_words = (f"test accuracy PPB minus plain {cost[0]:+.3f} [{cost[1]:+.3f}, {cost[2]:+.3f}]; "
@@ -343,6 +343,22 @@ spn.findings.record(
               "fine-tuning", detail=acc_words[0].upper() + acc_words[1:] + ".",
     params={"dataset": DATASET, "arch": ARCH, "train_size": TRAIN_SIZE, "density": DENSITY,
             "lam": LAM, "epochs": EPOCHS, "finetune_epochs": FINETUNE_EPOCHS, "seed": SEED});
+
+# %% [markdown]
+# **How the MDE shrinks with the number of attacked samples.** Both paired comparisons above
+# bootstrap over the attacked samples (members and non-members), so their standard errors and
+# MDEs fall as $1 / \sqrt{n}$ (`spn.power.mde_table`). This notebook trains one model per
+# defense (one seed), so the seed-to-seed spread is unmeasured and the number of seeds needed
+# cannot be projected from this run.
+
+# %%
+n_att = len(membership)
+scaling = spn.power.mde_table(narrow["mde"], n_att, [2 * n_att, 4 * n_att, 10 * n_att],
+                              unit="attacked samples").rename(columns={"MDE": "MDE, gap"})
+scaling["MDE, AUC"] = spn.power.mde_at_sizes(d["mde"], n_att, scaling["attacked samples"])
+print(scaling.round(3).to_string(index=False))
+for what, mde_now in (("confidence gap", narrow["mde"]), ("confidence AUC", d["mde"])):
+    print(f"{what}: " + spn.power.needed_sentence(0.02, mde=float(mde_now), n=n_att))
 
 # %% [markdown]
 # ## 5. The whole pipeline: every defense, attacked

@@ -125,10 +125,13 @@ class Family:
             >>> holm_verdicts([{"diff": 0.05, "se": 0.01}] * 3).summary()
             '3 of 3 comparisons detectable after Holm correction (family-wise alpha 0.05); chance alone would give 0.15 of 3 at alpha 0.05 without it.'
         """  # noqa: E501
-        m = len(self.frame)
-        return (f"{self.n_detected} of {m} comparisons detectable after Holm correction "
+        m = int(self.frame["p_holm"].notna().sum())  # the testable ones (no NaN)
+        untested = len(self.frame) - m
+        return (f"{self.n_detected} of {m} {'testable ' if untested else ''}comparisons "
+                "detectable after Holm correction "
                 f"(family-wise alpha {self.alpha:g}); chance alone would give "
-                f"{self.expected_by_chance:.2g} of {m} at alpha {self.alpha:g} without it.")
+                f"{self.expected_by_chance:.2g} of {m} at alpha {self.alpha:g} without it"
+                + (f"; {untested} not measurable here." if untested else "."))
 
 
 def _rows(comparisons, confidence: float) -> pd.DataFrame:

@@ -34,12 +34,14 @@ import math
 import numbers
 
 import numpy as np
+import pandas as pd
 
 from . import metrics
 from ._checks import InstanceOf, Interval, validate_params
 
 __all__ = ["mde_from_se", "paired_mde", "seed_mde", "mde_at_sizes", "samples_needed",
-           "seeds_needed", "verdict_with_power", "DETECTABLE_SENTENCE"]
+           "seeds_needed", "mde_table", "seed_mde_table", "needed_sentence",
+           "verdict_with_power", "DETECTABLE_SENTENCE"]
 
 #: The sentence of a null verdict; ``{mde}`` is the formatted minimum detectable difference.
 DETECTABLE_SENTENCE = "no detectable difference; this run could detect |Δ| ≥ {mde}"
@@ -203,6 +205,56 @@ def seeds_needed(target: float, *, sd: float, alpha: float = 0.05, power: float 
             raise ValueError(f"seeds_needed: more than max_seeds={max_seeds} seeds would be "
                              f"needed to detect {target} with sd={sd}.")
     return n
+
+
+def mde_table(mde: float, n: int, sizes, *, unit: str = "attacked samples") -> pd.DataFrame:
+    """How the MDE measured with ``n`` attacked samples shrinks with their number: one row per
+    size (``sizes`` plus ``n`` itself, sorted), the MDE there by :func:`mde_at_sizes`.
+
+    Example:
+        >>> mde_table(0.04, 400, [100, 1600], unit="members").to_dict("list")
+        {'members': [100, 400, 1600], 'MDE': [0.08, 0.04, 0.02]}
+    """
+    sizes = sorted({int(s) for s in np.atleast_1d(sizes)} | {int(n)})
+    return pd.DataFrame({unit: sizes, "MDE": mde_at_sizes(mde, n, sizes)})
+
+
+def seed_mde_table(sd: float, seeds, *, alpha: float = 0.05,
+                   power: float = 0.8) -> pd.DataFrame:
+    """How the seed-level MDE (:func:`seed_mde`) shrinks with the number of seeds when the
+    per-seed differences have standard deviation ``sd``.
+
+    Example:
+        >>> seed_mde_table(0.02, [5, 10]).round(4).to_dict("list")
+        {'seeds': [5, 10], 'MDE': [0.0332, 0.0199]}
+    """
+    seeds = sorted({int(s) for s in np.atleast_1d(seeds)})
+    return pd.DataFrame({"seeds": seeds, "MDE": [seed_mde(sd, s, alpha=alpha, power=power)
+                                                  for s in seeds]})
+
+
+def needed_sentence(target: float, *, mde: float | None = None, n: int | None = None,
+                    unit: str = "attacked samples", sd: float | None = None,
+                    n_seeds: int | None = None, digits: int = 3) -> str:
+    """One sentence: how many attacked samples (from ``mde`` measured with ``n``) and/or seeds
+    (from the per-seed standard deviation ``sd``, this run having ``n_seeds``) a comparison
+    needs to detect ``|Δ| >= target`` at power 0.8.
+
+    Example:
+        >>> needed_sentence(0.02, mde=0.031, n=808, sd=0.02, n_seeds=3)
+        'To detect |Δ| ≥ 0.02 this comparison would need about 1942 attacked samples (this run: 808, MDE 0.031), or about 10 seeds (this run: 3, seed-level MDE 0.062).'
+    """  # noqa: E501
+    parts = []
+    if mde is not None and math.isfinite(mde):
+        parts.append(f"about {samples_needed(target, mde=mde, n=n)} {unit} (this run: {n}, "
+                     f"MDE {mde:.{digits}f})")
+    if sd is not None and math.isfinite(sd):
+        now = (f"this run: {n_seeds}, seed-level MDE {seed_mde(sd, n_seeds):.{digits}f}"
+               if n_seeds and n_seeds >= 2 else f"this run: {n_seeds}")
+        parts.append(f"about {seeds_needed(target, sd=sd)} seeds ({now})")
+    if not parts:
+        raise ValueError("needed_sentence needs 'mde' and 'n', or 'sd'; got neither.")
+    return f"To detect |Δ| ≥ {target:g} this comparison would need " + ", or ".join(parts) + "."
 
 
 def verdict_with_power(diff: float, lo: float, hi: float, mde: float, *,

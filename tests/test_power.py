@@ -176,3 +176,27 @@ def test_holm_sentences_and_inputs():
     nan = families.holm_verdicts([{"diff": math.nan, "se": 0.01}, {"diff": 0.05, "se": 0.01}])
     assert list(nan.frame["verdict"]) == ["not measurable here", "higher"]
     assert nan.expected_by_chance == pytest.approx(0.05)
+
+
+def test_mde_table_follows_the_sqrt_n_law():
+    t = power.mde_table(0.03, 500, [125, 2000, 8000], unit="members")
+    assert t.members.tolist() == [125, 500, 2000, 8000]
+    np.testing.assert_allclose(t.MDE * np.sqrt(t.members), 0.03 * np.sqrt(500))
+    assert power.needed_sentence(0.015, mde=0.03, n=500).startswith(
+        "To detect |Δ| ≥ 0.015 this comparison would need about 2000 attacked samples")
+
+
+def test_seed_mde_table_shrinks_and_matches_seeds_needed():
+    t = power.seed_mde_table(0.02, [2, 3, 5, 10, 20])
+    assert (np.diff(t.MDE) < 0).all()
+    need = power.seeds_needed(0.02, sd=0.02)
+    assert "about %d seeds" % need in power.needed_sentence(0.02, sd=0.02, n_seeds=3)
+    with pytest.raises(ValueError, match="needs 'mde'"):
+        power.needed_sentence(0.02)
+
+
+def test_family_summary_counts_only_testable_comparisons():
+    comps = [{"diff": 0.0, "se": 0.01}] * 10 + [{"diff": float("nan"), "se": float("nan")}]
+    s = families.holm_verdicts(comps).summary()
+    assert "0 of 10 testable comparisons" in s and "0.5 of 10" in s, s
+    assert "1 not measurable here" in s
