@@ -5,10 +5,12 @@ addopts): one worker per usable core, at most :data:`MAX_WORKERS`; each file (so
 notebook, whose cells share one kernel) stays in one worker. ``-n 0`` runs it serially;
 ``PYTEST_XDIST_AUTO_NUM_WORKERS=N`` sets the worker count.
 
-* Order: the lessons go first (they are the longest files, so the workers finish together),
-  and the notebooks that read the findings 02-06 record (07) go last. Under xdist a reader
-  also waits, before its first cell, until every recorder notebook of this session has
-  finished on whichever worker ran it (marker files in the session's shared temporary folder).
+* Order: the lessons go first, then the files marked ``slow`` or ``browser`` (the longest
+  files first, so the workers finish together; measured: a wheel test left last kept one
+  worker busy alone for two minutes), and the notebooks that read the findings 02-06 record
+  (07) go last. Under xdist a reader also waits, before its first cell, until every recorder
+  notebook of this session has finished on whichever worker ran it (marker files in the
+  session's shared temporary folder).
 * Kernels: nbval's kernels listen on Unix sockets in a private folder instead of TCP ports,
   which kernels started at once by several workers could pick twice (as ``sparsepriv-nb run
   --jobs`` does; see ``sparsepriv_nb.cli``).
@@ -48,10 +50,11 @@ def _notebook(item) -> str | None:
 
 
 def _rank(item) -> int:
+    """0: the lessons, 1: files marked slow or browser (minutes each), 2: the rest, 3: readers."""
     name = _notebook(item)
-    if name is None:
-        return 1
-    return 2 if name.startswith(READERS) else 0
+    if name is not None:
+        return 3 if name.startswith(READERS) else 0
+    return 1 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 2
 
 
 def pytest_collection_modifyitems(session, config, items):
