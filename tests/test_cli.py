@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -198,12 +199,19 @@ def test_cli_output_has_no_kernel_transport_warning(nbdir, tmp_path, capfd):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="Unix sockets only")
-def test_concurrent_kernels_use_private_unix_sockets(tmp_path):
+def test_concurrent_kernels_use_private_unix_sockets(tmp_path, monkeypatch, request):
     """Kernels started at once by --jobs never race for a TCP port: each listens on Unix
     sockets in a folder of its own, removed afterwards."""
     import tempfile
 
-    before = set(Path(tempfile.gettempdir()).glob("spn-kernel-*"))
+    # a temporary folder of this test's own: other processes' kernels (parallel workers,
+    # other runs) come and go in the system's, so a before/after comparison there is flaky
+    # (a short path: a Unix socket's path must stay under ~100 bytes)
+    private = Path(tempfile.mkdtemp(prefix="spn-test-"))
+    request.addfinalizer(lambda: shutil.rmtree(private, ignore_errors=True))
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setenv("TMPDIR", str(private))
+    before = set(private.glob("spn-kernel-*"))
     _notebook(tmp_path, "01_where.ipynb",
               "from ipykernel import get_connection_info\n"
               "import json\ninfo = json.loads(get_connection_info())\n"
@@ -215,7 +223,8 @@ def test_concurrent_kernels_use_private_unix_sockets(tmp_path):
     nb = nbformat.read(tmp_path / "o" / "01_where.ipynb", 4)
     transport, ip = nb.cells[2].outputs[0]["text"].split()
     assert transport == "ipc" and Path(ip).is_absolute() and "spn-kernel-" in ip
-    assert set(Path(tempfile.gettempdir()).glob("spn-kernel-*")) == before  # cleaned up
+    assert Path(ip).parent.parent == private  # in the temporary folder this test chose
+    assert set(private.glob("spn-kernel-*")) == before  # cleaned up
 
 
 def test_default_jobs_is_cores_capped_by_notebooks():
