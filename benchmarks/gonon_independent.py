@@ -280,7 +280,8 @@ def main(argv=None) -> dict:
 
     text = f"# {data['title']}\n\n{independent_markdown(data, heading=False)}\n\n"
     text += "\n".join(["## The dense targets, and two analyses of the same data", "",
-                       *same_data_lines(runs), "", "## Sweep cost", "", *sweep_lines(data["sweep"])]) + "\n"
+                       *same_data_lines(runs), "", "## Sweep cost", "",
+                       *sweep_lines(data["sweep"])]) + "\n"
     out.with_suffix(".md").write_text(text)
     print(text)
     return data
