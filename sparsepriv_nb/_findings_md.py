@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ._report import CLAIMS_CSV, read_report
 
-__all__ = ["findings_markdown", "write_findings"]
+__all__ = ["findings_markdown", "independent_markdown", "read_independent", "write_findings"]
 
 
 def _claims_frame(report_dir: Path, rows: list[dict]):
@@ -74,8 +74,83 @@ def _seconds(value) -> str:
     return f"{value:.1f}" if isinstance(value, (int, float)) and math.isfinite(value) else "–"
 
 
-def findings_markdown(report_dir: Path) -> str:
+def read_independent(path: Path) -> dict:
+    """The JSON ``benchmarks/gonon_independent.py`` wrote, checked for what the table needs.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not JSON, or without ``runs`` (each with ``label``, ``seeds`` and
+            ``claims``, each claim with ``estimate``, ``lo``, ``hi``, ``mde``, ``verdict``).
+    """
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The '--independent' file {str(path)!r} does not exist.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"The '--independent' file {str(path)!r} is not readable JSON: "
+                         f"{exc}.") from None
+    need = {"estimate", "lo", "hi", "mde", "verdict"}
+    runs = data.get("runs") if isinstance(data, dict) else None
+    ok = isinstance(runs, list) and runs and all(
+        isinstance(r, dict) and {"label", "seeds", "claims"} <= set(r)
+        and isinstance(r["claims"], dict)
+        and all(isinstance(c, dict) and need <= set(c) for c in r["claims"].values())
+        for r in runs)
+    if not ok:
+        raise ValueError(f"The '--independent' file {str(path)!r} is not the output of "
+                         "benchmarks/gonon_independent.py (it needs 'runs', each with "
+                         "'label', 'seeds' and 'claims' holding estimate, lo, hi, mde and "
+                         "verdict).")
+    return data
+
+
+def _num(value, fmt: str = "+.4f") -> str:
+    ok = isinstance(value, (int, float)) and math.isfinite(value)
+    return format(value, fmt) if ok else "–"
+
+
+def independent_markdown(data: dict, *, heading: bool = True) -> str:
+    """The section "Held against an independent run": one row per (claim, run), then whether
+    the verdicts of every run agree, per claim (all numbers from ``data``)."""
+    runs = data["runs"]
+    claims = list(dict.fromkeys(c for r in runs for c in r["claims"]))
+    lines = (["## Held against an independent run", ""] if heading else []) + [
+        str(data.get("description", "")), "",
+        "| claim | run | seeds | estimate [95 % interval] | MDE | verdict |",
+        "|---|---|---|---|---|---|"]
+    agree = []
+    for claim in claims:
+        verdicts = set()
+        for r in runs:
+            c = r["claims"].get(claim)
+            if c is None:
+                continue
+            verdicts.add(c["verdict"])
+            seeds = r["seeds"]
+            span = f"{seeds[0]}-{seeds[-1]} ({len(seeds)})" if seeds else "?"
+            lines.append(f"| `{claim}` | {r['label']} | {span} | {_num(c['estimate'])} "
+                         f"[{_num(c['lo'])}, {_num(c['hi'])}] | {_num(c['mde'], '.4f')} | "
+                         f"{c['verdict']} |")
+        agree.append(f"- `{claim}`: " + (f"every run says **{verdicts.pop()}**"
+                                         if len(verdicts) == 1 else
+                                         f"the runs disagree ({', '.join(sorted(verdicts))})"))
+    lines += ["", *agree]
+    prov = [f"{k} {data[k]}" for k in ("generated", "commit", "machine") if data.get(k)]
+    if data.get("command"):
+        prov.append(f"command `{data['command']}`")
+    if prov:
+        lines += ["", "Written by `benchmarks/gonon_independent.py`: " + "; ".join(prov) + "."]
+    return "\n".join(lines)
+
+
+def findings_markdown(report_dir: Path, independent: Path | None = None) -> str:
     """The text of ``FINDINGS.md`` for one report folder.
+
+    ``independent``: a JSON from ``benchmarks/gonon_independent.py``; its table becomes the
+    section "Held against an independent run" (after 07's claims table).
 
     Raises:
         FileNotFoundError: no such folder, no ``report.json``, or no claims table.
@@ -111,6 +186,7 @@ def findings_markdown(report_dir: Path) -> str:
         answer(frame), "",
         "## The seed papers' claims (notebook 07)", "",
         to_markdown(frame), "",
+        *([independent_markdown(read_independent(independent)), ""] if independent else []),
         "## Run times", "",
         "| notebook | status | run time (s) |", "|---|---|---|",
         *[f"| `{r['name']}` | {r.get('status', '?')} | {_seconds(r.get('seconds'))} |"
@@ -128,9 +204,10 @@ def findings_markdown(report_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def write_findings(report_dir: Path, output: Path | None = None) -> Path:
+def write_findings(report_dir: Path, output: Path | None = None,
+                   independent: Path | None = None) -> Path:
     """Write ``FINDINGS.md`` (default: inside ``report_dir``) and return its path."""
-    text = findings_markdown(report_dir)
+    text = findings_markdown(report_dir, independent)
     out = Path(output) if output is not None else Path(report_dir) / "FINDINGS.md"
     if out.is_dir():
         raise ValueError(f"The '--output' option must name a file. Got {str(out)!r}, a folder.")

@@ -5,8 +5,9 @@ Commands:
     [--output DIR] [--jobs N] [--cell-timeout S] [--notebooks DIR]`` executes the notebooks
     with papermill into ``reports/<timestamp>/``, converts each to HTML that works offline and
     writes ``index.html`` (effective parameters, verdicts, headline figure, data files).
-    ``sparsepriv-nb findings REPORT_DIR [--output FILE]`` writes ``FINDINGS.md`` from a report
-    (notebook 07's claims table, every verdict, run times, commit, machine).
+    ``sparsepriv-nb findings REPORT_DIR [--output FILE] [--independent JSON]`` writes
+    ``FINDINGS.md`` from a report (notebook 07's claims table, every verdict, run times, commit,
+    machine; with ``--independent``, the table of ``benchmarks/gonon_independent.py``).
     ``sparsepriv-nb list [--profile P]`` prints the notebooks and their parameters.
     ``sparsepriv-nb lessons DEST [--force] [--student]`` copies the lessons into ``DEST`` to
     open in JupyterLab, never overwriting a file the student edited; ``--student`` writes the
@@ -301,7 +302,8 @@ def _cmd_list(args) -> int:
 def _cmd_findings(args) -> int:
     from ._findings_md import write_findings
 
-    out = write_findings(Path(args.report), Path(args.output) if args.output else None)
+    out = write_findings(Path(args.report), Path(args.output) if args.output else None,
+                         Path(args.independent) if args.independent else None)
     print(f"wrote {out}")
     return 0
 
@@ -410,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_find.add_argument("report", metavar="REPORT_DIR", help="a folder `run` wrote")
     p_find.add_argument("--output", metavar="FILE",
                         help="where to write (default REPORT_DIR/FINDINGS.md)")
+    p_find.add_argument("--independent", metavar="JSON",
+                        help="add the section 'Held against an independent run' from "
+                             "benchmarks/results_gonon_independent.json")
     p_find.set_defaults(func=_cmd_findings)
     p_les = sub.add_parser("lessons", help="copy the lessons into a folder for JupyterLab")
     p_les.add_argument("dest", metavar="DEST", help="folder to copy into (created if needed)")

@@ -176,3 +176,63 @@ def test_report_json_is_what_the_run_wrote(tmp_path):
     assert data["profile"] == "quick" and data["rows"][0]["status"] == "ok"
     assert data["rows"][0]["headline"] == "Verdict: fine"
     assert data["rows"][0]["seconds"] == pytest.approx(rows[0]["seconds"])
+
+
+def synthetic_independent(path: Path) -> Path:
+    """A JSON as benchmarks/gonon_independent.py writes it: two runs, two claims; the runs
+    agree on the first claim and disagree on the second."""
+    claim = dict(estimate=-0.387, lo=-0.40291, hi=-0.37108, mde=0.02195, verdict="supported")
+    runs = [dict(label="notebook analysis, seeds 0-7", seeds=list(range(8)), n_models=120,
+                 claims={"gonon_density_error": claim,
+                         "gonon_accuracy_control": dict(claim, estimate=0.0742, lo=0.059,
+                                                        hi=0.0893)}),
+            dict(label="independent analysis, seeds 100-103", seeds=[100, 101, 102, 103],
+                 n_models=60,
+                 claims={"gonon_density_error": dict(claim, estimate=-0.401),
+                         "gonon_accuracy_control": dict(
+                             claim, estimate=0.01, lo=-0.02, hi=0.04,
+                             verdict="not detectable at this power")})]
+    path.write_text(json.dumps({"description": "Synthetic: two runs.", "commit": "abc123",
+                                "runs": runs}))
+    return path
+
+
+def test_findings_command_adds_the_independent_run_from_its_json(tmp_path, capsys):
+    out, _ = make_report(tmp_path / "r")
+    target = tmp_path / "FINDINGS.md"
+    ind = synthetic_independent(tmp_path / "ind.json")
+    assert cli.main(["findings", str(out), "--output", str(target), "--independent",
+                     str(ind)]) == 0
+    text = target.read_text()
+    head = text.index("## Held against an independent run")
+    assert text.index("## The seed papers' claims") < head < text.index("## Run times")
+    assert "Synthetic: two runs." in text
+    assert ("| `gonon_density_error` | notebook analysis, seeds 0-7 | 0-7 (8) | -0.3870 "
+            "[-0.4029, -0.3711] | 0.0220 | supported |") in text
+    assert ("| `gonon_accuracy_control` | independent analysis, seeds 100-103 | 100-103 (4) | "
+            "+0.0100 [-0.0200, +0.0400] | 0.0220 | not detectable at this power |") in text
+    assert "- `gonon_density_error`: every run says **supported**" in text
+    assert ("- `gonon_accuracy_control`: the runs disagree (not detectable at this power, "
+            "supported)") in text
+    assert "commit abc123" in text
+    assert cli.main(["findings", str(out), "--output", str(target)]) == 0
+    assert "independent run" not in target.read_text()  # only when asked for
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "does not exist"),
+    ("{oops", "is not readable JSON"),
+    ('{"runs": [{"label": "x", "seeds": [0], "claims": {"c": {"estimate": 1}}}]}',
+     "is not the output of benchmarks/gonon_independent.py"),
+    ('{"runs": []}', "is not the output of benchmarks/gonon_independent.py"),
+])
+def test_findings_command_rejects_a_bad_independent_json(tmp_path, capsys, content, words):
+    out, _ = make_report(tmp_path / "r")
+    ind = tmp_path / "ind.json"
+    if content is not None:
+        ind.write_text(content)
+    assert cli.main(["findings", str(out), "--output", str(tmp_path / "F.md"),
+                     "--independent", str(ind)]) == 2
+    err = capsys.readouterr().err
+    assert "'--independent' file" in err and words in err, err
+    assert not (tmp_path / "F.md").exists()
