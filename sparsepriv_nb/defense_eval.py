@@ -30,7 +30,8 @@ from .lesson import accuracy_interval, paired_accuracy_difference
 
 __all__ = ["confidence_gap", "gap_interval", "gap_difference", "defense_runs", "attacker_name",
            "correct_on_nonmembers",
-           "pareto_front", "DefenseComparison", "verdict_sentence"]
+           "pareto_front", "DefenseComparison", "verdict_sentence", "model_line", "holm_words",
+           "chance_words", "ppb_claim_verdict", "answer"]
 
 
 def confidence_gap(model, members, nonmembers) -> float:
@@ -298,6 +299,114 @@ class DefenseComparison:
                 "acc lo": acc[1], "acc hi": acc[2]}
 
 
+def model_line(name: str, model, members, nonmembers, confidences, membership, *,
+               n_resamples: int = 1000, seed=0) -> str:
+    """One model's line of notebook 05, section 1: density, train and test accuracy, and the
+    confidence gap with its bootstrap interval (:func:`gap_interval`).
+
+    Args:
+        name: the model's name in the line.
+        model: the model.
+        members, nonmembers: ``(X, y)`` tensors.
+        confidences: the model's true-class confidence on the members then the non-members.
+        membership: 1 for a member, 0 for a non-member (same order as ``confidences``).
+        n_resamples, seed: the bootstrap of the gap's interval.
+    """
+    from .lesson import format_interval
+    from .sparsity import overall_density
+    from .train import evaluate
+
+    g = gap_interval(confidences, membership, n_resamples=n_resamples, seed=seed)
+    return (f"{name:>20}: density {overall_density(model):.2f}, train accuracy "
+            f"{evaluate(model, members)['accuracy']:.3f}, test accuracy "
+            f"{evaluate(model, nonmembers)['accuracy']:.3f}, confidence gap "
+            f"{format_interval(g['gap'], g['lo'], g['hi'], signed=True)}")
+
+
+def holm_words(verdict: str, p_holm: float, lo: float, hi: float, mde: float | None = None) -> str:
+    """A Holm-corrected verdict in words; a null whose own (unadjusted) 95 % interval excludes
+    0 says why it is still a null, so that the two never read as a contradiction.
+
+    Example:
+        >>> holm_words("lower", 0.0096, -0.067, -0.016)
+        'lower (Holm p = 0.0096)'
+        >>> holm_words("no detectable difference (within noise)", 0.06, -0.076, -0.005, 0.0667)
+        'no detectable difference after Holm correction (Holm p = 0.06; on its own its 95 % \
+interval excludes 0); this run could detect |Δ| ≥ 0.067'
+        >>> holm_words("no detectable difference (within noise)", 0.9, -0.04, 0.04, 0.0667)
+        'no detectable difference; this run could detect |Δ| ≥ 0.067'
+    """
+    power = ("" if mde is None or not np.isfinite(mde)
+             else f"; this run could detect |Δ| ≥ {mde:.3f}")
+    if not verdict.startswith("no detectable"):
+        return f"{verdict} (Holm p = {p_holm:.2g})"
+    if lo > 0 or hi < 0:
+        return (f"no detectable difference after Holm correction (Holm p = {p_holm:.2g}; on its "
+                f"own its 95 % interval excludes 0){power}")
+    return f"no detectable difference{power}"
+
+
+def chance_words(lo: float, hi: float, chance: float = 0.5) -> str:
+    """Whether an attack-accuracy interval ``[lo, hi]`` reproduces "near chance".
+
+    Example:
+        >>> chance_words(0.583, 0.640)
+        'not reproduced: the interval excludes 0.5'
+        >>> chance_words(0.47, 0.53)
+        'reproduced: the interval includes 0.5'
+    """
+    if lo <= chance <= hi:
+        return f"reproduced: the interval includes {chance:g}"
+    return f"not reproduced: the interval excludes {chance:g}"
+
+
+def ppb_claim_verdict(gap, auc, accuracy, *, margin: float) -> tuple[str, dict]:
+    """The verdict on "PPB narrows the gaps and lowers attack success at a small cost in
+    accuracy" from its three parts, each ``(estimate, lo, hi)`` of PPB minus plain fine-tuning.
+
+    The gap and the best attack's AUC must fall (directional verdicts, sign -1); the accuracy
+    cost must be small: ``supported`` when the whole accuracy interval is above ``-margin``,
+    ``contradicted`` when it is below, else not detectable. The claim is ``supported`` when
+    every part is, ``contradicted`` when any part is, else ``not detectable at this power``.
+
+    Returns:
+        The verdict (one of :data:`sparsepriv_nb.findings.VERDICTS`) and ``{part: verdict}``.
+
+    Example:
+        >>> v, parts = ppb_claim_verdict((0.004, -0.023, 0.031), (-0.043, -0.067, -0.016),
+        ...                              (-0.052, -0.080, -0.024), margin=0.02)
+        >>> v, parts["AUC"], parts["accuracy"]
+        ('contradicted', 'supported', 'contradicted')
+    """
+    from .findings import VERDICTS, directional_verdict
+
+    acc_lo, acc_hi = accuracy[1], accuracy[2]
+    parts = {"gap": directional_verdict(*gap, sign=-1), "AUC": directional_verdict(*auc, sign=-1),
+             "accuracy": (VERDICTS[0] if acc_lo > -margin else
+                          VERDICTS[1] if acc_hi < -margin else VERDICTS[2])}
+    found = set(parts.values())
+    verdict = (VERDICTS[1] if VERDICTS[1] in found else
+               VERDICTS[0] if found == {VERDICTS[0]} else VERDICTS[2])
+    return verdict, parts
+
+
+def answer(table: pd.DataFrame, comparison: str, attacker: str, metric: str) -> str:
+    """One verdict-table row's metric difference in words: the difference, its 95 % interval,
+    and its Holm verdict (:func:`holm_words`; a null says its MDE).
+
+    Args:
+        table: the verdict table of notebook 05, section 9 (rows of
+            :meth:`DefenseComparison.compare` plus ``metric verdict``, ``metric MDE`` and
+            ``metric p_holm`` after the Holm correction).
+        comparison, attacker, metric: which row.
+    """
+    r = table[(table.comparison == comparison) & (table.attacker == attacker)
+              & (table.metric == metric)].iloc[0]
+    return (f"{r['Δ metric']:+.3f}, 95% CI {r['metric CI']}: "
+            + holm_words(r["metric verdict"], r["metric p_holm"], r["metric lo"], r["metric hi"],
+                         r["metric MDE"]))
+
+
 def verdict_sentence(row) -> str:
     """A verdict-table row (:meth:`DefenseComparison.compare`) in words.
 
@@ -323,13 +432,20 @@ def verdict_sentence(row) -> str:
             return ""
         return f"{sep}this run could detect |Δ| ≥ {mde:.3f}"
 
+    def holm(what, sep):  # a null whose own interval excludes 0: say why it is still a null
+        lo, hi, p = (row.get(f"{what} {k}", np.nan) for k in ("lo", "hi", "p_holm"))
+        if np.isfinite(p) and (lo > 0 or hi < 0):
+            return (f"{sep}after Holm correction, Holm p = {p:.2g}; on its own its 95 % "
+                    "interval excludes 0")
+        return ""
+
     same = row["accuracy verdict"].startswith("no detectable")
-    acc_power = power(row.get("acc MDE"), "")
+    acc_power = holm("acc", "") + power(row.get("acc MDE"), "; " if holm("acc", "") else "")
     acc = ("no detectable accuracy difference" + (f" ({acc_power})" if acc_power else "") if same
            else f"{row['accuracy verdict']} test accuracy ({row['Δ test acc']:+.3f}, 95% CI "
                 f"{row['acc CI']})")
     null = row["metric verdict"].startswith("no detectable")
-    extra = power(row.get("metric MDE"), "; ") if null else ""
+    extra = holm("metric", "; ") + power(row.get("metric MDE"), "; ") if null else ""
     return (f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
             f"{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
             f"{extra}); {acc}.")

@@ -253,3 +253,33 @@ def test_confidence_gap_is_members_minus_nonmembers():
     conf = torch.softmax(torch.tensor([5.0, 0.0]), 0)
     assert DE.confidence_gap(model, members, nonmembers) == pytest.approx(
         float(conf[0] - conf[1]), rel=1e-5)
+
+
+def test_ppb_claim_verdict_needs_every_part():
+    sup, con, nd = spn.findings.VERDICTS
+    down, up, zero = (-0.04, -0.07, -0.01), (0.04, 0.01, 0.07), (0.0, -0.02, 0.02)
+    small, large, unclear = (-0.005, -0.015, 0.005), (-0.05, -0.08, -0.03), (-0.02, -0.04, 0.0)
+    assert DE.ppb_claim_verdict(down, down, small, margin=0.02) == (
+        sup, {"gap": sup, "AUC": sup, "accuracy": sup})
+    assert DE.ppb_claim_verdict(down, down, large, margin=0.02)[0] == con  # too costly
+    assert DE.ppb_claim_verdict(down, up, small, margin=0.02)[0] == con  # attack rose
+    assert DE.ppb_claim_verdict(zero, down, small, margin=0.02)[0] == nd  # gap unresolved
+    assert DE.ppb_claim_verdict(down, down, unclear, margin=0.02) == (
+        nd, {"gap": sup, "AUC": sup, "accuracy": nd})
+    assert DE.ppb_claim_verdict(down, down, unclear, margin=0.05)[0] == sup
+
+
+def test_holm_words_and_verdict_sentence_explain_a_null_that_excludes_zero():
+    null = spn.metrics.NO_DIFFERENCE
+    assert "Holm p = 0.06" in DE.holm_words(null, 0.06, -0.08, -0.01, 0.07)
+    assert "Holm p" not in DE.holm_words(null, 0.9, -0.08, 0.01, 0.07)
+    assert DE.holm_words("lower", 0.01, -0.08, -0.01) == "lower (Holm p = 0.01)"
+    row = {"comparison": "PPB vs none", "attacker": "adaptive", "metric": "AUC",
+           "metric verdict": null, "Δ metric": -0.04, "metric CI": "[-0.076, -0.005]",
+           "metric lo": -0.076, "metric hi": -0.005, "metric p_holm": 0.069, "metric MDE": 0.063,
+           "accuracy verdict": "lower", "Δ test acc": -0.05, "acc CI": "[-0.08, -0.02]"}
+    assert "Holm p = 0.069; on its own its 95 % interval excludes 0" in DE.verdict_sentence(row)
+    assert "Holm p" not in DE.verdict_sentence({**row, "metric hi": 0.01})
+    assert DE.chance_words(0.58, 0.64).startswith("not reproduced")
+    assert DE.chance_words(0.45, 0.55).startswith("reproduced")
+    assert DE.chance_words(0.40, 0.45).startswith("not reproduced")  # below chance
