@@ -445,7 +445,8 @@ class Shifts:
             found = "; ".join(f"{r.group} {r.verdict} ({r.diff:{f}} [{r.lo:{f}}, {r.hi:{f}}])"
                               for r in hit.itertuples()) or "none"
             lines.append(f"Verdict: by {name}, {len(hit)} of {m} groups shift detectably after "
-                         f"Holm: {found}; each could detect |Δ| ≥ {g.mde.max():.{digits}f} "
+                         f"Holm: {found}; they could detect |Δ| ≥ {g.mde.min():.{digits}f} to "
+                         f"{g.mde.max():.{digits}f} (per group in the table) "
                          f"(chance alone would give {self.families[name].expected_by_chance:.2g}"
                          " without the correction).")
         if "dense_correct" in self.samples and self.samples["dense_correct"].nunique() == 1:
