@@ -594,7 +594,7 @@ for v in sweep_family.frame.itertuples():
           f"{sweep[sweep.sparsity_density == 1.0].test_acc.iloc[0]:.3f}.")
 print(sweep_family.summary())
 nm = views[1.0]["outputs"].membership == 0  # the same non-members, in the same order, for both models
-right = {d: (views[d]["outputs"].logits.argmax(1) == views[d]["outputs"].labels).numpy()[nm] for d in (sparsest, 1.0)}
+right = {d: (views[d]["outputs"].logits.argmax(1) == views[d]["outputs"].labels).numpy()[nm].astype(float) for d in (sparsest, 1.0)}
 acc_boot = np.random.default_rng(SEED).integers(0, nm.sum(), (N_RESAMPLES, nm.sum()))
 acc_diffs = (right[sparsest][acc_boot] - right[1.0][acc_boot]).mean(1)
 acc_lo, acc_hi = np.percentile(acc_diffs, [2.5, 97.5])
