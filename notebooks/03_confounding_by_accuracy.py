@@ -532,9 +532,9 @@ below_d = sorted(edge[edge.test_acc < edge["min"]].density_achieved.round(3).uni
 print(f"Matching ({MAIN_ATTACK}) uses {int(matched.in_range.sum())} of {len(matched)} sparse models, those inside "
       f"their seed's dense accuracy range; {below} are less accurate than every dense model of their seed "
       f"(densities {', '.join(f'{d:g}' for d in below_d) or 'none'}) and {above} more accurate. The regression of "
-      f"section 5 uses all {len(matched)}, so the two controls answer about different models: section 5's slope at "
-      f"fixed accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}] (a linear extrapolation over the "
-      f"sparsest models), while matching finds {families['matched'].n_detected} of {len(families['matched'].frame)} "
+      f"section 5 uses all {len(sweep)} models of the sweep, those {below} included, where only its linear accuracy "
+      f"term stands in for dense models of their accuracy; so the two controls answer about different models: "
+      f"section 5's slope at fixed accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}], while matching finds {families['matched'].n_detected} of {len(families['matched'].frame)} "
       f"method-vs-dense comparisons detectable among the in-range models.")
 per_method[["attack", "method", "n_models", "n_outside", "raw_diff", "raw_lo", "raw_hi",
             "matched_diff", "matched_lo", "matched_hi", "verdict"]].round(4)
@@ -635,9 +635,10 @@ try:
     h2_seeds = f"about {spn.power.seeds_needed(abs(h2['estimate']), sd=h2['sd'])} seeds would detect its estimate"
 except ValueError:
     h2_seeds = "no practical number of seeds would detect its estimate"
-print(f"H1: test error {h1_error['verdict'] if h1_error['detected'] else h1_error['sentence']} and "
-      f"{MAIN_ATTACK} AUC {h1_attack['verdict'] if h1_attack['detected'] else h1_attack['sentence']} on log "
-      f"density (densities {used[-1]:g} to 1).")
+for name, what, v in (("error", "test error", h1_error), ("raw", f"{MAIN_ATTACK} AUC", h1_attack)):
+    est, lo, hi, _ = slope(name)
+    print(f"H1: {what} on log10 density, slope {est:+.4f} [{lo:+.4f}, {hi:+.4f}]: "
+          f"{v['verdict'] if v['detected'] else v['sentence']} (densities {used[-1]:g} to 1).")
 print(f"H2: shrink {h2['estimate']:+.4f} [{h2['lo']:+.4f}, {h2['hi']:+.4f}]: "
       + (h2_v["verdict"] if h2_v["detected"] else f"{h2_v['sentence']} ({h2_seeds})") + ".")
 print(f"At fixed accuracy (regression over all models) the density slope is {ctl_words}: {ctl_s[0]:+.4f} "
