@@ -647,7 +647,12 @@ few = agg[agg.data_n_classes == lo_c].set_index("attack")
 chance = [a for a, r in few.iterrows() if r.lo <= 0.5 <= r.hi]
 fit = by_classes[by_classes.data_n_classes == lo_c].groupby("seed")[["train_acc", "test_acc"]].first()
 fit_gap = fit.train_acc - fit.test_acc
-span = (lambda v: f"{v.min():.2f}" if round(v.min(), 2) == round(v.max(), 2) else f"{v.min():.2f}-{v.max():.2f}")
+
+
+def span(v):
+    return f"{v.min():.2f}" if round(v.min(), 2) == round(v.max(), 2) else f"{v.min():.2f}-{v.max():.2f}"
+
+
 print(f"At {lo_c} classes: " + ", ".join(f"{a} {r['mean']:.3f} [{r.lo:.3f}, {r.hi:.3f}]" for a, r in few.iterrows())
       + (f"; {' and '.join(chance)} {'does' if len(chance) == 1 else 'do'} not beat chance (interval includes 0.5)"
          if chance else "; every attack beats chance") + f". These {CLASS_MEMBERS}-member targets have train accuracy "
