@@ -27,10 +27,10 @@
 # > because of the additional correlation with the classification error."
 #
 # This lesson runs a sweep over sparsity method × density × seed, reproduces their Fig. 1
-# view, and then asks the question three ways: statistical control (partial correlation,
-# regression with accuracy as a covariate), and a direct experiment (dense models made as
-# inaccurate as the sparse ones *without* sparsity: fewer epochs, or, for the MLP, narrower
-# layers).
+# view, and then asks the question three ways: partial correlation, regression with accuracy
+# as a covariate, and a direct experiment (dense models made as inaccurate as the sparse ones
+# *without* sparsity: fewer epochs, or, for the MLP, narrower layers). The first two are
+# statistical control; the third compares models directly.
 #
 # **You will learn to**
 # 1. see on a toy example, where the truth is known, how a third variable creates a spurious
@@ -352,6 +352,15 @@ h1_error, text = slope_sentence("error", "test error on log density", -1)
 print(f"Verdict: H1 (accuracy), {text}")
 h1_attack, text = slope_sentence("raw", f"{MAIN_ATTACK} AUC on log density", +1)
 print(f"Verdict: H1 (attack), {text}")
+used = sorted(sweep.density_achieved.round(3).unique(), reverse=True)
+sparsest = sweep[sweep.density_achieved.round(3) == used[-1]]
+by_method = sparsest.groupby("method").test_acc.agg(["min", "max"])
+print(f"These slopes rest on the densities {', '.join(f'{d:g}' for d in used)} ({len(sweep)} models). At the "
+      f"sparsest, {used[-1]:g}, test accuracy is {sparsest.test_acc.min():.2f}-{sparsest.test_acc.max():.2f} ("
+      + "; ".join(f"{m} {r['min']:.2f}-{r['max']:.2f}" for m, r in by_method.iterrows())
+      + f"), against {sweep[sweep.family == 'dense (full)'].test_acc.min():.2f}-"
+      f"{sweep[sweep.family == 'dense (full)'].test_acc.max():.2f} for the dense models: the slope's low end "
+      "is set by these models.")
 
 # %% [markdown]
 # **The naive correlation, as a contrast.** A Pearson correlation with a Fisher z interval
@@ -410,6 +419,12 @@ print(f"Verdict: H2, shrink (raw minus controlled slope, mean of {G} seeds) "
 if raw_s[0] < 0:
     print("note: the raw slope is negative here, so a positive shrink means the association "
           "grew more negative, not that it moved towards 0")
+ctl_words = (f"still {'positive' if ctl_s[0] > 0 else 'negative'} and detectable" if ctl_s[1] > 0 or ctl_s[2] < 0
+             else "not detectable (its interval includes 0)")
+print(f"At fixed test accuracy the density slope is {ctl_words}: {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, "
+      f"{ctl_s[2]:+.4f}] per tenfold density"
+      + (": in the linear model, accuracy does not explain the whole association." if ctl_s[1] > 0 or ctl_s[2] < 0
+         else f"; with accuracy in the linear model, this run could detect |slope| >= {ctl_s[3]:.4f}."))
 
 # %% [markdown]
 # **Partial correlation, as a contrast** (the same question with Fisher z intervals over
@@ -510,6 +525,17 @@ for r in per_method.itertuples():
           + f" ({r.n_models} models matched, {r.n_outside} outside the dense range)")
 for k, fam in families.items():
     print(f"{k}: {fam.summary()}")
+dense_range = models.query(reference).groupby("seed").test_acc.agg(["min", "max"])
+edge = matched.join(dense_range, on="seed")
+below, above = (edge.test_acc < edge["min"]).sum(), (edge.test_acc > edge["max"]).sum()
+below_d = sorted(edge[edge.test_acc < edge["min"]].density_achieved.round(3).unique())
+print(f"Matching ({MAIN_ATTACK}) uses {int(matched.in_range.sum())} of {len(matched)} sparse models, those inside "
+      f"their seed's dense accuracy range; {below} are less accurate than every dense model of their seed "
+      f"(densities {', '.join(f'{d:g}' for d in below_d) or 'none'}) and {above} more accurate. The regression of "
+      f"section 5 uses all {len(sweep)} models of the sweep, those {below} included, where only its linear accuracy "
+      f"term stands in for dense models of their accuracy; so the two controls answer about different models: "
+      f"section 5's slope at fixed accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}], while matching finds {families['matched'].n_detected} of {len(families['matched'].frame)} "
+      f"method-vs-dense comparisons detectable among the in-range models.")
 per_method[["attack", "method", "n_models", "n_outside", "raw_diff", "raw_lo", "raw_hi",
             "matched_diff", "matched_lo", "matched_hi", "verdict"]].round(4)
 
@@ -539,6 +565,10 @@ claims = {
 for claim, ((est, lo, hi, mde), sign, what) in claims.items():
     verdict = spn.findings.directional_verdict(est, lo, hi, sign=sign)
     detail = f"{what}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({G} seeds)"
+    if claim == "gonon_accuracy_control":
+        detail += (f"; the slope at fixed test accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}] "
+                   f"(raw {raw_s[0]:+.4f}); matching: {families['matched'].n_detected} of "
+                   f"{len(families['matched'].frame)} method-vs-dense comparisons detectable")
     spn.findings.record(claim, estimate=est, lo=lo, hi=hi, mde=mde, verdict=verdict,
                         statistic=what, detail=detail,
                         params={"DATASET": DATASET, "ARCH": ARCH, "SEEDS": SEEDS,
@@ -562,6 +592,15 @@ half_width = ((models.auc_hi - models.auc_lo) / 2).median()
 print(f"median sd over seeds: test accuracy {spread.test_acc.median():.3f}, AUC "
       f"{spread.auc.median():.3f}; median half-width of one model's 95 % AUC interval "
       f"{half_width:.3f}")
+sd_auc = spread.auc.median()
+noise = 1.96 * np.sqrt(2) * sd_auc  # the 95 % spread of a one-seed difference of two models
+main_rows = per_method[per_method.attack == MAIN_ATTACK]
+within = main_rows[main_rows.raw_diff.abs() < noise]
+print(f"A difference between two single-seed models varies by about ±{noise:.3f} (1.96 × √2 × the seed sd "
+      f"{sd_auc:.3f}) from retraining alone: " + (
+          "the raw differences of " + ", ".join(f"{r.method} ({r.raw_diff:+.3f})" for r in within.itertuples())
+          + " are within it, so a one-seed comparison of those methods with dense would be noise."
+          if len(within) else "every method's raw difference from dense exceeds it."))
 fig, ax = plt.subplots(figsize=(12, 4))
 order = models.groupby("config").test_acc.mean().sort_values().index
 for i, cfg in enumerate(order):
@@ -589,6 +628,26 @@ ax.grid(alpha=0.3)
 # * Section 9 puts the seed variance next to the differences between configurations: report
 #   means over seeds with their spread, never one run.
 #
+# What this run found (computed):
+
+# %%
+try:
+    h2_seeds = f"about {spn.power.seeds_needed(abs(h2['estimate']), sd=h2['sd'])} seeds would detect its estimate"
+except ValueError:
+    h2_seeds = "no practical number of seeds would detect its estimate"
+for name, what, v in (("error", "test error", h1_error), ("raw", f"{MAIN_ATTACK} AUC", h1_attack)):
+    est, lo, hi, _ = slope(name)
+    print(f"H1: {what} on log10 density, slope {est:+.4f} [{lo:+.4f}, {hi:+.4f}]: "
+          f"{v['verdict'] if v['detected'] else v['sentence']} (densities {used[-1]:g} to 1).")
+print(f"H2: shrink {h2['estimate']:+.4f} [{h2['lo']:+.4f}, {h2['hi']:+.4f}]: "
+      + (h2_v["verdict"] if h2_v["detected"] else f"{h2_v['sentence']} ({h2_seeds})") + ".")
+print(f"At fixed accuracy (regression over all models) the density slope is {ctl_words}: {ctl_s[0]:+.4f} "
+      f"[{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}].")
+print(f"Matched to dense models of equal accuracy (in-range models only): {families['matched'].n_detected} of "
+      f"{len(families['matched'].frame)} method-vs-dense comparisons detectable after Holm; raw: {families['raw'].n_detected} "
+      f"of {len(families['raw'].frame)}.")
+
+# %% [markdown]
 # **Exercises**
 #
 # Open-ended (no automatic check; each says what a good answer shows):

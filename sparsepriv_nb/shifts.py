@@ -339,7 +339,7 @@ def _groups(samples: pd.DataFrame, bins: list[str]) -> list[tuple[str, str, np.n
     if "label" in samples:
         out += [("class", str(c), np.flatnonzero(samples["label"].to_numpy() == c))
                 for c in sorted(samples["label"].unique())]
-    if "dense_correct" in samples:
+    if "dense_correct" in samples and samples["dense_correct"].nunique() > 1:  # else no family
         out += [("dense prediction", w, np.flatnonzero(samples["dense_correct"].to_numpy() == v))
                 for w, v in (("correct", 1), ("wrong", 0))]
     if "vulnerability_bin" in samples:
@@ -445,9 +445,15 @@ class Shifts:
             found = "; ".join(f"{r.group} {r.verdict} ({r.diff:{f}} [{r.lo:{f}}, {r.hi:{f}}])"
                               for r in hit.itertuples()) or "none"
             lines.append(f"Verdict: by {name}, {len(hit)} of {m} groups shift detectably after "
-                         f"Holm: {found}; each could detect |Δ| ≥ {g.mde.max():.{digits}f} "
+                         f"Holm: {found}; they could detect |Δ| ≥ {g.mde.min():.{digits}f} to "
+                         f"{g.mde.max():.{digits}f} (per group in the table) "
                          f"(chance alone would give {self.families[name].expected_by_chance:.2g}"
                          " without the correction).")
+        if "dense_correct" in self.samples and self.samples["dense_correct"].nunique() == 1:
+            right = bool(self.samples["dense_correct"].iloc[0])
+            lines.append(f"By dense prediction: the dense model classified all {len(self.samples)} "
+                         f"attacked members {'correctly' if right else 'wrongly'}, so there is no "
+                         f"'{'wrong' if right else 'correct'}' group to compare (no family).")
         return lines
 
 

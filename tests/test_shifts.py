@@ -143,6 +143,17 @@ def test_dense_prediction_groups_and_small_groups():
     assert any("not measurable here" in line for line in r.verdict_lines())
 
 
+def test_dense_prediction_with_an_empty_group_says_so_instead_of_a_family():
+    d, s, m, labels, _ = synthetic(6)
+    r = shifts.membership_shifts(d, s, m, dense_correct=np.ones(len(d), int), n_resamples=100)
+    assert "dense prediction" not in set(r.groups.family) and "dense prediction" not in r.families
+    lines = r.verdict_lines()
+    assert not any("Verdict: dense prediction" in line for line in lines)
+    n = int(m.sum())
+    assert (f"By dense prediction: the dense model classified all {n} attacked members correctly, "
+            "so there is no 'wrong' group to compare (no family).") in lines
+
+
 def test_same_seed_same_numbers_and_verdict_lines_state_intervals_and_mdes():
     d, s, m, labels, latent = synthetic(7, planted=0.6)
     kw = dict(labels=labels, vulnerability=latent, n_resamples=200)
