@@ -436,8 +436,9 @@ ax.invert_xaxis()  # sparser to the right
 # and after fine-tuning, and one more comparison: the lottery ticket minus plain IMP at the
 # lowest density both reach, $(1 - p)^n$ (section 3: the same pruning schedule with and
 # without rewinding to the initialisation). These comparisons form one family, so
-# `spn.families.holm_verdicts` controls the chance of any false detection (Holm), and each "no detectable difference" states the smallest difference
-# the seeds could have detected (MDE, power 0.8, t-based over the seeds). A difference that is
+# `spn.families.holm_verdicts` controls the chance of any false detection (Holm), and each
+# "no detectable difference" states the smallest difference the seeds could have detected
+# (MDE, power 0.8, t-based over the seeds). A difference that is
 # exactly the same on every seed (for instance 0: both models made the same predictions, as
 # when global pruning leaves a layer almost empty and both networks predict one class for
 # every input, exercise 2) has no spread to test and is reported as such.
