@@ -569,7 +569,8 @@ print("Verdict: IMP's accuracy " + ("rises" if rises else "does not rise") + " w
       + ("the extra training, not the pruning, is the likelier cause of IMP's rise."
          if rises and not lt_rises else "see the numbers above (means over seeds, "
          "intervals in the table)."))
-print(f"The one-shot ticket of section 3 ({one_shot_acc:.3f}, one seed) is another recipe: "
+print(f"The one-shot ticket of section 3 ({one_shot_acc:.3f} at density "
+      f"{sp.overall_density(one_shot):.3g}, one seed) is another recipe: "
       f"{EPOCHS} epochs dense, one prune, rewind, {EPOCHS} epochs of retraining; this lottery "
       f"ticket retrains {IMP_EPOCHS} epochs per round, so the two differ in training length, "
       "not only in how the mask was found.")

@@ -436,9 +436,10 @@ print(paired.tally_line(family.frame, "public only", "DP-fine-tuned models"))
 worse = int((family.frame.name.str.endswith(" - public only")
              & family.frame.verdict.eq("lower")).sum())
 print(f"DP-SGD fine-tuning at epsilon {claimed_eps:.2f} left {worse} of {len(masked)} models "
-      "detectably worse than the public model they started from" + ("." if not worse else ": "
-      + ("every" if worse == len(masked) else "some") + " model of the mask comparison is "
-      "worse than no private training at all."))
+      "detectably worse than the public model they started from" + ("." if not worse else
+      ": the mask comparison is " + ("entirely" if worse == len(masked) else "mostly"
+      if 2 * worse > len(masked) else "partly") + " among models worse than no private "
+      "training at all."))
 
 
 # %% [markdown]
@@ -676,9 +677,9 @@ print(f"f-DP lower bounds (beta={AUDIT_BETA:g} each), from {len(included)} natur
 pos = nat.drop("non-private")[lambda v: v > 0].sort_values(ascending=False)
 print(f"Natural examples: non-private {nat['non-private']:.2f}; " + (
     f"{len(pos)} of {len(nat) - 1} DP models get a positive bound too ("
-    + ", ".join(f"{n} {v:.2f}" for n, v in pos.items())
-    + f"), each below its accountant's {claimed_eps:.2f}." if len(pos) else
-    "no DP model gets a positive bound."))
+    + ", ".join(f"{n} {v:.2f}, accountant {claimed[n]:.2f}" for n, v in pos.items()) + "): "
+    + ("each below" if all(v <= claimed[n] for n, v in pos.items()) else "NOT all below")
+    + " its accountant's epsilon." if len(pos) else "no DP model gets a positive bound."))
 assert audit[np.isfinite(audit.epsilon)].consistent.all()  # every bound, every DP model
 assert lb["non-private"] > 0.5  # the positive control: canaries make the audit see
 attacks["canary_epsilon_lb"] = attacks.model.map(lb)
