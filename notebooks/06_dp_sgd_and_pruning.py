@@ -676,8 +676,8 @@ print(f"f-DP lower bounds (beta={AUDIT_BETA:g} each), from {len(included)} natur
       f"vs {lb.drop('non-private').max():.2f}.")
 pos = nat.drop("non-private")[lambda v: v > 0].sort_values(ascending=False)
 print(f"Natural examples: non-private {nat['non-private']:.2f}; " + (
-    f"{len(pos)} of {len(nat) - 1} DP models get a positive bound too ("
-    + ", ".join(f"{n} {v:.2f}, accountant {claimed[n]:.2f}" for n, v in pos.items()) + "): "
+    f"{len(pos)} of {len(nat) - 1} DP models get a positive bound too: "
+    + "; ".join(f"{n} {v:.2f} (accountant {claimed[n]:.2f})" for n, v in pos.items()) + ", "
     + ("each below" if all(v <= claimed[n] for n, v in pos.items()) else "NOT all below")
     + " its accountant's epsilon." if len(pos) else "no DP model gets a positive bound."))
 assert audit[np.isfinite(audit.epsilon)].consistent.all()  # every bound, every DP model
