@@ -818,8 +818,8 @@ print(head + (
 #   \delta$); attacks only give lower bounds, and a DP model's audited lower bound must sit
 #   below its accountant's $\varepsilon$ (section 6 prints a verdict per model).
 # * Natural examples give a large audited bound only for a model that overfits them (the
-#   non-private one); a DP model's bound, positive or 0, must stay below its $\varepsilon$.
-#   Canaries (out-of-distribution images with random labels) are built to be detectable
+#   non-private one); a DP model's bound, positive or 0, must stay below its $\varepsilon$
+#   (except with probability $\beta$). Canaries (out-of-distribution images with random labels) are built to be detectable
 #   whatever the data. Section 6b prints this run's bounds, natural and canary, per model.
 # * One DP-SGD step is per-sample gradients, clipping to $C$, Gaussian noise $\sigma C$, an
 #   average over the expected batch size: our hand-written step equals Opacus' step.
