@@ -57,9 +57,9 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.patches import Patch
-from scipy import stats
 
 import sparsepriv_nb as spn
+from sparsepriv_nb import paired
 from sparsepriv_nb import sparsity as sp
 
 lesson = spn.lesson.setup(seed=0)  # seeds once, starts the timer, sets figure defaults
@@ -285,8 +285,9 @@ print("still zero after training:", still_zero)
 # %%
 one_shot = sp.one_shot_lottery_ticket(new_model(seed=0), lambda m, phase: train(m, EPOCHS, phase),
                                       amount=0.9)
+one_shot_acc = test_acc(one_shot)
 print(f"one-shot ticket: density {sp.overall_density(one_shot):.3f}, "
-      f"test accuracy {test_acc(one_shot):.3f} (dense {dense_acc:.3f}); one model of one seed on "
+      f"test accuracy {one_shot_acc:.3f} (dense {dense_acc:.3f}); one model of one seed on "
       f"{len(test_data[1])} test samples, so a difference of a few points may be noise")
 
 # %% [markdown]
@@ -431,44 +432,22 @@ ax.invert_xaxis()  # sparser to the right
 # **What this run shows.** Computed from the table above, so it holds for whatever profile
 # produced it. Each comparison is **paired by seed**: magnitude and random prune the same
 # trained model, so we take the difference seed by seed and put a 95 % t-interval on its mean.
-# The comparisons form one family, so `spn.families.holm_verdicts` controls the chance of any
-# false detection (Holm), and each "no detectable difference" states the smallest difference
-# the seeds could have detected (MDE, power 0.8, t-based over the seeds). A difference that is
+# The family holds magnitude-global minus random at every density below 1, right after pruning
+# and after fine-tuning, and one more comparison: the lottery ticket minus plain IMP at the
+# lowest density both reach, $(1 - p)^n$ (section 3: the same pruning schedule with and
+# without rewinding to the initialisation). These comparisons form one family, so
+# `spn.families.holm_verdicts` controls the chance of any false detection (Holm), and each
+# "no detectable difference" states the smallest difference the seeds could have detected
+# (MDE, power 0.8, t-based over the seeds). A difference that is
 # exactly the same on every seed (for instance 0: both models made the same predictions, as
 # when global pruning leaves a layer almost empty and both networks predict one class for
 # every input, exercise 2) has no spread to test and is reported as such.
 
 # %% tags=["verdict", "headline"]
-def paired(a, b, column, requested, frame=results):
-    """Mean difference a - b over seeds, its t-interval, standard error and t-test p-value."""
-    rows = frame[frame.requested.round(6) == round(requested, 6)]
-    wide = rows.pivot_table(index="seed", columns="method", values=column)
-    d = spn.lesson.paired_seed_difference(wide[a], wide[b])  # t-interval over seeds
-    se = d["sd"] / d["n"] ** 0.5
-    p = 2 * stats.t.sf(abs(d["mean"]) / se, d["n"] - 1) if se > 0 else float("nan")
-    return {"name": f"{column} at density {requested:g}, {a} - {b}", "diff": d["mean"],
-            "lo": d["lo"], "hi": d["hi"], "se": se, "p": p, "sd": d["sd"], "n": d["n"]}
-
-
-def sentence(r, m):
-    if r.verdict == "not measurable here":
-        return (f"the same difference {r.diff:+.3f} on every seed (no spread): "
-                + ("both models made the same predictions" if r.diff == 0 else "not testable"))
-    if r.verdict != spn.metrics.NO_DIFFERENCE:
-        return r.sentence
-    mde, strict = (spn.power.seed_mde(r.sd, r.n, alpha=a) for a in (0.05, 0.05 / m))
-    alone = ("; on its own (unadjusted) its 95 % interval excludes 0"
-             if r.verdict_uncorrected != spn.metrics.NO_DIFFERENCE else "")
-    return (f"no detectable difference after Holm correction ({r.diff:+.3f} "
-            f"[{r.lo:+.3f}, {r.hi:+.3f}]{alone}); at Holm's strictest level these {r.n} seeds "
-            + (f"could detect |difference| >= {strict:.3f}" if strict <= 1
-               else "could detect no difference (MDE > 1)")
-            + f" ({mde:.3f} for one comparison at the 5 % level)")
-
-
-comparisons = [paired("magnitude-global", "random", column, d)
+comparisons = [paired.seed_comparison(results, "magnitude-global", "random", column, d)
                for d in DENSITIES if d < 1 for column in ("acc_before_finetune", "test_acc")]
-comparisons.append(paired("lottery ticket", "IMP", "test_acc", (1 - IMP_AMOUNT) ** IMP_ROUNDS))
+comparisons.append(paired.seed_comparison(results, "lottery ticket", "IMP", "test_acc",
+                                          (1 - IMP_AMOUNT) ** IMP_ROUNDS))
 family = spn.families.holm_verdicts(comparisons)
 m = int(family.frame.p.notna().sum())
 acc_tests = family.frame[family.frame.name.str.startswith("test_acc")
@@ -487,7 +466,7 @@ print(f"Verdict: accuracy vs density after fine-tuning, magnitude-global minus r
          f">= {strict[best]:.3f}, and {sum(v > 1 for v in strict.values())} could detect no "
          "difference at all (MDE > 1))." if strict else ")."))
 for r in family.frame.itertuples():
-    print(f"{r.name}: {sentence(r, m)}")
+    print(f"{r.name}: {paired.seed_sentence(r, m)}")
 print(family.summary())
 
 # %% [markdown]
@@ -507,6 +486,10 @@ if len(sds) and len(SEEDS) >= 2:
           + spn.power.needed_sentence(0.02, sd=sd_mid, n_seeds=len(SEEDS)))
 else:
     print("Fewer than 2 seeds or no spread: the seed-level MDE cannot be projected from this run.")
+alone = acc_tests[(acc_tests.verdict == spn.metrics.NO_DIFFERENCE)
+                  & (acc_tests.verdict_uncorrected != spn.metrics.NO_DIFFERENCE)]
+if len(alone):  # the largest difference whose own interval excludes 0 but Holm does not detect
+    print(paired.holm_seed_sentence(alone.loc[alone["diff"].abs().idxmax()], m))
 
 # %% [markdown]
 # **Overlapping intervals are not "no difference".** The table's intervals are *marginal*:
@@ -530,7 +513,7 @@ for r, holm in zip(comparisons, family.frame.verdict):
                       "excludes 0 (95 %, one comparison; "
                       + ("it stays detectable after the Holm correction)"
                          if holm != spn.metrics.NO_DIFFERENCE else f"after the Holm correction over "
-                         f"{len(comparisons)} comparisons it is not detectable with "
+                         f"the {m} testable comparisons it is not detectable with "
                          f"{len(SEEDS)} seeds)"))
 print("\n".join(hidden) if hidden else "In this run no test-accuracy comparison has overlapping "
       "marginal intervals and a paired interval that excludes 0.")
@@ -545,32 +528,17 @@ print("\n".join(hidden) if hidden else "In this run no test-accuracy comparison 
 # %% tags=["verdict"]
 MATCH = 0.02
 dense_seed = key[(key.method == "magnitude-global") & (key.requested == 1.0)]
-def vs_dense(method, g):
-    """(achieved density, paired test) of each density of one method against dense."""
-    out = []
-    for req, rows in g.groupby("requested", sort=False):
-        both = pd.concat([rows, dense_seed.assign(method="dense", requested=req)])
-        out.append((rows.density.mean(), paired(method, "dense", "test_acc", req, both)))
-    return out
-
-
-def interval(t):
-    return f"{t['diff']:+.3f} [{t['lo']:+.3f}, {t['hi']:+.3f}]"
-
-
 for method, g in key[key.density < 1].groupby("method", sort=False):
-    tests = vs_dense(method, g)
+    tests = paired.against_baseline(g, dense_seed, method, "test_acc")  # (density, comparison)
     shown = [(d, t) for d, t in tests if t["lo"] > -MATCH]
     near = [(d, t) for d, t in tests if t["diff"] > -MATCH]
-    if shown:
-        d, t = min(shown, key=lambda x: x[0])
-        print(f"{method}: sparsest density shown to lose at most {MATCH}: {d:.3g} "
-              f"(difference {interval(t)})")
-    elif near:
-        d, t = min(near, key=lambda x: x[0])
-        print(f"{method}: not shown to lose at most {MATCH} at any density with {len(SEEDS)} "
-              f"seeds; the sparsest whose mean loses at most {MATCH} is {d:.3g} (difference "
-              f"{interval(t)}: the interval reaches below -{MATCH})")
+    if shown or near:
+        d, t = min(shown or near, key=lambda x: x[0])
+        iv = spn.lesson.format_interval(t["diff"], t["lo"], t["hi"], signed=True)
+        print(f"{method}: sparsest density shown to lose at most {MATCH}: {d:.3g} (difference "
+              f"{iv})" if shown else f"{method}: not shown to lose at most {MATCH} at any "
+              f"density with {len(SEEDS)} seeds; the sparsest whose mean loses at most {MATCH} "
+              f"is {d:.3g} (difference {iv}: the interval reaches below -{MATCH})")
     else:
         print(f"{method}: its mean is more than {MATCH} below dense at every density below 1")
 
@@ -601,6 +569,11 @@ print("Verdict: IMP's accuracy " + ("rises" if rises else "does not rise") + " w
       + ("the extra training, not the pruning, is the likelier cause of IMP's rise."
          if rises and not lt_rises else "see the numbers above (means over seeds, "
          "intervals in the table)."))
+print(f"The one-shot ticket of section 3 ({one_shot_acc:.3f} at density "
+      f"{sp.overall_density(one_shot):.3g}, one seed) is another recipe: "
+      f"{EPOCHS} epochs dense, one prune, rewind, {EPOCHS} epochs of retraining; this lottery "
+      f"ticket retrains {IMP_EPOCHS} epochs per round, so the two differ in training length, "
+      "not only in how the mask was found.")
 
 # %% [markdown]
 # Sanity checks that hold on any reasonable run (stochastic, so ranges rather than numbers):

@@ -74,6 +74,7 @@ import torch.nn.functional as F
 from scipy import stats
 
 import sparsepriv_nb as spn
+from sparsepriv_nb import paired, plots_dp
 
 # torch notes that the first layer's input needs no gradient when Opacus' per-sample hooks
 # fire; harmless here (we want parameter gradients only). Every other warning stays visible.
@@ -407,11 +408,11 @@ assert mask_table.epsilon.max() - mask_table.epsilon.min() < 1e-9  # same accoun
 # %% [markdown]
 # **Did pruning help, and does random match magnitude?** We compare test accuracy on the same
 # held-out examples with a paired bootstrap (resampling examples, so the interval shows
-# sampling noise for this one training seed, not seed-to-seed variation). Seven comparisons
-# of one kind form a family: `spn.families.holm_verdicts` controls the chance that *any* of
-# them is a false detection (Holm), and each null states the difference it could have
-# detected (MDE, power 0.8, at Holm's strictest level). The last comparison asks whether
-# private fine-tuning improved on the public model at all.
+# sampling noise for this one training seed, not seed-to-seed variation). All these
+# comparisons of one kind form a family: `spn.families.holm_verdicts` controls the chance that
+# *any* of them is a false detection (Holm), and each null states the difference it could have
+# detected (MDE, power 0.8, at Holm's strictest level). The last five ask whether private
+# fine-tuning improved on the public model it started from at all.
 
 # %% tags=["verdict"]
 def paired_accuracy(a, b):
@@ -424,23 +425,22 @@ public_correct = (spn.train.predict_logits(public_model, test[0], device=DEVICE)
 correct = {**{k: r["correct"] for k, r in masked.items()}, "public only": public_correct}
 comparisons = [("select-random", "select-magnitude"), ("freeze-random", "freeze-magnitude"),
                *[(name, "dense") for name in masked if name != "dense"],
-               ("dense", "public only")]
-rows = []
-for a, b in comparisons:
-    diff, lo, hi = paired_accuracy(correct[a], correct[b])
-    rows.append({"name": f"{a} - {b}", "diff": diff, "lo": lo, "hi": hi})
-family = spn.families.holm_verdicts(rows)
+               *[(name, "public only") for name in masked]]
+family = spn.families.holm_verdicts(paired.accuracy_rows(correct, comparisons,
+                                                         n_resamples=N_RESAMPLES, seed=SEED))
 for r in family.frame.itertuples():
     print(f"test accuracy, {r.name}: {r.sentence}")
 print(family.summary())
-vs_dense = family.frame[family.frame.name.str.endswith(" - dense")]
-for word, verb in (("lower", "lowered"), ("higher", "raised")):
-    hits = vs_dense[vs_dense.verdict == word]
-    print(f"Verdict: public-mask pruning {verb} DP-SGD's test accuracy for {len(hits)} of "
-          f"{len(vs_dense)} variants (Holm)" + (": " + "; ".join(
-              f"{r.name.split(' - ')[0]} {r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}]"
-              for r in hits.itertuples()) + " (unadjusted 95 % intervals)" if len(hits) else "")
-          + ".")
+print(paired.tally_line(family.frame, "dense", "public-mask variants"))
+print(paired.tally_line(family.frame, "public only", "DP-fine-tuned models"))
+worse = int((family.frame.name.str.endswith(" - public only")
+             & family.frame.verdict.eq("lower")).sum())
+print(f"DP-SGD fine-tuning at epsilon {claimed_eps:.2f} left {worse} of {len(masked)} models "
+      "detectably worse than the public model they started from" + ("." if not worse else
+      ": the mask comparison is " + ("entirely" if worse == len(masked) else "mostly"
+      if 2 * worse > len(masked) else "partly") + " among models worse than no private "
+      "training at all."))
+
 
 # %% [markdown]
 # **Seed 003's claim.** Adamczewski & Park report that "random selection performs on par with
@@ -462,9 +462,6 @@ detail = (f"select-random minus select-magnitude test accuracy {diff:+.3f} [{lo:
           f"equivalence margin {EQUIVALENCE_MARGIN:g}, MDE {mde:.3f}")
 print(f"Verdict: seed 003's claim (random on par with magnitude selection under DP-SGD) is "
       f"{claim_verdict}: {detail}.")
-dp_cost = float(training["test acc"].iloc[-1]) - correct["dense"].mean()
-print(f"For scale: the non-private model's test accuracy exceeds dense DP-SGD's (section 5) by "
-      f"{dp_cost:.3f}.")
 if mde > EQUIVALENCE_MARGIN:
     need = int(np.ceil(len(test[1]) * (mde / EQUIVALENCE_MARGIN) ** 2))  # MDE ~ 1/sqrt(n)
     print(f"The MDE {mde:.3f} exceeds the margin {EQUIVALENCE_MARGIN:g}: this test set is too "
@@ -486,6 +483,26 @@ n_test = len(test[1])
 print(spn.power.mde_table(mde, n_test, [2 * n_test, 4 * n_test, 10 * n_test],
                           unit="test examples").round(3).to_string(index=False))
 print(spn.power.needed_sentence(0.02, mde=float(mde), n=n_test, unit="test examples"))
+
+# %% [markdown]
+# **Two costs of DP.** "What DP-SGD costs in accuracy" depends on the baseline it starts from.
+# Section 3's DP-SGD trains on the private data only, from a random initialisation; section
+# 5's dense model starts from the public pre-training and fine-tunes on the private data with
+# DP-SGD. Both are compared with the same non-private model, on the same test examples:
+
+# %%
+correct_of = {eps: (spn.train.predict_logits(r["model"], test[0], device=DEVICE).argmax(1)
+                   == test[1]).numpy() for eps, r in runs.items()}
+eps_scratch = runs[min(EPSILONS)]["info"]["epsilon_rdp"]
+costs = {what: paired_accuracy(correct_of[float("inf")], c) for what, c in (
+    (f"DP-SGD from scratch (section 3, epsilon {eps_scratch:.2f})", correct_of[min(EPSILONS)]),
+    (f"DP fine-tuning of the public model (section 5's dense, epsilon {claimed_eps:.2f})",
+     correct["dense"]))}
+print(f"For scale, two costs of DP in test accuracy (non-private minus DP, paired over the "
+      f"{len(test[1])} test examples): " + "; ".join(
+          f"{w} {spn.lesson.format_interval(*c, signed=True)}" for w, c in costs.items())
+      + ". The first model trains on private data only; the second starts from the public "
+      "pre-training.")
 
 # %% [markdown]
 # ## 6. Attacks on DP models and an empirical lower bound on $\varepsilon$
@@ -657,6 +674,12 @@ print(f"f-DP lower bounds (beta={AUDIT_BETA:g} each), from {len(included)} natur
       f"examples vs {N_CANARIES} canaries: non-private model {nat['non-private']:.2f} vs "
       f"{lb['non-private']:.2f}; largest on a DP model {nat.drop('non-private').max():.2f} "
       f"vs {lb.drop('non-private').max():.2f}.")
+pos = nat.drop("non-private")[lambda v: v > 0].sort_values(ascending=False)
+print(f"Natural examples: non-private {nat['non-private']:.2f}; " + (
+    f"{len(pos)} of {len(nat) - 1} DP models get a positive bound too: "
+    + "; ".join(f"{n} {v:.2f} (accountant {claimed[n]:.2f})" for n, v in pos.items()) + ", "
+    + ("each below" if all(v <= claimed[n] for n, v in pos.items()) else "NOT all below")
+    + " its accountant's epsilon." if len(pos) else "no DP model gets a positive bound."))
 assert audit[np.isfinite(audit.epsilon)].consistent.all()  # every bound, every DP model
 assert lb["non-private"] > 0.5  # the positive control: canaries make the audit see
 attacks["canary_epsilon_lb"] = attacks.model.map(lb)
@@ -734,17 +757,9 @@ print(f"Verdict: at accountant epsilon {claimed['dense']:.2f}, {canary_family.n_
 curve_rows = attacks.iloc[:len(runs)]
 dp_c, np_c = curve_rows[np.isfinite(curve_rows.epsilon)], curve_rows.iloc[-1]
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-panels = [(axes[0], [("test_acc", "accuracy", "o")]),
-          (axes[1], [("auc", "loss attack", "o"), ("lira_auc", "LiRA", "s")])]
-for ax, series in panels:
-    for col, name, marker in series:
-        line = ax.errorbar(dp_c.epsilon, dp_c[col], marker=marker, capsize=3,
-                           label=f"{name}, DP-SGD",
-                           yerr=[dp_c[col] - dp_c[f"{col}_lo"], dp_c[f"{col}_hi"] - dp_c[col]])
-        color = line[0].get_color()
-        ax.axhline(np_c[col], color=color, ls="--",
-                   label=rf"{name}, non-private ($\varepsilon=\infty$)")
-        ax.axhspan(np_c[f"{col}_lo"], np_c[f"{col}_hi"], color=color, alpha=0.12)
+plots_dp.epsilon_series(axes[0], dp_c, np_c, "test_acc", "accuracy")
+for col, name, marker in (("auc", "loss attack", "o"), ("lira_auc", "LiRA", "s")):
+    plots_dp.epsilon_series(axes[1], dp_c, np_c, col, name, marker=marker)
 axes[0].set(ylabel="test accuracy (95 % CI)")
 axes[1].axhline(0.5, color="grey", ls=":", label="chance")
 axes[1].set(ylabel="attack AUC (95 % CI)")
@@ -754,11 +769,7 @@ axes[2].plot(dp_c.epsilon, dp_c.canary_epsilon_lb, marker="o",
 axes[2].axhline(np_c.canary_epsilon_lb, color="C1", ls="--",
                 label=r"audited lower bound, non-private ($\varepsilon=\infty$)")
 axes[2].set(ylabel=r"$\varepsilon$ (privacy loss, nats)")
-for ax in axes:
-    ax.set(xscale="log", xlabel=r"accountant $\varepsilon$ of the DP model (log scale)")
-    ax.set_xticks(list(dp_c.epsilon), [f"{e:.2f}" for e in dp_c.epsilon])
-    ax.minorticks_off()
-    ax.legend(fontsize=8)
+plots_dp.epsilon_axes(axes, dp_c.epsilon)
 fig.tight_layout()
 
 # %% [markdown]
@@ -784,8 +795,8 @@ acc = {eps: (spn.train.predict_logits(r["model"], test[0], device=DEVICE).argmax
 diff, lo, hi = paired_accuracy(acc[min(EPSILONS)], acc[float("inf")])
 acc_v = spn.power.verdict_with_power(diff, lo, hi, spn.power.mde_from_se(
     spn.families.se_from_interval(lo, hi)))
-print(f"Verdict: test accuracy, DP-SGD at epsilon {min(EPSILONS):g} minus non-private: "
-      f"{acc_v['sentence']}.")
+print(f"Verdict: test accuracy, DP-SGD from scratch at epsilon {min(EPSILONS):g} minus "
+      f"non-private: {acc_v['sentence']} (DP fine-tuning of the public model: section 5).")
 
 # %% tags=["verdict"]
 dp_lb = audit[(audit.bound == HEAD) & np.isfinite(audit.epsilon)].set_index("model")
@@ -806,10 +817,10 @@ print(head + (
 # * $(\varepsilon, \delta)$-DP bounds every membership attack ($TPR \le e^\varepsilon FPR +
 #   \delta$); attacks only give lower bounds, and a DP model's audited lower bound must sit
 #   below its accountant's $\varepsilon$ (section 6 prints a verdict per model).
-# * Natural examples give a positive audited bound only for a model that overfits them (here
-#   at most the non-private one; section 6 prints which); canaries (out-of-distribution images
-#   with random labels) are built to be detectable whatever the data. Section 6b prints the
-#   bounds of this run.
+# * Natural examples give a large audited bound only for a model that overfits them (the
+#   non-private one); a DP model's bound, positive or 0, must stay below its $\varepsilon$
+#   (except with probability $\beta$). Canaries (out-of-distribution images with random labels) are built to be detectable
+#   whatever the data. Section 6b prints this run's bounds, natural and canary, per model.
 # * One DP-SGD step is per-sample gradients, clipping to $C$, Gaussian noise $\sigma C$, an
 #   average over the expected batch size: our hand-written step equals Opacus' step.
 # * PRV gives a smaller $\varepsilon$ than RDP for the same training; report which accountant

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import special
@@ -301,9 +302,19 @@ def test_audit_models_matches_audit_all_and_flags_inconsistency():
     # a 3-GDP mechanism audited well above the claimed epsilon 1: the check must fail
     assert not table.consistent[:3].any()
     lines = au.audit_verdicts(table)
-    assert "INCONSISTENT" in lines[0] and lines[1].endswith("<= accountant 1.00: consistent")
+    assert "INCONSISTENT" in lines[0]
+    # a bound of 0 checks nothing: vacuous, never "consistent"
+    assert "vacuous (no positive bound" in lines[1] and "consistent" not in lines[1]
     lead = table[table.bound == au.HEADLINE_BOUND].epsilon_lb.iloc[0]
     assert f"lower bound {lead:.2f} (beta=0.05)" in lines[0]
+
+
+def test_audit_verdicts_positive_bound_below_accountant_is_consistent():
+    t = pd.DataFrame({"model": ["m", "z"], "epsilon": [1.0, 1.0], "bound": [au.HEADLINE_BOUND] * 2,
+                      "epsilon_lb": [0.4, 0.0], "beta": [0.05] * 2})
+    lines = au.audit_verdicts(t)
+    assert lines[0].endswith("0.40 (beta=0.05) <= accountant 1.00: consistent")
+    assert "vacuous" in lines[1] and "no check of accountant 1.00" in lines[1]
 
 
 def test_audit_models_nonprivate_and_bad_input():

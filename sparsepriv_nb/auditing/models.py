@@ -3,7 +3,8 @@
 A notebook audits a non-private model and DP models on the same canaries; this module turns
 their scores into one tidy table (:func:`audit_models`, :func:`audit_all` per model) and one
 computed verdict per model (:func:`audit_verdicts`): a valid lower bound must sit below the
-accountant's upper bound, except with probability ``beta``.
+accountant's upper bound, except with probability ``beta``; a bound of 0 checks nothing
+(vacuous).
 
 Example:
     >>> import numpy as np
@@ -14,10 +15,10 @@ Example:
     >>> for line in audit_verdicts(table):
     ...     print(line)
     Verdict: leaky: lower bound 2.83 (beta=0.05); no accountant (not private), nothing to check
-    Verdict: private: lower bound 0.00 (beta=0.05) <= accountant 1.00: consistent
+    Verdict: private: lower bound 0.00 (beta=0.05): vacuous (no positive bound: no guess set beat a fair coin), so no check of accountant 1.00
 
 Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def _verdict(model: str, eps: float, lb: float, beta: float) -> str:
     head = f"Verdict: {model}: lower bound {lb:.2f} (beta={beta:g})"
     if math.isinf(eps):
         return f"{head}; no accountant (not private), nothing to check"
+    if lb <= 0:
+        return (f"{head}: vacuous (no positive bound: no guess set beat a fair coin), so no "
+                f"check of accountant {eps:.2f}")
     if lb <= eps:
         return f"{head} <= accountant {eps:.2f}: consistent"
     return (f"{head} > accountant {eps:.2f}: INCONSISTENT (a bug in training or accounting, "

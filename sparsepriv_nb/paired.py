@@ -1,0 +1,201 @@
+"""Paired comparisons as rows of a Holm family, and the sentences that read them.
+
+Two pairings recur in the lessons: two methods compared **seed by seed** (the same trained
+model pruned two ways; a t-interval and t-test over the per-seed differences) and two models
+compared **on the same test examples** (a paired bootstrap of the accuracy difference). Each
+function here returns rows that :func:`sparsepriv_nb.families.holm_verdicts` takes, or reads
+its frame back as one sentence, so that a notebook cell shows the comparison, not the plumbing.
+
+Example:
+    >>> import pandas as pd
+    >>> runs = pd.DataFrame({"method": ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 2,
+    ...                      "requested": [0.1] * 6,
+    ...                      "acc": [0.90, 0.92, 0.91, 0.85, 0.86, 0.88]})
+    >>> r = seed_comparison(runs, "a", "b", "acc", 0.1)
+    >>> r["name"], round(r["diff"], 3), r["n"], bool(r["lo"] > 0)
+    ('acc at density 0.1, a - b', 0.047, 3, True)
+
+Lesson: notebook 01 (``01_sparsity_methods``), section 5, and notebook 06
+(``06_dp_sgd_and_pruning``), section 5.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np  # noqa: F401 (the docstring examples)
+import pandas as pd
+
+from . import metrics
+from ._checks import ParameterError
+from .lesson import format_interval, paired_accuracy_difference, paired_seed_difference
+from .power import seed_mde, seeds_needed
+
+__all__ = ["seed_comparison", "against_baseline", "seed_sentence", "holm_seed_sentence",
+           "accuracy_rows", "tally_line"]
+
+
+def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested: float, *,
+                    method: str = "method", seed: str = "seed") -> dict:
+    """Mean difference ``a - b`` of ``column`` over seeds at one requested density: its
+    t-interval, standard error, per-seed sd and two-sided t-test p-value (``n - 1`` df).
+
+    Args:
+        frame: one row per method, seed and density, with columns ``method``, ``seed``,
+            ``requested`` and ``column``.
+        a, b: the two methods (values of the ``method`` column).
+        column: the metric compared.
+        requested: the requested density (matched to 6 decimals).
+
+    Returns:
+        ``{"name", "diff", "lo", "hi", "se", "p", "sd", "n"}``: a row for
+        :func:`~sparsepriv_nb.families.holm_verdicts` (``p`` is NaN when every seed gives the
+        same difference: nothing to test).
+    """
+    from scipy import stats
+
+    for name, value in (("method", method), ("seed", seed), ("column", column)):
+        if value not in frame.columns:
+            raise ParameterError(f"The '{name}' parameter of seed_comparison must name a column "
+                                 f"of 'frame'. Got {value!r}; columns: {list(frame.columns)}.")
+    rows = frame[frame["requested"].round(6) == round(float(requested), 6)]
+    wide = rows.pivot_table(index=seed, columns=method, values=column)
+    missing = [m for m in (a, b) if m not in wide.columns]
+    if missing:
+        raise ParameterError(f"The 'a' and 'b' parameters of seed_comparison must be methods "
+                             f"with rows at density {requested:g}. Got none for {missing}.")
+    d = paired_seed_difference(wide[a], wide[b])
+    se = d["sd"] / math.sqrt(d["n"])
+    p = float(2 * stats.t.sf(abs(d["mean"]) / se, d["n"] - 1)) if se > 0 else math.nan
+    return {"name": f"{column} at density {requested:g}, {a} - {b}", "diff": d["mean"],
+            "lo": d["lo"], "hi": d["hi"], "se": se, "p": p, "sd": d["sd"], "n": d["n"]}
+
+
+def against_baseline(rows: pd.DataFrame, baseline: pd.DataFrame, a: str, column: str, *,
+                     name: str = "dense") -> list[tuple[float, dict]]:
+    """:func:`seed_comparison` of method ``a`` against one baseline model per seed (e.g. the
+    dense model), at every requested density of ``rows``.
+
+    Returns:
+        ``[(mean achieved density, comparison), ...]`` in the order of ``rows``' densities.
+
+    Example:
+        >>> runs = pd.DataFrame({"method": "m", "seed": [0, 1, 2], "requested": 0.5,
+        ...                      "density": 0.5, "acc": [0.80, 0.82, 0.81]})
+        >>> dense = pd.DataFrame({"method": "d", "seed": [0, 1, 2], "requested": 1.0,
+        ...                       "density": 1.0, "acc": [0.85, 0.86, 0.88]})
+        >>> [(d, round(t["diff"], 3)) for d, t in against_baseline(runs, dense, "m", "acc")]
+        [(0.5, -0.053)]
+    """
+    out = []
+    for req, g in rows.groupby("requested", sort=False):
+        both = pd.concat([g, baseline.assign(method=name, requested=req)])
+        out.append((float(g["density"].mean()), seed_comparison(both, a, name, column, req)))
+    return out
+
+
+def seed_sentence(row, m: int, *, alpha: float = 0.05) -> str:
+    """One Holm-family row over seeds (a :class:`~sparsepriv_nb.families.Family` frame row
+    with ``sd`` and ``n``) read as a sentence; a null names the MDE at Holm's strictest level
+    ``alpha / m`` and for one comparison.
+
+    Example:
+        >>> from sparsepriv_nb.families import holm_verdicts
+        >>> fam = holm_verdicts([{"name": "x", "diff": 0.01, "lo": -0.02, "hi": 0.04,
+        ...                       "se": 0.007, "p": 0.3, "sd": 0.012, "n": 3}])
+        >>> seed_sentence(next(fam.frame.itertuples()), 1)[:41]
+        'no detectable difference after Holm corre'
+    """
+    if row.verdict == "not measurable here":
+        return (f"the same difference {row.diff:+.3f} on every seed (no spread): "
+                + ("both models made the same predictions" if row.diff == 0 else "not testable"))
+    if row.verdict != metrics.NO_DIFFERENCE:
+        return row.sentence
+    one, strict = (seed_mde(row.sd, row.n, alpha=a) for a in (alpha, alpha / m))
+    alone = ("; on its own (unadjusted) its 95 % interval excludes 0"
+             if row.verdict_uncorrected != metrics.NO_DIFFERENCE else "")
+    return (f"no detectable difference after Holm correction ({row.diff:+.3f} "
+            f"[{row.lo:+.3f}, {row.hi:+.3f}]{alone}); at Holm's strictest level these {row.n} "
+            "seeds " + (f"could detect |difference| >= {strict:.3f}" if strict <= 1
+                        else "could detect no difference (MDE > 1)")
+            + f" ({one:.3f} for one comparison at the 5 % level)")
+
+
+def holm_seed_sentence(row, m: int, *, alpha: float = 0.05, power: float = 0.8) -> str:
+    """Why a comparison over few seeds whose own interval excludes 0 is still not detectable
+    after Holm: its t statistic, the t Holm's first step needs on ``n - 1`` df, and about how
+    many seeds with the same spread would detect a difference of its size there.
+
+    Example:
+        >>> from sparsepriv_nb.families import holm_verdicts
+        >>> rows = [{"name": f"c{i}", "diff": 0.4, "lo": 0.15, "hi": 0.72, "se": 0.066,
+        ...          "p": 0.022, "sd": 0.115, "n": 3} for i in range(10)]
+        >>> s = holm_seed_sentence(holm_verdicts(rows).frame.iloc[0], 10)
+        >>> "needs |t| > 14.09" in s, "t = 6.06" in s
+        (True, True)
+    """
+    from scipy import stats
+
+    t = abs(row["diff"]) / row["se"]
+    need = float(stats.t.ppf(1 - alpha / (2 * m), row["n"] - 1))
+    try:
+        n_more = seeds_needed(abs(row["diff"]), sd=row["sd"], alpha=alpha / m, power=power)
+        more = f"about {n_more} seeds"
+    except ValueError:
+        more = "far more seeds"
+    return (f"Why {row['name']}, {row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], is not "
+            f"detectable: over {row['n']} seeds its t = {t:.2f} (per-seed sd {row['sd']:.3f}; "
+            f"p = {row['p']:.3g}, Holm-adjusted {row['p_holm']:.3g}), while Holm's first step "
+            f"(alpha/{m} = {alpha / m:.4g}, two-sided, {row['n'] - 1} df) needs |t| > {need:.2f}. "
+            f"This is a lack of seeds, not evidence of equal accuracy: {more} with this spread "
+            f"would detect a difference of this size at that level (power {power:g}).")
+
+
+def accuracy_rows(correct: dict, pairs, *, n_resamples: int = 1000, seed: int = 0) -> list[dict]:
+    """Paired-bootstrap accuracy differences ``a - b`` (on the same test examples) for each
+    ``(a, b)`` of ``pairs``, as rows for :func:`~sparsepriv_nb.families.holm_verdicts`.
+
+    Args:
+        correct: model name -> per-example correctness (0/1), same examples for all.
+        pairs: ``(a, b)`` names of ``correct``.
+
+    Example:
+        >>> c = {"x": np.r_[np.ones(80), np.zeros(20)], "y": np.zeros(100)}
+        >>> r = accuracy_rows(c, [("x", "y")], n_resamples=200)[0]
+        >>> r["name"], round(r["diff"], 2), r["lo"] > 0.6
+        ('x - y', 0.8, True)
+    """
+    unknown = sorted({n for pair in pairs for n in pair} - set(correct))
+    if unknown:
+        raise ParameterError(f"The 'pairs' parameter of accuracy_rows must name models of "
+                             f"'correct' ({sorted(correct)}). Got unknown {unknown}.")
+    rows = []
+    for a, b in pairs:
+        diff, lo, hi = paired_accuracy_difference(correct[a], correct[b],
+                                                  n_resamples=n_resamples, seed=seed)
+        rows.append({"name": f"{a} - {b}", "diff": diff, "lo": lo, "hi": hi})
+    return rows
+
+
+def tally_line(frame: pd.DataFrame, baseline: str, what: str) -> str:
+    """One ``Verdict:`` line: how many comparisons ``X - baseline`` of a Holm family's frame
+    came out lower and higher, each listed with its (unadjusted) interval.
+
+    Example:
+        >>> f = pd.DataFrame({"name": ["a - d", "b - d", "a - b"], "diff": [0.1, 0.0, 0.1],
+        ...                   "lo": [0.05, -0.1, 0.0], "hi": [0.15, 0.1, 0.2],
+        ...                   "verdict": ["higher", metrics.NO_DIFFERENCE, "higher"]})
+        >>> tally_line(f, "d", "variants")
+        'Verdict: test accuracy vs d (Holm): lower for 0 of 2 variants, higher for 1 (a +0.100 [+0.050, +0.150]); unadjusted 95 % intervals.'
+    """  # noqa: E501
+    rows = frame[frame["name"].str.endswith(f" - {baseline}")]
+    parts = []
+    for word in ("lower", "higher"):
+        hits = rows[rows["verdict"] == word]
+        listed = "; ".join(f"{r.name.split(' - ')[0]} "
+                           + format_interval(r.diff, r.lo, r.hi, signed=True)
+                           for r in hits.itertuples())
+        count = f"{len(hits)} of {len(rows)} {what}" if word == "lower" else f"{len(hits)}"
+        parts.append(f"{word} for {count}" + (f" ({listed})" if listed else ""))
+    return f"Verdict: test accuracy vs {baseline} (Holm): " + ", ".join(parts) + \
+        "; unadjusted 95 % intervals."

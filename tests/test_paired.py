@@ -1,0 +1,106 @@
+"""sparsepriv_nb.paired: the seed-paired and example-paired comparisons of notebooks 01 and 06,
+and sparsepriv_nb.plots_dp (notebook 06's curves)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from sparsepriv_nb import metrics, paired, plots_dp  # noqa: E402
+from sparsepriv_nb._checks import ParameterError  # noqa: E402
+from sparsepriv_nb.families import holm_verdicts  # noqa: E402
+
+
+def runs(a, b, requested=0.1):
+    n = len(a)
+    return pd.DataFrame({"method": ["a"] * n + ["b"] * n, "seed": list(range(n)) * 2,
+                         "requested": requested, "density": requested, "acc": [*a, *b]})
+
+
+def test_seed_comparison_is_a_paired_t_test():
+    a, b = [0.90, 0.80, 0.95, 0.85], [0.86, 0.79, 0.90, 0.84]
+    r = paired.seed_comparison(runs(a, b), "a", "b", "acc", 0.1)
+    t = stats.ttest_rel(a, b)
+    assert r["p"] == pytest.approx(t.pvalue)
+    assert r["diff"] == pytest.approx(np.mean(np.subtract(a, b)))
+    assert r["sd"] == pytest.approx(np.std(np.subtract(a, b), ddof=1))
+    half = stats.t.ppf(0.975, 3) * r["se"]
+    assert (r["lo"], r["hi"]) == pytest.approx((r["diff"] - half, r["diff"] + half))
+    # the same difference on every seed: nothing to test, NaN p ("not measurable here")
+    same = paired.seed_comparison(runs([0.9, 0.8], [0.9, 0.8]), "a", "b", "acc", 0.1)
+    assert np.isnan(same["p"])
+    assert holm_verdicts([same]).frame.verdict.iloc[0] == "not measurable here"
+
+
+def test_seed_comparison_bad_input_names_the_parameter():
+    with pytest.raises(ParameterError, match="'a' and 'b' parameters of seed_comparison.*'c'"):
+        paired.seed_comparison(runs([0.9, 0.8], [0.8, 0.7]), "a", "c", "acc", 0.1)
+    with pytest.raises(ParameterError, match="'column' parameter of seed_comparison"):
+        paired.seed_comparison(runs([0.9, 0.8], [0.8, 0.7]), "a", "b", "loss", 0.1)
+
+
+def test_against_baseline_pairs_each_density_with_the_same_baseline():
+    rows = pd.concat([runs([0.8, 0.7, 0.9], [0, 0, 0], 0.5).query("method == 'a'"),
+                      runs([0.6, 0.5, 0.7], [0, 0, 0], 0.1).query("method == 'a'")])
+    base = runs([0.85, 0.75, 0.95], [0, 0, 0], 1.0).query("method == 'a'").assign(method="d")
+    out = paired.against_baseline(rows, base, "a", "acc")
+    assert [d for d, _ in out] == pytest.approx([0.5, 0.1])
+    assert [round(t["diff"], 3) for _, t in out] == [-0.05, -0.25]
+
+
+def test_holm_seed_sentence_reports_t_and_the_holm_threshold():
+    rows = [{"name": f"c{i}", "diff": 0.438, "lo": 0.152, "hi": 0.724, "se": 0.0665,
+             "p": 0.022, "sd": 0.115, "n": 3} for i in range(10)]
+    row = holm_verdicts(rows).frame.iloc[0]
+    assert row.verdict == metrics.NO_DIFFERENCE
+    s = paired.holm_seed_sentence(row, 10)
+    assert f"needs |t| > {stats.t.ppf(1 - 0.05 / 20, 2):.2f}" in s  # 14.09
+    assert "t = 6.59" in s and "lack of seeds" in s
+    n = int(s.split("about ")[1].split(" seeds")[0])
+    from sparsepriv_nb.power import seed_mde
+    assert seed_mde(0.115, n, alpha=0.005) <= 0.438 < seed_mde(0.115, n - 1, alpha=0.005)
+
+
+def test_seed_sentence_null_names_both_mdes():
+    rows = [{"name": "x", "diff": 0.01, "lo": -0.02, "hi": 0.04, "se": 0.007, "p": 0.3,
+             "sd": 0.012, "n": 3}, {"name": "y", "diff": 0.5, "lo": 0.4, "hi": 0.6,
+                                    "se": 0.001, "p": 1e-6, "sd": 0.002, "n": 3}]
+    fam = holm_verdicts(rows)
+    null, hit = list(fam.frame.itertuples())
+    s = paired.seed_sentence(null, 2)
+    from sparsepriv_nb.power import seed_mde
+    assert f">= {seed_mde(0.012, 3, alpha=0.025):.3f}" in s
+    assert f"({seed_mde(0.012, 3):.3f} for one comparison" in s
+    assert paired.seed_sentence(hit, 2) == hit.sentence
+
+
+def test_accuracy_rows_and_tally_line():
+    rng = np.random.default_rng(0)
+    base = rng.random(400) < 0.6
+    better = base | (rng.random(400) < 0.5)
+    correct = {"d": base, "x": better, "y": base.copy()}
+    rows = paired.accuracy_rows(correct, [("x", "d"), ("y", "d")], n_resamples=300)
+    assert rows[0]["lo"] > 0 and rows[1]["diff"] == 0
+    line = paired.tally_line(holm_verdicts(rows).frame, "d", "variants")
+    assert line.startswith("Verdict: test accuracy vs d (Holm): lower for 0 of 2 variants, "
+                           "higher for 1 (x +")
+    with pytest.raises(ParameterError, match="'pairs' parameter of accuracy_rows.*'z'"):
+        paired.accuracy_rows(correct, [("z", "d")])
+
+
+def test_epsilon_series_draws_the_nonprivate_line_and_checks_columns():
+    dp = pd.DataFrame({"epsilon": [1.0, 4.0], "acc": [0.5, 0.7], "acc_lo": [0.45, 0.65],
+                       "acc_hi": [0.55, 0.75]})
+    fig, ax = plt.subplots()
+    plots_dp.epsilon_series(ax, dp, pd.Series({"acc": 0.8, "acc_lo": 0.77, "acc_hi": 0.83}),
+                            "acc", "accuracy")
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_ydata()[0] == 0.8
+    with pytest.raises(ParameterError, match="epsilon_series.*lacks \\['auc', 'auc_hi'"):
+        plots_dp.epsilon_series(ax, dp, dp.iloc[0], "auc", "AUC")
+    plt.close(fig)
