@@ -120,8 +120,11 @@ def _privacy_sentences(frame: pd.DataFrame) -> tuple[list[str], dict[str, list[s
                 parts.append(f"{words} ({_names(frame, ids)})")
         if parts:
             sentences.append(f"Against {attack}: " + "; ".join(parts) + ".")
-    open_ = [f"{r.claim} (MDE {r.mde:.3g})" if math.isfinite(r.mde) else r.claim
-             for r in frame.itertuples() if CLAIMS[r.claim].privacy and r.verdict == VERDICTS[2]]
+    # every unresolved claim the head counts, privacy or not (accuracy control, PPB, DP masks)
+    open_ = [r.claim + (f" (MDE {r.mde:.3g}; estimate "
+                        f"{format_interval(r.estimate, r.lo, r.hi)})" if math.isfinite(r.mde)
+                        else "")
+             for r in frame.itertuples() if r.verdict == VERDICTS[2]]
     if open_:
         sentences.append("Not detectable at this power: " + ", ".join(open_) + ".")
     return sentences, by_dir

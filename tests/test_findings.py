@@ -38,7 +38,10 @@ def test_directional_verdict(lo, hi, sign, expected):
 
 @pytest.mark.parametrize("lo, hi, expected", [
     (-0.01, 0.015, SUP), (-0.02, 0.02, SUP),              # inside [-m, m], edges included
-    (0.001, 0.01, CON), (-0.05, -0.03, CON),              # excludes zero (even inside m)
+    (0.001, 0.01, SUP),                                   # excludes zero, inside m
+    (0.021, 0.05, CON), (-0.05, -0.03, CON),              # wholly outside [-m, m]
+    (0.02, 0.05, ND), (-0.05, -0.02, ND),                 # touching the margin: not outside
+    (0.01, 0.05, ND), (-0.05, -0.015, ND),                # excludes 0, not the margin
     (-0.03, 0.01, ND), (-0.01, 0.021, ND), (math.nan, math.nan, ND),
 ])
 def test_equivalence_verdict(lo, hi, expected):
@@ -314,7 +317,9 @@ def test_exercise_checks_pass_the_packages_own_rules(capsys):
         fx.check_equivalence_verdict(
             lambda lo, hi, m: findings.equivalence_verdict(lo, hi, margin=m), hidden)
         fx.check_mde_from_se(lambda se, a, p: mde_from_se(se, alpha=a, power=p), hidden)
-    assert capsys.readouterr().out.count("checks passed") == 6
+    out = capsys.readouterr().out
+    assert out.count("checks passed") == 6
+    assert out.count("(with hidden tests): all ") == 3
 
 
 def _stub(*args):
