@@ -487,7 +487,9 @@ spn.findings.record(
            + f"Per layer (Holm; dB per unit ln k): {per_layer}. Test accuracy k = {k_sparse:g} minus "
            f"k = {k_dense:g}: {acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}] (paired, MDE {acc_mde:.3f}).",
     params={"dataset": DATASET, "arch": ARCH, "k_rounds": K_ROUNDS, "n_images": N_IMAGES,
-            "steps": STEPS, "seed": SEED});
+            "steps": STEPS, "seed": SEED,
+            # layers detectably moving both ways: 07 reads "differed", not "less private"
+            "direction": "differs" if opposed and (layer_slopes.frame.verdict == WORSE).any() else ""});
 
 # %% [markdown]
 # **How the MDE shrinks with the number of images.** The pooled slope's interval is a bootstrap

@@ -241,6 +241,28 @@ def test_answer_mixed_and_equivalence(tmp_path):
     assert "sparsity did not change how exposed" in text
 
 
+def test_answer_lists_every_unresolved_claim_the_head_counts(tmp_path):
+    text = _answer(tmp_path, gonon_density_attack=SUP, gonon_density_error=SUP,
+                   yuan_zhang_attack=SUP, huang_inversion=SUP)
+    assert "(4 supported, 0 contradicted, 5 not detectable at this power)" in text
+    listed = text.split("Not detectable at this power: ")[1].split(". ")[0]
+    assert listed.count(" (MDE ") == 5
+    for claim in ("yuan_zhang_gap", "bagmar_ticket", "gonon_accuracy_control", "yuan_zhang_ppb"):
+        assert f"{claim} (MDE " in listed  # privacy or not, each one the head counts
+    assert "estimate " in listed and "huang_inversion" not in listed
+
+
+def test_a_claim_whose_parts_disagree_reads_differed_not_less_private(tmp_path):
+    write_synthetic(tmp_path, verdicts=_all(ND))
+    findings.record("huang_inversion", estimate=1.1, lo=0.3, hi=1.9, mde=1.2, verdict=CON,
+                    statistic="PSNR slope", detail="fc1 harder, fc2 easier",
+                    params={"direction": "differs"}, root=tmp_path, profile="quick")
+    text = findings.answer(findings.table(root=tmp_path, profile="quick"))
+    assert "sparse and dense networks differed, not in one direction (huang_inversion" in text
+    assert "less private" not in text and "more exposed" not in text
+    assert "the answer depends on the comparison" in text
+
+
 def test_answer_cannot_answer_without_resolved_privacy_claims(tmp_path):
     text = _answer(tmp_path, gonon_density_error=SUP, adamczewski_random_vs_magnitude=SUP)
     assert "cannot answer the question" in text
