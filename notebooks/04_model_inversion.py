@@ -481,8 +481,8 @@ per_layer = "; ".join(f"{r['name']}: {r['diff']:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}]
                       for _, r in layer_slopes.frame.iterrows())
 spn.findings.record(
     "huang_inversion", estimate=pooled.slope, lo=pooled.lo, hi=pooled.hi, mde=pooled.mde,
-    verdict=huang, statistic="PSNR slope on ln k (dB per unit ln k), mean over layers and images; "
-    "verdict also per layer",
+    verdict=huang, statistic="PSNR slope on ln k (dB per unit ln k), mean over layers and images "
+    "(the verdict also weighs each layer's slope, see detail)",
     detail=(f"Layers detectably easier to invert when sparse: {', '.join(opposed)}. " if opposed else "")
            + f"Per layer (Holm; dB per unit ln k): {per_layer}. Test accuracy k = {k_sparse:g} minus "
            f"k = {k_dense:g}: {acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}] (paired, MDE {acc_mde:.3f}).",

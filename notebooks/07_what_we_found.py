@@ -99,12 +99,16 @@ for r in findings.itertuples():
         continue
     margin, half = float(hit.group(1).rstrip(".")), (r.hi - r.lo) / 2
     need = margin - abs(r.estimate)
-    reach = (f"about {half / need:.1f}x the samples would give it at this estimate (half-width "
-             f"~ 1/sqrt(n))" if need > 0 else "no sample size can show it at this estimate")
-    print(f"{r.claim}: equivalence within +-{margin:g} needs a 95 % half-width below "
-          f"{margin:g} - |{r.estimate:+.3f}| = {need:.3f}; this run's is {half:.3f}"
-          + ("" if half < need else f"; {reach}") + f". (Its MDE {r.mde:.3g} is that of a "
-          "difference test, not of this equivalence test.)")
+    if need <= 0:
+        what = (f"the estimate |{r.estimate:+.3f}| is already beyond the margin {margin:g}: no "
+                f"interval around it can lie inside +-{margin:g} (this run's half-width {half:.3f})")
+    else:
+        what = (f"equivalence within +-{margin:g} needs a 95 % half-width below {margin:g} - "
+                f"|{r.estimate:+.3f}| = {need:.3f}; this run's is {half:.3f}" + (
+                    "" if half < need else f"; at this estimate about {(half / need) ** 2:.0f}x "
+                    "the samples would reach it (half-width ~ 1/sqrt(n))"))
+    print(f"{r.claim}: {what}. Its MDE {r.mde:.3g} is that of a difference test, not of this "
+          "equivalence test.")
 
 # %% [markdown]
 # ## 3. The estimates side by side
@@ -129,6 +133,8 @@ for r in findings.itertuples():
     what = (f"{r.statistic} = {spn.findings.format_interval(r.estimate, r.lo, r.hi)}{mde}"
             if r.verdict != spn.findings.NO_RECORD else f"run {r.notebook} first")
     print(f"Verdict: {r.paper}, {r.claim}: {r.verdict} ({what}).")
+    if r.verdict != spn.findings.NO_RECORD and r.detail:
+        print(f"    {r.detail}")  # seeds, sizes, per-layer verdicts: what the verdict rests on
 
 # %% [markdown]
 # ## 5. Can sparsity make a network more private?
