@@ -447,7 +447,7 @@ for _, r in ends.frame.iterrows():
 # the change per IMP round), then the mean over images with a bootstrap interval over the
 # images (`spn.inversion.trend_over_k`). A positive slope means quality falls as $k$ falls:
 # Huang et al.'s claim. Per layer, one Holm family; over all layers (each image's slopes
-# averaged over the layers), the number notebook 07 reads.
+# averaged over the layers), the number notebook 07 shows. The verdict weighs both (below).
 
 # %% tags=["verdict"]
 slopes = inv.trend_over_k(records, "psnr", seed=SEED)

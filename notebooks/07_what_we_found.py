@@ -125,7 +125,8 @@ plt.show()
 # %% [markdown]
 # ## 4. Claim by claim
 #
-# One verdict line per claim, computed from its record (the report's index collects them).
+# One verdict line per claim, computed from its record (the report's index collects them),
+# and under it the record's detail: seeds or samples, and what else the verdict rests on.
 
 # %%
 for r in findings.itertuples():
