@@ -29,6 +29,10 @@
 #    Huang et al.'s Fig. 2, and state the trend over $k$ *with its noise*;
 # 5. judge whether the trend supports the claim, keeping in mind that sparser models are also
 #    less accurate.
+#
+# Unlike notebooks 02, 03, 05 and 06, this one prints no "leaking regime" line: that check asks
+# whether a model overfits its *members* enough for membership inference to work, while
+# inversion reconstructs any input from its representation, member or not (here test images).
 
 # %% tags=["parameters"]
 DATASET = "digits"
@@ -248,7 +252,8 @@ beta_cmp = spn.metrics.aggregate_seeds(diff.assign(what="beta 2 - beta 1"), "wha
 print(beta_df.groupby("beta")[["mse", "psnr", "ssim", "flat", "edges"]].mean().round(4).to_string())
 beta_fam = spn.families.holm_verdicts(
     [{"name": r.metric, "diff": r["mean"], "lo": r.lo, "hi": r.hi} for _, r in beta_cmp.iterrows()],
-    higher="higher with beta = 2", lower="lower with beta = 2")
+    higher="higher with beta = 2", lower="lower with beta = 2",
+    df=[r.n - 1 for _, r in beta_cmp.iterrows()])  # t-intervals over the images: t p-values
 for _, r in beta_fam.frame.iterrows():
     word = r.sentence if r.verdict == spn.metrics.NO_DIFFERENCE else f"{r.verdict} (Holm p = {r.p_holm:.2g})"
     print(f"Verdict: beta = 2 minus beta = 1, {r['name']}: {r['diff']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}] "
@@ -302,14 +307,15 @@ print([round(sp.overall_density(checkpoints[k]), 3) for k in KS])
 # %%
 k_dense, k_sparse = KS[0], KS[-1]
 a0, a1 = acc_table.loc[k_dense], acc_table.loc[k_sparse]
-overlap = not (a1.hi < a0.lo or a1.lo > a0.hi)
-print(f"Test accuracy {a0.test_acc:.3f} [{a0.lo:.3f}, {a0.hi:.3f}] at k = {k_dense:g} and "
-      f"{a1.test_acc:.3f} [{a1.lo:.3f}, {a1.hi:.3f}] at k = {k_sparse:g}: "
-      + ("the intervals overlap, so this comparison does not resolve an accuracy change at this "
-         "test size (overlapping intervals are a conservative test)."
-         if overlap else
-         f"accuracy is {'lower' if a1.test_acc < a0.test_acc else 'higher'} at k = {k_sparse:g}, "
-         "beyond the intervals' width."))
+# the same test images for both models: a paired difference, not overlapping Wilson intervals
+correct = {k: (spn.train.predict_logits(checkpoints[k], test_data[0], device=DEVICE).argmax(1)
+               == test_data[1]).numpy() for k in (k_dense, k_sparse)}
+acc_d, acc_dlo, acc_dhi = spn.lesson.paired_accuracy_difference(correct[k_sparse], correct[k_dense],
+                                                                seed=SEED)
+acc_mde = spn.power.mde_from_se(spn.families.se_from_interval(acc_dlo, acc_dhi))
+acc_v = spn.power.verdict_with_power(acc_d, acc_dlo, acc_dhi, acc_mde)
+print(f"Verdict: test accuracy, k = {k_sparse:g} minus k = {k_dense:g}, paired over the same {n_test} "
+      f"test images: {acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}]: {acc_v['sentence']}.")
 
 # %% [markdown]
 # ## 6. Invert every layer of every model
@@ -428,7 +434,8 @@ endpoint = pd.DataFrame({
 trend = spn.metrics.aggregate_seeds(endpoint, "layer", ["psnr", "ssim"])
 ends = spn.families.holm_verdicts(
     [{"name": f"{r.layer} {r.metric.upper()}", "diff": r["mean"], "lo": r.lo, "hi": r.hi}
-     for _, r in trend.iterrows()], higher=BETTER, lower=WORSE)
+     for _, r in trend.iterrows()], higher=BETTER, lower=WORSE,
+    df=[r.n - 1 for _, r in trend.iterrows()])  # t-intervals over the images: t p-values
 print(f"k = {k_sparse:g} minus k = {k_dense:g}, mean over {N_IMAGES} images: {ends.summary()}")
 for _, r in ends.frame.iterrows():
     word = r.sentence if r.verdict == spn.metrics.NO_DIFFERENCE else f"{r.verdict} (Holm p = {r.p_holm:.2g})"
@@ -440,15 +447,14 @@ for _, r in ends.frame.iterrows():
 # the change per IMP round), then the mean over images with a bootstrap interval over the
 # images (`spn.inversion.trend_over_k`). A positive slope means quality falls as $k$ falls:
 # Huang et al.'s claim. Per layer, one Holm family; over all layers (each image's slopes
-# averaged over the layers), the number notebook 07 reads.
+# averaged over the layers), the number notebook 07 shows. The verdict weighs both (below).
 
-# %% tags=["verdict", "headline"]
+# %% tags=["verdict"]
 slopes = inv.trend_over_k(records, "psnr", seed=SEED)
 pooled = slopes.set_index("layer").loc["all layers"]
-huang = spn.findings.directional_verdict(pooled.slope, pooled.lo, pooled.hi, sign=+1)
-print(f"Verdict: Huang et al. (inversion quality falls as k falls): {huang}; PSNR slope on ln k, "
-      f"all layers, {pooled.slope:+.2f} dB [{pooled.lo:+.2f}, {pooled.hi:+.2f}] (bootstrap over "
-      f"{int(pooled.n_images)} images), MDE {pooled.mde:.2f} dB.")
+pooled_v = spn.findings.directional_verdict(pooled.slope, pooled.lo, pooled.hi, sign=+1)
+print(f"PSNR slope on ln k, all layers: {pooled.slope:+.2f} dB [{pooled.lo:+.2f}, {pooled.hi:+.2f}] "
+      f"(bootstrap over {int(pooled.n_images)} images), MDE {pooled.mde:.2f} dB: on its own, {pooled_v}.")
 layer_slopes = spn.families.holm_verdicts(
     [{"name": r.layer, "diff": r.slope, "se": r.se} for _, r in slopes.iterrows()
      if r.layer != "all layers"], higher=WORSE, lower=BETTER)
@@ -456,20 +462,34 @@ print(f"PSNR slope on ln k, per layer: {layer_slopes.summary()}")
 for _, r in layer_slopes.frame.iterrows():
     word = r.sentence if r.verdict == spn.metrics.NO_DIFFERENCE else f"{r.verdict} (Holm p = {r.p_holm:.2g})"
     print(f"Verdict: {r['name']}: slope {r['diff']:+.2f} dB per unit ln k [{r.lo:+.2f}, {r.hi:+.2f}]: {word}")
+# Huang et al.'s verdict: a layer that detectably gets *easier* to invert when sparse contradicts
+# "pruning protects the representations", whatever the average over layers says
+opposed = layer_slopes.frame.loc[layer_slopes.frame.verdict == BETTER, "name"].tolist()
+huang = (spn.findings.VERDICTS[1] if opposed or pooled_v == spn.findings.VERDICTS[1] else pooled_v)
+print(f"Verdict: Huang et al. (inversion quality falls as k falls): {huang}"
+      + (f": {', '.join(opposed)} detectably easier to invert when sparse (Holm)" if opposed else "")
+      + f"; pooled slope {pooled.slope:+.2f} dB [{pooled.lo:+.2f}, {pooled.hi:+.2f}].")
 
 # %% [markdown]
-# Recorded for notebook 07 (`spn.findings.record`: `supported` when the whole interval is above
-# 0, `contradicted` when below, else `not detectable at this power`):
+# Recorded for notebook 07 (`spn.findings.record`): `supported` only when the pooled interval is
+# above 0 *and* no layer is detectably easier to invert when sparse (Holm); `contradicted` when
+# some layer is (or the pooled interval is below 0); else `not detectable at this power`. A
+# pooled slope alone could average a layer that gets harder to invert with one that gets easier.
 
 # %%
-per_layer = "; ".join(f"{r['name']}: {r['diff']:+.2f} ({r.verdict})" for _, r in layer_slopes.frame.iterrows())
+per_layer = "; ".join(f"{r['name']}: {r['diff']:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] ({r.verdict})"
+                      for _, r in layer_slopes.frame.iterrows())
 spn.findings.record(
     "huang_inversion", estimate=pooled.slope, lo=pooled.lo, hi=pooled.hi, mde=pooled.mde,
-    verdict=huang, statistic="PSNR slope on ln k (dB per unit ln k), mean over layers and images",
-    detail=f"Per layer (Holm): {per_layer}. Test accuracy {acc_table.test_acc.iloc[0]:.3f} at "
-           f"k = {k_dense:g}, {acc_table.test_acc.iloc[-1]:.3f} at k = {k_sparse:g}.",
+    verdict=huang, statistic="PSNR slope on ln k (dB per unit ln k), mean over layers and images "
+    "(the verdict also weighs each layer's slope, see detail)",
+    detail=(f"Layers detectably easier to invert when sparse: {', '.join(opposed)}. " if opposed else "")
+           + f"Per layer (Holm; dB per unit ln k): {per_layer}. Test accuracy k = {k_sparse:g} minus "
+           f"k = {k_dense:g}: {acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}] (paired, MDE {acc_mde:.3f}).",
     params={"dataset": DATASET, "arch": ARCH, "k_rounds": K_ROUNDS, "n_images": N_IMAGES,
-            "steps": STEPS, "seed": SEED});
+            "steps": STEPS, "seed": SEED,
+            # layers detectably moving both ways: 07 reads "differed", not "less private"
+            "direction": "differs" if opposed and (layer_slopes.frame.verdict == WORSE).any() else ""});
 
 # %% [markdown]
 # **How the MDE shrinks with the number of images.** The pooled slope's interval is a bootstrap
@@ -519,9 +539,9 @@ spn.widgets.inversion_explorer(results, records, images)
 #   concerns one wide layer.
 #
 # The answer this run gives, computed from section 7's per-layer slopes (Holm) and section 5's
-# accuracies:
+# paired accuracy difference (the report's index shows this line as the notebook's headline):
 
-# %% tags=["verdict"]
+# %% tags=["verdict", "headline"]
 by = layer_slopes.frame.set_index("name").verdict
 worse, better = by[by == WORSE].index.tolist(), by[by == BETTER].index.tolist()
 flat = by[by == spn.metrics.NO_DIFFERENCE].index.tolist()
@@ -538,12 +558,17 @@ else:
     answer = ("no layer shows a detectable trend over k; this run could detect slopes of "
               f"{layer_slopes.frame.mde.min():.2f} to {layer_slopes.frame.mde.max():.2f} dB per "
               "unit ln k.")
+sparse_best = agg[(agg.k == k_sparse)].pivot_table(index="layer", columns="metric", values="mean")
+best = sparse_best["psnr"].idxmax()
+acc_detected = acc_v["verdict"] != spn.metrics.NO_DIFFERENCE
 print(f"Verdict: does pruning protect the representations? {answer[0].upper() + answer[1:]} "
-      f"Accuracy meanwhile: {a0.test_acc:.3f} at k = {k_dense:g}, {a1.test_acc:.3f} at "
-      f"k = {k_sparse:g}" + (" (overlapping intervals: no detectable accuracy change confounds "
-                             "the comparison at this test size)." if overlap else
-                             ", a detectable change: compare at matched accuracy before calling "
-                             "a change in invertibility privacy."))
+      f"At k = {k_sparse:g} {best} still reconstructs at {sparse_best.loc[best, 'psnr']:.1f} dB, SSIM "
+      f"{sparse_best.loc[best, 'ssim']:.3f} (mean over images). Accuracy meanwhile changed by "
+      f"{acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}] (k = {k_sparse:g} minus k = {k_dense:g}, paired): "
+      + ("a detectable change: compare at matched accuracy before calling a change in "
+         "invertibility privacy." if acc_detected else
+         f"not detectable (this run could detect |Δ| >= {acc_mde:.3f}), but a change of this size, "
+         "possibly in the same direction as the inversion trend, is not excluded."))
 
 # %% [markdown]
 # ## Summary and exercises

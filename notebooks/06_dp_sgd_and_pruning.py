@@ -452,6 +452,8 @@ print(f"DP-SGD fine-tuning at epsilon {claimed_eps:.2f} left {worse} of {len(mas
 # comparison this notebook states in advance, so its 95 % interval is not Holm-adjusted.
 # The interval must also be narrow enough: if the MDE exceeds the margin, this test set cannot
 # show equivalence whatever the masks do.
+# The claim is contradicted only when the whole interval lies outside the margin (an interval
+# that excludes 0 but reaches inside the margin neither shows nor excludes "on par").
 
 # %% tags=["verdict", "headline"]
 diff, lo, hi = paired_accuracy(correct["select-random"], correct["select-magnitude"])

@@ -37,6 +37,7 @@ CLAIMS_CSV = "claims.csv"  # the table, written into the working folder (the rep
 
 # %%
 import math
+import re
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
@@ -68,13 +69,17 @@ for c in spn.findings.CLAIMS.values():
 #   interval lies on the claimed side of zero ($s\,l > 0$ and $s\,u > 0$), **contradicted**
 #   when it lies on the other side, else **not detectable at this power**;
 # * a claim of **no difference** (equivalence, margin $m$): **supported** when
-#   $-m \le l$ and $u \le m$, **contradicted** when the interval excludes zero, else **not
-#   detectable at this power**.
+#   $-m \le l$ and $u \le m$, **contradicted** when the whole interval lies outside the margin
+#   ($l > m$ or $u < -m$: every difference it allows is larger than the margin), else **not
+#   detectable at this power**. An interval that excludes zero but still reaches inside the
+#   margin is *not* a contradiction: "on par within $m$" is then neither shown nor excluded.
 #
 # "Not detectable at this power" is not "no effect": the **MDE** (minimum detectable
 # difference, $(z_{0.975} + z_{0.8})\cdot SE \approx 2.8\,SE$) says how large a true effect
 # the comparison would have found four times out of five. An effect smaller than the MDE may
-# well exist.
+# well exist. For a claim of no difference the MDE answers the wrong question: showing
+# equivalence needs an interval inside $[-m, m]$, i.e. a half-width below $m - |\hat\Delta|$.
+# The cell after the table computes that for each equivalence claim.
 
 # %%
 findings = spn.findings.table(profile=profile)
@@ -85,6 +90,25 @@ if written:
     print(f"{len(written)} records, written {written[0]} to {written[-1]} (UTC).")
 findings.drop(columns=["params"]).to_csv(CLAIMS_CSV, index=False)
 display(Markdown(spn.findings.to_markdown(findings)))
+
+# %%
+# What the MDE column means for a claim of no difference (equivalence): the half-width needed
+for r in findings.itertuples():
+    hit = re.search(r"(?i)equivalence margin[ =]*([0-9.]+)", f"{r.statistic} {r.detail}")
+    if not hit or not math.isfinite(r.lo):
+        continue
+    margin, half = float(hit.group(1).rstrip(".")), (r.hi - r.lo) / 2
+    need = margin - abs(r.estimate)
+    if need <= 0:
+        what = (f"the estimate |{r.estimate:+.3f}| is already beyond the margin {margin:g}: no "
+                f"interval around it can lie inside +-{margin:g} (this run's half-width {half:.3f})")
+    else:
+        what = (f"equivalence within +-{margin:g} needs a 95 % half-width below {margin:g} - "
+                f"|{r.estimate:+.3f}| = {need:.3f}; this run's is {half:.3f}" + (
+                    "" if half < need else f"; at this estimate about {(half / need) ** 2:.0f}x "
+                    "the samples would reach it (half-width ~ 1/sqrt(n))"))
+    print(f"{r.claim}: {what}. Its MDE {r.mde:.3g} is that of a difference test, not of this "
+          "equivalence test.")
 
 # %% [markdown]
 # ## 3. The estimates side by side
@@ -101,7 +125,8 @@ plt.show()
 # %% [markdown]
 # ## 4. Claim by claim
 #
-# One verdict line per claim, computed from its record (the report's index collects them).
+# One verdict line per claim, computed from its record (the report's index collects them),
+# and under it the record's detail: seeds or samples, and what else the verdict rests on.
 
 # %%
 for r in findings.itertuples():
@@ -109,6 +134,8 @@ for r in findings.itertuples():
     what = (f"{r.statistic} = {spn.findings.format_interval(r.estimate, r.lo, r.hi)}{mde}"
             if r.verdict != spn.findings.NO_RECORD else f"run {r.notebook} first")
     print(f"Verdict: {r.paper}, {r.claim}: {r.verdict} ({what}).")
+    if r.verdict != spn.findings.NO_RECORD and r.detail:
+        print(f"    {r.detail}")  # seeds, sizes, per-layer verdicts: what the verdict rests on
 
 # %% [markdown]
 # ## 5. Can sparsity make a network more private?
@@ -123,10 +150,17 @@ print("Verdict:", spn.findings.answer(findings))
 
 # %% [markdown]
 # **Reading the answer.** A "yes" from one comparison is not a law: it holds for these models,
-# this data and these attacks, at this run's power. Where Gonon et al.'s accuracy control is
-# supported, part of the privacy gain is the accuracy lost, which a less accurate dense model
-# would also give. Hold a quick run against the standard profile's `FINDINGS.md` (written by
+# this data and these attacks, at this run's power. Check three things before quoting it: the
+# range of densities and the number of seeds behind each verdict (in its row's statistic and
+# its notebook), whether Gonon et al.'s accuracy-control claim is resolved (the cell below
+# prints its record; if it is supported, part of any privacy gain is the accuracy lost, which a
+# less accurate dense model would also give), and whether the standard profile agrees: the
+# repository's `FINDINGS.md` holds the standard run's table (written by
 # `sparsepriv-nb findings` from a standard run's report).
+
+# %%
+ctl = findings.set_index("claim").loc["gonon_accuracy_control"]
+print(f"Accuracy control (gonon_accuracy_control, {ctl.notebook}): {ctl.verdict}. {ctl.detail}.")
 #
 # ## 6. **Exercises**
 #
@@ -179,7 +213,7 @@ fx.check_directional_verdict(my_directional_verdict, hidden=True)
 # %% nbgrader={"grade": false, "grade_id": "ex07-2-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_equivalence_verdict(lo, hi, margin):
     ### BEGIN SOLUTION
-    if lo > 0 or hi < 0:
+    if lo > margin or hi < -margin:
         return "contradicted"
     if -margin <= lo and hi <= margin:
         return "supported"

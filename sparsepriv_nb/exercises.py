@@ -114,8 +114,9 @@ def _close(ex: str, case: str, got, expected, what: str, *, atol: float = 1e-6,
             f"{_short(arr)}.")
 
 
-def _passed(ex: str, n: int) -> None:
-    print(f"Exercise {ex}: all {n} checks passed.")
+def _passed(ex: str, n: int, hidden: bool = False) -> None:
+    # the instructor version runs the visible and then the hidden checks: say which line is which
+    print(f"Exercise {ex}{' (with hidden tests)' if hidden else ''}: all {n} checks passed.")
 
 
 def _rng(seed: int) -> torch.Generator:
@@ -152,7 +153,7 @@ def check_density(fn: Callable, hidden: bool = False) -> None:
         expected = overall_density(nn.Sequential(*layers))
         _close("01.1", case, _call("01.1", case, fn, masks), expected,
                "one number, the fraction of kept weights")
-    _passed("01.1", len(cases))
+    _passed("01.1", len(cases), hidden)
 
 
 def _l1_mask(weight: torch.Tensor, density: float) -> torch.Tensor:
@@ -190,7 +191,7 @@ def check_magnitude_mask(fn: Callable, hidden: bool = False) -> None:
         got = _call("01.2", case, fn, w.clone(), density)
         _mask_matches("01.2", case, got, _l1_mask(w, density),
                       "the mask of prune.l1_unstructured(amount=1 - density)")
-    _passed("01.2", len(cases))
+    _passed("01.2", len(cases), hidden)
 
 
 def check_global_masks(fn: Callable, hidden: bool = False) -> None:
@@ -219,7 +220,7 @@ def check_global_masks(fn: Callable, hidden: bool = False) -> None:
         for name, lin in layers.items():
             _mask_matches("01.3", f"{case}, layer {name!r}", got[name], lin.weight_mask,
                           "the layer's mask under one global magnitude threshold")
-    _passed("01.3", len(cases))
+    _passed("01.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 02
@@ -244,7 +245,7 @@ def check_loss_scores(fn: Callable, hidden: bool = False) -> None:
         case = f"{i} ({label})"
         got = _call("02.1", case, fn, z.clone(), y.clone())
         _close("02.1", case, got, -loss(z, y), "one membership score per sample, -loss")
-    _passed("02.1", len(cases))
+    _passed("02.1", len(cases), hidden)
 
 
 def check_modified_entropy(fn: Callable, hidden: bool = False) -> None:
@@ -264,7 +265,7 @@ def check_modified_entropy(fn: Callable, hidden: bool = False) -> None:
         p = p / p.sum(1, keepdims=True)
         got = _call("02.2", case, fn, p.copy(), y.copy())
         _close("02.2", case, got, modified_entropy(np.log(p), y), "Mentr of each sample")
-    _passed("02.2", len(cases))
+    _passed("02.2", len(cases), hidden)
 
 
 def check_lira_score(fn: Callable, hidden: bool = False) -> None:
@@ -289,7 +290,7 @@ def check_lira_score(fn: Callable, hidden: bool = False) -> None:
         expected = lira.score_samples(torch.tensor([[t, 0.0]], dtype=torch.float64), y)[0]
         got = _call("02.3", case, fn, float(t), p_in.copy(), p_out.copy())
         _close("02.3", case, got, expected, "one number, the log-likelihood ratio")
-    _passed("02.3", len(cases))
+    _passed("02.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 03
@@ -320,7 +321,7 @@ def check_partial_correlation(fn: Callable, hidden: bool = False) -> None:
         expected = partial_correlation(df, "x", "y", covs)["r"]
         _close("03.1", case, got, expected, "one number, the partial correlation",
                atol=1e-8, rtol=1e-8)
-    _passed("03.1", len(cases))
+    _passed("03.1", len(cases), hidden)
 
 
 def check_fisher_interval(fn: Callable, hidden: bool = False) -> None:
@@ -336,7 +337,7 @@ def check_fisher_interval(fn: Callable, hidden: bool = False) -> None:
         case = f"{i} (r = {pc['r']:.3f}, n = {n}, k = {k}, ci = {ci})"
         got = _call("03.2", case, fn, pc["r"], n, k, ci)
         _close("03.2", case, got, (pc["lo"], pc["hi"]), "a pair (lo, hi)", atol=1e-8)
-    _passed("03.2", len(cases))
+    _passed("03.2", len(cases), hidden)
 
 
 def check_mde(fn: Callable, hidden: bool = False) -> None:
@@ -359,7 +360,7 @@ def check_mde(fn: Callable, hidden: bool = False) -> None:
                 f"power = {power})")
         got = _call("03.3", case, fn, boot["diffs"].copy(), alpha, power)
         _close("03.3", case, got, expected, "one number, the minimum detectable difference")
-    _passed("03.3", len(cases))
+    _passed("03.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 04
@@ -381,7 +382,7 @@ def check_psnr(fn: Callable, hidden: bool = False) -> None:
         case = f"{i} ({label})"
         got = _call("04.1", case, fn, a.copy(), b.copy(), r)
         _close("04.1", case, got, psnr(a, b, r), "one number in dB")
-    _passed("04.1", len(cases))
+    _passed("04.1", len(cases), hidden)
 
 
 def check_total_variation(fn: Callable, hidden: bool = False) -> None:
@@ -400,7 +401,7 @@ def check_total_variation(fn: Callable, hidden: bool = False) -> None:
         got = _call("04.2", case, fn, x.clone(), beta)
         _close("04.2", case, got, total_variation(x, beta), "one TV value per image",
                atol=1e-5, rtol=1e-5)
-    _passed("04.2", len(cases))
+    _passed("04.2", len(cases), hidden)
 
 
 def check_inversion_objective(fn: Callable, hidden: bool = False) -> None:
@@ -428,7 +429,7 @@ def check_inversion_objective(fn: Callable, hidden: bool = False) -> None:
                 raise ExerciseFailure(f"Exercise 04.3, case {case}: the objective must be a "
                                       "tensor differentiable with respect to x (the inversion "
                                       "descends its gradient); yours is not.")
-    _passed("04.3", len(cases))
+    _passed("04.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 05
@@ -457,7 +458,7 @@ def check_ppb_penalty(fn: Callable, hidden: bool = False) -> None:
         got = _needs_tensor("05.1", case, _call("05.1", case, fn, z.clone()))
         _close("05.1", case, got, ppb_penalty(z), "one number, the mean KL over pairs",
                atol=1e-5, rtol=1e-5)
-    _passed("05.1", len(cases))
+    _passed("05.1", len(cases), hidden)
 
 
 def check_ppb_loss(fn: Callable, hidden: bool = False) -> None:
@@ -474,7 +475,7 @@ def check_ppb_loss(fn: Callable, hidden: bool = False) -> None:
         got = _needs_tensor("05.2", case, _call("05.2", case, fn, z.clone(), y.clone(), lam))
         _close("05.2", case, got, ppb_loss(z, y, lam), "one number, the PPB loss",
                atol=1e-5, rtol=1e-5)
-    _passed("05.2", len(cases))
+    _passed("05.2", len(cases), hidden)
 
 
 def check_label_smoothing(fn: Callable, hidden: bool = False) -> None:
@@ -491,7 +492,7 @@ def check_label_smoothing(fn: Callable, hidden: bool = False) -> None:
         got = _needs_tensor("05.3", case, _call("05.3", case, fn, z.clone(), y.clone(), s))
         _close("05.3", case, got, LabelSmoothingLoss(s)(z, y), "one number, the mean loss",
                atol=1e-5, rtol=1e-5)
-    _passed("05.3", len(cases))
+    _passed("05.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 06
@@ -512,7 +513,7 @@ def check_clip(fn: Callable, hidden: bool = False) -> None:
         got = _call("06.1", case, fn, grads.clone(), c)
         expected = clip_gradients({"g": grads}, c)[0]["g"]
         _close("06.1", case, got, expected, "the clipped gradients")
-    _passed("06.1", len(cases))
+    _passed("06.1", len(cases), hidden)
 
 
 def check_noisy_mean(fn: Callable, hidden: bool = False) -> None:
@@ -536,7 +537,7 @@ def check_noisy_mean(fn: Callable, hidden: bool = False) -> None:
         got = _call("06.2", case, fn, grads.clone(), c, sigma, _rng(7), expected_b or b)
         _close("06.2", case, got, expected.reshape(3 * d), "the noisy mean gradient",
                atol=1e-5, rtol=1e-5)
-    _passed("06.2", len(cases))
+    _passed("06.2", len(cases), hidden)
 
 
 def check_noise_for_epsilon(fn: Callable, hidden: bool = False) -> None:
@@ -561,4 +562,4 @@ def check_noise_for_epsilon(fn: Callable, hidden: bool = False) -> None:
                                   f"multiplier reaching epsilon {eps} (within 2 %); yours "
                                   f"({sigma:.4g}) gives epsilon {reached:.4g}: more noise than "
                                   "needed. Search until the interval is narrow.")
-    _passed("06.3", len(cases))
+    _passed("06.3", len(cases), hidden)

@@ -13,7 +13,8 @@ process that has imported torch).
 
 Each comparison's p-value is the two-sided normal p-value ``2 (1 - Phi(|diff| / SE))`` from
 its standard error, given directly (:func:`sparsepriv_nb.power.paired_mde`'s ``se``) or read off a
-``confidence`` interval as ``SE = (hi - lo) / (2 z_{(1 + confidence)/2})``.
+``confidence`` interval as ``SE = (hi - lo) / (2 z_{(1 + confidence)/2})``; for t-intervals
+(a mean over a few images or seeds) pass ``df`` and both use the t distribution instead.
 
 Example:
     >>> fam = holm_verdicts([{"name": "loss", "diff": 0.05, "se": 0.01},
@@ -134,7 +135,9 @@ class Family:
                 + (f"; {untested} not measurable here." if untested else "."))
 
 
-def _rows(comparisons, confidence: float) -> pd.DataFrame:
+def _rows(comparisons, confidence: float, dofs: list) -> pd.DataFrame:
+    from scipy import stats
+
     df = pd.DataFrame(list(comparisons))
     if df.empty or "diff" not in df:
         raise ParameterError("The 'comparisons' parameter of holm_verdicts must be a non-empty "
@@ -144,11 +147,14 @@ def _rows(comparisons, confidence: float) -> pd.DataFrame:
         if not {"lo", "hi"} <= set(df.columns):
             raise ParameterError("The 'comparisons' parameter of holm_verdicts needs 'se' or "
                                  f"'lo' and 'hi' per comparison. Got {list(df.columns)}.")
-        df["se"] = [se_from_interval(lo, hi, confidence=confidence)
-                    for lo, hi in zip(df["lo"], df["hi"])]
+        df["se"] = [se_from_interval(lo, hi, confidence=confidence) if math.isnan(k) else
+                    (hi - lo) / (2 * stats.t.ppf(0.5 + confidence / 2, k))
+                    for lo, hi, k in zip(df["lo"], df["hi"], dofs)]
+    df["df"] = dofs
     if "name" not in df:
         df.insert(0, "name", [str(i) for i in range(len(df))])
-    z = _z(1 - (1 - confidence) / 2)
+    q = 1 - (1 - confidence) / 2
+    z = np.array([_z(q) if math.isnan(k) else stats.t.ppf(q, k) for k in dofs])
     for side, sign in (("lo", -1), ("hi", 1)):
         if side not in df:
             df[side] = df["diff"] + sign * z * df["se"]
@@ -162,7 +168,8 @@ def _z(q: float) -> float:
 
 
 def holm_verdicts(comparisons, *, alpha: float = 0.05, power: float = 0.8,
-                  higher: str = "higher", lower: str = "lower", digits: int = 3) -> Family:
+                  higher: str = "higher", lower: str = "lower", digits: int = 3,
+                  df=None) -> Family:
     """Holm-corrected verdicts of a family of comparisons of one kind.
 
     Args:
@@ -174,6 +181,11 @@ def holm_verdicts(comparisons, *, alpha: float = 0.05, power: float = 0.8,
         power: the power the MDE refers to.
         higher, lower: verdict words for a detected difference's sign.
         digits: decimals in the sentences.
+        df: degrees of freedom of t-intervals (e.g. ``n - 1`` for a mean over ``n`` images or
+            seeds): one number for all comparisons or one per comparison (``None`` in a list:
+            that one is normal). With it, an interval's SE is ``(hi - lo) / (2 t_{df})``, the
+            p-value is the two-sided t p-value and the MDE is ``(t_{1 - alpha/(2m), df} +
+            t_{power, df}) SE``, so verdicts agree with the printed t-intervals. Default: normal.
 
     Returns:
         A :class:`Family`. A comparison with a NaN difference or SE gets ``"not measurable
@@ -182,9 +194,10 @@ def holm_verdicts(comparisons, *, alpha: float = 0.05, power: float = 0.8,
     validate_params({"alpha": alpha, "power": power},
                     {"alpha": [_ALPHA], "power": [_ALPHA]}, "holm_verdicts")
     alpha = float(alpha)
-    df = _rows(comparisons, 1 - alpha)
+    comparisons = list(comparisons)
+    df = _rows(comparisons, 1 - alpha, _dofs(df, len(comparisons)))
     if "p" not in df:  # else: the caller's own p-values (e.g. a bootstrap p-value)
-        df["p"] = [p_value(d, s) for d, s in zip(df["diff"], df["se"])]
+        df["p"] = [_p(d, s, k) for d, s, k in zip(df["diff"], df["se"], df["df"])]
     ok = df["p"].notna().to_numpy()
     m = int(ok.sum())
     df["p_holm"] = np.nan
@@ -196,10 +209,43 @@ def holm_verdicts(comparisons, *, alpha: float = 0.05, power: float = 0.8,
                                  else "not measurable here" for d, p in zip(df["diff"], df["p"])]
     df["verdict"] = [_word(d, r, higher, lower) if k else "not measurable here"
                      for d, r, k in zip(df["diff"], reject, ok)]
-    df["mde"] = [mde_from_se(s, alpha=alpha / max(m, 1), power=power)
-                 if np.isfinite(s) else math.nan for s in df["se"]]
+    df["mde"] = [_mde(s, alpha / max(m, 1), power, k) for s, k in zip(df["se"], df["df"])]
     df["sentence"] = [_sentence(r, digits, higher, lower) for r in df.itertuples()]
     return Family(df, alpha, alpha * m, int(reject.sum()))
+
+
+def _dofs(dof, n: int) -> list:
+    """One degrees-of-freedom value (or NaN: normal) per comparison."""
+    if dof is None:
+        return [math.nan] * n
+    values = list(dof) if np.ndim(dof) else [dof] * n
+    ok = len(values) == n and all(
+        v is None or (isinstance(v, (int, float, np.integer, np.floating))
+                      and not isinstance(v, bool) and (math.isnan(v) or v > 0))
+        for v in values)
+    if not ok:
+        raise ParameterError("The 'df' parameter of holm_verdicts must be None, a positive "
+                             f"number or one positive number (or None) per comparison ({n}). "
+                             f"Got {dof!r} instead.")
+    return [math.nan if v is None else float(v) for v in values]
+
+
+def _p(diff, se, dof) -> float:
+    from scipy import stats
+
+    if math.isnan(dof) or np.isnan(diff) or np.isnan(se) or se <= 0:
+        return p_value(diff, se)
+    return float(2 * stats.t.sf(abs(diff) / se, dof))
+
+
+def _mde(se, alpha, power, dof) -> float:
+    from scipy import stats
+
+    if not np.isfinite(se):
+        return math.nan
+    if math.isnan(dof):
+        return mde_from_se(se, alpha=alpha, power=power)
+    return float((stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof)) * se)
 
 
 def _word(diff, detected, higher, lower) -> str:

@@ -14,7 +14,7 @@ Verdict words (:data:`VERDICTS`), one per claim:
 * ``supported``: the interval excludes "no effect" on the side the paper claims (for a claim of
   *no* difference: the interval lies inside the equivalence margin);
 * ``contradicted``: the interval excludes "no effect" on the other side (for a claim of no
-  difference: it excludes zero);
+  difference: the whole interval lies outside the margin, ``lo > margin`` or ``hi < -margin``);
 * ``not detectable at this power``: neither; the record's MDE says how large an effect the run
   could have seen.
 
@@ -241,14 +241,18 @@ def equivalence_verdict(lo: float, hi: float, *, margin: float) -> str:
     """The verdict on a claim of *no* difference, with equivalence margin ``margin``.
 
     ``supported`` when the whole interval lies in ``[-margin, margin]``; ``contradicted`` when
-    it excludes zero; else ``not detectable at this power`` (the interval holds zero but is
-    wider than the margin: this run cannot tell "equal" from "different").
+    the whole interval lies outside it (``lo > margin`` or ``hi < -margin``: every difference
+    the interval allows is larger than the margin); else ``not detectable at this power`` (the
+    interval reaches past the margin but still holds differences inside it: excluding zero is
+    not enough to contradict "on par within the margin").
 
     Example:
         >>> equivalence_verdict(-0.01, 0.015, margin=0.02)
         'supported'
-        >>> equivalence_verdict(0.01, 0.05, margin=0.02)
+        >>> equivalence_verdict(0.03, 0.05, margin=0.02)
         'contradicted'
+        >>> equivalence_verdict(0.01, 0.05, margin=0.02)  # excludes 0, not the margin
+        'not detectable at this power'
     """
     margin = _number("margin", margin, "equivalence_verdict")
     if not margin > 0 or not math.isfinite(margin):
@@ -257,7 +261,7 @@ def equivalence_verdict(lo: float, hi: float, *, margin: float) -> str:
     lo, hi = _interval(lo, hi, "equivalence_verdict")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return VERDICTS[2]
-    if lo > 0 or hi < 0:
+    if lo > margin or hi < -margin:
         return VERDICTS[1]
     if -margin <= lo and hi <= margin:
         return VERDICTS[0]

@@ -51,7 +51,13 @@ def _call(ex: str, case: str, fn: Callable, *args):
                               f"{type(exc).__name__}: {exc}") from None
 
 
-def _verdicts(ex: str, fn: Callable, cases: list, expected: Callable, rule: str) -> None:
+def _passed(ex: str, n: int, hidden: bool) -> None:
+    # the instructor version runs the visible and then the hidden checks: say which line is which
+    print(f"Exercise {ex}{' (with hidden tests)' if hidden else ''}: all {n} checks passed.")
+
+
+def _verdicts(ex: str, fn: Callable, cases: list, expected: Callable, rule: str,
+              hidden: bool) -> None:
     for i, (args, why) in enumerate(cases, 1):
         case = f"{i} ({why})"
         got = _call(ex, case, fn, *args)
@@ -61,7 +67,7 @@ def _verdicts(ex: str, fn: Callable, cases: list, expected: Callable, rule: str)
         if got != expected(*args):
             raise ExerciseFailure(f"Exercise {ex}, case {case}: expected the verdict {rule} "
                                   f"gives for arguments {args}; yours returned {got!r}.")
-    print(f"Exercise {ex}: all {len(cases)} checks passed.")
+    _passed(ex, len(cases), hidden)
 
 
 def check_directional_verdict(fn: Callable, hidden: bool = False) -> None:
@@ -76,21 +82,23 @@ def check_directional_verdict(fn: Callable, hidden: bool = False) -> None:
                   ((0.02, 0.03, -1), "a narrow interval above zero, a negative effect claimed"),
                   ((-0.3, -0.2, -1), "a wide margin below zero")]
     _verdicts("07.1", fn, cases, lambda lo, hi, s: directional_verdict(0.0, lo, hi, sign=s),
-              "the directional rule of section 2")
+              "the directional rule of section 2", hidden)
 
 
 def check_equivalence_verdict(fn: Callable, hidden: bool = False) -> None:
     """Exercise 07.2: ``fn(lo, hi, margin)`` -> the verdict on a claim of no difference."""
     cases = [((-0.01, 0.015, 0.02), "an interval inside the margin"),
-             ((0.01, 0.05, 0.02), "an interval above zero"),
+             ((0.03, 0.06, 0.02), "an interval wholly above the margin"),
              ((-0.04, 0.01, 0.02), "an interval holding zero but reaching past the margin")]
     if hidden:
         cases += [((-0.02, 0.02, 0.02), "an interval exactly as wide as the margin"),
                   ((-0.06, -0.001, 0.05), "an interval just below zero"),
                   ((0.001, 0.01, 0.05), "an interval inside the margin, above zero"),
-                  ((-0.1, 0.1, 0.05), "a wide interval")]
+                  ((-0.1, 0.1, 0.05), "a wide interval"),
+                  ((0.01, 0.05, 0.02), "an interval above zero reaching past the margin"),
+                  ((-0.09, -0.06, 0.05), "an interval wholly below the margin")]
     _verdicts("07.2", fn, cases, lambda lo, hi, m: equivalence_verdict(lo, hi, margin=m),
-              "the equivalence rule of section 2")
+              "the equivalence rule of section 2", hidden)
 
 
 def check_mde_from_se(fn: Callable, hidden: bool = False) -> None:
@@ -113,4 +121,4 @@ def check_mde_from_se(fn: Callable, hidden: bool = False) -> None:
             raise ExerciseFailure(
                 f"Exercise 07.3, case {case}: expected (z of 1 - alpha/2 plus z of power) "
                 f"times se, within 1e-6 of the package's value; yours returned {value:.6g}.")
-    print(f"Exercise 07.3: all {len(cases)} checks passed.")
+    _passed("07.3", len(cases), hidden)

@@ -86,12 +86,16 @@ def format_interval(estimate: float, lo: float, hi: float, digits: int = 3) -> s
     return f"{fmt(estimate)} [{fmt(lo)}, {fmt(hi)}]"
 
 
-def _direction(claim: str, verdict: str) -> str:
+def _direction(claim: str, verdict: str, params=None) -> str:
     """What a verdict says about sparsity's effect on privacy: ``"more"``, ``"less"``,
-    ``"same"``, ``"differs"``, or ``""`` (no evidence either way)."""
+    ``"same"``, ``"differs"``, or ``""`` (no evidence either way). A record whose ``params``
+    hold ``"direction": "differs"`` (e.g. notebook 04 when layers detectably disagree) says
+    "differs" rather than the opposite of the claim."""
     said = CLAIMS[claim].privacy
     if not said or verdict not in VERDICTS[:2]:
         return ""
+    if isinstance(params, dict) and params.get("direction") == "differs":
+        return "differs"
     if verdict == VERDICTS[0]:
         return said
     return _OPPOSITE.get(said, "differs")
@@ -112,16 +116,21 @@ def _privacy_sentences(frame: pd.DataFrame) -> tuple[list[str], dict[str, list[s
         for label, words in (("more", "sparser networks were more private"),
                              ("less", "sparser networks were less private"),
                              ("same", "sparse and dense networks were equally exposed"),
-                             ("differs", "sparse and dense networks differed")):
+                             ("differs", "sparse and dense networks differed, not in one "
+                                         "direction")):
             ids = [r.claim for r in frame.itertuples()
-                   if CLAIMS[r.claim].attack == attack and _direction(r.claim, r.verdict) == label]
+                   if CLAIMS[r.claim].attack == attack
+                   and _direction(r.claim, r.verdict, getattr(r, "params", None)) == label]
             by_dir[label] += ids
             if ids:
                 parts.append(f"{words} ({_names(frame, ids)})")
         if parts:
             sentences.append(f"Against {attack}: " + "; ".join(parts) + ".")
-    open_ = [f"{r.claim} (MDE {r.mde:.3g})" if math.isfinite(r.mde) else r.claim
-             for r in frame.itertuples() if CLAIMS[r.claim].privacy and r.verdict == VERDICTS[2]]
+    # every unresolved claim the head counts, privacy or not (accuracy control, PPB, DP masks)
+    open_ = [r.claim + (f" (MDE {r.mde:.3g}; estimate "
+                        f"{format_interval(r.estimate, r.lo, r.hi)})" if math.isfinite(r.mde)
+                        else "")
+             for r in frame.itertuples() if r.verdict == VERDICTS[2]]
     if open_:
         sentences.append("Not detectable at this power: " + ", ".join(open_) + ".")
     return sentences, by_dir
@@ -164,6 +173,9 @@ def _conclusion(frame: pd.DataFrame, by_dir: dict[str, list[str]]) -> str:
         return ("So, in this run, the answer depends on the claim and the comparison: some "
                 "verdicts found sparser networks more private and others less private (see "
                 "the rows above).")
+    if by_dir["differs"]:
+        return ("So, in this run, the answer depends on the comparison: sparse and dense "
+                "networks differed, in opposite directions within a claim (see the rows above).")
     if same:
         return ("So, in this run: sparsity did not change how exposed the networks were, "
                 "within the equivalence margins of the claims that said so.")

@@ -38,7 +38,10 @@ def test_directional_verdict(lo, hi, sign, expected):
 
 @pytest.mark.parametrize("lo, hi, expected", [
     (-0.01, 0.015, SUP), (-0.02, 0.02, SUP),              # inside [-m, m], edges included
-    (0.001, 0.01, CON), (-0.05, -0.03, CON),              # excludes zero (even inside m)
+    (0.001, 0.01, SUP),                                   # excludes zero, inside m
+    (0.021, 0.05, CON), (-0.05, -0.03, CON),              # wholly outside [-m, m]
+    (0.02, 0.05, ND), (-0.05, -0.02, ND),                 # touching the margin: not outside
+    (0.01, 0.05, ND), (-0.05, -0.015, ND),                # excludes 0, not the margin
     (-0.03, 0.01, ND), (-0.01, 0.021, ND), (math.nan, math.nan, ND),
 ])
 def test_equivalence_verdict(lo, hi, expected):
@@ -238,6 +241,28 @@ def test_answer_mixed_and_equivalence(tmp_path):
     assert "sparsity did not change how exposed" in text
 
 
+def test_answer_lists_every_unresolved_claim_the_head_counts(tmp_path):
+    text = _answer(tmp_path, gonon_density_attack=SUP, gonon_density_error=SUP,
+                   yuan_zhang_attack=SUP, huang_inversion=SUP)
+    assert "(4 supported, 0 contradicted, 5 not detectable at this power)" in text
+    listed = text.split("Not detectable at this power: ")[1].split(". ")[0]
+    assert listed.count(" (MDE ") == 5
+    for claim in ("yuan_zhang_gap", "bagmar_ticket", "gonon_accuracy_control", "yuan_zhang_ppb"):
+        assert f"{claim} (MDE " in listed  # privacy or not, each one the head counts
+    assert "estimate " in listed and "huang_inversion" not in listed
+
+
+def test_a_claim_whose_parts_disagree_reads_differed_not_less_private(tmp_path):
+    write_synthetic(tmp_path, verdicts=_all(ND))
+    findings.record("huang_inversion", estimate=1.1, lo=0.3, hi=1.9, mde=1.2, verdict=CON,
+                    statistic="PSNR slope", detail="fc1 harder, fc2 easier",
+                    params={"direction": "differs"}, root=tmp_path, profile="quick")
+    text = findings.answer(findings.table(root=tmp_path, profile="quick"))
+    assert "sparse and dense networks differed, not in one direction (huang_inversion" in text
+    assert "less private" not in text and "more exposed" not in text
+    assert "the answer depends on the comparison" in text
+
+
 def test_answer_cannot_answer_without_resolved_privacy_claims(tmp_path):
     text = _answer(tmp_path, gonon_density_error=SUP, adamczewski_random_vs_magnitude=SUP)
     assert "cannot answer the question" in text
@@ -314,7 +339,9 @@ def test_exercise_checks_pass_the_packages_own_rules(capsys):
         fx.check_equivalence_verdict(
             lambda lo, hi, m: findings.equivalence_verdict(lo, hi, margin=m), hidden)
         fx.check_mde_from_se(lambda se, a, p: mde_from_se(se, alpha=a, power=p), hidden)
-    assert capsys.readouterr().out.count("checks passed") == 6
+    out = capsys.readouterr().out
+    assert out.count("checks passed") == 6
+    assert out.count("(with hidden tests): all ") == 3
 
 
 def _stub(*args):

@@ -245,7 +245,10 @@ def test_checks_do_not_touch_global_random_state(capsys):
     exercises.check_density(density, hidden=True)
     exercises.check_noisy_mean(noisy_mean, hidden=True)
     assert (torch.rand(1).item(), np.random.rand()) == before
-    assert capsys.readouterr().out.count("checks passed") == 2
+    out = capsys.readouterr().out
+    assert out.count("checks passed") == 2
+    # the hidden run says so, so the instructor version's two lines are not read as a mismatch
+    assert out.count("(with hidden tests): all ") == 2
 
 
 def test_a_failing_check_never_prints_the_expected_value():
