@@ -148,8 +148,9 @@ def _side_sentences(frame: pd.DataFrame) -> list[str]:
                          "loss.",
             VERDICTS[1]: "The association of density with attack success did not shrink once "
                          "accuracy was controlled for."}
-    ppb = {VERDICTS[0]: "PPB protected pruned networks as claimed.",
-           VERDICTS[1]: "PPB did not protect pruned networks as claimed."}
+    ppb = {VERDICTS[0]: "PPB protected pruned networks at a small accuracy cost, as claimed.",
+           VERDICTS[1]: "PPB's claim failed on at least one of its parts (the gap, the attack's "
+                        "success, a small accuracy cost; its row says which)."}
     dp = {VERDICTS[0]: "Under DP-SGD, a random public mask did as well as a magnitude mask.",
           VERDICTS[1]: "Under DP-SGD, random and magnitude public masks differed."}
     for cid, words in (("gonon_density_error", cost), ("gonon_accuracy_control", conf),
