@@ -479,8 +479,8 @@ print(f"Verdict: confidence gap, magnitude-pruned minus dense: {gap_v['sentence'
 # The verdict words: a directional claim is **supported** when its whole 95 % interval lies on
 # the claimed side of 0, **contradicted** when it lies wholly on the other side, and otherwise
 # **not detectable at this power** (the line then gives the MDE). The equivalence claim is
-# supported when the whole interval lies within ±0.02, contradicted when it shows a difference
-# (`spn.findings.equivalence_verdict` states the rule), else not detectable at this power. Every claim
+# supported when the whole interval lies within ±0.02, contradicted when the whole interval
+# lies outside ±0.02 (`spn.findings.equivalence_verdict`), else not detectable at this power. Every claim
 # here comes from **one training seed** at one density (`DENSITY`): its interval covers the
 # sampling of the attacked samples, not a retrain of the models.
 #

@@ -75,11 +75,21 @@ for c in spn.findings.CLAIMS.values():
 #   margin is *not* a contradiction: "on par within $m$" is then neither shown nor excluded.
 #
 # "Not detectable at this power" is not "no effect": the **MDE** (minimum detectable
-# difference, $(z_{0.975} + z_{0.8})\cdot SE \approx 2.8\,SE$) says how large a true effect
+# difference: $(z_{0.975} + z_{0.8})\cdot SE \approx 2.8\,SE$ for a comparison over attacked or
+# test samples, $(t_{0.975,G-1} + t_{0.8,G-1})\cdot SE$ over $G$ seeds for notebook 03's rows,
+# about $5.4\,SE$ at 3 seeds) says how large a true effect
 # the comparison would have found four times out of five. An effect smaller than the MDE may
 # well exist. For a claim of no difference the MDE answers the wrong question: showing
 # equivalence needs an interval inside $[-m, m]$, i.e. a half-width below $m - |\hat\Delta|$.
 # The cell after the table computes that for each equivalence claim.
+#
+# Two claims have several parts, and their notebooks combine the parts' verdicts: a part that
+# is contradicted makes the claim contradicted; the claim is supported only when every part is.
+# Huang et al. (04): the pooled slope *and* each layer's slope (a layer detectably easier to
+# invert when sparse contradicts the claim); Yuan & Zhang's PPB claim (05): the confidence gap,
+# the best attack's AUC and an accuracy cost of at most 0.02. So their row can say
+# "contradicted" next to a pooled estimate on the claimed side: the line under each verdict
+# below names the part that decided it.
 
 # %%
 findings = spn.findings.table(profile=profile)

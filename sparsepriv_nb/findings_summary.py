@@ -101,9 +101,23 @@ def _direction(claim: str, verdict: str, params=None) -> str:
     return _OPPOSITE.get(said, "differs")
 
 
+def _caveat(statistic: str, detail: str) -> str:
+    """What limits a verdict, read from its record: one seed, or a Holm family that does not
+    confirm it."""
+    text = f"{statistic} {detail}".lower()
+    notes = []
+    if "one seed" in text:
+        notes.append("one seed")
+    if "holm family: no detectable" in text:
+        notes.append("not confirmed in its notebook's Holm family")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def _names(frame: pd.DataFrame, ids) -> str:
-    verdict = dict(zip(frame["claim"], frame["verdict"]))
-    return ", ".join(f"{c}, {CLAIMS[c].paper}: {verdict[c]}" for c in ids)
+    rows = frame.set_index("claim")
+    return ", ".join(f"{c}, {CLAIMS[c].paper}: {rows.at[c, 'verdict']}"
+                     + _caveat(str(rows.at[c, "statistic"]), str(rows.at[c, "detail"]))
+                     for c in ids)
 
 
 def _privacy_sentences(frame: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:

@@ -372,3 +372,19 @@ def test_a_wrong_exercise_answer_fails_readably_without_the_answer(check, wrong,
     assert words in str(err.value)
     if secret:
         assert secret not in str(err.value)
+
+
+def test_answer_carries_a_verdicts_limits_from_its_record(tmp_path):
+    """A supported claim from one seed, not confirmed in its notebook's Holm family, says so
+    in the answer; a claim without those limits gets no caveat."""
+    write_synthetic(tmp_path, verdicts=_all(ND, yuan_zhang_attack=SUP, huang_inversion=SUP))
+    spn_dir = tmp_path / "findings" / "quick"
+    import json
+    rec = json.loads((spn_dir / "yuan_zhang_attack.json").read_text())
+    rec["statistic"] = "lira AUC, magnitude-pruned (density 0.25) minus dense, one seed"
+    rec["detail"] = "in section 3's Holm family: no detectable difference (within noise)"
+    (spn_dir / "yuan_zhang_attack.json").write_text(json.dumps(rec))
+    text = findings.answer(findings.table(root=tmp_path, profile="quick"))
+    assert ("yuan_zhang_attack, Yuan & Zhang 2022: supported (one seed; not confirmed in its "
+            "notebook's Holm family)") in text
+    assert "huang_inversion, Huang et al. 2020: supported)" in text
