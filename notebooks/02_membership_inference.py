@@ -490,7 +490,7 @@ print(f"Verdict: confidence gap, magnitude-pruned minus dense: {gap_v['sentence'
 # differences real?) at a stricter level, so a claim can be supported here while its row there
 # is not detectable; the line below says when that happens.
 
-# %%
+# %% tags=["headline"]
 TICKET_MARGIN = 0.02
 ticket = paired[(paired.attack == strongest) & (paired["sparse target"] == "lottery ticket")
                 & (paired.metric == "AUC")].iloc[0]

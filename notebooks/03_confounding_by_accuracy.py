@@ -401,7 +401,7 @@ fig = PS.plot_coefficients(coefs[coefs.model != "error"],
                            terms=["log_density", "test_acc", "gen_gap"],
                            title=f"{MAIN_ATTACK} AUC: coefficients (95 % interval, clustered by seed)")
 
-# %% tags=["verdict"]
+# %% tags=["headline", "verdict"]
 controlled = AN.seed_slopes(sweep, "auc ~ log_density + test_acc", "log_density")
 shrink = per_seed - controlled
 h2 = {"estimate": shrink.mean(), "sd": shrink.std(ddof=1)}
