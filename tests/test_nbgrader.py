@@ -26,6 +26,15 @@ pytest.importorskip("nbgrader", reason="nbgrader is not installed (pip install n
 LESSON = sorted(_lessons.lessons_dir().glob("02_*.ipynb"))[0]
 
 
+@pytest.fixture(autouse=True)
+def _venv_scripts_on_path(monkeypatch):
+    """nbgrader runs the ``alembic`` script by name (its gradebook's schema check), so the
+    environment's scripts folder must be on PATH even when the tests run as
+    ``.venv/bin/python -m pytest`` from an unactivated virtual environment."""
+    scripts = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", os.pathsep.join([scripts, os.environ.get("PATH", "")]))
+
+
 def _nbgrader(course: Path, *args: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(grading.__file__).resolve().parent.parent),
