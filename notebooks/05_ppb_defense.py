@@ -710,9 +710,19 @@ print(f"Verdict: seed 002 reported attack accuracy near 50 % under PPB (non-adap
 # AUC that rose, or an accuracy cost surely larger than the margin), else `not detectable at
 # this power` (`spn.defense_eval.ppb_claim_verdict`). The recorded statistic is the AUC
 # difference: attack success is what the defense is for; the gap is its mechanism.
+#
+# *Why `ACC_MARGIN` = 0.02.* Seed 002 gives no number for PPB's accuracy cost: its text says
+# only that PPB brings the attack to about 50 % and that pruning works "without largely
+# compromising prediction accuracy". So "small" is our reading, fixed before the run: a loss of
+# at most two points of test accuracy, a cost a user choosing a defense would accept without
+# asking. It is a convention, not a measured quantity, and a neighbouring one is as defensible:
+# notebook 06 counts 0.03 as "on par", and notebook 03 measures a seed-to-seed spread of test
+# accuracy of about 0.03. The line printed under the verdict therefore repeats
+# `ppb_claim_verdict` at margins 0.01, 0.02, 0.03 and 0.05, so you can see whether the verdict
+# rests on this choice.
 
 # %% tags=["verdict", "headline"]
-ACC_MARGIN = 0.02  # a "small" accuracy cost: the +-0.02 margin of notebook 02's equivalence test
+ACC_MARGIN = 0.02  # a "small" accuracy cost, two points of test accuracy (see the paragraph above)
 pick = verdict_table.set_index(["comparison", "attacker", "metric"]).loc
 row, ad = (pick[("PPB vs no defense", a, "AUC")] for a in ("non-adaptive", "adaptive"))
 auc = (row["Δ metric"], row["metric lo"], row["metric hi"])
@@ -729,6 +739,12 @@ detail = (f"Best non-adaptive attack AUC {auc[0]:+.3f} [{auc[1]:+.3f}, {auc[2]:+
           "baselines at equal accuracy.")
 print(f"Verdict: Yuan & Zhang (PPB narrows the gap and lowers attack success at a small accuracy "
       f"cost): {ppb_verdict}. {detail}")
+by_margin = {m: spn.defense_eval.ppb_claim_verdict(gap, auc, acc, margin=m)
+             for m in (0.01, 0.02, 0.03, 0.05)}
+print("Sensitivity to the accuracy margin (accuracy part / whole claim): " + "; ".join(
+    f"{m:g}: {p['accuracy']} / {v}" for m, (v, p) in by_margin.items()) + (
+    ": the verdict rests on what 'small' means" if len({v for v, _ in by_margin.values()}) > 1
+    else ": the same verdict at every margin") + ".")
 spn.findings.record(
     "yuan_zhang_ppb", estimate=auc[0], lo=auc[1], hi=auc[2], verdict=ppb_verdict, detail=detail,
     mde=spn.power.mde_from_se(spn.families.se_from_interval(auc[1], auc[2])),

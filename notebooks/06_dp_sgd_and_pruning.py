@@ -450,8 +450,12 @@ print(f"DP-SGD fine-tuning at epsilon {claimed_eps:.2f} left {worse} of {len(mas
 # before the run: three points are a difference a practitioner choosing a mask would
 # ignore, and small next to what DP-SGD itself costs in accuracy (printed below). It is the one
 # comparison this notebook states in advance, so its 95 % interval is not Holm-adjusted.
-# The interval must also be narrow enough: if the MDE exceeds the margin, this test set cannot
-# show equivalence whatever the masks do.
+# The interval must also be narrow enough: equivalence needs the whole interval inside
+# $[-m, m]$, i.e. a 95 % half-width below $m - |\hat\Delta|$. When $|\hat\Delta| \ge m$ no test
+# set can show equivalence at this estimate; otherwise the half-width falls as $1/\sqrt{n}$, so
+# about $n \cdot (\text{half} / (m - |\hat\Delta|))^2$ test examples would reach it (and
+# $n \cdot (\text{half} / m)^2$ if the true difference were 0). The MDE printed with the verdict
+# answers a different question: how large a difference this test set could *detect*.
 # The claim is contradicted only when the whole interval lies outside the margin (an interval
 # that excludes 0 but reaches inside the margin neither shows nor excludes "on par").
 
@@ -461,13 +465,19 @@ mde = spn.power.mde_from_se(spn.families.se_from_interval(lo, hi))
 claim_verdict = spn.findings.equivalence_verdict(lo, hi, margin=EQUIVALENCE_MARGIN)
 detail = (f"select-random minus select-magnitude test accuracy {diff:+.3f} [{lo:+.3f}, "
           f"{hi:+.3f}] at epsilon {claimed_eps:.2f}, {len(test[1])} test examples; "
-          f"equivalence margin {EQUIVALENCE_MARGIN:g}, MDE {mde:.3f}")
+          f"equivalence margin {EQUIVALENCE_MARGIN:g}, MDE of the difference test {mde:.3f}")
 print(f"Verdict: seed 003's claim (random on par with magnitude selection under DP-SGD) is "
       f"{claim_verdict}: {detail}.")
-if mde > EQUIVALENCE_MARGIN:
-    need = int(np.ceil(len(test[1]) * (mde / EQUIVALENCE_MARGIN) ** 2))  # MDE ~ 1/sqrt(n)
-    print(f"The MDE {mde:.3f} exceeds the margin {EQUIVALENCE_MARGIN:g}: this test set is too "
-          f"small to show equivalence; about {need} test examples would be needed.")
+half, room = (hi - lo) / 2, EQUIVALENCE_MARGIN - abs(diff)  # half-width ~ 1/sqrt(n)
+n_test, m = len(test[1]), EQUIVALENCE_MARGIN
+print("Equivalence sample size: " + (
+    f"the estimate |{diff:+.3f}| is beyond the margin {m:g}, so at this estimate no test set can "
+    "show equivalence" if room <= 0 else
+    f"equivalence within +-{m:g} needs a 95 % half-width below {m:g} - |{diff:+.3f}| = "
+    f"{room:.3f}; this run's is {half:.3f}" + ("" if half < room else
+    f": at this estimate about {int(np.ceil(n_test * (half / room) ** 2))} test examples")) +
+    f". If the true difference were 0: about {int(np.ceil(n_test * (half / m) ** 2))} test "
+    f"examples (half-width {half:.3f} -> below {m:g}); this run has {n_test}.")
 spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=hi, mde=mde,
                     verdict=claim_verdict, statistic="test accuracy, select-random minus "
                     "select-magnitude (DP-SGD, public masks)", detail=detail,
