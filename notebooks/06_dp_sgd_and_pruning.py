@@ -486,7 +486,9 @@ spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=
 
 # %% [markdown]
 # **How the MDE shrinks with the test set.** The interval above is paired over the test
-# examples, so its MDE falls as $1 / \sqrt{n}$ with their number (`spn.power.mde_table`). The
+# examples, so its MDE falls as $1 / \sqrt{n}$ with their number (`spn.power.mde_table`). This
+# is the difference test's MDE, the smallest difference the run could *detect*; equivalence
+# needs the half-width criterion printed above. The
 # masks and DP-SGD runs come from one seed, so the seed-to-seed spread is unmeasured and the
 # number of seeds needed cannot be projected from this run.
 
