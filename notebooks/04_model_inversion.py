@@ -235,16 +235,9 @@ fig.tight_layout()
 # Holm-corrected (`spn.families.holm_verdicts`).
 
 # %% tags=["verdict"]
-def step_shares(imgs, flat=0.02, edge=0.2):
-    """Per image: the share of neighbouring-pixel steps below `flat` and above `edge`."""
-    x = imgs.double() / R
-    step = ((x[..., :-1, 1:] - x[..., :-1, :-1]) ** 2 + (x[..., 1:, :-1] - x[..., :-1, :-1]) ** 2).sqrt()
-    return (step < flat).flatten(1).double().mean(1).numpy(), (step > edge).flatten(1).double().mean(1).numpy()
-
-
 beta_df = pd.concat(beta_rows, ignore_index=True)
 for beta in (1.0, 2.0):
-    beta_df.loc[beta_df.beta == beta, ["flat", "edges"]] = np.c_[step_shares(beta_res[beta].images)]
+    beta_df.loc[beta_df.beta == beta, ["flat", "edges"]] = np.c_[inv.step_shares(beta_res[beta].images, value_span=R)]
 cols = ["psnr", "ssim", "flat", "edges"]
 diff = (beta_df[beta_df.beta == 2.0].set_index("image")[cols]
         - beta_df[beta_df.beta == 1.0].set_index("image")[cols]).reset_index()

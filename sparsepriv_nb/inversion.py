@@ -62,8 +62,8 @@ from ._checks import InstanceOf, Interval, Options, ParameterError, validate_par
 from ._progress import show_progress
 from .train import resolve_device
 
-__all__ = ["layer_names", "representation", "total_variation", "invert", "InversionResult",
-           "inversion_records", "trend_over_k"]
+__all__ = ["layer_names", "representation", "total_variation", "step_shares", "invert",
+           "InversionResult", "inversion_records", "trend_over_k"]
 
 
 class _Stop(Exception):
@@ -170,6 +170,36 @@ def total_variation(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
     # beta < 2 is not differentiable at 0: a tiny floor keeps gradients finite
     tv = sq if beta == 2 else (sq + 1e-8) ** (beta / 2)
     return tv.flatten(1).mean(1)
+
+
+def step_shares(images, *, value_span: float, flat: float = 0.02, edge: float = 0.2):
+    """Per image, the shares of neighbouring-pixel steps below ``flat`` and above ``edge``.
+
+    A step is the gradient magnitude ``sqrt(dx**2 + dy**2)`` of the images scaled by
+    ``value_span`` (the width of the data's value range), as in :func:`total_variation`. A
+    staircased image (TV with beta = 1) has more flat steps and more hard edges.
+
+    Args:
+        images: A batch ``(B, C, H, W)`` (tensor).
+        value_span: The width of the value range; steps are measured on ``images / value_span``.
+        flat: Steps below this count as flat.
+        edge: Steps above this count as edges.
+
+    Returns:
+        Two numpy arrays of length ``B``: the flat share and the edge share.
+
+    Example:
+        >>> x = torch.zeros(1, 1, 3, 3); x[..., 2] = 1.0
+        >>> flat, edges = step_shares(x, value_span=1.0)
+        >>> flat.tolist(), edges.tolist()
+        ([0.5], [0.5])
+    """
+    x = torch.as_tensor(images).double() / value_span
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    step = (dx ** 2 + dy ** 2).sqrt()
+    share = lambda mask: mask.flatten(1).double().mean(1).numpy()  # noqa: E731
+    return share(step < flat), share(step > edge)
 
 
 @dataclass
