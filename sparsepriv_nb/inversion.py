@@ -63,7 +63,7 @@ from ._progress import show_progress
 from .train import resolve_device
 
 __all__ = ["layer_names", "representation", "total_variation", "step_shares", "invert",
-           "InversionResult", "inversion_records", "trend_over_k"]
+           "InversionResult", "inversion_records", "trend_over_k", "layer_trend_sentence"]
 
 
 class _Stop(Exception):
@@ -467,3 +467,37 @@ def trend_over_k(records: pd.DataFrame, metric: str = "psnr", *, n_resamples: in
                          "hi": hi, "se": se,
                          "mde": [mde_from_se(v, alpha=alpha, power=power) for v in se],
                          "n_images": len(vals)})
+
+
+def layer_trend_sentence(verdicts: pd.Series, pooled: tuple, mdes, *, worse: str,
+                         better: str) -> str:
+    """One sentence answering "does pruning protect the representations?" from per-layer
+    verdicts on the trend over ``k`` (lower case; the caller capitalises).
+
+    Args:
+        verdicts: Layer name -> verdict (``worse``, ``better`` or
+            :data:`sparsepriv_nb.metrics.NO_DIFFERENCE`).
+        pooled: ``(slope, lo, hi)`` of the slope over all layers, dB per unit ln k.
+        mdes: The per-layer MDEs (quoted when no layer shows a trend).
+        worse: The verdict meaning "harder to invert when sparse".
+        better: The verdict meaning "easier to invert when sparse".
+
+    Example:
+        >>> v = pd.Series({"fc1": "w", "fc2": metrics.NO_DIFFERENCE})
+        >>> layer_trend_sentence(v, (1.0, 0.2, 1.8), [0.3, 0.5], worse="w", better="b")
+        'fc1 harder to invert when sparse; fc2 without a detectable trend.'
+    """
+    worse_l = verdicts[verdicts == worse].index.tolist()
+    better_l = verdicts[verdicts == better].index.tolist()
+    flat = verdicts[verdicts == metrics.NO_DIFFERENCE].index.tolist()
+    slope, lo, hi = pooled
+    if worse_l and better_l:
+        return (f"the layers disagree: pruning made {', '.join(worse_l)} harder to invert and "
+                f"{', '.join(better_l)} easier. Pruning does not protect the representations "
+                "uniformly here: it depends on which layer the attacker sees, and the slope over "
+                f"all layers ({slope:+.2f} dB [{lo:+.2f}, {hi:+.2f}]) averages opposite effects.")
+    if worse_l or better_l:
+        return (f"{', '.join(worse_l or better_l)} {'harder' if worse_l else 'easier'} to invert "
+                f"when sparse; {', '.join(flat) or 'no other layer'} without a detectable trend.")
+    return ("no layer shows a detectable trend over k; this run could detect slopes of "
+            f"{min(mdes):.2f} to {max(mdes):.2f} dB per unit ln k.")

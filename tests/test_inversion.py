@@ -249,3 +249,20 @@ def test_step_shares_counts_flat_steps_and_edges():
     z[..., 1] = 0.5
     assert [a.tolist() for a in inv.step_shares(z, value_span=10.0)] == [[0.0], [0.0]]
     assert inv.step_shares(z, value_span=10.0, flat=0.06)[0].tolist() == [1.0]
+
+
+def test_layer_trend_sentence_names_the_layers_of_each_verdict():
+    nd = metrics.NO_DIFFERENCE
+    pooled = (1.14, 0.3, 1.92)
+    s = inv.layer_trend_sentence(pd.Series({"fc1": "W", "fc2": "B", "fc3": nd}), pooled, [0.3],
+                                 worse="W", better="B")
+    assert s.startswith("the layers disagree: pruning made fc1 harder to invert and fc2 easier.")
+    assert "(+1.14 dB [+0.30, +1.92])" in s
+    s = inv.layer_trend_sentence(pd.Series({"fc1": nd, "fc2": "B", "fc3": nd}), pooled, [0.3],
+                                 worse="W", better="B")
+    assert s == "fc2 easier to invert when sparse; fc1, fc3 without a detectable trend."
+    s = inv.layer_trend_sentence(pd.Series({"fc1": "W"}), pooled, [0.3], worse="W", better="B")
+    assert s == "fc1 harder to invert when sparse; no other layer without a detectable trend."
+    s = inv.layer_trend_sentence(pd.Series({"fc1": nd, "fc2": nd}), pooled, [0.5, 0.25],
+                                 worse="W", better="B")
+    assert s.endswith("could detect slopes of 0.25 to 0.50 dB per unit ln k.")
