@@ -629,12 +629,7 @@ agg.round(3)
 # %%
 wide = by_classes.pivot_table(index=["attack", "seed"], columns="data_n_classes", values="auc")
 lo_c, hi_c = min(CLASS_COUNTS), max(CLASS_COUNTS)
-seed_rows = []
-for a, g in wide.groupby(level="attack"):
-    s = spn.lesson.paired_seed_difference(g[hi_c], g[lo_c])  # as in notebook 01, section 5
-    sd = float(np.std(g[hi_c] - g[lo_c], ddof=1))
-    seed_rows.append({"name": a, "diff": s["mean"], "lo": s["lo"], "hi": s["hi"], "n": s["n"],
-                      "p": float(stats.ttest_1samp(g[hi_c] - g[lo_c], 0).pvalue), "sd": sd})
+seed_rows = spn.lesson.paired_seed_rows(wide, hi_c, lo_c, level="attack")  # per attack, paired by seed
 class_family = spn.families.holm_verdicts(seed_rows)
 for v in class_family.frame.itertuples():
     mde = spn.power.seed_mde(v.sd, v.n, alpha=0.05 / len(seed_rows))  # t-based, at the Holm family's first level
@@ -648,12 +643,7 @@ few = agg[agg.data_n_classes == lo_c].set_index("attack")
 chance = [a for a, r in few.iterrows() if r.lo <= 0.5 <= r.hi]
 fit = by_classes[by_classes.data_n_classes == lo_c].groupby("seed")[["train_acc", "test_acc"]].first()
 fit_gap = fit.train_acc - fit.test_acc
-
-
-def span(v):
-    return f"{v.min():.2f}" if round(v.min(), 2) == round(v.max(), 2) else f"{v.min():.2f}-{v.max():.2f}"
-
-
+span = spn.lesson.value_span
 print(f"At {lo_c} classes: " + ", ".join(f"{a} {r['mean']:.3f} [{r.lo:.3f}, {r.hi:.3f}]" for a, r in few.iterrows())
       + (f"; {' and '.join(chance)} {'does' if len(chance) == 1 else 'do'} not beat chance (interval includes 0.5)"
          if chance else "; every attack beats chance") + f". These {CLASS_MEMBERS}-member targets have train accuracy "

@@ -75,6 +75,7 @@ CACHE = True  # reuse trained models and finished experiments from data/cache
 DEVICE = "auto"
 DATA_ROOT = None
 # %%
+import functools
 import time
 from pathlib import Path
 
@@ -333,10 +334,7 @@ coefs[["model", "term", "coef", "se", "lo", "hi", "p", "n", "n_groups"]].round(4
 
 
 # %% tags=["verdict"]
-def slope(name, term="log_density"):
-    """(estimate, lo, hi, MDE) of a clustered coefficient; the MDE at G seeds and power 0.8."""
-    r = coefs[(coefs.model == name) & (coefs.term == term)].iloc[0]
-    return r.coef, r.lo, r.hi, spn.power.seed_mde(r.se * np.sqrt(G), G)
+slope = functools.partial(AN.coef_with_mde, coefs, n_groups=G)  # (estimate, lo, hi, MDE)
 
 
 def slope_sentence(name, what, paper_sign, unit="per tenfold density"):

@@ -235,16 +235,9 @@ fig.tight_layout()
 # Holm-corrected (`spn.families.holm_verdicts`).
 
 # %% tags=["verdict"]
-def step_shares(imgs, flat=0.02, edge=0.2):
-    """Per image: the share of neighbouring-pixel steps below `flat` and above `edge`."""
-    x = imgs.double() / R
-    step = ((x[..., :-1, 1:] - x[..., :-1, :-1]) ** 2 + (x[..., 1:, :-1] - x[..., :-1, :-1]) ** 2).sqrt()
-    return (step < flat).flatten(1).double().mean(1).numpy(), (step > edge).flatten(1).double().mean(1).numpy()
-
-
 beta_df = pd.concat(beta_rows, ignore_index=True)
 for beta in (1.0, 2.0):
-    beta_df.loc[beta_df.beta == beta, ["flat", "edges"]] = np.c_[step_shares(beta_res[beta].images)]
+    beta_df.loc[beta_df.beta == beta, ["flat", "edges"]] = np.c_[inv.step_shares(beta_res[beta].images, value_span=R)]
 cols = ["psnr", "ssim", "flat", "edges"]
 diff = (beta_df[beta_df.beta == 2.0].set_index("image")[cols]
         - beta_df[beta_df.beta == 1.0].set_index("image")[cols]).reset_index()
@@ -542,22 +535,9 @@ spn.widgets.inversion_explorer(results, records, images)
 # paired accuracy difference (the report's index shows this line as the notebook's headline):
 
 # %% tags=["verdict", "headline"]
-by = layer_slopes.frame.set_index("name").verdict
-worse, better = by[by == WORSE].index.tolist(), by[by == BETTER].index.tolist()
-flat = by[by == spn.metrics.NO_DIFFERENCE].index.tolist()
-if worse and better:
-    answer = (f"the layers disagree: pruning made {', '.join(worse)} harder to invert and "
-              f"{', '.join(better)} easier. Pruning does not protect the representations "
-              "uniformly here: it depends on which layer the attacker sees, and the slope over "
-              f"all layers ({pooled.slope:+.2f} dB [{pooled.lo:+.2f}, {pooled.hi:+.2f}]) "
-              "averages opposite effects.")
-elif worse or better:
-    answer = (f"{', '.join(worse or better)} {'harder' if worse else 'easier'} to invert when "
-              f"sparse; {', '.join(flat) or 'no other layer'} without a detectable trend.")
-else:
-    answer = ("no layer shows a detectable trend over k; this run could detect slopes of "
-              f"{layer_slopes.frame.mde.min():.2f} to {layer_slopes.frame.mde.max():.2f} dB per "
-              "unit ln k.")
+answer = inv.layer_trend_sentence(layer_slopes.frame.set_index("name").verdict,
+                                  (pooled.slope, pooled.lo, pooled.hi), layer_slopes.frame.mde,
+                                  worse=WORSE, better=BETTER)
 sparse_best = agg[(agg.k == k_sparse)].pivot_table(index="layer", columns="metric", values="mean")
 best = sparse_best["psnr"].idxmax()
 acc_detected = acc_v["verdict"] != spn.metrics.NO_DIFFERENCE

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import power
 from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._frame_checks import (CI, COUNT, FINITE, FORMULA_HINT, NAME, NAMES, SEED, TWO_NAMES,
                             check_columns, check_formula, check_frame)
@@ -56,7 +57,8 @@ from .matching import (VERDICTS, confounding_verdict, match_to_reference, matche
 
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",
            "coef_table", "match_to_reference", "matched_difference", "confounding_verdict",
-           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts"]
+           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts",
+           "coef_with_mde"]
 
 
 # --------------------------------------------------------------------------- toy
@@ -312,6 +314,34 @@ def coef_table(results, *, ci: float = 0.95) -> pd.DataFrame:
         "hi": conf.iloc[:, 1].to_numpy(), "p": results.pvalues.to_numpy()})
     return out.assign(n=int(results.nobs), n_groups=np.nan if groups is None else groups,
                       cov_type=results.cov_type)
+
+
+def coef_with_mde(coefs: pd.DataFrame, model: str, term: str = "log_density", *,
+                  n_groups: int) -> tuple:
+    """``(estimate, lo, hi, MDE)`` of one clustered coefficient of a table of fits.
+
+    The MDE (power 0.8, two-sided 5 %) treats the coefficient as a mean over ``n_groups``
+    clusters (seeds): the per-seed sd is ``se * sqrt(n_groups)``, passed to
+    :func:`sparsepriv_nb.power.seed_mde`.
+
+    Args:
+        coefs: Rows of :func:`regress` tables with a ``model`` column naming each fit.
+        model: Which fit.
+        term: Which coefficient of it.
+        n_groups: Number of clusters (seeds) behind the standard error.
+
+    Example:
+        >>> t = pd.DataFrame({"model": ["raw"], "term": ["log_density"], "coef": [0.1],
+        ...                   "se": [0.02], "lo": [0.05], "hi": [0.15]})
+        >>> [round(float(v), 4) for v in coef_with_mde(t, "raw", n_groups=5)]
+        [0.1, 0.05, 0.15, 0.0743]
+    """
+    rows = coefs[(coefs.model == model) & (coefs.term == term)]
+    if rows.empty:
+        raise ParameterError(f"The 'model' and 'term' parameters of coef_with_mde must name a row "
+                             f"of coefs. Got {model!r} and {term!r}.")
+    r = rows.iloc[0]
+    return r.coef, r.lo, r.hi, power.seed_mde(r.se * np.sqrt(n_groups), n_groups)
 
 
 def regress(df: pd.DataFrame, formula: str, *, cluster: str | None = "seed",

@@ -62,8 +62,8 @@ from ._checks import InstanceOf, Interval, Options, ParameterError, validate_par
 from ._progress import show_progress
 from .train import resolve_device
 
-__all__ = ["layer_names", "representation", "total_variation", "invert", "InversionResult",
-           "inversion_records", "trend_over_k"]
+__all__ = ["layer_names", "representation", "total_variation", "step_shares", "invert",
+           "InversionResult", "inversion_records", "trend_over_k", "layer_trend_sentence"]
 
 
 class _Stop(Exception):
@@ -170,6 +170,36 @@ def total_variation(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
     # beta < 2 is not differentiable at 0: a tiny floor keeps gradients finite
     tv = sq if beta == 2 else (sq + 1e-8) ** (beta / 2)
     return tv.flatten(1).mean(1)
+
+
+def step_shares(images, *, value_span: float, flat: float = 0.02, edge: float = 0.2):
+    """Per image, the shares of neighbouring-pixel steps below ``flat`` and above ``edge``.
+
+    A step is the gradient magnitude ``sqrt(dx**2 + dy**2)`` of the images scaled by
+    ``value_span`` (the width of the data's value range), as in :func:`total_variation`. A
+    staircased image (TV with beta = 1) has more flat steps and more hard edges.
+
+    Args:
+        images: A batch ``(B, C, H, W)`` (tensor).
+        value_span: The width of the value range; steps are measured on ``images / value_span``.
+        flat: Steps below this count as flat.
+        edge: Steps above this count as edges.
+
+    Returns:
+        Two numpy arrays of length ``B``: the flat share and the edge share.
+
+    Example:
+        >>> x = torch.zeros(1, 1, 3, 3); x[..., 2] = 1.0
+        >>> flat, edges = step_shares(x, value_span=1.0)
+        >>> flat.tolist(), edges.tolist()
+        ([0.5], [0.5])
+    """
+    x = torch.as_tensor(images).double() / value_span
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    step = (dx ** 2 + dy ** 2).sqrt()
+    share = lambda mask: mask.flatten(1).double().mean(1).numpy()  # noqa: E731
+    return share(step < flat), share(step > edge)
 
 
 @dataclass
@@ -437,3 +467,37 @@ def trend_over_k(records: pd.DataFrame, metric: str = "psnr", *, n_resamples: in
                          "hi": hi, "se": se,
                          "mde": [mde_from_se(v, alpha=alpha, power=power) for v in se],
                          "n_images": len(vals)})
+
+
+def layer_trend_sentence(verdicts: pd.Series, pooled: tuple, mdes, *, worse: str,
+                         better: str) -> str:
+    """One sentence answering "does pruning protect the representations?" from per-layer
+    verdicts on the trend over ``k`` (lower case; the caller capitalises).
+
+    Args:
+        verdicts: Layer name -> verdict (``worse``, ``better`` or
+            :data:`sparsepriv_nb.metrics.NO_DIFFERENCE`).
+        pooled: ``(slope, lo, hi)`` of the slope over all layers, dB per unit ln k.
+        mdes: The per-layer MDEs (quoted when no layer shows a trend).
+        worse: The verdict meaning "harder to invert when sparse".
+        better: The verdict meaning "easier to invert when sparse".
+
+    Example:
+        >>> v = pd.Series({"fc1": "w", "fc2": metrics.NO_DIFFERENCE})
+        >>> layer_trend_sentence(v, (1.0, 0.2, 1.8), [0.3, 0.5], worse="w", better="b")
+        'fc1 harder to invert when sparse; fc2 without a detectable trend.'
+    """
+    worse_l = verdicts[verdicts == worse].index.tolist()
+    better_l = verdicts[verdicts == better].index.tolist()
+    flat = verdicts[verdicts == metrics.NO_DIFFERENCE].index.tolist()
+    slope, lo, hi = pooled
+    if worse_l and better_l:
+        return (f"the layers disagree: pruning made {', '.join(worse_l)} harder to invert and "
+                f"{', '.join(better_l)} easier. Pruning does not protect the representations "
+                "uniformly here: it depends on which layer the attacker sees, and the slope over "
+                f"all layers ({slope:+.2f} dB [{lo:+.2f}, {hi:+.2f}]) averages opposite effects.")
+    if worse_l or better_l:
+        return (f"{', '.join(worse_l or better_l)} {'harder' if worse_l else 'easier'} to invert "
+                f"when sparse; {', '.join(flat) or 'no other layer'} without a detectable trend.")
+    return ("no layer shows a detectable trend over k; this run could detect slopes of "
+            f"{min(mdes):.2f} to {max(mdes):.2f} dB per unit ln k.")

@@ -30,7 +30,7 @@ from ._checks import InstanceOf, Interval, ParameterError, check_int, validate_p
 
 __all__ = ["Lesson", "setup", "accuracy_interval", "interval_column", "format_interval",
            "with_interval", "paired_seed_difference", "paired_accuracy_difference",
-           "log_ticks"]
+           "paired_seed_rows", "value_span", "log_ticks"]
 
 
 @dataclass
@@ -266,6 +266,54 @@ def paired_seed_difference(a: pd.Series, b: pd.Series, *, confidence: float = 0.
     row = aggregate_seeds(diff, "group", "diff", confidence=confidence).iloc[0]
     return {"mean": float(row["mean"]), "sd": float(row["sd"]), "n": int(row["n"]),
             "lo": float(row["lo"]), "hi": float(row["hi"])}
+
+
+def paired_seed_rows(wide: pd.DataFrame, a, b, *, level: str = "attack") -> list[dict]:
+    """One :func:`paired_seed_difference` of columns ``a - b`` per group of ``wide``'s index
+    level ``level``: rows for :func:`sparsepriv_nb.families.holm_verdicts`.
+
+    Taught in notebook 02, section 6 (AUC with many classes minus few, per attack).
+
+    Args:
+        wide: Indexed by (``level``, seed), one column per condition (e.g. a pivot table).
+        a: The column subtracted from.
+        b: The column subtracted.
+        level: The index level naming each comparison.
+
+    Returns:
+        Per group, ``{"name", "diff", "lo", "hi", "n", "p", "sd"}``: the mean paired
+        difference with its t-interval, the one-sample t-test p-value and the sd over seeds.
+
+    Example:
+        >>> idx = pd.MultiIndex.from_product([["loss"], [0, 1, 2]], names=["attack", "seed"])
+        >>> w = pd.DataFrame({2: [0.50, 0.52, 0.51], 10: [0.60, 0.61, 0.63]}, index=idx)
+        >>> r = paired_seed_rows(w, 10, 2)[0]
+        >>> r["name"], round(r["diff"], 3), r["n"], bool(r["lo"] > 0)
+        ('loss', 0.103, 3, True)
+    """
+    from scipy import stats
+
+    rows = []
+    for name, g in wide.groupby(level=level):
+        d = g[a] - g[b]
+        s = paired_seed_difference(g[a], g[b])
+        rows.append({"name": name, "diff": s["mean"], "lo": s["lo"], "hi": s["hi"], "n": s["n"],
+                     "p": float(stats.ttest_1samp(d, 0).pvalue), "sd": float(np.std(d, ddof=1))})
+    return rows
+
+
+def value_span(values, *, digits: int = 2) -> str:
+    """``"min-max"`` of ``values`` at ``digits`` decimals, or one number when both round alike.
+
+    Example:
+        >>> value_span([0.981, 0.996]), value_span([0.9981, 1.0])
+        ('0.98-1.00', '1.00')
+    """
+    v = np.asarray(values, dtype=float)
+    lo, hi = v.min(), v.max()
+    if round(lo, digits) == round(hi, digits):
+        return f"{lo:.{digits}f}"
+    return f"{lo:.{digits}f}-{hi:.{digits}f}"
 
 
 def paired_accuracy_difference(correct_a, correct_b, *, n_resamples: int = 1000, seed: int = 0,

@@ -437,3 +437,18 @@ def test_method_verdicts_explain_a_null_whose_unadjusted_interval_excludes_zero(
     assert "Holm p = 0.12" in text
     plain = families.holm_verdicts([{"diff": 0.0, "lo": -0.03, "hi": 0.03}]).frame.iloc[0]
     assert "family-wise" not in matching._family_sentence(plain, False)
+
+
+def test_coef_with_mde_picks_the_named_fit_and_term_and_scales_se_to_a_seed_sd():
+    from sparsepriv_nb import power
+    t = pd.DataFrame({"model": ["raw", "raw", "error"], "term": ["Intercept", "log_density",
+                                                                  "log_density"],
+                      "coef": [0.5, 0.1, -0.2], "se": [0.1, 0.02, 0.03],
+                      "lo": [0.3, 0.05, -0.3], "hi": [0.7, 0.15, -0.1]})
+    est, lo, hi, mde = AN.coef_with_mde(t, "raw", n_groups=5)
+    assert (est, lo, hi) == (0.1, 0.05, 0.15)
+    assert mde == pytest.approx(power.seed_mde(0.02 * np.sqrt(5), 5))
+    assert AN.coef_with_mde(t, "error", n_groups=8)[0] == -0.2
+    assert AN.coef_with_mde(t, "raw", "Intercept", n_groups=5)[0] == 0.5
+    with pytest.raises(ValueError, match="'model' and 'term'.*'nope'"):
+        AN.coef_with_mde(t, "nope", n_groups=5)

@@ -231,3 +231,38 @@ def test_inversion_view_shows_the_originals_prediction(trained):
                                  originals=X)
     assert out["metrics"]["original_predicted"] == rec.original_predicted[1]
     assert out["figure"].axes[0].get_title() == f"original, predicted {rec.original_predicted[1]}"
+
+
+def test_step_shares_counts_flat_steps_and_edges():
+    x = torch.zeros(2, 1, 4, 4)
+    x[1, :, :, 2:] = 2.0  # a vertical edge of height 2 in a range of width 2: step 1.0
+    flat, edges = inv.step_shares(x, value_span=2.0)
+    assert flat.tolist() == [1.0, pytest.approx(6 / 9)]
+    assert edges.tolist() == [0.0, pytest.approx(3 / 9)]
+    # thresholds are in units of the value range: a step of 0.01 is flat, 0.05 is not
+    y = torch.zeros(1, 1, 2, 2)
+    y[..., 1] = 0.05
+    assert inv.step_shares(y, value_span=1.0)[0].tolist() == [0.0]
+    assert inv.step_shares(y / 5, value_span=1.0)[0].tolist() == [1.0]
+    # ... and the step is measured in units of value_span: 0.5 in a range of 10 is 0.05
+    z = torch.zeros(1, 1, 2, 2)
+    z[..., 1] = 0.5
+    assert [a.tolist() for a in inv.step_shares(z, value_span=10.0)] == [[0.0], [0.0]]
+    assert inv.step_shares(z, value_span=10.0, flat=0.06)[0].tolist() == [1.0]
+
+
+def test_layer_trend_sentence_names_the_layers_of_each_verdict():
+    nd = metrics.NO_DIFFERENCE
+    pooled = (1.14, 0.3, 1.92)
+    s = inv.layer_trend_sentence(pd.Series({"fc1": "W", "fc2": "B", "fc3": nd}), pooled, [0.3],
+                                 worse="W", better="B")
+    assert s.startswith("the layers disagree: pruning made fc1 harder to invert and fc2 easier.")
+    assert "(+1.14 dB [+0.30, +1.92])" in s
+    s = inv.layer_trend_sentence(pd.Series({"fc1": nd, "fc2": "B", "fc3": nd}), pooled, [0.3],
+                                 worse="W", better="B")
+    assert s == "fc2 easier to invert when sparse; fc1, fc3 without a detectable trend."
+    s = inv.layer_trend_sentence(pd.Series({"fc1": "W"}), pooled, [0.3], worse="W", better="B")
+    assert s == "fc1 harder to invert when sparse; no other layer without a detectable trend."
+    s = inv.layer_trend_sentence(pd.Series({"fc1": nd, "fc2": nd}), pooled, [0.5, 0.25],
+                                 worse="W", better="B")
+    assert s.endswith("could detect slopes of 0.25 to 0.50 dB per unit ln k.")

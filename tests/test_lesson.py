@@ -283,3 +283,24 @@ def test_holm_words_and_verdict_sentence_explain_a_null_that_excludes_zero():
     assert DE.chance_words(0.58, 0.64).startswith("not reproduced")
     assert DE.chance_words(0.45, 0.55).startswith("reproduced")
     assert DE.chance_words(0.40, 0.45).startswith("not reproduced")  # below chance
+
+
+def test_paired_seed_rows_one_paired_difference_per_group():
+    idx = pd.MultiIndex.from_product([["loss", "salem"], [0, 1, 2, 3]], names=["attack", "seed"])
+    w = pd.DataFrame({2: [0.50, 0.52, 0.51, 0.55, 0.6, 0.6, 0.6, 0.6],
+                      10: [0.60, 0.61, 0.63, 0.60, 0.5, 0.6, 0.7, 0.6]}, index=idx)
+    rows = {r["name"]: r for r in L.paired_seed_rows(w, 10, 2)}
+    assert set(rows) == {"loss", "salem"}
+    d = np.array([0.10, 0.09, 0.12, 0.05])
+    assert rows["loss"]["diff"] == pytest.approx(d.mean())  # a minus b, not b minus a
+    assert rows["loss"]["sd"] == pytest.approx(d.std(ddof=1))
+    assert rows["loss"]["n"] == 4 and rows["loss"]["lo"] < d.mean() < rows["loss"]["hi"]
+    assert rows["loss"]["p"] == pytest.approx(stats.ttest_1samp(d, 0).pvalue)
+    assert rows["salem"]["diff"] == pytest.approx(0.0, abs=1e-12)
+    assert rows["salem"]["p"] == pytest.approx(1.0)
+
+
+def test_value_span_collapses_equal_ends():
+    assert L.value_span(pd.Series([0.981, 0.996])) == "0.98-1.00"
+    assert L.value_span([0.9981, 1.0]) == "1.00"
+    assert L.value_span([0.21, 0.234], digits=3) == "0.210-0.234"
