@@ -739,12 +739,6 @@ detail = (f"Best non-adaptive attack AUC {auc[0]:+.3f} [{auc[1]:+.3f}, {auc[2]:+
           "baselines at equal accuracy.")
 print(f"Verdict: Yuan & Zhang (PPB narrows the gap and lowers attack success at a small accuracy "
       f"cost): {ppb_verdict}. {detail}")
-by_margin = {m: spn.defense_eval.ppb_claim_verdict(gap, auc, acc, margin=m)
-             for m in (0.01, 0.02, 0.03, 0.05)}
-print("Sensitivity to the accuracy margin (accuracy part / whole claim): " + "; ".join(
-    f"{m:g}: {p['accuracy']} / {v}" for m, (v, p) in by_margin.items()) + (
-    ": the verdict rests on what 'small' means" if len({v for v, _ in by_margin.values()}) > 1
-    else ": the same verdict at every margin") + ".")
 spn.findings.record(
     "yuan_zhang_ppb", estimate=auc[0], lo=auc[1], hi=auc[2], verdict=ppb_verdict, detail=detail,
     mde=spn.power.mde_from_se(spn.families.se_from_interval(auc[1], auc[2])),
@@ -752,6 +746,15 @@ spn.findings.record(
     params={"dataset": DATASET, "arch": ARCH, "train_size": TRAIN_SIZE, "density": DENSITY,
             "lam": LAM, "epochs": EPOCHS, "finetune_epochs": FINETUNE_EPOCHS, "seed": SEED,
             "acc_margin": ACC_MARGIN});
+
+# %%
+# How the verdict depends on the margin that defines a "small" accuracy cost
+by_margin = {m: spn.defense_eval.ppb_claim_verdict(gap, auc, acc, margin=m)
+             for m in (0.01, 0.02, 0.03, 0.05)}
+print("Sensitivity to the accuracy margin (accuracy part / whole claim): " + "; ".join(
+    f"{m:g}: {p['accuracy']} / {v}" for m, (v, p) in by_margin.items()) + (
+    ": the verdict rests on what 'small' means" if len({v for v, _ in by_margin.values()}) > 1
+    else ": the same verdict at every margin") + ".")
 
 # %% [markdown]
 # ## Summary
