@@ -63,8 +63,9 @@ def _short(value: Any, n: int = 5) -> str:
     return repr(value) if not isinstance(value, float) else f"{value:.6g}"
 
 
-def _call(ex: str, case: str, fn: Callable, *args, **kwargs):
-    """``fn(*args, **kwargs)``; a stub or a crash becomes one readable failure."""
+def call_student(ex: str, case: str, fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)``; a stub or a crash becomes one readable failure (shared by
+    every lesson's checks, :mod:`sparsepriv_nb.findings_exercises` too)."""
     name = getattr(fn, "__name__", "your function")
     try:
         return fn(*args, **kwargs)
@@ -114,8 +115,9 @@ def _close(ex: str, case: str, got, expected, what: str, *, atol: float = 1e-6,
             f"{_short(arr)}.")
 
 
-def _passed(ex: str, n: int, hidden: bool = False) -> None:
-    # the instructor version runs the visible and then the hidden checks: say which line is which
+def report_passed(ex: str, n: int, hidden: bool = False) -> None:
+    """Print that exercise ``ex`` passed its ``n`` checks (the instructor version runs the
+    visible and then the hidden checks: the line says which)."""
     print(f"Exercise {ex}{' (with hidden tests)' if hidden else ''}: all {n} checks passed.")
 
 
@@ -151,9 +153,9 @@ def check_density(fn: Callable, hidden: bool = False) -> None:
             prune.custom_from_mask(lin, "weight", m.float())
             layers.append(lin)
         expected = overall_density(nn.Sequential(*layers))
-        _close("01.1", case, _call("01.1", case, fn, masks), expected,
+        _close("01.1", case, call_student("01.1", case, fn, masks), expected,
                "one number, the fraction of kept weights")
-    _passed("01.1", len(cases), hidden)
+    report_passed("01.1", len(cases), hidden)
 
 
 def _l1_mask(weight: torch.Tensor, density: float) -> torch.Tensor:
@@ -188,10 +190,10 @@ def check_magnitude_mask(fn: Callable, hidden: bool = False) -> None:
     for i, (shape, density) in enumerate(cases, 1):
         case = f"{i} (a weight of shape {shape}, density {density})"
         w = torch.randn(shape, generator=g)
-        got = _call("01.2", case, fn, w.clone(), density)
+        got = call_student("01.2", case, fn, w.clone(), density)
         _mask_matches("01.2", case, got, _l1_mask(w, density),
                       "the mask of prune.l1_unstructured(amount=1 - density)")
-    _passed("01.2", len(cases), hidden)
+    report_passed("01.2", len(cases), hidden)
 
 
 def check_global_masks(fn: Callable, hidden: bool = False) -> None:
@@ -213,14 +215,14 @@ def check_global_masks(fn: Callable, hidden: bool = False) -> None:
         weights = {k: m.weight.detach().clone() for k, m in layers.items()}
         prune.global_unstructured([(m, "weight") for m in layers.values()],
                                   pruning_method=prune.L1Unstructured, amount=1.0 - density)
-        got = _call("01.3", case, fn, weights, density)
+        got = call_student("01.3", case, fn, weights, density)
         if not isinstance(got, dict) or sorted(got) != sorted(shapes):
             raise ExerciseFailure(f"Exercise 01.3, case {case}: expected a dict with the keys "
                                   f"{sorted(shapes)}; your function returned {_short(got)}.")
         for name, lin in layers.items():
             _mask_matches("01.3", f"{case}, layer {name!r}", got[name], lin.weight_mask,
                           "the layer's mask under one global magnitude threshold")
-    _passed("01.3", len(cases), hidden)
+    report_passed("01.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 02
@@ -243,9 +245,9 @@ def check_loss_scores(fn: Callable, hidden: bool = False) -> None:
                   ("one sample", *_logits(1, 3, 4))]
     for i, (label, z, y) in enumerate(cases, 1):
         case = f"{i} ({label})"
-        got = _call("02.1", case, fn, z.clone(), y.clone())
+        got = call_student("02.1", case, fn, z.clone(), y.clone())
         _close("02.1", case, got, -loss(z, y), "one membership score per sample, -loss")
-    _passed("02.1", len(cases), hidden)
+    report_passed("02.1", len(cases), hidden)
 
 
 def check_modified_entropy(fn: Callable, hidden: bool = False) -> None:
@@ -263,9 +265,9 @@ def check_modified_entropy(fn: Callable, hidden: bool = False) -> None:
     for i, (label, p, y) in enumerate(cases, 1):
         case = f"{i} ({label})"
         p = p / p.sum(1, keepdims=True)
-        got = _call("02.2", case, fn, p.copy(), y.copy())
+        got = call_student("02.2", case, fn, p.copy(), y.copy())
         _close("02.2", case, got, modified_entropy(np.log(p), y), "Mentr of each sample")
-    _passed("02.2", len(cases), hidden)
+    report_passed("02.2", len(cases), hidden)
 
 
 def check_lira_score(fn: Callable, hidden: bool = False) -> None:
@@ -288,9 +290,9 @@ def check_lira_score(fn: Callable, hidden: bool = False) -> None:
         y = torch.zeros(1, dtype=torch.long)
         lira = LiRA(online=True, fixed_variance=False).fit(ref, y, keep)
         expected = lira.score_samples(torch.tensor([[t, 0.0]], dtype=torch.float64), y)[0]
-        got = _call("02.3", case, fn, float(t), p_in.copy(), p_out.copy())
+        got = call_student("02.3", case, fn, float(t), p_in.copy(), p_out.copy())
         _close("02.3", case, got, expected, "one number, the log-likelihood ratio")
-    _passed("02.3", len(cases), hidden)
+    report_passed("02.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 03
@@ -317,11 +319,11 @@ def check_partial_correlation(fn: Callable, hidden: bool = False) -> None:
         case = f"{i} ({n} rows, {k} covariate(s), direct effect {effect})"
         df, covs = _confounded(n, k, seed, effect)
         Z = df[covs].to_numpy() if k > 1 else df["z"].to_numpy()
-        got = _call("03.1", case, fn, df["x"].to_numpy(), df["y"].to_numpy(), Z)
+        got = call_student("03.1", case, fn, df["x"].to_numpy(), df["y"].to_numpy(), Z)
         expected = partial_correlation(df, "x", "y", covs)["r"]
         _close("03.1", case, got, expected, "one number, the partial correlation",
                atol=1e-8, rtol=1e-8)
-    _passed("03.1", len(cases), hidden)
+    report_passed("03.1", len(cases), hidden)
 
 
 def check_fisher_interval(fn: Callable, hidden: bool = False) -> None:
@@ -335,9 +337,9 @@ def check_fisher_interval(fn: Callable, hidden: bool = False) -> None:
         df, covs = _confounded(n, k, seed, effect)
         pc = partial_correlation(df, "x", "y", covs, ci=ci)
         case = f"{i} (r = {pc['r']:.3f}, n = {n}, k = {k}, ci = {ci})"
-        got = _call("03.2", case, fn, pc["r"], n, k, ci)
+        got = call_student("03.2", case, fn, pc["r"], n, k, ci)
         _close("03.2", case, got, (pc["lo"], pc["hi"]), "a pair (lo, hi)", atol=1e-8)
-    _passed("03.2", len(cases), hidden)
+    report_passed("03.2", len(cases), hidden)
 
 
 def check_mde(fn: Callable, hidden: bool = False) -> None:
@@ -358,9 +360,9 @@ def check_mde(fn: Callable, hidden: bool = False) -> None:
                               power=power)["mde"]
         case = (f"{i} ({len(boot['diffs'])} bootstrap AUC differences, alpha = {alpha}, "
                 f"power = {power})")
-        got = _call("03.3", case, fn, boot["diffs"].copy(), alpha, power)
+        got = call_student("03.3", case, fn, boot["diffs"].copy(), alpha, power)
         _close("03.3", case, got, expected, "one number, the minimum detectable difference")
-    _passed("03.3", len(cases), hidden)
+    report_passed("03.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 04
@@ -380,9 +382,9 @@ def check_psnr(fn: Callable, hidden: bool = False) -> None:
                    rng.uniform(size=(3, 1, 8, 8)), 1.0)]
     for i, (label, a, b, r) in enumerate(cases, 1):
         case = f"{i} ({label})"
-        got = _call("04.1", case, fn, a.copy(), b.copy(), r)
+        got = call_student("04.1", case, fn, a.copy(), b.copy(), r)
         _close("04.1", case, got, psnr(a, b, r), "one number in dB")
-    _passed("04.1", len(cases), hidden)
+    report_passed("04.1", len(cases), hidden)
 
 
 def check_total_variation(fn: Callable, hidden: bool = False) -> None:
@@ -398,10 +400,10 @@ def check_total_variation(fn: Callable, hidden: bool = False) -> None:
                   ("a constant image", torch.full((1, 1, 5, 5), 0.3), 2.0)]
     for i, (label, x, beta) in enumerate(cases, 1):
         case = f"{i} ({label})"
-        got = _call("04.2", case, fn, x.clone(), beta)
+        got = call_student("04.2", case, fn, x.clone(), beta)
         _close("04.2", case, got, total_variation(x, beta), "one TV value per image",
                atol=1e-5, rtol=1e-5)
-    _passed("04.2", len(cases), hidden)
+    report_passed("04.2", len(cases), hidden)
 
 
 def check_inversion_objective(fn: Callable, hidden: bool = False) -> None:
@@ -421,7 +423,7 @@ def check_inversion_objective(fn: Callable, hidden: bool = False) -> None:
         expected = _objective(feat, ref, ref_norm, x, tv_weight=w, tv_beta=beta,
                               alpha_weight=0.0, alpha=6.0, lo=0.0, hi=1.0)
         x_student = x.clone().requires_grad_(True)
-        got = _call("04.3", case, fn, feat.clone(), ref.clone(), x_student, w, beta)
+        got = call_student("04.3", case, fn, feat.clone(), ref.clone(), x_student, w, beta)
         _close("04.3", case, got, expected, "one objective value per image", atol=1e-5,
                rtol=1e-5)
         if w and hidden:
@@ -429,7 +431,7 @@ def check_inversion_objective(fn: Callable, hidden: bool = False) -> None:
                 raise ExerciseFailure(f"Exercise 04.3, case {case}: the objective must be a "
                                       "tensor differentiable with respect to x (the inversion "
                                       "descends its gradient); yours is not.")
-    _passed("04.3", len(cases), hidden)
+    report_passed("04.3", len(cases), hidden)
 
 
 # --------------------------------------------------------------------------- notebook 05
@@ -455,10 +457,22 @@ def check_ppb_penalty(fn: Callable, hidden: bool = False) -> None:
                   ("a batch of 32, 10 classes", _logits(32, 10, 13, scale=4.0)[0].float())]
     for i, (label, z) in enumerate(cases, 1):
         case = f"{i} ({label})"
-        got = _needs_tensor("05.1", case, _call("05.1", case, fn, z.clone()))
+        got = _needs_tensor("05.1", case, call_student("05.1", case, fn, z.clone()))
         _close("05.1", case, got, ppb_penalty(z), "one number, the mean KL over pairs",
                atol=1e-5, rtol=1e-5)
-    _passed("05.1", len(cases), hidden)
+    report_passed("05.1", len(cases), hidden)
+
+
+def _check_batch_loss(ex: str, fn: Callable, cases: list, reference: Callable, what: str,
+                      hidden: bool) -> None:
+    """Compare ``fn(logits, targets, parameter)`` with ``reference`` on each case
+    ``(label, logits, targets, parameter)`` (float32 logits, copies passed to ``fn``)."""
+    for i, (label, z, y, param) in enumerate(cases, 1):
+        case = f"{i} ({label})"
+        z = z.float()
+        got = _needs_tensor(ex, case, call_student(ex, case, fn, z.clone(), y.clone(), param))
+        _close(ex, case, got, reference(z, y, param), what, atol=1e-5, rtol=1e-5)
+    report_passed(ex, len(cases), hidden)
 
 
 def check_ppb_loss(fn: Callable, hidden: bool = False) -> None:
@@ -469,13 +483,7 @@ def check_ppb_loss(fn: Callable, hidden: bool = False) -> None:
              ("lam 0 (plain cross-entropy)", *_logits(6, 5, 15), 0.0)]
     if hidden:
         cases += [("an odd batch, lam 16", *_logits(9, 4, 16), 16.0)]
-    for i, (label, z, y, lam) in enumerate(cases, 1):
-        case = f"{i} ({label})"
-        z = z.float()
-        got = _needs_tensor("05.2", case, _call("05.2", case, fn, z.clone(), y.clone(), lam))
-        _close("05.2", case, got, ppb_loss(z, y, lam), "one number, the PPB loss",
-               atol=1e-5, rtol=1e-5)
-    _passed("05.2", len(cases), hidden)
+    _check_batch_loss("05.2", fn, cases, ppb_loss, "one number, the PPB loss", hidden)
 
 
 def check_label_smoothing(fn: Callable, hidden: bool = False) -> None:
@@ -486,13 +494,8 @@ def check_label_smoothing(fn: Callable, hidden: bool = False) -> None:
              ("smoothing 0 (plain cross-entropy)", *_logits(5, 4, 18), 0.0)]
     if hidden:
         cases += [("10 classes, smoothing 0.5", *_logits(6, 10, 19), 0.5)]
-    for i, (label, z, y, s) in enumerate(cases, 1):
-        case = f"{i} ({label})"
-        z = z.float()
-        got = _needs_tensor("05.3", case, _call("05.3", case, fn, z.clone(), y.clone(), s))
-        _close("05.3", case, got, LabelSmoothingLoss(s)(z, y), "one number, the mean loss",
-               atol=1e-5, rtol=1e-5)
-    _passed("05.3", len(cases), hidden)
+    _check_batch_loss("05.3", fn, cases, lambda z, y, s: LabelSmoothingLoss(s)(z, y),
+                      "one number, the mean loss", hidden)
 
 
 # --------------------------------------------------------------------------- notebook 06
@@ -510,10 +513,10 @@ def check_clip(fn: Callable, hidden: bool = False) -> None:
                                                  torch.randn(2, 4, generator=g)]), 1.0)]
     for i, (label, grads, c) in enumerate(cases, 1):
         case = f"{i} ({label})"
-        got = _call("06.1", case, fn, grads.clone(), c)
+        got = call_student("06.1", case, fn, grads.clone(), c)
         expected = clip_gradients({"g": grads}, c)[0]["g"]
         _close("06.1", case, got, expected, "the clipped gradients")
-    _passed("06.1", len(cases), hidden)
+    report_passed("06.1", len(cases), hidden)
 
 
 def check_noisy_mean(fn: Callable, hidden: bool = False) -> None:
@@ -534,10 +537,10 @@ def check_noisy_mean(fn: Callable, hidden: bool = False) -> None:
         grads = per_sample_gradients(lin, X, y)["weight"].reshape(b, 3 * d)
         expected = dp_sgd_step(lin, X, y, lr=1e-3, max_grad_norm=c, noise_multiplier=sigma,
                                generator=_rng(7), expected_batch_size=expected_b)["weight"]
-        got = _call("06.2", case, fn, grads.clone(), c, sigma, _rng(7), expected_b or b)
+        got = call_student("06.2", case, fn, grads.clone(), c, sigma, _rng(7), expected_b or b)
         _close("06.2", case, got, expected.reshape(3 * d), "the noisy mean gradient",
                atol=1e-5, rtol=1e-5)
-    _passed("06.2", len(cases), hidden)
+    report_passed("06.2", len(cases), hidden)
 
 
 def check_noise_for_epsilon(fn: Callable, hidden: bool = False) -> None:
@@ -549,7 +552,7 @@ def check_noise_for_epsilon(fn: Callable, hidden: bool = False) -> None:
         cases += [(1.0, 1e-6, 0.01, 2000)]
     for i, (eps, delta, q, steps) in enumerate(cases, 1):
         case = f"{i} (epsilon {eps}, delta {delta}, sample rate {q}, {steps} steps)"
-        got = _call("06.3", case, fn, eps, delta, q, steps)
+        got = call_student("06.3", case, fn, eps, delta, q, steps)
         sigma = float(_array("06.3", case, got))
         reached = compute_epsilon(q, sigma, steps, delta) if sigma > 0 else math.inf
         if not reached <= eps + 1e-9:
@@ -562,4 +565,4 @@ def check_noise_for_epsilon(fn: Callable, hidden: bool = False) -> None:
                                   f"multiplier reaching epsilon {eps} (within 2 %); yours "
                                   f"({sigma:.4g}) gives epsilon {reached:.4g}: more noise than "
                                   "needed. Search until the interval is narrow.")
-    _passed("06.3", len(cases), hidden)
+    report_passed("06.3", len(cases), hidden)

@@ -1,9 +1,9 @@
 """Checks for the graded exercises of notebook 07: a directional verdict, an equivalence
 verdict and an MDE from a standard error, each compared with the package's own function.
 
-A failure raises ``ExerciseFailure`` (an ``AssertionError``; :mod:`sparsepriv_nb.exercises`'
-class where that module exists) whose message names the exercise, the case, the rule the
-answer follows and what the student's function returned, never the expected value itself.
+A failure raises :mod:`sparsepriv_nb.exercises`' ``ExerciseFailure`` (an
+``AssertionError``) whose message names the exercise, the case, the rule the answer follows
+and what the student's function returned, never the expected value itself.
 ``hidden=True`` adds edge cases (intervals touching zero or the margin, other levels).
 
 Example:
@@ -25,49 +25,25 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from .exercises import ExerciseFailure, call_student, report_passed
 from .findings import VERDICTS, directional_verdict, equivalence_verdict
-
-try:  # one failure class for every lesson's checks, where the exercises module exists
-    from .exercises import ExerciseFailure
-except ImportError:  # pragma: no cover - depends on the package version
-    class ExerciseFailure(AssertionError):
-        """A graded check failed; the message says what was expected and what the code
-        gave."""
 
 __all__ = ["ExerciseFailure", "check_directional_verdict", "check_equivalence_verdict",
            "check_mde_from_se"]
-
-
-def _call(ex: str, case: str, fn: Callable, *args):
-    name = getattr(fn, "__name__", "your function")
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise ExerciseFailure(
-            f"Exercise {ex}: `{name}` still raises NotImplementedError. Replace the lines "
-            "`# YOUR CODE HERE` / `raise NotImplementedError()` with your code.") from None
-    except Exception as exc:
-        raise ExerciseFailure(f"Exercise {ex}, case {case}: `{name}` raised "
-                              f"{type(exc).__name__}: {exc}") from None
-
-
-def _passed(ex: str, n: int, hidden: bool) -> None:
-    # the instructor version runs the visible and then the hidden checks: say which line is which
-    print(f"Exercise {ex}{' (with hidden tests)' if hidden else ''}: all {n} checks passed.")
 
 
 def _verdicts(ex: str, fn: Callable, cases: list, expected: Callable, rule: str,
               hidden: bool) -> None:
     for i, (args, why) in enumerate(cases, 1):
         case = f"{i} ({why})"
-        got = _call(ex, case, fn, *args)
+        got = call_student(ex, case, fn, *args)
         if got not in VERDICTS:
             raise ExerciseFailure(f"Exercise {ex}, case {case}: expected one of {list(VERDICTS)};"
                                   f" your function returned {got!r} for arguments {args}.")
         if got != expected(*args):
             raise ExerciseFailure(f"Exercise {ex}, case {case}: expected the verdict {rule} "
                                   f"gives for arguments {args}; yours returned {got!r}.")
-    _passed(ex, len(cases), hidden)
+    report_passed(ex, len(cases), hidden)
 
 
 def check_directional_verdict(fn: Callable, hidden: bool = False) -> None:
@@ -110,7 +86,7 @@ def check_mde_from_se(fn: Callable, hidden: bool = False) -> None:
         cases += [(0.03, 0.01, 0.9), (0.005, 0.1, 0.5), (0.0, 0.05, 0.8)]
     for i, (se, alpha, power) in enumerate(cases, 1):
         case = f"{i} (se = {se}, alpha = {alpha}, power = {power})"
-        got = _call("07.3", case, fn, se, alpha, power)
+        got = call_student("07.3", case, fn, se, alpha, power)
         try:
             value = float(got)
         except (TypeError, ValueError):
@@ -121,4 +97,4 @@ def check_mde_from_se(fn: Callable, hidden: bool = False) -> None:
             raise ExerciseFailure(
                 f"Exercise 07.3, case {case}: expected (z of 1 - alpha/2 plus z of power) "
                 f"times se, within 1e-6 of the package's value; yours returned {value:.6g}.")
-    _passed("07.3", len(cases), hidden)
+    report_passed("07.3", len(cases), hidden)
