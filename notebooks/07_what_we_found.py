@@ -254,8 +254,10 @@ fx.check_mde_from_se(my_mde, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## What next
+# ## Where next
 #
-# Run the standard profile (`sparsepriv-nb run --profile standard`) and hold its verdicts
-# against these: a claim "not detectable" here may be resolved there, and a verdict that flips
-# between profiles depends on the regime (data, model, training) more than on sparsity.
+# Run the standard profile (`sparsepriv-nb run --profile standard`), or read the repository's
+# `FINDINGS.md`, which holds its verdicts, and hold them against these: a claim "not
+# detectable" here may be resolved there, and a verdict that flips between profiles depends on
+# the regime (data, model, training) more than on sparsity. To attack pruned and DP-trained
+# targets yourself, try the membership-inference challenge (`sparsepriv-nb challenge make DIR`).
