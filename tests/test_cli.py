@@ -504,7 +504,7 @@ def test_index_escapes_values_and_says_what_is_missing(tmp_path):
     assert "<b>'" not in index
     assert "<b title='set with -p'>NAME=&#39;&lt;b&gt;&#39;</b>" in index
     assert "<i title='set by the profile'>X=5</i>" in index
-    assert "2 printed table(s) left out: see the notebook." in index
+    assert "2 tables printed next to these verdicts are shown in the notebook only" in index
     assert "run time 2.2 s" in index and "<td>2.2</td>" in index
     pending = index.split("<section class='notebook'>")[2]
     assert "Not run yet." in pending and "run time" not in pending
