@@ -165,8 +165,11 @@ def mia_view(views: dict, density: float, *, show: bool = True) -> dict:
 
         values = {"true-class confidence": confidence(out.logits, out.labels)}
         if out.sensitivity is not None:
-            values["mean sensitivity"] = np.asarray(out.sensitivity).mean(1)
+            values["mean prediction sensitivity"] = np.asarray(out.sensitivity).mean(1)
         plots.plot_member_histograms(values, out.membership, axes=list(axes[1:]))
+        xlabels = ("probability of the true class", "mean prediction sensitivity")
+        for ax, xlabel in zip(axes[1:1 + len(values)], xlabels):
+            ax.set(yscale="log", ylabel="density (log scale)", xlabel=xlabel)
         if len(values) == 1:
             axes[2].axis("off")
     return {"auc": auc, "figure": fig}
