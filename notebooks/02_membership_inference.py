@@ -495,8 +495,7 @@ print(f"Verdict: confidence gap, magnitude-pruned minus dense: {gap_v['sentence'
 
 # %% tags=["headline"]
 TICKET_MARGIN = 0.02
-ticket = paired[(paired.attack == strongest) & (paired["sparse target"] == "lottery ticket")
-                & (paired.metric == "AUC")].iloc[0]
+ticket = paired.set_index(["attack", "sparse target", "metric"]).loc[(strongest, "lottery ticket", "AUC")]
 claims = {
     "yuan_zhang_attack": (main["diff"], main.lo, main.hi, main.mde, f"{strongest} AUC, magnitude-pruned "
                           f"(density {DENSITY:g}) minus dense, one seed",
@@ -511,8 +510,9 @@ run_params = {"DATASET": DATASET, "ARCH": ARCH, "TRAIN_SIZE": TRAIN_SIZE, "EPOCH
               "DENSITY": DENSITY, "N_REFERENCE": N_REFERENCE, "SEED": SEED}
 in_family = families["AUC"].frame.set_index("name").verdict
 rows_of = {"yuan_zhang_attack": f"magnitude - dense, {strongest}", "bagmar_ticket": f"lottery ticket - dense, {strongest}"}
+need = spn.findings.equivalence_needs(ticket["diff"], ticket.lo, ticket.hi, margin=TICKET_MARGIN)["sentence"]
 notes = {"yuan_zhang_attack": " One seed: notebook 03 (section 9) shows how much a retrain moves such a difference.",
-         "bagmar_ticket": f" For this equivalence test: {spn.findings.equivalence_needs(ticket['diff'], ticket.lo, ticket.hi, margin=TICKET_MARGIN)['sentence']}; the MDE {ticket.mde:.4f} is that of a difference test."}
+         "bagmar_ticket": f" {need[0].upper()}{need[1:]}; the MDE {ticket.mde:.4f} is that of a difference test, not of this one."}
 for claim, (est, lo, hi, mde, statistic, verdict) in claims.items():
     detail = f"{statistic}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({n_mem} members)" + (
         f"; in section 3's Holm family: {in_family[rows_of[claim]]}" if claim in rows_of else "")

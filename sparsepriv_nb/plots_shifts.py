@@ -69,12 +69,13 @@ def plot_group_shifts(result: Shifts, *, families=("class", "vulnerability"),
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(range(len(g)), names, rotation=30 if fam == "class" else 0, ha="right"
                       if fam == "class" else "center")
-        ax.set(title=f"by {fam}", ylabel="exposure shift, sparse - dense (rank fraction)",
+        ax.set(title=f"by {fam}", ylabel="exposure shift, sparse - dense\n(rank fraction)",
                xlabel=_XLABELS.get(fam, fam))
-    axes[0][0].legend(handles=_legend_handles(), fontsize=8)
     fig.suptitle("Who became more or less exposed: mean shift with its 95 % interval, Holm",
                  fontsize=10)
-    fig.tight_layout()
+    fig.legend(handles=_legend_handles(), loc="upper center", ncol=3, fontsize=8,
+               frameon=False, bbox_to_anchor=(0.5, 0.94))
+    fig.tight_layout(rect=(0, 0, 1, 0.88))
     return fig
 
 

@@ -54,5 +54,5 @@ def test_group_shift_panels_label_their_axes_and_every_colour():
     fig = plots_shifts.plot_group_shifts(r)
     for ax in fig.axes:
         assert ax.get_xlabel() and "rank fraction" in ax.get_ylabel()
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["more exposed (Holm)", "less exposed (Holm)", "no detectable shift"]
