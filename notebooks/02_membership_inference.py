@@ -103,7 +103,9 @@ NAN_TPR = "NaN (FPR not resolvable)"
 # pipeline (their Fig. 2), which every experiment here follows:
 #
 # 1. split the data once into a **target pool** and a **shadow pool**, each divided 45 % train
-#    (members) / 10 % validation / 45 % test (non-members), as Yuan & Zhang do;
+#    (members) / 10 % validation / 45 % test (non-members), as Yuan & Zhang do; `TRAIN_SIZE`
+#    then keeps a seeded random `TRAIN_SIZE` samples of each train and each test split, so
+#    members and non-members stay balanced (the cell below prints the sizes);
 # 2. train the target on its train split, and **shadow models** the same way, each on its own
 #    random half of the shadow pool (Shokri et al.), so the attacker knows which samples are
 #    members of *its own* models;
@@ -783,8 +785,9 @@ print("In short:", who.answer())
 #   non-members of the target; report AUC **and** TPR at low FPR, each with its interval.
 # * Compare two targets on the *same* samples with a paired interval; the verdict lines above
 #   say which differences this run can resolve.
-# * Sparse models are often less accurate too (section 8's table): notebook 03 separates the
-#   effect of sparsity from the effect of accuracy.
+# * Pruning can cost accuracy too (section 8 prints the paired accuracy difference at the
+#   sparsest density, with its interval): notebook 03 separates the effect of sparsity from
+#   the effect of accuracy.
 #
 # **Exercises**
 #
