@@ -103,7 +103,9 @@ NAN_TPR = "NaN (FPR not resolvable)"
 # pipeline (their Fig. 2), which every experiment here follows:
 #
 # 1. split the data once into a **target pool** and a **shadow pool**, each divided 45 % train
-#    (members) / 10 % validation / 45 % test (non-members), as Yuan & Zhang do;
+#    (members) / 10 % validation / 45 % test (non-members), as Yuan & Zhang do; `TRAIN_SIZE`
+#    then keeps a seeded random `TRAIN_SIZE` samples of each train and each test split, so
+#    members and non-members stay balanced (the cell below prints the sizes);
 # 2. train the target on its train split, and **shadow models** the same way, each on its own
 #    random half of the shadow pool (Shokri et al.), so the attacker knows which samples are
 #    members of *its own* models;
@@ -479,10 +481,13 @@ print(f"Verdict: confidence gap, magnitude-pruned minus dense: {gap_v['sentence'
 # The verdict words: a directional claim is **supported** when its whole 95 % interval lies on
 # the claimed side of 0, **contradicted** when it lies wholly on the other side, and otherwise
 # **not detectable at this power** (the line then gives the MDE). The equivalence claim is
-# supported when the whole interval lies within ±0.02, contradicted when the whole interval
-# lies outside ±0.02 (`spn.findings.equivalence_verdict`), else not detectable at this power. Every claim
-# here comes from **one training seed** at one density (`DENSITY`): its interval covers the
-# sampling of the attacked samples, not a retrain of the models.
+# supported when the whole interval lies within ±0.02, and contradicted only when the whole
+# interval lies outside ±0.02 (`spn.findings.equivalence_verdict`); an interval that excludes 0
+# but reaches inside the margin is not detectable at this power. For equivalence the MDE
+# answers the wrong question: showing it needs a half-width below $0.02 - |\hat\Delta|$, and
+# its line computes how many members that would take (`spn.findings.equivalence_needs`). Every
+# claim here comes from **one training seed** at one density (`DENSITY`): its interval covers
+# the sampling of the attacked samples, not a retrain of the models.
 #
 # Each claim is *one* comparison fixed in advance (the strongest attack on the dense target,
 # chosen before any difference was looked at), tested at 5 % on its own, with the MDE at that
@@ -492,8 +497,7 @@ print(f"Verdict: confidence gap, magnitude-pruned minus dense: {gap_v['sentence'
 
 # %% tags=["headline"]
 TICKET_MARGIN = 0.02
-ticket = paired[(paired.attack == strongest) & (paired["sparse target"] == "lottery ticket")
-                & (paired.metric == "AUC")].iloc[0]
+ticket = paired.set_index(["attack", "sparse target", "metric"]).loc[(strongest, "lottery ticket", "AUC")]
 claims = {
     "yuan_zhang_attack": (main["diff"], main.lo, main.hi, main.mde, f"{strongest} AUC, magnitude-pruned "
                           f"(density {DENSITY:g}) minus dense, one seed",
@@ -508,11 +512,13 @@ run_params = {"DATASET": DATASET, "ARCH": ARCH, "TRAIN_SIZE": TRAIN_SIZE, "EPOCH
               "DENSITY": DENSITY, "N_REFERENCE": N_REFERENCE, "SEED": SEED}
 in_family = families["AUC"].frame.set_index("name").verdict
 rows_of = {"yuan_zhang_attack": f"magnitude - dense, {strongest}", "bagmar_ticket": f"lottery ticket - dense, {strongest}"}
+need = spn.findings.equivalence_needs(ticket["diff"], ticket.lo, ticket.hi, margin=TICKET_MARGIN)["sentence"]
+notes = {"yuan_zhang_attack": " One seed: notebook 03 (section 9) shows how much a retrain moves such a difference.",
+         "bagmar_ticket": f" {need[0].upper()}{need[1:]}; the MDE {ticket.mde:.4f} is that of a difference test, not of this one."}
 for claim, (est, lo, hi, mde, statistic, verdict) in claims.items():
-    detail = f"{statistic}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({n_mem} members)"
-    if claim in rows_of:
-        detail += f"; in section 3's Holm family: {in_family[rows_of[claim]]}"
-    print(f"Verdict: {spn.findings.CLAIMS[claim].paper}, {claim}: {verdict}. {detail}.")
+    detail = f"{statistic}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({n_mem} members)" + (
+        f"; in section 3's Holm family: {in_family[rows_of[claim]]}" if claim in rows_of else "")
+    print(f"Verdict: {spn.findings.CLAIMS[claim].paper}, {claim}: {verdict}. {detail}.{notes.get(claim, '')}")
     spn.findings.record(claim, estimate=est, lo=lo, hi=hi, mde=mde, verdict=verdict, statistic=statistic,
                         detail=detail, params=run_params)
 
@@ -532,7 +538,8 @@ fig, axes = plt.subplots(1, len(TRANSFER_ATTACKS), figsize=(5.5 * len(TRANSFER_A
 transfer = {}
 for ax, attack_name in zip(axes[0], TRANSFER_ATTACKS):
     cells = transfer[attack_name] = E.attack_transfer(pairs, attack_name, cfg=base, metric=BACC, **CI)
-    spn.plots.plot_heatmap(cells["balanced_accuracy"], ax=ax, title=f"{attack_name}: balanced accuracy")
+    spn.plots.plot_heatmap(cells["balanced_accuracy"], ax=ax, title=f"{attack_name}: balanced accuracy",
+                           cbar_label="balanced accuracy (fraction; 0.5 = chance)")
 pd.concat({a: spn.lesson.format_interval(*(t[c] for c in BACC)) for a, t in transfer.items()},
           names=["attack"])
 
@@ -611,7 +618,11 @@ print(f"Accuracy at density {sparsest:g} minus dense, paired over the {nm.sum()}
 # Hypothesis (Bagmar et al.): with more classes the output vector carries more information and
 # attacks get easier. A fair test holds everything else fixed: every target here has the same
 # number of members (`CLASS_MEMBERS`, a seeded random subset), and each point is the mean over
-# `CLASS_SEEDS` with a t-interval over seeds (seed variance, not sampling noise).
+# `CLASS_SEEDS` with a t-interval over seeds (seed variance, not sampling noise). What the
+# member count cannot hold fixed is *overfitting*: a 2-class task may be learned well enough
+# that members and non-members look alike. The verdict lines therefore print each class
+# count's generalisation gap (train minus test accuracy), and a caveat when the two differ
+# (`spn.analysis.regime_contrast`).
 
 # %%
 class_configs = [base.replace(data__n_classes=c, data__train_size=CLASS_MEMBERS, seed=s,
@@ -631,35 +642,34 @@ wide = by_classes.pivot_table(index=["attack", "seed"], columns="data_n_classes"
 lo_c, hi_c = min(CLASS_COUNTS), max(CLASS_COUNTS)
 seed_rows = spn.lesson.paired_seed_rows(wide, hi_c, lo_c, level="attack")  # per attack, paired by seed
 class_family = spn.families.holm_verdicts(seed_rows)
+gaps = by_classes.pivot_table(index="seed", columns="data_n_classes", values="gen_gap")  # train - test accuracy
+overfit = spn.analysis.regime_contrast(gaps[hi_c], gaps[lo_c], labels=(f"{hi_c}-class", f"{lo_c}-class"),
+                                       factor="the number of classes")
 for v in class_family.frame.itertuples():
     mde = spn.power.seed_mde(v.sd, v.n, alpha=0.05 / len(seed_rows))  # t-based, at the Holm family's first level
     sentence = v.sentence if v.verdict != spn.metrics.NO_DIFFERENCE else spn.power.DETECTABLE_SENTENCE.format(
-        mde=f"{mde:.3f}")
+        mde=f"{mde:.3f}") + f" (estimate {v.diff:+.3f} [{v.lo:+.3f}, {v.hi:+.3f}])"
     print(f"Verdict: {v.name}: AUC with {hi_c} minus {lo_c} classes, mean paired difference over {v.n} seeds "
-          f"(95 % t-interval): {sentence}" + ("." if v.verdict != spn.metrics.NO_DIFFERENCE else
-                                             f" (estimate {v.diff:+.3f} [{v.lo:+.3f}, {v.hi:+.3f}])."))
+          f"(95 % t-interval): {sentence}; generalisation gap {overfit['spans'][0]} at {hi_c} classes vs "
+          f"{overfit['spans'][1]} at {lo_c}" + (", so confounded with overfitting (caveat below)." if
+                                                  overfit["material"] else "."))
 print(class_family.summary())
+print(overfit["sentence"])
 few = agg[agg.data_n_classes == lo_c].set_index("attack")
 chance = [a for a, r in few.iterrows() if r.lo <= 0.5 <= r.hi]
-fit = by_classes[by_classes.data_n_classes == lo_c].groupby("seed")[["train_acc", "test_acc"]].first()
-fit_gap = fit.train_acc - fit.test_acc
-span = spn.lesson.value_span
 print(f"At {lo_c} classes: " + ", ".join(f"{a} {r['mean']:.3f} [{r.lo:.3f}, {r.hi:.3f}]" for a, r in few.iterrows())
-      + (f"; {' and '.join(chance)} {'does' if len(chance) == 1 else 'do'} not beat chance (interval includes 0.5)"
-         if chance else "; every attack beats chance") + f". These {CLASS_MEMBERS}-member targets have train accuracy "
-      f"{span(fit.train_acc)} and generalisation gap {span(fit_gap)} "
-      f"over seeds" + (f": a gap below the leaking regime's {spn.analysis.REGIME['gen_gap']:.2f} (section 3), so "
-                       "there is little membership signal to find." if fit_gap.max() < spn.analysis.REGIME["gen_gap"]
-                       else "."))
+      + (f"; {' and '.join(chance)} {'does' if len(chance) == 1 else 'do'} not beat chance (interval includes 0.5)."
+         if chance else "; every attack beats chance."))
 
 # %% [markdown]
-# Why, at 2 classes, the loss and Salem attacks give nearly the same AUC, or nearly mirrored
-# ones (one near $1 -$ the other): Salem's features are the sorted top probabilities,
+# At 2 classes the loss and Salem attacks should give nearly the same AUC, or nearly mirrored
+# ones (one near $1 -$ the other). Why: Salem's features are the sorted top probabilities,
 # and with two classes they are $(p_{max}, 1 - p_{max})$, a single number, so the attack can
 # only rank samples by $p_{max}$, in the direction its classifier learned on the shadows. The
 # loss ranks them by $p_y$, and $p_y = p_{max}$ whenever the model predicts the true label.
 # The two attacks can therefore rank samples differently only on misclassified ones, or in
-# direction. On one 2-class target:
+# direction. On one 2-class target (the line compares Salem's AUC with the loss AUC, or with
+# $1 -$ it when the rankings are reversed):
 
 # %%
 two = base.replace(data__n_classes=lo_c, data__train_size=CLASS_MEMBERS, seed=CLASS_SEEDS[0],
@@ -672,9 +682,11 @@ rho = stats.spearmanr(two_out["scores"]["loss"], two_out["scores"]["salem"]).sta
 auc2 = two_df.set_index("attack").auc
 alike = ("Salem ranks the samples as the loss does" if rho > 0.8 else "Salem ranks the samples in reverse: on "
          "the shadows its classifier learned the opposite direction" if rho < -0.8 else "the rankings differ")
+mirror = auc2["loss"] if rho >= 0 else 1 - auc2["loss"]
 print(f"{lo_c} classes, seed {CLASS_SEEDS[0]}: the target classifies {correct:.1%} of the attacked samples "
       f"correctly; Spearman rank correlation of the loss and Salem scores {rho:+.3f} ({alike}); AUC loss "
-      f"{auc2['loss']:.3f}, Salem {auc2['salem']:.3f}.")
+      f"{auc2['loss']:.3f}, Salem {auc2['salem']:.3f} ({'loss AUC' if rho >= 0 else '1 - loss AUC'} "
+      f"{mirror:.3f}: they differ by {abs(auc2['salem'] - mirror):.3f}).")
 
 # %% [markdown]
 # ## 10. Attack-measured privacy vs differential privacy
@@ -773,8 +785,9 @@ print("In short:", who.answer())
 #   non-members of the target; report AUC **and** TPR at low FPR, each with its interval.
 # * Compare two targets on the *same* samples with a paired interval; the verdict lines above
 #   say which differences this run can resolve.
-# * Sparse models are often less accurate too (section 8's table): notebook 03 separates the
-#   effect of sparsity from the effect of accuracy.
+# * Pruning can cost accuracy too (section 8 prints the paired accuracy difference at the
+#   sparsest density, with its interval): notebook 03 separates the effect of sparsity from
+#   the effect of accuracy.
 #
 # **Exercises**
 #

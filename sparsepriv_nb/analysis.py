@@ -58,7 +58,7 @@ from .matching import (VERDICTS, confounding_verdict, match_to_reference, matche
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",
            "coef_table", "match_to_reference", "matched_difference", "confounding_verdict",
            "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts",
-           "coef_with_mde"]
+           "coef_with_mde", "regime_contrast"]
 
 
 # --------------------------------------------------------------------------- toy
@@ -422,6 +422,70 @@ def leakage_regime(df: pd.DataFrame, *, seed: str = "seed", confidence: float = 
                             and row["auc_lo"] > t["auc_lo"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def regime_contrast(gap_a: pd.Series, gap_b: pd.Series, *, labels=("a", "b"),
+                    factor: str = "the factor compared", threshold: float | None = None) -> dict:
+    """Do two groups of targets whose leakage is compared overfit alike?
+
+    Taught in notebook 02, section 9 (10 vs 2 classes). A leakage difference between two
+    groups is a difference of ``factor`` only at equal overfitting: if one group is in the
+    leaking regime (generalisation gap at least ``threshold``, :data:`REGIME`) and the other is
+    not, the comparison is between a leaking and a non-leaking regime.
+
+    Args:
+        gap_a, gap_b: the generalisation gap (train minus test accuracy) of each group's
+            targets, indexed by seed (paired by seed where both have it).
+        labels: the two groups' names, for the sentence.
+        factor: what the comparison is meant to vary (e.g. "the number of classes").
+        threshold: the gap of the leaking regime; default ``REGIME["gen_gap"]``.
+
+    Returns:
+        ``{"spans"``: each group's ``"min-max"`` gap, ``"diff", "lo", "hi", "n"``: the mean
+        paired gap difference ``a - b`` with its t-interval over seeds (NaN below 2 seeds),
+        ``"regimes_differ"``: every target of one group at or above ``threshold`` and every
+        one of the other below, ``"material"``: the regimes differ or the interval excludes
+        0, ``"sentence"}``.
+
+    Example:
+        >>> a = pd.Series([0.28, 0.31, 0.26]); b = pd.Series([0.01, 0.04, 0.00])
+        >>> r = regime_contrast(a, b, labels=("10 classes", "2 classes"),
+        ...                     factor="the number of classes")
+        >>> r["spans"], r["regimes_differ"], r["material"]
+        (('0.26-0.31', '0.00-0.04'), True, True)
+    """
+    from .lesson import paired_seed_difference, value_span
+
+    fn = "regime_contrast"
+    for name, g in (("gap_a", gap_a), ("gap_b", gap_b)):
+        validate_params({name: g}, {name: [InstanceOf(pd.Series, "a pandas Series")]}, fn)
+        if g.dropna().empty:
+            raise ParameterError(f"The '{name}' parameter of {fn} must hold at least one gap. "
+                                 f"Got {g.tolist()!r} instead.")
+    t = REGIME["gen_gap"] if threshold is None else float(threshold)
+    a, b = gap_a.dropna(), gap_b.dropna()
+    spans = (value_span(a), value_span(b))
+    shared = a.index.intersection(b.index)
+    d = (paired_seed_difference(a[shared], b[shared]) if len(shared) >= 2 else
+         {"mean": float(a.mean() - b.mean()), "lo": np.nan, "hi": np.nan, "n": len(shared)})
+    differ = bool((a.min() >= t and b.max() < t) or (b.min() >= t and a.max() < t))
+    excl = bool(d["lo"] > 0 or d["hi"] < 0)
+    est = (f"{labels[0]} minus {labels[1]}: {d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] "
+           f"over {d['n']} seeds")
+    if differ:
+        leak, calm = (0, 1) if a.min() >= t else (1, 0)
+        sentence = (f"Caveat: the {labels[calm]} targets do not overfit (generalisation gap "
+                    f"{spans[calm]}, below the leaking regime's {t:.2f}) and the {labels[leak]} "
+                    f"targets do (gap {spans[leak]}; {est}): this compares a non-leaking with a "
+                    f"leaking regime, not {factor} at equal overfitting.")
+    elif excl:
+        sentence = (f"Caveat: the generalisation gaps differ ({est}), so part of the "
+                    f"difference may come from overfitting, not from {factor}.")
+    else:
+        sentence = (f"The generalisation gaps do not differ detectably ({est}; gaps "
+                    f"{spans[0]} and {spans[1]}).")
+    return {"spans": spans, "diff": d["mean"], "lo": d["lo"], "hi": d["hi"], "n": d["n"],
+            "regimes_differ": differ, "material": differ or excl, "sentence": sentence}
 
 
 def seed_slopes(df: pd.DataFrame, formula: str, term: str, *, seed: str = "seed") -> pd.Series:

@@ -55,7 +55,8 @@ from .cache import atomic_write_bytes
 
 __all__ = ["Claim", "CLAIMS", "VERDICTS", "NO_RECORD", "FindingsMissing", "record", "load",
            "directional_verdict", "equivalence_verdict", "current_profile", "findings_dir",
-           "claim_prose", "missing_message"]  # + table, answer, ... (findings_summary, below)
+           "claim_prose", "missing_message",
+           "equivalence_needs"]  # + table, answer, ... (findings_summary, below)
 
 VERDICTS = ("supported", "contradicted", "not detectable at this power")
 NO_RECORD = "no record"  # the verdict column of :func:`table` for a claim nobody recorded yet
@@ -266,6 +267,59 @@ def equivalence_verdict(lo: float, hi: float, *, margin: float) -> str:
     if -margin <= lo and hi <= margin:
         return VERDICTS[0]
     return VERDICTS[2]
+
+
+def equivalence_needs(estimate: float, lo: float, hi: float, *, margin: float,
+                      unit: str = "members") -> dict:
+    """What showing equivalence within ``±margin`` would take: a 95 % interval inside the
+    margin, i.e. a half-width below ``margin - |estimate|`` (the MDE of a difference test
+    answers another question).
+
+    The half-width is ``(hi - lo) / 2`` and shrinks as ``1/sqrt(n)``, so ``(half / needed)²``
+    times the samples would reach the needed half-width if the estimate stayed where it is;
+    at a true difference of 0 the interval only has to fit inside ``±margin``, which takes
+    ``(half / margin)²`` times the samples.
+
+    Args:
+        estimate, lo, hi: the difference and its 95 % interval.
+        margin: the equivalence margin (> 0).
+        unit: what the sample count counts, for the sentence.
+
+    Returns:
+        ``{"half", "needed", "factor", "factor_at_zero", "sentence"}``; ``needed <= 0`` (the
+        estimate already beyond the margin) gives ``factor = inf``.
+
+    Example:
+        >>> r = equivalence_needs(0.017, -0.007, 0.041, margin=0.02)
+        >>> round(r["half"], 3), round(r["needed"], 3), round(r["factor"])
+        (0.024, 0.003, 64)
+        >>> round(r["factor_at_zero"], 2)
+        1.44
+        >>> equivalence_needs(0.03, 0.01, 0.05, margin=0.02)["factor"]
+        inf
+    """
+    margin = _number("margin", margin, "equivalence_needs")
+    if not margin > 0 or not math.isfinite(margin):
+        raise ParameterError(f"The 'margin' parameter of equivalence_needs must be a positive "
+                             f"number. Got {margin!r} instead.")
+    estimate = _number("estimate", estimate, "equivalence_needs")
+    lo, hi = _interval(lo, hi, "equivalence_needs")
+    half, needed = (hi - lo) / 2, margin - abs(estimate)
+    factor = (half / needed) ** 2 if needed > 0 else math.inf
+    at_zero = (half / margin) ** 2
+    zero = (f"at a true difference of 0 the half-width need only be below {margin:g}: " + (
+        f"about {at_zero:.1f}x the {unit} would reach it" if at_zero > 1
+        else f"this run's {unit} suffice"))
+    if needed <= 0:
+        here = (f"the estimate |{estimate:+.3f}| is already beyond the margin {margin:g}, so no "
+                f"interval around it can lie inside ±{margin:g} (this run's half-width {half:.3f})")
+    else:
+        here = (f"equivalence within ±{margin:g} needs a 95 % half-width below {margin:g} - "
+                f"|{estimate:+.3f}| = {needed:.3f}; this run's is {half:.3f}" + (
+                    "" if factor <= 1
+                    else f": at this estimate about {factor:.0f}x the {unit} would reach it"))
+    return {"half": half, "needed": needed, "factor": factor, "factor_at_zero": at_zero,
+            "sentence": f"{here}; {zero} (half-width ~ 1/sqrt(n))"}
 
 
 def record(claim: str, *, estimate, lo, hi, mde, verdict: str, statistic: str,

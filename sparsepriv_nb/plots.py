@@ -227,13 +227,26 @@ def plot_member_histograms(values: dict, membership, *, bins: int = 30, axes=Non
 
 
 def plot_heatmap(table: pd.DataFrame, *, ax=None, title: str | None = None, fmt: str = ".2f",
-                 vmin: float = 0.5, vmax: float = 1.0):
-    """Annotated heat-map (e.g. attack transfer AUCs, Bagmar et al.)."""
+                 vmin: float = 0.5, vmax: float = 1.0, cbar_label: str | None = None):
+    """Annotated heat-map (e.g. attack transfer AUCs, Bagmar et al.), its colour bar labelled.
+
+    Args:
+        table: the cells; its index and columns name the two axes (their ``name``, if any,
+            labels the axis).
+        cbar_label: the colour bar's label: the quantity and its unit (or scale).
+
+    Example:
+        >>> t = pd.DataFrame([[0.6, 0.7]], index=pd.Index(["dense"], name="trained on"),
+        ...                  columns=pd.Index(["a", "b"], name="attacked"))
+        >>> fig = plot_heatmap(t, cbar_label="balanced accuracy (0.5 = chance)")
+        >>> fig.axes[1].get_ylabel()
+        'balanced accuracy (0.5 = chance)'
+    """
     import seaborn as sns
 
     fig, ax = _ax(ax, (1.6 + 1.3 * table.shape[1], 1.2 + 1.0 * table.shape[0]))
     sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap="rocket_r", vmin=vmin,
-                vmax=vmax, ax=ax, cbar_kws={"shrink": 0.8})
+                vmax=vmax, ax=ax, cbar_kws={"shrink": 0.8, "label": cbar_label or ""})
     if title:
         ax.set_title(title)
     fig.tight_layout()

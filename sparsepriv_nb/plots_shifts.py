@@ -27,6 +27,17 @@ from .shifts import LESS, MORE, Shifts
 __all__ = ["plot_group_shifts", "plot_most_shifted"]
 
 _COLOURS = {MORE: "tab:red", LESS: "tab:blue"}
+_XLABELS = {"class": "class of the member",
+            "vulnerability": "vulnerability quartile (memorisation gap over reference models)"}
+
+
+def _legend_handles() -> list:
+    """One legend entry per colour :func:`plot_group_shifts` can draw."""
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], marker="o", ls="", color=c, label=lab) for c, lab in
+            ((_COLOURS[MORE], "more exposed (Holm)"), (_COLOURS[LESS], "less exposed (Holm)"),
+             ("grey", "no detectable shift"))]
 
 
 def _check(result, fn: str) -> None:
@@ -58,10 +69,13 @@ def plot_group_shifts(result: Shifts, *, families=("class", "vulnerability"),
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(range(len(g)), names, rotation=30 if fam == "class" else 0, ha="right"
                       if fam == "class" else "center")
-        ax.set(title=f"by {fam}", ylabel="exposure shift, sparse - dense")
-    fig.suptitle("Who became more (red) or less (blue) exposed: mean shift, 95 % interval, "
-                 "Holm", fontsize=10)
-    fig.tight_layout()
+        ax.set(title=f"by {fam}", ylabel="exposure shift, sparse - dense\n(rank fraction)",
+               xlabel=_XLABELS.get(fam, fam))
+    fig.suptitle("Who became more or less exposed: mean shift with its 95 % interval, Holm",
+                 fontsize=10)
+    fig.legend(handles=_legend_handles(), loc="upper center", ncol=3, fontsize=8,
+               frameon=False, bbox_to_anchor=(0.5, 0.94))
+    fig.tight_layout(rect=(0, 0, 1, 0.88))
     return fig
 
 

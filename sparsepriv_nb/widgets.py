@@ -160,15 +160,19 @@ def mia_view(views: dict, density: float, *, show: bool = True) -> dict:
     if show:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
         plots.plot_roc({k: (s, out.membership) for k, s in v["scores"].items()}, ax=axes[0],
-                       title=f"density {density}")
+                       title=f"density {density:g}")
         from .signals import confidence
 
         values = {"true-class confidence": confidence(out.logits, out.labels)}
         if out.sensitivity is not None:
-            values["mean sensitivity"] = np.asarray(out.sensitivity).mean(1)
+            values["mean prediction sensitivity"] = np.asarray(out.sensitivity).mean(1)
         plots.plot_member_histograms(values, out.membership, axes=list(axes[1:]))
+        xlabels = ("probability of the true class", "mean prediction sensitivity")
+        for ax, xlabel in zip(axes[1:1 + len(values)], xlabels):
+            ax.set(yscale="log", ylabel="density (log scale)", xlabel=xlabel)
         if len(values) == 1:
             axes[2].axis("off")
+        fig.tight_layout()
     return {"auc": auc, "figure": fig}
 
 

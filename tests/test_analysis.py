@@ -394,6 +394,31 @@ def test_leakage_regime_names_missing_columns():
         AN.leakage_regime(_dense_rows().drop(columns="n_members"))
 
 
+def test_regime_contrast_flags_a_leaking_vs_non_leaking_comparison():
+    leak, calm = pd.Series([0.28, 0.31, 0.26]), pd.Series([0.01, 0.04, 0.00])
+    r = AN.regime_contrast(leak, calm, labels=("10-class", "2-class"),
+                           factor="the number of classes")
+    assert r["spans"] == ("0.26-0.31", "0.00-0.04") and r["n"] == 3
+    assert r["diff"] == pytest.approx(0.8 / 3) and r["lo"] > 0
+    assert r["regimes_differ"] and r["material"]
+    assert ("the 2-class targets do not overfit" in r["sentence"]
+            and "non-leaking with a leaking regime, not the number of classes" in r["sentence"])
+    # the order of the groups does not matter for the regime test
+    assert AN.regime_contrast(calm, leak)["regimes_differ"]
+    # both leak, gaps differ detectably: material, not a regime difference
+    both = AN.regime_contrast(leak, leak - pd.Series([0.10, 0.11, 0.10]))
+    assert not both["regimes_differ"] and both["material"] and "may come from" in both["sentence"]
+    # alike: no caveat
+    alike = AN.regime_contrast(leak, leak + pd.Series([0.02, -0.03, 0.01]))
+    assert not alike["material"] and alike["sentence"].startswith("The generalisation gaps do")
+    # a threshold between the groups decides the regimes
+    assert not AN.regime_contrast(leak, calm, threshold=0.02)["regimes_differ"]
+    with pytest.raises(ValueError, match="'gap_b' parameter of regime_contrast"):
+        AN.regime_contrast(leak, [0.1, 0.2])
+    with pytest.raises(ValueError, match="'gap_a' parameter of regime_contrast must hold"):
+        AN.regime_contrast(pd.Series([np.nan]), calm)
+
+
 def test_seed_slopes_are_the_per_seed_ols_coefficients():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"seed": np.repeat([0, 1, 2], 20), "x": np.tile(np.linspace(0, 1, 20), 3)})

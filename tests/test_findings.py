@@ -48,6 +48,27 @@ def test_equivalence_verdict(lo, hi, expected):
     assert findings.equivalence_verdict(lo, hi, margin=0.02) == expected
 
 
+def test_equivalence_needs_a_half_width_below_margin_minus_estimate():
+    r = findings.equivalence_needs(0.017, -0.007, 0.041, margin=0.02)
+    assert r["half"] == pytest.approx(0.024) and r["needed"] == pytest.approx(0.003)
+    assert r["factor"] == pytest.approx((0.024 / 0.003) ** 2)      # half-width ~ 1/sqrt(n)
+    assert r["factor_at_zero"] == pytest.approx((0.024 / 0.02) ** 2)
+    assert "0.02 - |+0.017| = 0.003; this run's is 0.024" in r["sentence"]
+    assert "about 64x the members" in r["sentence"] and "about 1.4x the members" in r["sentence"]
+    # negative estimates count by their size; an interval already narrow enough needs nothing
+    assert findings.equivalence_needs(-0.017, -0.041, 0.007, margin=0.02)["needed"] == \
+        pytest.approx(0.003)
+    ok = findings.equivalence_needs(0.0, -0.01, 0.01, margin=0.02)
+    assert ok["factor"] == pytest.approx(0.25) and "suffice" in ok["sentence"]
+    # an estimate beyond the margin: no sample size shows equivalence
+    far = findings.equivalence_needs(0.03, 0.01, 0.05, margin=0.02)
+    assert far["factor"] == math.inf and "already beyond the margin" in far["sentence"]
+    with pytest.raises(ParameterError, match="'margin' parameter of equivalence_needs"):
+        findings.equivalence_needs(0.0, -0.01, 0.01, margin=0)
+    with pytest.raises(ParameterError, match="lo <= hi"):
+        findings.equivalence_needs(0.0, 0.01, -0.01, margin=0.02)
+
+
 @pytest.mark.parametrize("call, words", [
     (lambda: findings.directional_verdict(0, -1, 1, sign=0), "'sign' parameter must be +1 or -1"),
     (lambda: findings.directional_verdict(0, -1, 1, sign=True), "Got True"),
