@@ -118,6 +118,9 @@ def test_sweep_words_flags_a_sweep_that_does_not_move_one_way():
     both = PC.sweep_words([1, 4, 16], {"best AUC": steady, "test accuracy": bent}, lam_fixed=4)
     assert "Monotone in lambda (best AUC: falls)" in both
     assert "Not monotone in lambda (test accuracy)" in both
+    # the sweep starts at 0 (lambda 0 is no defense): down then up past it is not one way
+    dip = [(-0.02, -0.04, 0.0), (0.01, -0.01, 0.03), (0.03, 0.01, 0.05)]
+    assert "Not monotone" in PC.sweep_words([1, 4, 16], {"best AUC": dip}, lam_fixed=4)
     with pytest.raises(ValueError, match="'effects'.*one .estimate, lo, hi. per lambda"):
         PC.sweep_words([1, 4], {"best AUC": bent}, lam_fixed=4)
 
