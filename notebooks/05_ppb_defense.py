@@ -516,10 +516,11 @@ fig.tight_layout()
 sweep.pivot_table(index="lam", columns="attacker", values=list(panels)).round(3)
 
 # %% [markdown]
-# A penalty that works should work more, or at least not less, as its weight grows. Each
-# $\lambda$ against no defense, paired over the same samples (non-adaptive attacker), and
-# whether the estimates move one way from 0 at $\lambda = 0$ (`spn.ppb_claim.sweep_words`).
-# `LAM`, the $\lambda$ of the verdicts below, is a parameter set before the run.
+# If the pair term causes the effect, a larger weight should move it further, or at least not
+# back towards no defense. Each $\lambda$ against no defense, paired over the same samples
+# (non-adaptive attacker), and whether the estimates move one way from 0 at $\lambda = 0$
+# (`spn.ppb_claim.sweep_words`). `LAM`, the $\lambda$ of the verdicts below, is a parameter
+# set before the run.
 
 # %%
 ppb_labels = [label for label in DEFENSE_SPECS if label.startswith("ppb")]
@@ -762,6 +763,7 @@ detail = spn.ppb_claim.claim_detail(
     values, parts, ppb_verdict, margin=ACC_MARGIN, baselines_beaten=n_beaten,
     n_baselines=len(baselines), family=ad["holm family"],
     adaptive=(*adaptive_auc, ad["metric verdict"], ad["metric p_holm"]))
+detail += " One model per defense (one seed)."
 print(f"Verdict: Yuan & Zhang (PPB narrows the gap and lowers attack success at a small accuracy "
       f"cost): {ppb_verdict}. {detail}")
 
