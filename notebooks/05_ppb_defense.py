@@ -516,6 +516,22 @@ fig.tight_layout()
 sweep.pivot_table(index="lam", columns="attacker", values=list(panels)).round(3)
 
 # %% [markdown]
+# If the pair term causes the effect, a larger weight should move it further, or at least not
+# back towards no defense. Each $\lambda$ against no defense, paired over the same samples
+# (non-adaptive attacker), and whether the estimates move one way from 0 at $\lambda = 0$
+# (`spn.ppb_claim.sweep_words`). `LAM`, the $\lambda$ of the verdicts below, is a parameter
+# set before the run.
+
+# %%
+ppb_labels = [label for label in DEFENSE_SPECS if label.startswith("ppb")]
+effects = {"best AUC": [study.paired((label, False), ("none", False), "auc")
+                        for label in ppb_labels],
+           "test accuracy": [study.accuracy_difference((label, False), ("none", False))
+                             for label in ppb_labels]}
+print(spn.ppb_claim.sweep_words([float(label.split()[1]) for label in ppb_labels], effects,
+                                lam_fixed=LAM, label="PPB minus no defense (non-adaptive attacker)"))
+
+# %% [markdown]
 # ## 8. The privacy-utility plane and its Pareto front
 #
 # Each point is one defended model: right = more accurate, down = less attackable. A model is
@@ -565,35 +581,43 @@ fig.tight_layout()
 
 # %% [markdown]
 # Which points differ from the undefended model at all? Each defense against no defense, in
-# the best attack's AUC and in test accuracy, paired over the same samples: one family of
-# comparisons per metric, Holm-corrected (`spn.families.holm_verdicts`), so that chance alone
-# does not name a front. The intervals printed are each comparison's own (uncorrected) 95 %
+# the best attack's AUC, in its TPR at 1 % FPR and in test accuracy, paired over the same
+# samples: one family of comparisons per metric, Holm-corrected (`spn.families.holm_verdicts`),
+# so that chance alone does not name a front. A Holm p-value belongs to its family (among more
+# comparisons the same difference gets a larger p), so each one quoted names its family. The intervals printed are each comparison's own (uncorrected) 95 %
 # intervals; the verdicts and the MDEs are at the corrected level (the MDE at $\alpha / m$,
 # Holm's first step), so an interval that only just excludes 0 can still be "no detectable
 # difference".
 
 # %% tags=["verdict"]
-vs_none = pd.DataFrame([study.compare(label, key, ("none", False), "auc")
+vs_none = pd.DataFrame([{**study.compare(label, key, ("none", False), col), "col": col}
+                        for col in ("auc", "tpr_at_1pct_fpr")
                         for key in outputs if (label := key[0]) != "none"])
 vs_none["name"] = vs_none.comparison + ", " + vs_none.attacker
+by_auc = vs_none[vs_none.col == "auc"]
+tables = {"AUC": (by_auc, "metric", "Δ metric"), "accuracy": (by_auc, "acc", "Δ test acc"),
+          "TPR at 1% FPR": (vs_none[vs_none.col == "tpr_at_1pct_fpr"], "metric", "Δ metric")}
 fam = {what: spn.families.holm_verdicts(
-           [{"name": r["name"], "diff": r[f"Δ {col}"], "lo": r[f"{lo} lo"], "hi": r[f"{lo} hi"]}
-            for _, r in vs_none.iterrows()])
-       for what, col, lo in (("AUC", "metric", "metric"), ("accuracy", "test acc", "acc"))}
+           [{"name": r["name"], "diff": r[col], "lo": r[f"{lo} lo"], "hi": r[f"{lo} hi"]}
+            for _, r in rows.iterrows()]) for what, (rows, lo, col) in tables.items()}
+family_name = {what: f"section 8's {len(f.frame)} {what} comparisons" for what, f in fam.items()}
 for what, f in fam.items():
-    print(f"Defense minus no defense, {'best AUC' if what == 'AUC' else 'test accuracy'}: "
-          + f.summary())
+    print(f"Defense minus no defense, {'test accuracy' if what == 'accuracy' else 'best ' + what}"
+          f": {f.summary()}")
     for _, r in f.frame.iterrows():
         print(f"  {r['name']}: {r['diff']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}]: "
-              + spn.defense_eval.holm_words(r.verdict, r.p_holm, r.lo, r.hi, r.mde))
-apart = {r["name"] for f in fam.values() for _, r in f.frame.iterrows()
-         if r.verdict != spn.metrics.NO_DIFFERENCE}
-for (name, attacker), front in fronts.items():
-    sure = [d for d in front if f"{d}, {attacker}" in apart]
-    rest = [d for d in front if d not in sure]
+              + spn.defense_eval.holm_words(r.verdict, r.p_holm, r.lo, r.hi, r.mde,
+                                            family=family_name[what]))
+
+# %% tags=["verdict"]
+apart = {what: {r["name"] for _, r in f.frame.iterrows() if r.verdict != spn.metrics.NO_DIFFERENCE}
+         for what, f in fam.items()}
+for (name, attacker), front in fronts.items():  # name: the front's privacy metric
+    sure = [d for d in front if f"{d}, {attacker}" in apart[name] | apart["accuracy"]]
+    rest = [d for d in front if d not in sure and d != "none"]
     print(f"Verdict: Pareto front by point estimates ({name}, {attacker} attacker): "
-          f"{', '.join(front)}. Distinguishable from no defense in AUC or accuracy (Holm): "
-          f"{', '.join(sure) or 'none of them'}"
+          f"{', '.join(front)}. Distinguishable from no defense in {name} or test accuracy "
+          f"(Holm, section 8): {', '.join(sure) or 'none of them'}"
           + (f"; not distinguishable: {', '.join(rest)}, so their place on the front is not "
              "resolved at this power." if rest else "."))
 
@@ -602,11 +626,12 @@ for (name, attacker), front in fronts.items():
 # the defended model leaks more to that attacker.
 
 # %% tags=["verdict"]
-raised = [(q, r) for q, (_, r) in zip(vs_none.itertuples(), fam["AUC"].frame.iterrows())
+raised = [(q, r) for q, (_, r) in zip(by_auc.itertuples(), fam["AUC"].frame.iterrows())
           if r.verdict == "higher"]
 for q, r in raised:
     print(f"Verdict: {q.comparison} raised the {q.attacker} attacker's best AUC by "
-          f"{r['diff']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}] (Holm p = {r.p_holm:.2g}): against "
+          f"{r['diff']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}] (Holm over {family_name['AUC']}: "
+          f"p = {r.p_holm:.2g}): against "
           f"{'an attacker who knows the defense' if q.attacker == 'adaptive' else 'this attacker'}"
           " it leaks more than no defense.")
 if not raised:
@@ -630,7 +655,9 @@ if not raised:
 # 5 % level, chance alone would give $0.05\,m$ "detectable" verdicts without the correction.
 # A null verdict states the smallest difference it could have detected (its MDE, power 0.8,
 # at the Holm level of the family's first step). The printed intervals are uncorrected 95 %
-# intervals, as in section 8.
+# intervals, as in section 8. These families are smaller than section 8's (PPB against no
+# defense: 6 comparisons here, 12 there), so the same comparison gets a smaller Holm p here;
+# every Holm p quoted names its family.
 
 # %%
 # a paired accuracy difference, by hand: resample the test examples once and recompute both
@@ -655,19 +682,19 @@ for adaptive in (False, True):
 verdict_table = pd.DataFrame(verdicts)
 verdict_table["family"] = np.where(verdict_table.comparison == "PPB vs no defense",
                                    "PPB vs no defense", "PPB vs baselines")
-for what, lo, col in (("metric", "metric", "Δ metric"), ("accuracy", "acc", "Δ test acc")):
-    for family, rows in verdict_table.groupby("family"):  # Holm within each family
+for family, rows in verdict_table.groupby("family"):  # Holm within each family
+    verdict_table.loc[rows.index, "holm family"] = f"section 9's {len(rows)} '{family}' comparisons"
+    for what, lo, col in (("accuracy", "acc", "Δ test acc"), ("metric", "metric", "Δ metric")):
         f = spn.families.holm_verdicts([{"diff": r[col], "lo": r[f"{lo} lo"], "hi": r[f"{lo} hi"]}
                                         for _, r in rows.iterrows()])
         verdict_table.loc[rows.index, f"{what} verdict"] = f.frame.verdict.to_numpy()
         verdict_table.loc[rows.index, f"{lo} MDE"] = f.frame.mde.to_numpy()
         verdict_table.loc[rows.index, f"{lo} p_holm"] = f.frame.p_holm.to_numpy()
-        if what == "metric":
-            print(f"{family}: {f.summary()}")
+    print(f"{family}: {f.summary()}")  # f: the best attack's metric, the inner loop's last
 verdict_table["PPB beats it"] = ((verdict_table["metric verdict"] == "lower")
                                  & (verdict_table["accuracy verdict"] != "lower"))
 verdict_table.drop(columns=["metric lo", "metric hi", "acc lo", "acc hi", "metric p_holm",
-                            "acc p_holm"]).round(3)
+                            "acc p_holm", "holm family"]).round(3)
 
 # %% [markdown]
 # The same table in words (verdicts after the Holm correction), then the answers:
@@ -725,31 +752,39 @@ print(f"Verdict: seed 002 reported attack accuracy near 50 % under PPB (non-adap
 ACC_MARGIN = 0.02  # a "small" accuracy cost, two points of test accuracy (see the paragraph above)
 pick = verdict_table.set_index(["comparison", "attacker", "metric"]).loc
 row, ad = (pick[("PPB vs no defense", a, "AUC")] for a in ("non-adaptive", "adaptive"))
-auc = (row["Δ metric"], row["metric lo"], row["metric hi"])
-acc = (row["Δ test acc"], row["acc lo"], row["acc hi"])
-gap = (narrow["diff"], narrow["lo"], narrow["hi"])
-ppb_verdict, parts = spn.defense_eval.ppb_claim_verdict(gap, auc, acc, margin=ACC_MARGIN)
-ad_word = ad["metric verdict"].replace(spn.metrics.NO_DIFFERENCE, "not detectable after Holm")
-detail = (f"Best non-adaptive attack AUC {auc[0]:+.3f} [{auc[1]:+.3f}, {auc[2]:+.3f}] "
-          f"(part {parts['AUC']}); adaptive attacker {ad['Δ metric']:+.3f} {ad['metric CI']} "
-          f"({ad_word}, Holm p = {ad['metric p_holm']:.2g}); confidence gap {gap[0]:+.3f} "
-          f"[{gap[1]:+.3f}, {gap[2]:+.3f}] (part {parts['gap']}); test accuracy {acc[0]:+.3f} "
-          f"[{acc[1]:+.3f}, {acc[2]:+.3f}] (part {parts['accuracy']}, for a cost of at most "
-          f"{ACC_MARGIN:g}); PPB beats {beaten.get('non-adaptive', 0)} of {len(baselines)} "
-          "baselines at equal accuracy.")
+values = {"AUC": (row["Δ metric"], row["metric lo"], row["metric hi"]),
+          "gap": (narrow["diff"], narrow["lo"], narrow["hi"]),
+          "accuracy": (row["Δ test acc"], row["acc lo"], row["acc hi"])}
+ppb_verdict, parts = spn.defense_eval.ppb_claim_verdict(
+    values["gap"], values["AUC"], values["accuracy"], margin=ACC_MARGIN)
+adaptive_auc = (ad["Δ metric"], ad["metric lo"], ad["metric hi"])
+n_beaten = int(beaten.get("non-adaptive", 0))
+detail = spn.ppb_claim.claim_detail(
+    values, parts, ppb_verdict, margin=ACC_MARGIN, baselines_beaten=n_beaten,
+    n_baselines=len(baselines), family=ad["holm family"],
+    adaptive=(*adaptive_auc, ad["metric verdict"], ad["metric p_holm"]))
+detail += " One model per defense (one seed)."
 print(f"Verdict: Yuan & Zhang (PPB narrows the gap and lowers attack success at a small accuracy "
       f"cost): {ppb_verdict}. {detail}")
+
+# %%
+# The record notebook 07 reads: the verdict, the AUC part as its statistic, every part's numbers
+auc = values["AUC"]
 spn.findings.record(
     "yuan_zhang_ppb", estimate=auc[0], lo=auc[1], hi=auc[2], verdict=ppb_verdict, detail=detail,
     mde=spn.power.mde_from_se(spn.families.se_from_interval(auc[1], auc[2])),
     statistic=f"best non-adaptive attack AUC, PPB (lambda {LAM:g}) minus plain fine-tuning",
     params={"dataset": DATASET, "arch": ARCH, "train_size": TRAIN_SIZE, "density": DENSITY,
             "lam": LAM, "epochs": EPOCHS, "finetune_epochs": FINETUNE_EPOCHS, "seed": SEED,
-            "acc_margin": ACC_MARGIN});
+            "acc_margin": ACC_MARGIN, **spn.ppb_claim.claim_params(
+                values, parts, ppb_verdict, margin=ACC_MARGIN, baselines_beaten=n_beaten,
+                n_baselines=len(baselines),
+                adaptive_auc=(*adaptive_auc, spn.ppb_claim.holm_to_claim(ad["metric verdict"])))});
 
 # %%
 # How the verdict depends on the margin that defines a "small" accuracy cost
-by_margin = {m: spn.defense_eval.ppb_claim_verdict(gap, auc, acc, margin=m)
+by_margin = {m: spn.defense_eval.ppb_claim_verdict(values["gap"], values["AUC"],
+                                                   values["accuracy"], margin=m)
              for m in (0.01, 0.02, 0.03, 0.05)}
 print("Sensitivity to the accuracy margin (accuracy part / whole claim): " + "; ".join(
     f"{m:g}: {p['accuracy']} / {v}" for m, (v, p) in by_margin.items()) + (

@@ -22,7 +22,7 @@ _SUBMODULES = ("analysis", "attacks", "auditing", "butterfly", "cache", "config"
                "defense_eval", "defenses", "dp", "ensembles", "experiments", "families",
                "findings", "inputs", "inversion", "lesson", "locks", "matching", "metrics",
                "models", "paired", "plots", "plots_dp", "plots_shifts", "plots_sweep", "power",
-               "registry", "shifts", "signals", "sparsity", "train", "widgets")
+               "ppb_claim", "registry", "shifts", "signals", "sparsity", "train", "widgets")
 
 __all__ = [*_SUBMODULES, "__version__"]
 

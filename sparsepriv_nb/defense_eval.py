@@ -323,9 +323,14 @@ def model_line(name: str, model, members, nonmembers, confidences, membership, *
             f"{format_interval(g['gap'], g['lo'], g['hi'], signed=True)}")
 
 
-def holm_words(verdict: str, p_holm: float, lo: float, hi: float, mde: float | None = None) -> str:
+def holm_words(verdict: str, p_holm: float, lo: float, hi: float, mde: float | None = None, *,
+               family: str | None = None) -> str:
     """A Holm-corrected verdict in words; a null whose own (unadjusted) 95 % interval excludes
     0 says why it is still a null, so that the two never read as a contradiction.
+
+    A Holm p-value depends on the family it was corrected in (the same comparison gets a
+    larger p among more comparisons), so ``family`` (e.g. ``"section 9's 6 comparisons"``)
+    names it: ``(Holm over section 9's 6 comparisons: p = 0.069)``.
 
     Example:
         >>> holm_words("lower", 0.0096, -0.067, -0.016)
@@ -335,15 +340,25 @@ def holm_words(verdict: str, p_holm: float, lo: float, hi: float, mde: float | N
 interval excludes 0); this run could detect |Δ| ≥ 0.067'
         >>> holm_words("no detectable difference (within noise)", 0.9, -0.04, 0.04, 0.0667)
         'no detectable difference; this run could detect |Δ| ≥ 0.067'
+        >>> holm_words("lower", 0.0053, -0.067, -0.016, family="section 9's 6 comparisons")
+        "lower (Holm over section 9's 6 comparisons: p = 0.0053)"
     """
     power = ("" if mde is None or not np.isfinite(mde)
              else f"; this run could detect |Δ| ≥ {mde:.3f}")
+    p_text = _holm_p(p_holm, family)
     if not verdict.startswith("no detectable"):
-        return f"{verdict} (Holm p = {p_holm:.2g})"
+        return f"{verdict} ({p_text})"
     if lo > 0 or hi < 0:
-        return (f"no detectable difference after Holm correction (Holm p = {p_holm:.2g}; on its "
+        return (f"no detectable difference after Holm correction ({p_text}; on its "
                 f"own its 95 % interval excludes 0){power}")
     return f"no detectable difference{power}"
+
+
+def _holm_p(p_holm: float, family: str | None) -> str:
+    """``Holm p = 0.069``, or ``Holm over <family>: p = 0.069`` when the family is named."""
+    if isinstance(family, str) and family:
+        return f"Holm over {family}: p = {p_holm:.2g}"
+    return f"Holm p = {p_holm:.2g}"
 
 
 def chance_words(lo: float, hi: float, chance: float = 0.5) -> str:
@@ -379,11 +394,10 @@ def ppb_claim_verdict(gap, auc, accuracy, *, margin: float) -> tuple[str, dict]:
         ('contradicted', 'supported', 'contradicted')
     """
     from .findings import VERDICTS, directional_verdict
+    from .ppb_claim import accuracy_part_verdict
 
-    acc_lo, acc_hi = accuracy[1], accuracy[2]
     parts = {"gap": directional_verdict(*gap, sign=-1), "AUC": directional_verdict(*auc, sign=-1),
-             "accuracy": (VERDICTS[0] if acc_lo > -margin else
-                          VERDICTS[1] if acc_hi < -margin else VERDICTS[2])}
+             "accuracy": accuracy_part_verdict(accuracy[1], accuracy[2], margin)}
     found = set(parts.values())
     verdict = (VERDICTS[1] if VERDICTS[1] in found else
                VERDICTS[0] if found == {VERDICTS[0]} else VERDICTS[2])
@@ -397,14 +411,15 @@ def answer(table: pd.DataFrame, comparison: str, attacker: str, metric: str) -> 
     Args:
         table: the verdict table of notebook 05, section 9 (rows of
             :meth:`DefenseComparison.compare` plus ``metric verdict``, ``metric MDE`` and
-            ``metric p_holm`` after the Holm correction).
+            ``metric p_holm`` after the Holm correction; an optional ``holm family`` column
+            names each row's family in words).
         comparison, attacker, metric: which row.
     """
     r = table[(table.comparison == comparison) & (table.attacker == attacker)
               & (table.metric == metric)].iloc[0]
     return (f"{r['Δ metric']:+.3f}, 95% CI {r['metric CI']}: "
             + holm_words(r["metric verdict"], r["metric p_holm"], r["metric lo"], r["metric hi"],
-                         r["metric MDE"]))
+                         r["metric MDE"], family=r.get("holm family")))
 
 
 def verdict_sentence(row) -> str:
@@ -425,7 +440,8 @@ def verdict_sentence(row) -> str:
         no detectable accuracy difference (this run could detect |Δ| ≥ 0.041).
 
     A row may carry ``"metric MDE"`` and ``"acc MDE"`` (minimum detectable differences): a
-    null verdict then says how large a difference the run could have detected.
+    null verdict then says how large a difference the run could have detected; and
+    ``"holm family"``, the family its Holm p-values were corrected in, named where one is quoted.
     """
     def power(mde, sep):
         if mde is None or not np.isfinite(mde):
@@ -435,8 +451,8 @@ def verdict_sentence(row) -> str:
     def holm(what, sep):  # a null whose own interval excludes 0: say why it is still a null
         lo, hi, p = (row.get(f"{what} {k}", np.nan) for k in ("lo", "hi", "p_holm"))
         if np.isfinite(p) and (lo > 0 or hi < 0):
-            return (f"{sep}after Holm correction, Holm p = {p:.2g}; on its own its 95 % "
-                    "interval excludes 0")
+            return (f"{sep}after Holm correction, {_holm_p(p, row.get('holm family'))}; on its "
+                    "own its 95 % interval excludes 0")
         return ""
 
     same = row["accuracy verdict"].startswith("no detectable")
