@@ -121,7 +121,7 @@ assert spurious.r.iloc[0] > 0.3 and abs(spurious.r.iloc[1]) < 0.15  # spurious, 
 assert real.r.iloc[1] > 0.2  # a real effect survives control
 toy = AN.simulate_confounding(300, direct_effect=0.0, seed=SEEDS[0])
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-axes[0].scatter(toy.x, toy.y, c=toy.z, cmap="viridis", s=10)
+fig.colorbar(axes[0].scatter(toy.x, toy.y, c=toy.z, cmap="viridis", s=10), ax=axes[0], label="z")
 axes[0].set(xlabel="x", ylabel="y", title="raw: x and y look related (colour = z)")
 rx = sm.OLS(toy.x, sm.add_constant(toy.z)).fit().resid
 ry = sm.OLS(toy.y, sm.add_constant(toy.z)).fit().resid
@@ -308,7 +308,10 @@ for ax, metric in zip(axes, ("defense_level", "auc", "tpr_at_1pct_fpr")):
                                 legend=metric == "defense_level")
     ax.axhline({"defense_level": 1.0, "auc": 0.5, "tpr_at_1pct_fpr": 0.01}[metric], color="grey",
                ls=":", zorder=0)  # what an attack that guesses at random scores
-    ax.set_title(f"{MAIN_ATTACK}: {metric.replace('_', ' ')} (dotted: chance)")
+    name = {"defense_level": "defense level (1 - advantage)", "auc": "AUC",
+            "tpr_at_1pct_fpr": "TPR at 1 % FPR"}[metric]
+    ax.set(ylabel=f"{MAIN_ATTACK} {name}", title=f"{MAIN_ATTACK}: {name} (dotted: chance)",
+           xlabel="test accuracy (mean ± sd over seeds)")
 plt.tight_layout()
 
 # %% [markdown]
@@ -435,9 +438,10 @@ corr.round(3)
 # * otherwise **no detectable difference**, with the smallest shrink this run could detect.
 
 # %%
-fig = PS.plot_coefficients(coefs[coefs.model != "error"],
-                           terms=["log_density", "test_acc", "gen_gap"],
-                           title=f"{MAIN_ATTACK} AUC: coefficients (95 % interval, clustered by seed)")
+fig = PS.plot_coefficients(coefs[coefs.model != "error"], terms=["log_density"],
+                           title=f"{MAIN_ATTACK} AUC: slope on log10 density, raw and controlled")
+fig.axes[0].set_xlabel("AUC per tenfold density (95 % interval, clustered by seed)")
+# the covariates' own coefficients (AUC per unit accuracy, per unit gap) are in the table above
 
 # %% tags=["verdict"]
 controlled = AN.seed_slopes(sweep, "auc ~ log_density + test_acc", "log_density")
@@ -557,6 +561,19 @@ fig, ax = plt.subplots(figsize=(7, 5))
 fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
                       title=f"{MAIN_ATTACK}: sparse models against the dense curve of their "
                             "seed (hollow: outside it)")
+ax.set(xlabel="test accuracy", ylabel=f"{MAIN_ATTACK} AUC")
+ax.scatter([], [], facecolors="none", edgecolors="0.3", label="outside the dense range (hollow)")
+ax.legend(fontsize=8)
+segments = []
+for s, part in models.query(reference).sort_values("test_acc").groupby("seed"):
+    a, b = part.iloc[-2], part.iloc[-1]
+    n_on = int((matched.in_range & (matched.seed == s)
+                & matched.test_acc.between(a.test_acc, b.test_acc)).sum())
+    segments.append(f"seed {s}, {a.config} vs {b.config}: accuracy {a.test_acc:.3f} vs "
+                    f"{b.test_acc:.3f}, AUC {a.auc:.3f} vs {b.auc:.3f}, gap {a.gen_gap:.3f} vs "
+                    f"{b.gen_gap:.3f} ({n_on} sparse models matched on this segment)")
+print("The top segment of each seed's dense curve (its two most accurate dense models): "
+      + "; ".join(segments) + ". A sparse model matched there gets a value interpolated on it.")
 
 # %% [markdown]
 # ## 7. The verdict per method
