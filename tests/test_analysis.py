@@ -522,3 +522,19 @@ def test_paired_seed_spread_removes_the_shared_seed_effect():
     assert t.loc["sparse", "band"] == pytest.approx(1.96 * t.loc["sparse", "sd_diff"])
     with pytest.raises(ValueError, match="'baseline'.*selects none"):
         AN.paired_seed_spread(df, by="config", baseline="config == 'nope'")
+
+
+def test_family_brief_names_detections_and_the_range_of_the_nulls():
+    from sparsepriv_nb.families import holm_verdicts
+
+    fam = holm_verdicts([{"name": "a/imp", "diff": -0.005, "lo": -0.2, "hi": 0.2},
+                         {"name": "a/random", "diff": -0.10, "lo": -0.14, "hi": -0.06},
+                         {"name": "a/magnitude", "diff": 0.028, "lo": -0.05, "hi": 0.10}])
+    s = AN.family_brief(fam)
+    assert s.startswith("random -0.100 [-0.140, -0.060] detectable; not detectable: imp, magnitude")
+    assert "estimates -0.005 to +0.028" in s and "a/" not in s
+    mdes = fam.frame.set_index("name").mde
+    assert f"could detect |Δ| ≥ {mdes['a/magnitude']:.3f} (magnitude) to " \
+           f"{mdes['a/imp']:.3f} (imp)" in s
+    none = holm_verdicts([{"name": "x", "diff": 0.0, "lo": -0.1, "hi": 0.1}])
+    assert AN.family_brief(none).startswith("none detectable; not detectable: x (estimate")
