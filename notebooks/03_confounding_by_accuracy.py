@@ -14,11 +14,11 @@
 # %% [markdown]
 # # 03 · Is it sparsity, or accuracy? Confounding in sparse-network privacy
 #
-# Gonon et al. (seed 000) find sparser networks *less attackable* than dense ones (Yuan & Zhang,
-# seed 002, report pruning settings where leakage grows instead: notebook 02). Sparser networks
+# Gonon et al. (seed paper 000) find sparser networks *less attackable* than dense ones (Yuan & Zhang,
+# seed paper 002, report pruning settings where leakage grows instead: notebook 02). Sparser networks
 # are also often *less accurate*. A model that has learnt less about its training set has less to leak, so a plain
 # dense-vs-sparse comparison cannot tell whether sparsity itself protects the data or whether
-# any way of losing the same accuracy would do as well. Gonon et al. (seed 000) put it this
+# any way of losing the same accuracy would do as well. Gonon et al. put it this
 # way in their abstract:
 #
 # > "The experiments show positive correlations between the sparsity of the model, its
@@ -29,7 +29,8 @@
 # This lesson runs a sweep over sparsity method × density × seed, reproduces their Fig. 1
 # view, and then asks the question three ways: partial correlation, regression with accuracy
 # as a covariate, and a direct experiment (dense models made as inaccurate as the sparse ones
-# *without* sparsity: fewer epochs, or, for the MLP, narrower layers). The first two are
+# *without* sparsity: fewer epochs (`LOWERED_EPOCHS`) or, for the MLP, narrower layers
+# (`NARROW_HIDDEN`); the sweep prints which this run used). The first two are
 # statistical control; the third compares models directly.
 #
 # **You will learn to**
@@ -120,7 +121,7 @@ assert spurious.r.iloc[0] > 0.3 and abs(spurious.r.iloc[1]) < 0.15  # spurious, 
 assert real.r.iloc[1] > 0.2  # a real effect survives control
 toy = AN.simulate_confounding(300, direct_effect=0.0, seed=SEEDS[0])
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-axes[0].scatter(toy.x, toy.y, c=toy.z, cmap="viridis", s=10)
+fig.colorbar(axes[0].scatter(toy.x, toy.y, c=toy.z, cmap="viridis", s=10), ax=axes[0], label="z")
 axes[0].set(xlabel="x", ylabel="y", title="raw: x and y look related (colour = z)")
 rx = sm.OLS(toy.x, sm.add_constant(toy.z)).fit().resid
 ry = sm.OLS(toy.y, sm.add_constant(toy.z)).fit().resid
@@ -200,6 +201,9 @@ configs += E.make_grid(base, train__epochs=LOWERED_EPOCHS, seed=SEEDS)
 if is_mlp and NARROW_HIDDEN:
     configs += E.make_grid(base, model__hidden=[tuple(h) for h in NARROW_HIDDEN], seed=SEEDS)
 print(f"{len(configs)} experiments ({len(SEEDS)} seeds), attacks {ATTACKS}")
+narrow = ("; hidden " + ", ".join(str(tuple(h)) for h in NARROW_HIDDEN) if is_mlp and NARROW_HIDDEN
+          else " (no narrower models in this run)")
+print(f"accuracy lowered by: epochs {', '.join(map(str, LOWERED_EPOCHS)) or 'none'}{narrow}")
 
 # %%
 t_sweep = time.perf_counter()
@@ -271,7 +275,7 @@ assert records.auc.between(0.2, 1.0).all()
 assert models[models.family == "dense (lowered)"].test_acc.min() < \
     models[models.family == "sparse"].test_acc.median()
 
-# %% tags=["verdict"]
+# %%
 regime = AN.leakage_regime(records[records.family == "dense (full)"])
 for r in regime.itertuples():
     print(f"seed {r.seed}: train accuracy {r.train_acc:.3f} [{r.train_acc_lo:.3f}, "
@@ -304,14 +308,17 @@ for ax, metric in zip(axes, ("defense_level", "auc", "tpr_at_1pct_fpr")):
                                 legend=metric == "defense_level")
     ax.axhline({"defense_level": 1.0, "auc": 0.5, "tpr_at_1pct_fpr": 0.01}[metric], color="grey",
                ls=":", zorder=0)  # what an attack that guesses at random scores
-    ax.set_title(f"{MAIN_ATTACK}: {metric.replace('_', ' ')} (dotted: chance)")
+    name = {"defense_level": "defense level (1 - advantage)", "auc": "AUC",
+            "tpr_at_1pct_fpr": "TPR at 1 % FPR"}[metric]
+    ax.set(ylabel=f"{MAIN_ATTACK} {name}", title=f"{MAIN_ATTACK}: {name} (dotted: chance)",
+           xlabel="test accuracy (mean ± sd over seeds)")
 plt.tight_layout()
 
 # %% [markdown]
 # ## 4. H1: does attack success fall with density?
 #
 # Over the sparsity sweep (sparse models and the full dense models; the accuracy-lowered ones
-# are kept for section 6), one row per model. Models of one seed share their data pools and
+# are kept for section 6 and one refit in section 5), one row per model. Models of one seed share their data pools and
 # their dense starting point, so they are not independent: **the statistic that answers H1 is
 # the seed-clustered regression** of the outcome on $\log_{10}$ density (errors clustered by
 # seed, a t reference on $G - 1$ degrees of freedom for $G$ seeds). Its slope is the change
@@ -333,7 +340,7 @@ coefs = pd.concat([AN.regress(sweep, f, cluster="seed").assign(model=name)
 coefs[["model", "term", "coef", "se", "lo", "hi", "p", "n", "n_groups"]].round(4)
 
 
-# %% tags=["verdict"]
+# %%
 slope = functools.partial(AN.coef_with_mde, coefs, n_groups=G)  # (estimate, lo, hi, MDE)
 
 
@@ -350,21 +357,46 @@ h1_error, text = slope_sentence("error", "test error on log density", -1)
 print(f"Verdict: H1 (accuracy), {text}")
 h1_attack, text = slope_sentence("raw", f"{MAIN_ATTACK} AUC on log density", +1)
 print(f"Verdict: H1 (attack), {text}")
-used = sorted(sweep.density_achieved.round(3).unique(), reverse=True)
-sparsest = sweep[sweep.density_achieved.round(3) == used[-1]]
-by_method = sparsest.groupby("method").test_acc.agg(["min", "max"])
-print(f"These slopes rest on the densities {', '.join(f'{d:g}' for d in used)} ({len(sweep)} models). At the "
-      f"sparsest, {used[-1]:g}, test accuracy is {sparsest.test_acc.min():.2f}-{sparsest.test_acc.max():.2f} ("
-      + "; ".join(f"{m} {r['min']:.2f}-{r['max']:.2f}" for m, r in by_method.iterrows())
-      + f"), against {sweep[sweep.family == 'dense (full)'].test_acc.min():.2f}-"
-      f"{sweep[sweep.family == 'dense (full)'].test_acc.max():.2f} for the dense models: the slope's low end "
-      "is set by these models.")
 
 # %% [markdown]
-# **The naive correlation, as a contrast.** A Pearson correlation with a Fisher z interval
-# treats every model as an independent draw. Here the models of a seed share data, so the
-# correlation's interval is narrower than the evidence allows; the clustered slope's interval
-# uses the seeds as the units.
+# **Does the slope rest on the sparsest density?** A straight line in $\log_{10}$ density is
+# one summary; the means per density show whether the outcome changes steadily or in one step.
+# The slopes are refitted without the sparsest density: if a slope is detectable only with it,
+# H1 rests on those few models.
+
+# %%
+used = sorted(sweep.density_achieved.round(3).unique(), reverse=True)
+sparsest_d, is_sparsest = used[-1], sweep.density_achieved.round(3) == used[-1]
+by_density = (sweep.groupby(sweep.density_achieved.round(3).rename("density"))
+              .agg(models=("seed", "size"), test_acc=("test_acc", "mean"),
+                   test_error=("test_error", "mean"), auc=("auc", "mean"))
+              .sort_index(ascending=False))
+h1_without = {name: AN.slope_variants(sweep, fits[name], {
+    "all densities": None, f"without density {sparsest_d:g}": ~is_sparsest.to_numpy()})
+    for name in ("error", "raw")}
+for name, what in (("error", "accuracy"), ("raw", "attack")):
+    full, rest = h1_without[name].itertuples(index=False)
+    nums = (f"{rest.coef:+.4f} [{rest.lo:+.4f}, {rest.hi:+.4f}] per tenfold density over the "
+            f"{rest.n_models} models at densities {used[-2]:g} to 1")
+    print(f"Verdict: H1 ({what}) " + (
+        f"rests on density {sparsest_d:g} alone: without its {int(is_sparsest.sum())} models the "
+        f"slope is {nums}, not detectable (this run could detect |slope| >= {rest.mde:.4f})."
+        if full.detected and not rest.detected else
+        f"does not rest on density {sparsest_d:g} alone: without it the slope is {nums}, still "
+        "detectable." if full.detected else
+        f"is not detectable even with density {sparsest_d:g}; without it the slope is {nums}."))
+error_at_1 = coefs.query("model == 'error' and term == 'Intercept'").coef.iloc[0]
+print(f"The straight line of test error predicts {error_at_1:.3f} at density 1; the dense models' "
+      f"mean is {by_density.test_error.iloc[0]:.3f} (means per density below).")
+by_density.round(3)
+
+# %% [markdown]
+# **The naive correlation, as a contrast.** A Pearson correlation with a Fisher z interval,
+# like a plain OLS slope, treats every model as an independent draw. The models of a seed share
+# data; the clustered slope's interval uses the seeds as the units instead. Which interval is
+# wider depends on the run: clustering widens it when the seeds disagree and can narrow it when
+# they agree closely, and with few seeds the clustered standard error is itself imprecise. The
+# cell prints the plain and the clustered slope side by side.
 
 # %%
 corr = AN.correlations(sweep, ["log_density", "test_error", "gen_gap", "auc"])
@@ -378,6 +410,15 @@ print(f"naive: corr(log density, AUC) = {naive.r:+.2f} [{naive.lo:+.2f}, {naive.
       + ("two agree in sign and detectability here."
          if (naive.lo > 0 or naive.hi < 0) == h1_attack["detected"] else
          "correlation can look detectable where the seed-level evidence is not."))
+ols = AN.regress(sweep, fits["raw"], cluster=None).set_index("term").loc["log_density"]
+clu = coefs.query("model == 'raw' and term == 'log_density'").iloc[0]
+wider = "clustered" if clu.hi - clu.lo > ols.hi - ols.lo else "plain OLS"
+print(f"slope of AUC on log density: plain OLS {ols.coef:+.4f} [{ols.lo:+.4f}, {ols.hi:+.4f}] "
+      f"(SE {ols.se:.4f}, models as independent), seed-clustered {clu.coef:+.4f} [{clu.lo:+.4f}, "
+      f"{clu.hi:+.4f}] (SE {clu.se:.4f}): the {wider} interval is wider ("
+      + ("the per-seed slopes agree closely, so clustering narrows it; with "
+         f"{G} clusters the clustered SE is itself imprecise)." if wider == "plain OLS" else
+         "the seeds disagree more than the models within a seed)."))
 corr.round(3)
 
 # %% [markdown]
@@ -388,18 +429,21 @@ corr.round(3)
 # *change*, so its statistic is the **shrink**: the raw slope minus the controlled one,
 # computed within each seed (one regression per seed) and averaged, with a t-interval over
 # seeds and its MDE from their spread. With the paper's positive raw slope, a positive shrink
-# means control moved the slope towards 0. Verdict words, used here and in section 7:
+# means control moved the slope towards 0. (The shrink is a mean of per-seed differences, so
+# it need not equal the pooled clustered slopes' difference; the cell prints both.) Verdict
+# words, used here:
 #
 # * **shrinks**: the shrink's interval lies above 0 (control removed part of the association);
 # * **grows**: it lies below 0 (the association is stronger at fixed accuracy);
 # * otherwise **no detectable difference**, with the smallest shrink this run could detect.
 
 # %%
-fig = PS.plot_coefficients(coefs[coefs.model != "error"],
-                           terms=["log_density", "test_acc", "gen_gap"],
-                           title=f"{MAIN_ATTACK} AUC: coefficients (95 % interval, clustered by seed)")
+fig = PS.plot_coefficients(coefs[coefs.model != "error"], terms=["log_density"],
+                           title=f"{MAIN_ATTACK} AUC: slope on log10 density, raw and controlled")
+fig.axes[0].set_xlabel("AUC per tenfold density (95 % interval, clustered by seed)")
+# the covariates' own coefficients (AUC per unit accuracy, per unit gap) are in the table above
 
-# %% tags=["headline", "verdict"]
+# %%
 controlled = AN.seed_slopes(sweep, "auc ~ log_density + test_acc", "log_density")
 shrink = per_seed - controlled
 h2 = {"estimate": shrink.mean(), "sd": shrink.std(ddof=1)}
@@ -408,25 +452,50 @@ h2["mde"] = spn.power.seed_mde(h2["sd"], G)
 h2_v = spn.power.verdict_with_power(h2["estimate"], h2["lo"], h2["hi"], h2["mde"],
                                     higher="shrinks", lower="grows", digits=4)
 raw_s, ctl_s = slope("raw"), slope("+ test accuracy")
-print(f"clustered slopes of AUC on log density: raw {raw_s[0]:+.4f} [{raw_s[1]:+.4f}, "
-      f"{raw_s[2]:+.4f}], at fixed test accuracy {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, "
-      f"{ctl_s[2]:+.4f}]")
+print(f"clustered slopes of AUC on log density (per tenfold density, the {len(sweep)} sparse and "
+      f"full dense models): raw {raw_s[0]:+.4f} [{raw_s[1]:+.4f}, {raw_s[2]:+.4f}], at fixed test "
+      f"accuracy {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}]; pooled difference "
+      f"{raw_s[0] - ctl_s[0]:+.4f}")
 print(f"Verdict: H2, shrink (raw minus controlled slope, mean of {G} seeds) "
       f"{h2['estimate']:+.4f} [{h2['lo']:+.4f}, {h2['hi']:+.4f}]: "
       + (h2_v["verdict"] if h2_v["detected"] else h2_v["sentence"]))
 if raw_s[0] < 0:
     print("note: the raw slope is negative here, so a positive shrink means the association "
           "grew more negative, not that it moved towards 0")
-ctl_words = (f"still {'positive' if ctl_s[0] > 0 else 'negative'} and detectable" if ctl_s[1] > 0 or ctl_s[2] < 0
-             else "not detectable (its interval includes 0)")
-print(f"At fixed test accuracy the density slope is {ctl_words}: {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, "
-      f"{ctl_s[2]:+.4f}] per tenfold density"
-      + (": in the linear model, accuracy does not explain the whole association." if ctl_s[1] > 0 or ctl_s[2] < 0
-         else f"; with accuracy in the linear model, this run could detect |slope| >= {ctl_s[3]:.4f}."))
 
 # %% [markdown]
-# **Partial correlation, as a contrast** (the same question with Fisher z intervals over
-# models taken as independent, so narrower than the seed-level interval above):
+# **Does the slope at fixed accuracy rest on a few models?** The regression above uses the
+# sparse and the full dense models only. Two refits test it: without the sparsest density
+# (the least accurate models; where they are less accurate than every dense model, only the
+# straight line in accuracy stands in for dense models of their accuracy), and with the
+# accuracy-lowered dense models
+# added (the only models whose accuracy varies without density). A slope is robust if it stays
+# detectable, with the same sign, in both. The generalisation gap, which a membership attack
+# exploits more directly than test accuracy, is a second covariate (`auc ~ log_density +
+# gen_gap`, fitted in section 4).
+
+# %%
+low = (models.family == "dense (lowered)").to_numpy()
+above_sparsest = (models.density_achieved.round(3) > sparsest_d).to_numpy()
+ctl_var = AN.slope_variants(models, fits["+ test accuracy"], {
+    f"the {int((~low).sum())} sparse and full dense models": ~low,
+    f"those without density {sparsest_d:g} ({int((~low & above_sparsest).sum())} models)":
+        ~low & above_sparsest,
+    f"those plus the {int(low.sum())} accuracy-lowered dense models ({len(models)} models)": None})
+ctl_robust = bool(ctl_var.detected.all() and (np.sign(ctl_var.coef) == np.sign(ctl_s[0])).all())
+print("Verdict: H2, slope at fixed test accuracy per tenfold density: "
+      + AN.robustness_sentence(ctl_var, what="the slope"))
+gap_s, gap_c = slope("+ generalisation gap"), slope("+ generalisation gap", "gen_gap")
+print(f"At fixed generalisation gap the density slope is {gap_s[0]:+.4f} [{gap_s[1]:+.4f}, "
+      f"{gap_s[2]:+.4f}] (raw {raw_s[0]:+.4f}), and AUC rises by {gap_c[0]:+.3f} [{gap_c[1]:+.3f}, "
+      f"{gap_c[2]:+.3f}] per unit of gap: controlling for the gap lowers the pooled slope by "
+      f"{1 - gap_s[0] / raw_s[0]:.0%}, controlling for test accuracy by {1 - ctl_s[0] / raw_s[0]:.0%}.")
+ctl_var.round(4)
+
+# %% [markdown]
+# **Partial correlation, as a contrast**: the same question as a correlation (unitless, so
+# its interval is not on the scale of the slopes above), with a Fisher z interval over models
+# taken as independent:
 
 # %%
 pcs = pd.DataFrame([AN.partial_correlation(sweep, "log_density", "auc", covs)
@@ -492,6 +561,19 @@ fig, ax = plt.subplots(figsize=(7, 5))
 fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
                       title=f"{MAIN_ATTACK}: sparse models against the dense curve of their "
                             "seed (hollow: outside it)")
+ax.set(xlabel="test accuracy", ylabel=f"{MAIN_ATTACK} AUC")
+ax.scatter([], [], facecolors="none", edgecolors="0.3", label="outside the dense range (hollow)")
+ax.legend(fontsize=8)
+segments = []
+for s, part in models.query(reference).sort_values("test_acc").groupby("seed"):
+    a, b = part.iloc[-2], part.iloc[-1]
+    n_on = int((matched.in_range & (matched.seed == s)
+                & matched.test_acc.between(a.test_acc, b.test_acc)).sum())
+    segments.append(f"seed {s}, {a.config} vs {b.config}: accuracy {a.test_acc:.3f} vs "
+                    f"{b.test_acc:.3f}, AUC {a.auc:.3f} vs {b.auc:.3f}, gap {a.gen_gap:.3f} vs "
+                    f"{b.gen_gap:.3f} ({n_on} sparse models matched on this segment)")
+print("The top segment of each seed's dense curve (its two most accurate dense models): "
+      + "; ".join(segments) + ". A sparse model matched there gets a value interpolated on it.")
 
 # %% [markdown]
 # ## 7. The verdict per method
@@ -511,31 +593,46 @@ fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
 # * **appears**: detectable only once matched; **reverses**: detectable with opposite signs;
 # * **none**: detectable in neither; the line then gives the smallest difference the run
 #   could have detected.
+#
+# Each line starts with its word. The minimum detectable differences here are at Holm's
+# strictest step (two-sided $\alpha/m$ for $m$ comparisons, power 0.8, t quantiles on
+# seeds $- 1$ degrees of freedom), so they are larger than section 4's per-comparison MDE; the
+# cell prints the level.
 
-# %% tags=["verdict"]
+# %%
 per_method, families = AN.method_verdicts(
     {a: records[records.attack == a] for a in ATTACKS}, reference=reference,
     baseline="family == 'dense (full)'")
 for r in per_method.itertuples():
     nulls = [f"{k}: {getattr(r, f'{k}_sentence')}" for k in ("raw", "matched")
              if not getattr(r, f"{k}_detected")]
-    print(f"Verdict: {r.attack}, {r.text}" + "".join(f"; {n}" for n in nulls)
+    words = r.text.split(": ", 1)[1]  # the verdict word first, once
+    print(f"Verdict: {r.attack}, {r.method} vs dense: "
+          + ("" if words.startswith(r.verdict) else f"{r.verdict}: ") + words
+          + "".join(f"; {n}" for n in nulls)
           + f" ({r.n_models} models matched, {r.n_outside} outside the dense range)")
 for k, fam in families.items():
-    print(f"{k}: {fam.summary()}")
+    print(f"Verdict: {MAIN_ATTACK}, {k} differences: {fam.summary()}")
+m_fam = len(families["matched"].frame)
+print(f"MDEs above: power 0.8 at two-sided alpha {0.05 / m_fam:g} (Holm's strictest step, "
+      f"{m_fam} comparisons), t quantiles on seeds - 1 degrees of freedom.")
+per_method[["attack", "method", "n_models", "n_outside", "raw_diff", "raw_lo", "raw_hi",
+            "matched_diff", "matched_lo", "matched_hi", "verdict"]].round(4)
+
+# %%
 dense_range = models.query(reference).groupby("seed").test_acc.agg(["min", "max"])
 edge = matched.join(dense_range, on="seed")
 below, above = (edge.test_acc < edge["min"]).sum(), (edge.test_acc > edge["max"]).sum()
 below_d = sorted(edge[edge.test_acc < edge["min"]].density_achieved.round(3).unique())
-print(f"Matching ({MAIN_ATTACK}) uses {int(matched.in_range.sum())} of {len(matched)} sparse models, those inside "
-      f"their seed's dense accuracy range; {below} are less accurate than every dense model of their seed "
-      f"(densities {', '.join(f'{d:g}' for d in below_d) or 'none'}) and {above} more accurate. The regression of "
-      f"section 5 uses all {len(sweep)} models of the sweep, those {below} included, where only its linear accuracy "
-      f"term stands in for dense models of their accuracy; so the two controls answer about different models: "
-      f"section 5's slope at fixed accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}], while matching finds {families['matched'].n_detected} of {len(families['matched'].frame)} "
-      f"method-vs-dense comparisons detectable among the in-range models.")
-per_method[["attack", "method", "n_models", "n_outside", "raw_diff", "raw_lo", "raw_hi",
-            "matched_diff", "matched_lo", "matched_hi", "verdict"]].round(4)
+print(f"Matching ({MAIN_ATTACK}) uses {int(matched.in_range.sum())} of {len(matched)} sparse models, those "
+      f"inside their seed's dense accuracy range; {below} are less accurate than every dense model of "
+      f"their seed (densities {', '.join(f'{d:g}' for d in below_d) or 'none'}) and {above} more accurate. "
+      f"The regression of section 5 uses the {len(sweep)} sparse and full dense models (not the "
+      f"{int(low.sum())} accuracy-lowered ones), those {below} included, where only its straight line "
+      f"in accuracy stands in for dense models of their accuracy. Its slope at fixed accuracy, "
+      f"{ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}], is "
+      + ("robust to the refits of section 5" if ctl_robust else "not robust to the refits of section 5")
+      + f"; matched: {AN.family_brief(families['matched'])}.")
 
 # %% [markdown]
 # ## 8. What this run found about Gonon et al.'s claims
@@ -549,6 +646,30 @@ per_method[["attack", "method", "n_models", "n_outside", "raw_diff", "raw_lo", "
 # * `gonon_accuracy_control`: the shrink of section 5 (raw minus controlled slope). The paper
 #   says the association shrinks once accuracy is controlled: with its positive raw slope, a
 #   **positive** shrink, so `sign=+1`.
+#
+# The words (`spn.findings.directional_verdict`): **supported** = the interval lies on the
+# paper's side of 0; **contradicted** = it lies on the other side; **not detectable at this
+# power** = it covers 0 (the MDE says what the run could have seen). "Not detectable at this
+# power" is the same outcome that sections 4 and 5 call "no detectable difference".
+
+# %%
+def triple(r):
+    return [float(r.coef), float(r.lo), float(r.hi)]
+
+
+claim_extra = {claim: ({"sparsest_density": float(sparsest_d), "slope_without_sparsest": triple(w)},
+                       f"; without density {sparsest_d:g}: {w.coef:+.4f} [{w.lo:+.4f}, {w.hi:+.4f}], "
+                       + ("detectable" if w.detected else f"not detectable (MDE {w.mde:.4f})"))
+               for claim, w in (("gonon_density_error", h1_without["error"].iloc[1]),
+                                ("gonon_density_attack", h1_without["raw"].iloc[1]))}
+claim_extra["gonon_accuracy_control"] = (
+    {"sparsest_density": float(sparsest_d),
+     "controlled_slope_without_sparsest": triple(ctl_var.iloc[1]),
+     "controlled_slope_with_lowered_dense": triple(ctl_var.iloc[2])},
+    f"; the pooled slope at fixed test accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}] "
+    f"(raw {raw_s[0]:+.4f}; the shrink is the mean of per-seed differences, the pooled difference "
+    f"is {raw_s[0] - ctl_s[0]:+.4f}); " + AN.robustness_sentence(ctl_var, what="that slope")
+    + f" Matched to dense models of equal accuracy: {AN.family_brief(families['matched'])}")
 
 # %% tags=["verdict"]
 claims = {
@@ -562,16 +683,13 @@ claims = {
 }
 for claim, ((est, lo, hi, mde), sign, what) in claims.items():
     verdict = spn.findings.directional_verdict(est, lo, hi, sign=sign)
-    detail = f"{what}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({G} seeds)"
-    if claim == "gonon_accuracy_control":
-        detail += (f"; the slope at fixed test accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}] "
-                   f"(raw {raw_s[0]:+.4f}); matching: {families['matched'].n_detected} of "
-                   f"{len(families['matched'].frame)} method-vs-dense comparisons detectable")
+    extra, more = claim_extra[claim]
+    detail = f"{what}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({G} seeds){more}"
     spn.findings.record(claim, estimate=est, lo=lo, hi=hi, mde=mde, verdict=verdict,
                         statistic=what, detail=detail,
                         params={"DATASET": DATASET, "ARCH": ARCH, "SEEDS": SEEDS,
                                 "DENSITIES": DENSITIES, "METHODS": METHODS,
-                                "MAIN_ATTACK": MAIN_ATTACK, "N_REFERENCE": N_REFERENCE})
+                                "MAIN_ATTACK": MAIN_ATTACK, "N_REFERENCE": N_REFERENCE, **extra})
     print(f"Verdict: {claim}: {verdict} ({detail})")
 
 # %% [markdown]
@@ -580,34 +698,51 @@ for claim, ((est, lo, hi, mde), sign, what) in claims.items():
 # How much does a number move when only the seed changes (new pools, initialisation and
 # batches)? Below, per configuration, the sd over seeds of test accuracy and AUC, next to the
 # typical width of one model's bootstrap interval for AUC (sampling noise of the attacked
-# samples). When the seed sd is as large as the gaps between methods, a single-seed comparison
-# is noise.
+# samples). A sparse model and the dense model of its seed share their pools (the sparse one
+# is pruned from it), so a one-seed *difference* is paired: its spread is the sd over seeds
+# of (model − its seed's dense model), which the table also gives (`paired_sd`, and
+# `paired_band` = 1.96 × it), not √2 times the sd of either model. When a difference is
+# inside that band, a single-seed comparison of it is noise.
 
 # %%
 agg = spn.metrics.aggregate_seeds(models, "config", ["test_acc", "auc"])
-spread = agg.pivot(index="config", columns="metric", values="sd")
+spread = agg.pivot(index="config", columns="metric", values="sd").add_suffix("_sd")
+paired_sd = AN.paired_seed_spread(models, by="config", baseline="family == 'dense (full)'")
+spread = spread.join(paired_sd.rename(columns={"mean_diff": "paired_diff", "sd_diff": "paired_sd",
+                                               "band": "paired_band"}).drop(columns="n_seeds"))
 half_width = ((models.auc_hi - models.auc_lo) / 2).median()
-print(f"median sd over seeds: test accuracy {spread.test_acc.median():.3f}, AUC "
-      f"{spread.auc.median():.3f}; median half-width of one model's 95 % AUC interval "
+print(f"median sd over seeds: test accuracy {spread.test_acc_sd.median():.3f}, AUC "
+      f"{spread.auc_sd.median():.3f}; median half-width of one model's 95 % AUC interval "
       f"{half_width:.3f}")
-sd_auc = spread.auc.median()
-noise = 1.96 * np.sqrt(2) * sd_auc  # the 95 % spread of a one-seed difference of two models
-main_rows = per_method[per_method.attack == MAIN_ATTACK]
-within = main_rows[main_rows.raw_diff.abs() < noise]
-print(f"A difference between two single-seed models varies by about ±{noise:.3f} (1.96 × √2 × the seed sd "
-      f"{sd_auc:.3f}) from retraining alone: " + (
-          "the raw differences of " + ", ".join(f"{r.method} ({r.raw_diff:+.3f})" for r in within.itertuples())
-          + " are within it, so a one-seed comparison of those methods with dense would be noise."
-          if len(within) else "every method's raw difference from dense exceeds it."))
+sparse_cfg = spread.loc[spread.index.isin(models[models.family == "sparse"].config)].dropna()
+inside = sparse_cfg.paired_diff.abs() <= sparse_cfg.paired_band
+print(f"A one-seed AUC difference between a sparse model and its seed's dense model moves with the "
+      f"seed by ±{sparse_cfg.paired_band.median():.3f} (median over the {len(sparse_cfg)} sparse "
+      f"configurations of 1.96 × the sd over seeds of the paired difference; "
+      f"{sparse_cfg.paired_band.min():.3f} to {sparse_cfg.paired_band.max():.3f}). Mean difference "
+      "inside its own band (a one-seed comparison would be noise): "
+      + (", ".join(f"{c} ({r.paired_diff:+.3f}, ±{r.paired_band:.3f})"
+                   for c, r in sparse_cfg[inside].iterrows()) or "none")
+      + "; outside it: " + (", ".join(f"{c} ({r.paired_diff:+.3f}, ±{r.paired_band:.3f})"
+                                       for c, r in sparse_cfg[~inside].iterrows()) or "none") + ".")
+spread.round(3)
+
+# %%
 fig, ax = plt.subplots(figsize=(12, 4))
-order = models.groupby("config").test_acc.mean().sort_values().index
-for i, cfg in enumerate(order):
+mean_acc = models.groupby("config").test_acc.mean().sort_values()
+colours = {"sparse": "C0", "dense (full)": "C3", "dense (lowered)": "C1"}
+for i, cfg in enumerate(mean_acc.index):
     part = models[models.config == cfg]
+    fam = part.family.iloc[0]
     ax.errorbar(np.full(len(part), i), part.auc, yerr=[part.auc - part.auc_lo, part.auc_hi - part.auc],
-                fmt="o", ms=3, alpha=0.6, color="C0" if part.family.iloc[0] == "sparse" else "C3")
-ax.set_xticks(range(len(order)), order, rotation=90, fontsize=7)
+                fmt="o", ms=3, alpha=0.6, color=colours[fam], label=fam)
+by_label = dict(zip(*ax.get_legend_handles_labels()[::-1]))  # one legend entry per family
+ax.legend([by_label[k] for k in colours if k in by_label], [k for k in colours if k in by_label],
+          fontsize=8)
+ax.set_xticks(range(len(mean_acc)), [f"{c} (acc {a:.2f})" for c, a in mean_acc.items()],
+              rotation=90, fontsize=7)
 ax.set_ylabel(f"{MAIN_ATTACK} AUC (each seed, with its bootstrap interval)")
-ax.set_title("configurations sorted by mean test accuracy (blue: sparse, red: dense)")
+ax.set_title("configurations sorted by mean test accuracy (shown in the labels)")
 ax.grid(alpha=0.3)
 
 # %% [markdown]
@@ -616,9 +751,10 @@ ax.grid(alpha=0.3)
 # * Pruning costs accuracy, and Gonon et al. found attack success falling with it: where both
 #   move together, comparing a sparse and a dense model mixes the two effects. Section 2
 #   checked that the dense targets leak at all (nothing to remove otherwise); section 4 answered
-#   H1 with the seed-clustered slope, section 5 answered H2 with the shrink of that slope once
-#   accuracy is controlled, and section 7 compared each method with dense models of the same
-#   accuracy, under a family-wise correction.
+#   H1 with the seed-clustered slope and asked whether it rests on the sparsest density,
+#   section 5 answered H2 with the shrink of that slope once accuracy is controlled and refitted
+#   the controlled slope on other sets of models, and section 7 compared each method with dense
+#   models of the same accuracy, under a family-wise correction.
 # * Every verdict is printed from this run's numbers and intervals, and every null states the
 #   smallest effect the run could have detected: "not detectable" at 3 seeds is a statement
 #   about the run's size, not evidence of no effect. The MDE plot of section 5 says how many
@@ -626,24 +762,45 @@ ax.grid(alpha=0.3)
 # * Section 9 puts the seed variance next to the differences between configurations: report
 #   means over seeds with their spread, never one run.
 #
-# What this run found (computed):
+# What this run found (computed; the first line is the notebook's headline in the report):
 
-# %%
-try:
-    h2_seeds = f"about {spn.power.seeds_needed(abs(h2['estimate']), sd=h2['sd'])} seeds would detect its estimate"
-except ValueError:
-    h2_seeds = "no practical number of seeds would detect its estimate"
+# %% tags=["headline", "verdict"]
+n_ctl = int((ctl_var.detected & (np.sign(ctl_var.coef) == np.sign(ctl_s[0]))).sum())
+beyond = ctl_robust and families["matched"].n_detected > 0
+print(("Verdict: sparser models were " + ("less" if raw_s[0] > 0 else "more") + " attackable"
+       if h1_attack["detected"] else "Verdict: attack success did not detectably change with density")
+      + f" ({MAIN_ATTACK} AUC {raw_s[0]:+.3f} [{raw_s[1]:+.3f}, {raw_s[2]:+.3f}] per tenfold density, "
+      f"densities {sparsest_d:g} to 1, {G} seeds). Whether that is more than their lost accuracy is "
+      + ("shown by both controls" if beyond else "not resolved")
+      + f": shrink {h2['estimate']:+.3f} [{h2['lo']:+.3f}, {h2['hi']:+.3f}] ("
+      + ("shrinks" if h2_v["detected"] and h2["estimate"] > 0 else "grows" if h2_v["detected"]
+         else f"not detectable, MDE {h2['mde']:.3f}")
+      + f"); the slope at fixed accuracy is detectable with the same sign in {n_ctl} of "
+      f"{len(ctl_var)} fits; matched to dense models of equal accuracy, "
+      f"{AN.family_brief(families['matched'])}.")
+
+# %% tags=["verdict"]
 for name, what, v in (("error", "test error", h1_error), ("raw", f"{MAIN_ATTACK} AUC", h1_attack)):
     est, lo, hi, _ = slope(name)
-    print(f"H1: {what} on log10 density, slope {est:+.4f} [{lo:+.4f}, {hi:+.4f}]: "
-          f"{v['verdict'] if v['detected'] else v['sentence']} (densities {used[-1]:g} to 1).")
+    w = h1_without[name].iloc[1]
+    side = " (the paper's direction)" if np.sign(est) == (-1 if name == "error" else 1) else ""
+    print(f"H1: {what}, slope {est:+.4f} [{lo:+.4f}, {hi:+.4f}] per tenfold density (densities "
+          f"{sparsest_d:g} to 1): " + (v["verdict"] + side if v["detected"] else v["sentence"])
+          + f"; without density {sparsest_d:g}: {w.coef:+.4f} [{w.lo:+.4f}, {w.hi:+.4f}], "
+          + ("detectable." if w.detected else "not detectable."))
+try:
+    h2_seeds = (f"about {spn.power.seeds_needed(abs(h2['estimate']), sd=h2['sd'])} seeds would detect "
+                f"it with power 0.8 if the true shrink were {h2['estimate']:+.4f}")
+except ValueError:
+    h2_seeds = "no practical number of seeds would detect a shrink of this size"
 print(f"H2: shrink {h2['estimate']:+.4f} [{h2['lo']:+.4f}, {h2['hi']:+.4f}]: "
       + (h2_v["verdict"] if h2_v["detected"] else f"{h2_v['sentence']} ({h2_seeds})") + ".")
-print(f"At fixed accuracy (regression over all models) the density slope is {ctl_words}: {ctl_s[0]:+.4f} "
-      f"[{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}].")
-print(f"Matched to dense models of equal accuracy (in-range models only): {families['matched'].n_detected} of "
-      f"{len(families['matched'].frame)} method-vs-dense comparisons detectable after Holm; raw: {families['raw'].n_detected} "
-      f"of {len(families['raw'].frame)}.")
+print("H2, at fixed test accuracy (regression): " + AN.robustness_sentence(ctl_var, what="the slope"))
+print(f"H2, at fixed generalisation gap (regression): slope {gap_s[0]:+.4f} [{gap_s[1]:+.4f}, "
+      f"{gap_s[2]:+.4f}] per tenfold density (raw {raw_s[0]:+.4f}); AUC {gap_c[0]:+.3f} "
+      f"[{gap_c[1]:+.3f}, {gap_c[2]:+.3f}] per unit of gap.")
+print(f"Per method against the full dense model: raw: {AN.family_brief(families['raw'])}; matched "
+      f"to dense models of equal accuracy: {AN.family_brief(families['matched'])}.")
 
 # %% [markdown]
 # **Exercises**

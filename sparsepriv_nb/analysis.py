@@ -22,7 +22,11 @@ each built on SciPy / statsmodels rather than hand-written algebra:
 * :func:`leakage_regime`: do the dense targets overfit and leak as the seed papers' do (train
   accuracy, generalisation gap and the strongest attack's AUC, each with an interval)?
 * :func:`seed_slopes`: one regression coefficient per seed, the seed-level units of the
-  minimum detectable slope (:func:`sparsepriv_nb.power.seed_mde`).
+  minimum detectable slope (:func:`sparsepriv_nb.power.seed_mde`);
+* :func:`slope_variants` and :func:`robustness_sentence`: one slope refitted on subsets of the
+  models (does a detectable slope rest on a few of them?);
+* :func:`paired_seed_spread`: the seed spread of a one-seed difference from the seed's own
+  baseline model (paired, so not ``sqrt(2)`` times one model's seed sd).
 
 All functions take a tidy frame with one row per model. Sweep records have one row per
 model x attack: select one attack first (``df[df.attack == "loss"]``); the functions refuse a
@@ -51,14 +55,15 @@ from scipy import stats
 from . import power
 from ._checks import InstanceOf, Interval, Options, ParameterError, validate_params
 from ._frame_checks import (CI, COUNT, FINITE, FORMULA_HINT, NAME, NAMES, SEED, TWO_NAMES,
-                            check_columns, check_formula, check_frame)
-from .matching import (VERDICTS, confounding_verdict, match_to_reference, matched_difference,
-                       method_verdicts)
+                            check_columns, check_formula, check_frame, row_mask)
+from .matching import (VERDICTS, confounding_verdict, family_brief, match_to_reference,
+                       matched_difference, method_verdicts)
 
 __all__ = ["simulate_confounding", "correlations", "partial_correlation", "fit_ols", "regress",
            "coef_table", "match_to_reference", "matched_difference", "confounding_verdict",
-           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts",
-           "coef_with_mde", "regime_contrast"]
+           "VERDICTS", "leakage_regime", "seed_slopes", "REGIME", "method_verdicts", "family_brief",
+           "coef_with_mde", "regime_contrast", "slope_variants", "robustness_sentence",
+           "paired_seed_spread"]
 
 
 # --------------------------------------------------------------------------- toy
@@ -514,3 +519,131 @@ def seed_slopes(df: pd.DataFrame, formula: str, term: str, *, seed: str = "seed"
                                  f"{formula!r}: one of {list(params.index)}. Got {term!r}.")
         out[s] = float(params[term])
     return pd.Series(out, name=term).rename_axis(seed)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def slope_variants(df: pd.DataFrame, formula: str, variants: dict, *,
+                   term: str = "log_density", seed: str = "seed",
+                   ci: float = 0.95) -> pd.DataFrame:
+    """One seed-clustered coefficient refitted on several subsets of the models: does a
+    detectable slope rest on a few of them?
+
+    Args:
+        df: one row per model (one attack), with the formula's columns and ``seed``.
+        formula: a statsmodels formula, e.g. ``"auc ~ log_density + test_acc"``.
+        variants: ``{name: rows}``; ``rows`` is a query string, a boolean mask of ``df``'s rows,
+            or ``None`` (all rows).
+        term: the coefficient to report.
+        seed: the cluster column.
+        ci: coverage of the intervals.
+
+    Returns:
+        One row per variant: ``variant``, ``n_models``, ``n_groups``, ``coef``, ``lo``,
+        ``hi``, ``mde`` (:func:`coef_with_mde`'s rule, power 0.8) and ``detected`` (the
+        interval excludes 0).
+
+    Example:
+        >>> toy = simulate_confounding(300, direct_effect=0.4, seed=0)
+        >>> toy = toy.assign(seed=np.arange(300) % 5)
+        >>> t = slope_variants(toy, "y ~ x", {"all": None, "x > 0": "x > 0"}, term="x")
+        >>> list(t.variant), list(t.n_models), bool(t.detected.iloc[0])
+        (['all', 'x > 0'], [300, 147], True)
+    """
+    fn = "slope_variants"
+    validate_params({"term": term, "seed": seed, "ci": ci, "variants": variants},
+                    {"term": NAME, "seed": NAME, "ci": CI,
+                     "variants": [InstanceOf(dict, "a non-empty dict {name: rows}",
+                                             lambda v: len(v) > 0)]}, fn)
+    rows = []
+    for name, sel in variants.items():
+        part = df if sel is None else df[row_mask(df, sel, "variants", fn)]
+        t = regress(part, formula, cluster=seed, ci=ci).set_index("term")
+        if term not in t.index:
+            raise ParameterError(f"The 'term' parameter of {fn} must be a term of the formula "
+                                 f"{formula!r}: one of {list(t.index)}. Got {term!r}.")
+        r, g = t.loc[term], int(part[seed].nunique())
+        rows.append({"variant": name, "n_models": int(r.n), "n_groups": g,
+                     "coef": float(r.coef), "lo": float(r.lo), "hi": float(r.hi),
+                     "mde": power.seed_mde(float(r.se) * np.sqrt(g), g),
+                     "detected": bool(r.lo > 0 or r.hi < 0)})
+    return pd.DataFrame(rows)
+
+
+def robustness_sentence(table: pd.DataFrame, *, what: str, digits: int = 4) -> str:
+    """One sentence from :func:`slope_variants`: in which variants the first row's (the main
+    fit's) coefficient is detectable, and whether the others agree with it.
+
+    Example:
+        >>> t = pd.DataFrame({"variant": ["all", "without 0.02"], "coef": [0.06, 0.03],
+        ...                   "lo": [0.01, -0.04], "hi": [0.12, 0.11], "mde": [0.05, 0.09],
+        ...                   "detected": [True, False]})
+        >>> robustness_sentence(t, what="the slope")  # doctest: +NORMALIZE_WHITESPACE
+        'the slope is detectable in all (+0.0600 [+0.0100, +0.1200]) but not in: without 0.02
+        (+0.0300 [-0.0400, +0.1100]; could detect |slope| >= 0.0900).'
+    """
+    check_columns(table, {"table": ["variant", "coef", "lo", "hi", "mde", "detected"]},
+                  "robustness_sentence")
+
+    def nums(r, mde=False):
+        s = f"{r.coef:+.{digits}f} [{r.lo:+.{digits}f}, {r.hi:+.{digits}f}]"
+        flip = "; opposite sign" if np.sign(r.coef) != np.sign(main.coef) else ""
+        return s + (f"; could detect |slope| >= {r.mde:.{digits}f}" if mde else "") + flip
+
+    main, rest = table.iloc[0], list(table.iloc[1:].itertuples())
+    if not main.detected:
+        return (f"{what} is not detectable in {main.variant} ({nums(main, True)}), so no "
+                "variant can overturn a detection.")
+    same = [r for r in rest if r.detected and np.sign(r.coef) == np.sign(main.coef)]
+    other = [r for r in rest if r not in same]
+    if not other:
+        return f"{what} is detectable, with the same sign, in every variant."
+    return (f"{what} is detectable in {main.variant} ({nums(main)}) but not in: "
+            + "; ".join(f"{r.variant} ({nums(r, not r.detected)})" for r in other) + ".")
+
+
+def paired_seed_spread(df: pd.DataFrame, *, by: str, baseline, metric: str = "auc",
+                       seed: str = "seed", z: float = 1.96) -> pd.DataFrame:
+    """How much a one-seed difference from the seed's own baseline model moves with the seed.
+
+    Models of one seed share their data pools (and a pruned model starts from that seed's
+    dense model), so a single-seed difference ``model - baseline`` is paired: its spread is
+    the sd over seeds of the *paired* differences, not ``sqrt(2)`` times the sd of either side.
+
+    Args:
+        df: one row per model (one attack), with ``by``, ``metric`` and ``seed``.
+        by: the configuration column (e.g. ``"config"``).
+        baseline: the baseline rows (query string or boolean mask), one or more per seed
+            (averaged).
+        metric: the compared column.
+        seed: the seed column.
+        z: the band's multiplier (1.96: a 95 % band for a normal spread).
+
+    Returns:
+        One row per non-baseline configuration (index ``by``): ``n_seeds``, ``mean_diff``,
+        ``sd_diff`` (ddof 1; NaN with one seed) and ``band`` (``z * sd_diff``).
+
+    Example:
+        >>> d = pd.DataFrame({"config": ["dense", "sparse"] * 3, "seed": [0, 0, 1, 1, 2, 2],
+        ...                   "auc": [0.70, 0.65, 0.80, 0.76, 0.75, 0.69]})
+        >>> t = paired_seed_spread(d, by="config", baseline="config == 'dense'")
+        >>> [round(float(v), 3) for v in t.loc["sparse", ["mean_diff", "sd_diff"]]]
+        [-0.05, 0.01]
+    """
+    fn = "paired_seed_spread"
+    validate_params({"by": by, "metric": metric, "seed": seed, "z": z},
+                    {"by": NAME, "metric": NAME, "seed": NAME, "z": FINITE}, fn)
+    d = check_frame(df, fn, {"by": by, "metric": metric, "seed": seed}, min_rows=2)
+    is_base = row_mask(d, baseline, "baseline", fn)
+    base = d[is_base].groupby(seed)[metric].mean()
+    if base.empty:
+        raise ParameterError(f"The 'baseline' parameter of {fn} must select at least one row. "
+                             f"Got {baseline!r}, which selects none.")
+    other = d[~is_base]
+    diffs = (other[metric] - other[seed].map(base)).dropna()
+    per_seed = diffs.groupby([other.loc[diffs.index, by], other.loc[diffs.index, seed]]).mean()
+    g = per_seed.groupby(level=0)
+    out = pd.DataFrame({"n_seeds": g.size(), "mean_diff": g.mean(), "sd_diff": g.std(ddof=1)})
+    out.index.name = by
+    return out.assign(band=z * out["sd_diff"])

@@ -10,7 +10,9 @@ the full dense model:
 * :func:`confounding_verdict`: a raw and a controlled estimate with their intervals ->
   whether the effect survives, shrinks, vanishes, reverses or appears;
 * :func:`method_verdicts`: the raw and matched differences of several methods (and attacks)
-  as two families of comparisons, Holm-corrected, with one verdict word per method.
+  as two families of comparisons, Holm-corrected, with one verdict word per method;
+* :func:`family_brief`: one clause naming a family's detectable comparisons and the range of
+  the others' estimates and minimum detectable differences.
 
 All three are also importable from :mod:`sparsepriv_nb.analysis`.
 
@@ -34,7 +36,7 @@ from ._checks import InstanceOf, Interval, Options, ParameterError, validate_par
 from ._frame_checks import CI, COUNT, NAME, NAMES, SEED, check_frame, row_mask
 
 __all__ = ["match_to_reference", "matched_difference", "confounding_verdict", "method_verdicts",
-           "VERDICTS"]
+           "family_brief", "VERDICTS"]
 
 #: The outcomes of :func:`confounding_verdict`.
 VERDICTS = ("survives", "shrinks", "vanishes", "inconclusive", "reverses", "appears", "none",
@@ -411,7 +413,9 @@ def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
         ``(table, families)``: one row per (attack, method) with the :func:`matched_difference`
         columns, ``verdict``, ``text``, and ``raw_sentence`` / ``matched_sentence`` (a null
         states its minimum detectable difference); ``families`` maps ``"raw"`` and
-        ``"matched"`` to :class:`sparsepriv_nb.families.Family` (p-values: seed-level t-tests).
+        ``"matched"`` to :class:`sparsepriv_nb.families.Family` (p-values: seed-level t-tests;
+        MDEs at Holm's strictest step, two-sided ``alpha / m`` for ``m`` comparisons, with t
+        quantiles on ``n_seeds - 1`` degrees of freedom: ``(t_{1 - alpha/(2m)} + t_{0.8}) SE``).
     """
     from .families import holm_verdicts
 
@@ -426,7 +430,8 @@ def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
           "lo": getattr(r, f"{k}_lo"), "hi": getattr(r, f"{k}_hi"),
           "p": _seed_t_p(getattr(r, f"{k}_diff"), getattr(r, f"{k}_sd"),
                          getattr(r, f"{k}_n_seeds"))} for r in table.itertuples()],
-        alpha=alpha) for k in ("raw", "matched")}
+        alpha=alpha, df=[n - 1 if n > 1 else None for n in table[f"{k}_n_seeds"]])
+        for k in ("raw", "matched")}
     found = {k: f.frame.verdict.isin(["higher", "lower"]).to_numpy() for k, f in families.items()}
     out = []
     for i, r in enumerate(table.itertuples()):
@@ -439,3 +444,41 @@ def method_verdicts(frames: dict, *, reference, baseline, by: str = "method",
                        for k, f in families.items()},
                     **{f"{k}_detected": bool(found[k][i]) for k in families}})
     return pd.concat([table, pd.DataFrame(out)], axis=1), families
+
+
+def family_brief(family, *, digits: int = 3) -> str:
+    """One clause naming a family's detectable comparisons (with their intervals) and, for the
+    others, the range of their estimates and of their minimum detectable differences.
+
+    Names ``attack/method`` of one attack are shortened to the method.
+
+    Example:
+        >>> from sparsepriv_nb.families import holm_verdicts
+        >>> fam = holm_verdicts([{"name": "a/imp", "diff": 0.01, "lo": -0.05, "hi": 0.07},
+        ...                      {"name": "a/random", "diff": -0.10, "lo": -0.14, "hi": -0.06}])
+        >>> family_brief(fam)
+        'random -0.100 [-0.140, -0.060] detectable; not detectable: imp (estimate +0.010; could detect |Δ| ≥ 0.094)'
+    """  # noqa: E501
+    from .metrics import NO_DIFFERENCE
+
+    f = family.frame.copy()
+    prefixes = {str(n).split("/")[0] for n in f["name"]}
+    if len(prefixes) == 1 and all("/" in str(n) for n in f["name"]):
+        f["name"] = [str(n).split("/", 1)[1] for n in f["name"]]
+    hit = ~f["verdict"].isin([NO_DIFFERENCE, "not measurable here"])
+    d = f"+.{digits}f"
+    found = " and ".join(f"{r.name} {r.diff:{d}} [{r.lo:{d}}, {r.hi:{d}}]"
+                         for r in f[hit].itertuples())
+    out = f"{found} detectable" if found else "none detectable"
+    rest = f[~hit & f["diff"].notna()]
+    if rest.empty:
+        return out
+    if len(rest) == 1:
+        r = rest.iloc[0]
+        return (out + f"; not detectable: {r['name']} (estimate {r['diff']:{d}}; could detect "
+                f"|Δ| ≥ {r['mde']:.{digits}f})")
+    lo_m, hi_m = rest.loc[rest["mde"].idxmin()], rest.loc[rest["mde"].idxmax()]
+    return (out + f"; not detectable: {', '.join(rest['name'])} (estimates "
+            f"{rest['diff'].min():{d}} to {rest['diff'].max():{d}}; could detect |Δ| ≥ "
+            f"{lo_m['mde']:.{digits}f} ({lo_m['name']}) to {hi_m['mde']:.{digits}f} "
+            f"({hi_m['name']}))")

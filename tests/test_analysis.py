@@ -477,3 +477,89 @@ def test_coef_with_mde_picks_the_named_fit_and_term_and_scales_se_to_a_seed_sd()
     assert AN.coef_with_mde(t, "raw", "Intercept", n_groups=5)[0] == 0.5
     with pytest.raises(ValueError, match="'model' and 'term'.*'nope'"):
         AN.coef_with_mde(t, "nope", n_groups=5)
+
+
+def test_method_verdicts_mde_is_at_holms_level_with_seed_t_quantiles():
+    df = _synthetic_sweep(0.0, noise=0.01, seeds=range(4))
+    table, fams = AN.method_verdicts({"loss": df}, reference="method == 'dense'",
+                                     baseline="variant == 'full'")
+    m, n = len(table), int(table.matched_n_seeds.iloc[0])
+    se = table.matched_sd.iloc[0] / np.sqrt(n)
+    factor = stats.t.ppf(1 - 0.05 / (2 * m), n - 1) + stats.t.ppf(0.8, n - 1)
+    assert fams["matched"].frame.mde.iloc[0] == pytest.approx(factor * se, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _stepped_sweep(seeds=range(4), seed=0):
+    """AUC flat in log density above 0.02 and a step down at 0.02 (like notebook 03's run)."""
+    rng = np.random.default_rng(seed)
+    rows = [dict(seed=s, log_density=np.log10(d), auc=0.72 - 0.15 * (d == 0.02)
+                 + rng.normal(0, 0.01)) for s in seeds for d in (1, 0.5, 0.25, 0.1, 0.02)
+            for _ in range(2)]
+    return pd.DataFrame(rows)
+
+
+def test_slope_variants_show_a_slope_that_rests_on_the_sparsest_models():
+    df = _stepped_sweep()
+    t = AN.slope_variants(df, "auc ~ log_density",
+                          {"all": None, "without 0.02": "log_density > -1.5",
+                           "mask": np.asarray(df.log_density > -1.5)}).set_index("variant")
+    assert t.loc["all", "detected"] and t.loc["all", "coef"] > 0.05
+    assert not t.loc["without 0.02", "detected"] and abs(t.loc["without 0.02", "coef"]) < 0.03
+    assert t.loc["without 0.02", "n_models"] == 32 and t.loc["all", "n_groups"] == 4
+    assert t.loc["mask", "coef"] == pytest.approx(t.loc["without 0.02", "coef"])
+    assert t.loc["all", "mde"] > 0
+    with pytest.raises(ValueError, match="'term'.*'density'"):
+        AN.slope_variants(df, "auc ~ log_density", {"all": None}, term="density")
+
+
+def test_robustness_sentence_names_the_variants_that_lose_the_detection():
+    t = pd.DataFrame({"variant": ["24 models", "without 0.02", "with lowered"],
+                      "coef": [0.064, 0.033, -0.033], "lo": [0.002, -0.045, -0.069],
+                      "hi": [0.127, 0.110, 0.003], "mde": [0.05, 0.1, 0.04],
+                      "detected": [True, False, False]})
+    s = AN.robustness_sentence(t, what="the slope", digits=3)
+    assert s.startswith("the slope is detectable in 24 models (+0.064")
+    assert "without 0.02 (+0.033 [-0.045, +0.110]; could detect |slope| >= 0.100)" in s
+    assert "with lowered (-0.033 [-0.069, +0.003]; could detect |slope| >= 0.040; opposite " \
+           "sign)" in s
+    t.loc[1:, "detected"] = True
+    t.loc[2, "coef"] = 0.01
+    assert "every variant" in AN.robustness_sentence(t, what="x")
+    t.loc[0, "detected"] = False
+    assert "not detectable in 24 models" in AN.robustness_sentence(t, what="x")
+
+
+def test_paired_seed_spread_removes_the_shared_seed_effect():
+    rng = np.random.default_rng(1)
+    rows = []
+    for s in range(8):
+        shared = rng.normal(0, 0.05)  # moves every model of a seed together
+        rows.append(dict(config="dense", seed=s, auc=0.75 + shared))
+        rows.append(dict(config="sparse", seed=s, auc=0.70 + shared + rng.normal(0, 0.005)))
+    df = pd.DataFrame(rows)
+    t = AN.paired_seed_spread(df, by="config", baseline="config == 'dense'")
+    assert list(t.index) == ["sparse"] and t.loc["sparse", "n_seeds"] == 8
+    assert t.loc["sparse", "mean_diff"] == pytest.approx(-0.05, abs=0.005)
+    assert t.loc["sparse", "sd_diff"] < 0.01  # the unpaired sd of either side is about 0.05
+    assert t.loc["sparse", "band"] == pytest.approx(1.96 * t.loc["sparse", "sd_diff"])
+    with pytest.raises(ValueError, match="'baseline'.*selects none"):
+        AN.paired_seed_spread(df, by="config", baseline="config == 'nope'")
+
+
+def test_family_brief_names_detections_and_the_range_of_the_nulls():
+    from sparsepriv_nb.families import holm_verdicts
+
+    fam = holm_verdicts([{"name": "a/imp", "diff": -0.005, "lo": -0.2, "hi": 0.2},
+                         {"name": "a/random", "diff": -0.10, "lo": -0.14, "hi": -0.06},
+                         {"name": "a/magnitude", "diff": 0.028, "lo": -0.05, "hi": 0.10}])
+    s = AN.family_brief(fam)
+    assert s.startswith("random -0.100 [-0.140, -0.060] detectable; not detectable: imp, magnitude")
+    assert "estimates -0.005 to +0.028" in s and "a/" not in s
+    mdes = fam.frame.set_index("name").mde
+    assert f"could detect |Δ| ≥ {mdes['a/magnitude']:.3f} (magnitude) to " \
+           f"{mdes['a/imp']:.3f} (imp)" in s
+    none = holm_verdicts([{"name": "x", "diff": 0.0, "lo": -0.1, "hi": 0.1}])
+    assert AN.family_brief(none).startswith("none detectable; not detectable: x (estimate")
