@@ -560,6 +560,13 @@ claims = {
                                "shrink of that slope once test accuracy is controlled (raw "
                                "minus controlled, per seed, t-interval)"),
 }
+dense_acc = sweep[sweep.family == "dense (full)"].test_acc
+# what the verdicts rest on, for notebook 07's answer: densities, seeds, accuracy at the ends
+rests_on = {"density_range": [float(used[-1]), float(used[0])], "n_seeds": int(G),
+            "n_models": int(len(sweep)), "main_attack": MAIN_ATTACK,
+            "acc_sparsest": [float(sparsest.test_acc.min()), float(sparsest.test_acc.max())],
+            "acc_dense": [float(dense_acc.min()), float(dense_acc.max())],
+            "slope_at_fixed_accuracy": [float(x) for x in ctl_s[:3]]}
 for claim, ((est, lo, hi, mde), sign, what) in claims.items():
     verdict = spn.findings.directional_verdict(est, lo, hi, sign=sign)
     detail = f"{what}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} ({G} seeds)"
@@ -571,7 +578,7 @@ for claim, ((est, lo, hi, mde), sign, what) in claims.items():
                         statistic=what, detail=detail,
                         params={"DATASET": DATASET, "ARCH": ARCH, "SEEDS": SEEDS,
                                 "DENSITIES": DENSITIES, "METHODS": METHODS,
-                                "MAIN_ATTACK": MAIN_ATTACK, "N_REFERENCE": N_REFERENCE})
+                                "MAIN_ATTACK": MAIN_ATTACK, "N_REFERENCE": N_REFERENCE, **rests_on})
     print(f"Verdict: {claim}: {verdict} ({detail})")
 
 # %% [markdown]
