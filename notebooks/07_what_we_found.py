@@ -152,10 +152,13 @@ for r in findings.itertuples():
 # %% [markdown]
 # ## 5. Can sparsity make a network more private?
 #
-# The paragraph below is written by `spn.findings.answer` from the verdicts above: which claims
+# The paragraph below is written by `spn.findings.answer` from the records above: which claims
 # found sparser networks more private, less private or equally exposed, against which attack,
-# what it cost in accuracy, and which claims this run could not resolve. Nothing in it is
-# fixed in advance: another profile, or a run with more seeds, can give another answer.
+# each with its estimate and what it rests on (densities, seeds, its notebook's Holm family);
+# what sparsity cost in accuracy and what controlling for accuracy changed; PPB part by part;
+# masks under DP-SGD; the claims this run could not resolve; and a last sentence you can
+# quote. A clause that needs a number its notebook did not record is left out. Nothing in it
+# is fixed in advance: another profile, or a run with more seeds, can give another answer.
 
 # %% tags=["headline"]
 print("Verdict:", spn.findings.answer(findings))
