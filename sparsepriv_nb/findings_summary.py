@@ -180,8 +180,8 @@ def _item(row) -> str:
     where, notes = _where(row)
     basis = " ".join(x for x in [where, f"({', '.join(notes)})" if notes else ""] if x)
     margin = f", equivalence margin {_margin(row):g}" if _differs_within_margin(row) else ""
-    return (f"{row.claim}, {CLAIMS[row.claim].paper}: {row.verdict}; {_interval(row)}{margin}"
-            + (f" {basis}" if basis else ""))
+    return (f"{row.claim}, {CLAIMS[row.claim].paper}: {row.verdict}; {_interval(row)}"
+            + (f" {basis}" if basis else "") + margin)
 
 
 _WORDS = (("more", "sparser networks were more private"),
@@ -244,8 +244,9 @@ def _accuracy_sentences(rows: dict) -> list[str]:
             _mde(ctl) if ctl.verdict == VERDICTS[2] else "")
         lead = (f"At fixed test accuracy the slope of {attack} on log10 density is "
                 f"{format_interval(*fixed)}; " if fixed else "")
-        what = {VERDICTS[0]: f"controlling for accuracy shrank it ({shrink}), so part of any "
-                             "privacy gain is an accuracy loss",
+        it = "it" if lead else "the association of density with attack success"
+        what = {VERDICTS[0]: f"controlling for test accuracy shrank {it} ({shrink}), so part of "
+                             "any privacy gain is an accuracy loss",
                 VERDICTS[1]: f"the association of density with attack success grew once accuracy "
                              f"was controlled for ({shrink})",
                 VERDICTS[2]: f"whether accuracy explains part of the association of density with "
@@ -298,10 +299,13 @@ def _ppb_sentence(row) -> str:
     split = p.get("parts") if isinstance(p.get("parts"), dict) else {}
     deciding = [_PARTS.get(k, k) for k, v in split.items()
                 if v == row.verdict and row.verdict != VERDICTS[0]]
+    how = "decided by" if row.verdict == VERDICTS[1] else "left open by"
     return (f"PPB (notebook 05) {'; '.join(parts)}. So Yuan & Zhang's PPB claim (yuan_zhang_ppb) "
-            f"is {row.verdict}" + (f", decided by {' and '.join(deciding)}" if deciding else
+            f"is {row.verdict}" + (f", {how} {' and '.join(deciding)}" if deciding else
                                    "" if row.verdict == VERDICTS[0] else
-                                   " (its row's detail says which part decided)") + ".")
+                                   f" (its row's detail says which part {'decided' if how == 'decided by' else 'left'}"
+                                   f" it{'' if how == 'decided by' else ' open'})")
+            + ".")
 
 
 def _dp_sentences(row) -> list[str]:
@@ -322,7 +326,7 @@ def _dp_sentences(row) -> list[str]:
                 if _differs_within_margin(row) else
                 f"whether a random public mask does as well as a magnitude mask is not resolved "
                 f"({acc}{_mde(row)})"))
-    s = [f"Under DP-SGD, {what} (adamczewski_random_vs_magnitude: {row.verdict})."]
+    s = [f"Under DP-SGD (adamczewski_random_vs_magnitude: {row.verdict}), {what}."]
     p = _params(row)
     eps = p.get("epsilon")
     at = f" at epsilon {eps:.2f}" if isinstance(eps, (int, float)) else ""
@@ -384,20 +388,23 @@ def _phrase(row) -> str:
             + f" ({', '.join([*notes, row.claim])})")
 
 
-def _accuracy_tail(rows: dict, more: list, models: str) -> str:
-    """Where notebook 03's more-private result came with lower accuracy, say so (``models``
-    names them), and what controlling for accuracy found; ``""`` otherwise."""
+def _accuracy_tail(rows: dict, more: list) -> str:
+    """Where notebook 03's more-private result came with lower accuracy, say so, and what
+    controlling for accuracy found; ``""`` otherwise."""
     if not any(r.claim == "gonon_density_attack" for r in more):
         return ""
     p = _params(rows.get("gonon_density_error") or rows["gonon_density_attack"])
     sparse, dense = _numbers(p.get("acc_sparsest"), 2), _numbers(p.get("acc_dense"), 2)
     dens = _numbers(p.get("density_range"), 2)
-    acc = (f"the sparsest of {models} were also less accurate (test accuracy {sparse[0]:.2f}-"
-           f"{sparse[1]:.2f} at density {dens[0]:g}, against {dense[0]:.2f}-{dense[1]:.2f} dense)"
+    acc = (f"the sparsest of notebook 03's models were also less accurate (test accuracy "
+           f"{sparse[0]:.2f}-{sparse[1]:.2f} at density {dens[0]:g}, against "
+           f"{dense[0]:.2f}-{dense[1]:.2f} dense)"
            if sparse and dense and dens else "")
-    ctl = {VERDICTS[0]: "part of that privacy gain is the accuracy lost",
-           VERDICTS[1]: "the gain did not shrink once accuracy was controlled for",
-           VERDICTS[2]: "whether part of that gain is the accuracy lost is not resolved"}.get(
+    ctl = {VERDICTS[0]: "part of notebook 03's privacy gain is the accuracy lost",
+           VERDICTS[1]: "notebook 03's privacy gain did not shrink once accuracy was "
+                        "controlled for",
+           VERDICTS[2]: "whether part of notebook 03's privacy gain is the accuracy lost is not "
+                        "resolved"}.get(
                getattr(rows.get("gonon_accuracy_control"), "verdict", ""), "")
     said = ", and ".join(x for x in (acc, ctl) if x)
     return f"; {said}" if said else ""
@@ -412,13 +419,13 @@ def _conclusion(frame: pd.DataFrame, by_dir: dict[str, list]) -> str:
     less_txt = " and ".join(_phrase(r) for r in less)
     if more and not less:
         return (f"So, in this run: yes, sparsity made networks more private, {more_txt}"
-                f"{_accuracy_tail(rows, more, 'those models')}.")
+                f"{_accuracy_tail(rows, more)}.")
     if less and not more:
         return f"So, in this run: no; sparser networks were more exposed, not less, {less_txt}."
     if more and less:
         return (f"So, in this run, the answer depends on the comparison: sparser networks were "
                 f"more private {more_txt} and less private {less_txt}"
-                f"{_accuracy_tail(rows, more, 'the more private models')}.")
+                f"{_accuracy_tail(rows, more)}.")
     if by_dir["differs"]:
         return ("So, in this run, the answer depends on the comparison: sparse and dense "
                 "networks differed, in opposite directions within a claim (see the rows above).")

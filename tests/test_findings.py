@@ -224,7 +224,8 @@ def test_answer_names_the_accuracy_confound(tmp_path):
     text = _answer(tmp_path, gonon_density_attack=SUP, gonon_accuracy_control=SUP,
                    gonon_density_error=SUP)
     assert "yes, sparsity made networks more private, against membership inference " \
-           "(gonon_density_attack); part of that privacy gain is the accuracy lost." in text
+           "(gonon_density_attack); part of notebook 03's privacy gain is the accuracy " \
+           "lost." in text
     assert "Sparsity cost accuracy" in text
 
 
@@ -467,9 +468,9 @@ _WITH_PARAMS = [  # clauses that need a record's params
     "sparser networks were more private against membership inference over densities 0.02 to 1 "
     "(3 seeds, gonon_density_attack) and less private against membership inference at density "
     "0.25 (one seed, not detectable within its notebook's Holm family, yuan_zhang_attack); the "
-    "sparsest of the more private models were also less accurate (test accuracy 0.18-0.57 at "
-    "density 0.02, against 0.77-0.80 dense), and whether part of that gain is the accuracy lost "
-    "is not resolved.",
+    "sparsest of notebook 03's models were also less accurate (test accuracy 0.18-0.57 at "
+    "density 0.02, against 0.77-0.80 dense), and whether part of notebook 03's privacy gain is "
+    "the accuracy lost is not resolved.",
 ]
 _ALWAYS = [  # clauses the records' numbers and words give without params
     "(shrink +0.054 [-0.012, +0.120], MDE 0.0824)",
@@ -497,9 +498,9 @@ def test_answer_leaves_out_what_the_records_do_not_hold(tmp_path):
                     "adaptive attacker", "baselines", "Public-mask sparsity", "DP fine-tuning",
                     "decided by"):
         assert missing not in text
-    assert "is contradicted (its row's detail says which part decided)." in text
+    assert "is contradicted (its row's detail says which part decided it)." in text
     assert ("less private against membership inference (one seed, not detectable within its "
-            "notebook's Holm family, yuan_zhang_attack); whether part of that gain") in text
+            "notebook's Holm family, yuan_zhang_attack); whether part of notebook 03's") in text
 
 
 def test_answer_reads_params_back_from_the_claims_csv(tmp_path):
@@ -525,6 +526,6 @@ def test_an_equivalence_claim_with_a_detected_difference_is_not_listed_as_undete
     text = findings.answer(findings.table(root=tmp_path, profile="quick"))
     assert ("sparse and dense networks detectably differed, but whether by more than the claim's "
             "equivalence margin is not resolved (bagmar_ticket, Bagmar et al. 2021: not "
-            "detectable at this power; lira AUC -0.021 [-0.036, -0.005], equivalence margin "
-            "0.02 (one seed))") in text
+            "detectable at this power; lira AUC -0.021 [-0.036, -0.005] (one seed), equivalence "
+            "margin 0.02)") in text
     assert "bagmar_ticket (MDE" not in text
