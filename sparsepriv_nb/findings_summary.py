@@ -299,12 +299,12 @@ def _ppb_sentence(row) -> str:
     split = p.get("parts") if isinstance(p.get("parts"), dict) else {}
     deciding = [_PARTS.get(k, k) for k, v in split.items()
                 if v == row.verdict and row.verdict != VERDICTS[0]]
-    how = "decided by" if row.verdict == VERDICTS[1] else "left open by"
+    how, which = (("decided by", "decided it") if row.verdict == VERDICTS[1] else
+                  ("left open by", "left it open"))
     return (f"PPB (notebook 05) {'; '.join(parts)}. So Yuan & Zhang's PPB claim (yuan_zhang_ppb) "
             f"is {row.verdict}" + (f", {how} {' and '.join(deciding)}" if deciding else
                                    "" if row.verdict == VERDICTS[0] else
-                                   f" (its row's detail says which part {'decided' if how == 'decided by' else 'left'}"
-                                   f" it{'' if how == 'decided by' else ' open'})")
+                                   f" (its row's detail says which part {which})")
             + ".")
 
 
