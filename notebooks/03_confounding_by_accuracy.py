@@ -671,7 +671,7 @@ claim_extra["gonon_accuracy_control"] = (
     f"is {raw_s[0] - ctl_s[0]:+.4f}); " + AN.robustness_sentence(ctl_var, what="that slope")
     + f" Matched to dense models of equal accuracy: {AN.family_brief(families['matched'])}")
 
-# %% tags=["verdict"]
+# %%
 claims = {
     "gonon_density_error": (slope("error"), -1, "slope of test error on log10 density "
                             "(seed-clustered OLS)"),
@@ -681,6 +681,15 @@ claims = {
                                "shrink of that slope once test accuracy is controlled (raw "
                                "minus controlled, per seed, t-interval)"),
 }
+dense_acc = sweep[sweep.family == "dense (full)"].test_acc
+# what the verdicts rest on, for notebook 07's answer: densities, seeds, accuracy at the ends
+rests_on = {"density_range": [float(used[-1]), float(used[0])], "n_seeds": int(G),
+            "n_models": int(len(sweep)), "main_attack": MAIN_ATTACK,
+            "acc_sparsest": [float(sparsest.test_acc.min()), float(sparsest.test_acc.max())],
+            "acc_dense": [float(dense_acc.min()), float(dense_acc.max())],
+            "slope_at_fixed_accuracy": [float(x) for x in ctl_s[:3]]}
+
+# %% tags=["verdict"]
 for claim, ((est, lo, hi, mde), sign, what) in claims.items():
     verdict = spn.findings.directional_verdict(est, lo, hi, sign=sign)
     extra, more = claim_extra[claim]
@@ -689,7 +698,8 @@ for claim, ((est, lo, hi, mde), sign, what) in claims.items():
                         statistic=what, detail=detail,
                         params={"DATASET": DATASET, "ARCH": ARCH, "SEEDS": SEEDS,
                                 "DENSITIES": DENSITIES, "METHODS": METHODS,
-                                "MAIN_ATTACK": MAIN_ATTACK, "N_REFERENCE": N_REFERENCE, **extra})
+                                "MAIN_ATTACK": MAIN_ATTACK, "N_REFERENCE": N_REFERENCE, **extra,
+                                **rests_on})
     print(f"Verdict: {claim}: {verdict} ({detail})")
 
 # %% [markdown]

@@ -36,6 +36,7 @@ PROFILE = None  # None: the profile this run uses ($SPARSEPRIV_PROFILE, else "qu
 CLAIMS_CSV = "claims.csv"  # the table, written into the working folder (the report links it)
 
 # %%
+import json
 import math
 import re
 
@@ -98,7 +99,8 @@ if findings.attrs["missing"]:
 written = sorted(w for w in findings["written"] if w)  # a warm cache may hold older records
 if written:
     print(f"{len(written)} records, written {written[0]} to {written[-1]} (UTC).")
-findings.drop(columns=["params"]).to_csv(CLAIMS_CSV, index=False)
+# params as JSON text: `sparsepriv-nb findings` computes the answer again from this file
+findings.assign(params=findings["params"].map(json.dumps)).to_csv(CLAIMS_CSV, index=False)
 display(Markdown(spn.findings.to_markdown(findings)))
 
 # %%
@@ -150,10 +152,13 @@ for r in findings.itertuples():
 # %% [markdown]
 # ## 5. Can sparsity make a network more private?
 #
-# The paragraph below is written by `spn.findings.answer` from the verdicts above: which claims
+# The paragraph below is written by `spn.findings.answer` from the records above: which claims
 # found sparser networks more private, less private or equally exposed, against which attack,
-# what it cost in accuracy, and which claims this run could not resolve. Nothing in it is
-# fixed in advance: another profile, or a run with more seeds, can give another answer.
+# each with its estimate and what it rests on (densities, seeds, its notebook's Holm family);
+# what sparsity cost in accuracy and what controlling for accuracy changed; PPB part by part;
+# masks under DP-SGD; the claims this run could not resolve; and a last sentence you can
+# quote. A clause that needs a number its notebook did not record is left out. Nothing in it
+# is fixed in advance: another profile, or a run with more seeds, can give another answer.
 
 # %% tags=["headline"]
 print("Verdict:", spn.findings.answer(findings))
@@ -161,17 +166,19 @@ print("Verdict:", spn.findings.answer(findings))
 # %% [markdown]
 # **Reading the answer.** A "yes" from one comparison is not a law: it holds for these models,
 # this data and these attacks, at this run's power. Check three things before quoting it: the
-# range of densities and the number of seeds behind each verdict (in its row's statistic and
-# its notebook), whether Gonon et al.'s accuracy-control claim is resolved (the cell below
-# prints its record; if it is supported, part of any privacy gain is the accuracy lost, which a
-# less accurate dense model would also give), and whether the standard profile agrees: the
-# repository's `FINDINGS.md` holds the standard run's table (written by
-# `sparsepriv-nb findings` from a standard run's report).
+# range of densities and the number of seeds behind each verdict (the answer gives them where
+# the record holds them; else its row's statistic and its notebook), whether Gonon et al.'s
+# accuracy-control claim is resolved (the cell below prints its record; if it is supported,
+# part of any privacy gain is the accuracy lost, which a less accurate dense model would also
+# give), and whether the standard profile agrees: the repository's `FINDINGS.md` holds a
+# standard run's answer and table, written by `sparsepriv-nb findings` from that run's report
+# (its header names the commit it ran).
 
 # %%
 ctl = findings.set_index("claim").loc["gonon_accuracy_control"]
 print(f"Accuracy control (gonon_accuracy_control, {ctl.notebook}): {ctl.verdict}. {ctl.detail}.")
-#
+
+# %% [markdown]
 # ## 6. **Exercises**
 #
 # Open-ended (no automatic check): pick one claim this run left "not detectable at this power". From

@@ -233,7 +233,8 @@ def _answer(tmp_path, **verdicts):
 
 def test_answer_yes_when_only_more_private_claims_are_resolved(tmp_path):
     text = _answer(tmp_path, gonon_density_attack=SUP, huang_inversion=SUP)
-    assert "yes, sparsity made networks more private." in text
+    assert ("yes, sparsity made networks more private, against membership inference "
+            "(gonon_density_attack) and against model inversion (huang_inversion)") in text
     assert "Against membership inference: sparser networks were more private " \
            "(gonon_density_attack" in text
     assert "Against model inversion: sparser networks were more private (huang_inversion" in text
@@ -243,8 +244,9 @@ def test_answer_yes_when_only_more_private_claims_are_resolved(tmp_path):
 def test_answer_names_the_accuracy_confound(tmp_path):
     text = _answer(tmp_path, gonon_density_attack=SUP, gonon_accuracy_control=SUP,
                    gonon_density_error=SUP)
-    assert "yes, sparsity made networks more private, but partly by making them less " \
-           "accurate." in text
+    assert "yes, sparsity made networks more private, against membership inference " \
+           "(gonon_density_attack); part of notebook 03's privacy gain is the accuracy " \
+           "lost." in text
     assert "Sparsity cost accuracy" in text
 
 
@@ -255,10 +257,12 @@ def test_answer_no_when_pruning_raised_attack_success(tmp_path):
 
 
 def test_answer_mixed_and_equivalence(tmp_path):
-    assert "the answer depends on the claim" in _answer(
+    assert ("the answer depends on the comparison: sparser networks were more private against "
+            "membership inference (gonon_density_attack) and less private against membership "
+            "inference (yuan_zhang_attack)") in _answer(
         tmp_path, gonon_density_attack=SUP, yuan_zhang_attack=SUP)
     text = _answer(tmp_path, bagmar_ticket=SUP)
-    assert "equally exposed (bagmar_ticket, Bagmar et al. 2021: supported)" in text
+    assert "equally exposed (bagmar_ticket, Bagmar et al. 2021: supported; LiRA AUC " in text
     assert "sparsity did not change how exposed" in text
 
 
@@ -267,10 +271,13 @@ def test_answer_lists_every_unresolved_claim_the_head_counts(tmp_path):
                    yuan_zhang_attack=SUP, huang_inversion=SUP)
     assert "(4 supported, 0 contradicted, 5 not detectable at this power)" in text
     listed = text.split("Not detectable at this power: ")[1].split(". ")[0]
-    assert listed.count(" (MDE ") == 5
-    for claim in ("yuan_zhang_gap", "bagmar_ticket", "gonon_accuracy_control", "yuan_zhang_ppb"):
-        assert f"{claim} (MDE " in listed  # privacy or not, each one the head counts
+    for claim in ("yuan_zhang_gap", "bagmar_ticket"):
+        assert f"{claim} (MDE " in listed
     assert "estimate " in listed and "huang_inversion" not in listed
+    # the others have a sentence of their own, which gives the MDE too
+    t = findings.table(root=tmp_path, profile="quick").set_index("claim")
+    for claim in ("gonon_accuracy_control", "yuan_zhang_ppb", "adamczewski_random_vs_magnitude"):
+        assert f"{claim} (MDE" not in listed and f"MDE {t.at[claim, 'mde']:.3g}" in text
 
 
 def test_a_claim_whose_parts_disagree_reads_differed_not_less_private(tmp_path):
@@ -406,6 +413,140 @@ def test_answer_carries_a_verdicts_limits_from_its_record(tmp_path):
     rec["detail"] = "in section 3's Holm family: no detectable difference (within noise)"
     (spn_dir / "yuan_zhang_attack.json").write_text(json.dumps(rec))
     text = findings.answer(findings.table(root=tmp_path, profile="quick"))
-    assert ("yuan_zhang_attack, Yuan & Zhang 2022: supported (one seed; not confirmed in its "
-            "notebook's Holm family)") in text
-    assert "huang_inversion, Huang et al. 2020: supported)" in text
+    assert ("yuan_zhang_attack, Yuan & Zhang 2022: supported; lira AUC" in text
+            and "(one seed, not detectable within its notebook's Holm family)" in text)
+    huang = text.split("(huang_inversion, Huang et al. 2020: supported; ")[1].split(")")[0]
+    assert "seed" not in huang and "Holm" not in huang
+
+
+# ------------------------------------------------- the answer, from records like a real run's
+
+def _run_like(root, params=True):
+    """Records shaped like a quick run's (the numbers of one), with the params notebooks 03, 05
+    and 06 record for the answer, or without any params."""
+    g = {"density_range": [0.02, 1.0], "n_seeds": 3, "main_attack": "lira-offline",
+         "acc_sparsest": [0.18, 0.57], "acc_dense": [0.77, 0.80],
+         "slope_at_fixed_accuracy": [0.0644, 0.0024, 0.1265]}
+    p02 = {"DENSITY": 0.25, "SEED": 0}
+    p05 = {"acc_margin": 0.02, "accuracy_diff": [-0.052, -0.080, -0.024],
+           "gap_diff": [0.004, -0.023, 0.031], "adaptive_auc_diff": [-0.041, -0.076, -0.005],
+           "adaptive_detected": False, "baselines_beaten": 0, "n_baselines": 4,
+           "parts": {"gap": ND, "AUC": SUP, "accuracy": CON}}
+    p06 = {"EQUIVALENCE_MARGIN": 0.03, "epsilon": 0.99,
+           "accuracy_vs_dense": {"freeze-magnitude": [0.072, 0.037, 0.102, "higher"],
+                                 "freeze-random": [-0.079, -0.117, -0.045, "lower"],
+                                 "select-magnitude": [0.106, 0.071, 0.140, "higher"]},
+           "accuracy_vs_public": {"dense": [-0.121, -0.162, -0.079, "lower"],
+                                  "freeze-magnitude": [-0.049, -0.085, -0.015, "lower"],
+                                  "select-magnitude": [-0.01, -0.04, 0.02, "no difference"]}}
+    holm = "in section 3's Holm family: no detectable difference (within noise)"
+    for claim, numbers, verdict, statistic, detail, p in [
+        ("gonon_density_error", (-0.2746, -0.3944, -0.1549, 0.1493), SUP,
+         "slope of test error on log10 density (seed-clustered OLS)", "", g),
+        ("gonon_density_attack", (0.1119, 0.1030, 0.1208, 0.0111), SUP,
+         "slope of lira-offline AUC on log10 density (seed-clustered OLS)", "", g),
+        ("gonon_accuracy_control", (0.0541, -0.0120, 0.1203, 0.0824), ND,
+         "shrink of that slope once test accuracy is controlled (raw minus controlled)", "", g),
+        ("yuan_zhang_gap", (0.0066, -0.0039, 0.0166, 0.0151), ND,
+         "confidence gap, magnitude-pruned (density 0.25) minus dense, one seed", "", p02),
+        ("yuan_zhang_attack", (0.0244, 0.0012, 0.0483, 0.0338), SUP,
+         "lira AUC, magnitude-pruned (density 0.25) minus dense, one seed", holm, p02),
+        ("bagmar_ticket", (0.0169, -0.0066, 0.0412, 0.0338), ND,
+         "lira AUC, lottery ticket (density 0.25) minus dense, one seed (equivalence margin "
+         "0.02)", holm, p02),
+        ("yuan_zhang_ppb", (-0.043, -0.067, -0.016, 0.0365), CON,
+         "best non-adaptive attack AUC, PPB (lambda 4) minus plain fine-tuning", "prose", p05),
+        ("huang_inversion", (1.142, 0.301, 1.917, 1.15), CON, "PSNR slope on ln k", "",
+         {"direction": "differs"}),
+        ("adamczewski_random_vs_magnitude", (-0.054, -0.088, -0.021, 0.0479), ND,
+         "test accuracy, select-random minus select-magnitude (DP-SGD, public masks)",
+         "at epsilon 0.99; equivalence margin 0.03, MDE of the difference test 0.048", p06)]:
+        est, lo, hi, mde = numbers
+        findings.record(claim, estimate=est, lo=lo, hi=hi, mde=mde, verdict=verdict,
+                        statistic=statistic, detail=detail,
+                        params=p if params or claim == "huang_inversion" else {},
+                        root=root, profile="quick")
+    return findings.table(root=root, profile="quick")
+
+
+_WITH_PARAMS = [  # clauses that need a record's params
+    "+0.112 [+0.103, +0.121] over densities 0.02 to 1 (3 seeds)",
+    "lira AUC +0.024 [+0.001, +0.048] at density 0.25 (one seed, not detectable within its "
+    "notebook's Holm family)",
+    "at the sparsest density, 0.02, test accuracy was 0.18-0.57, against 0.77-0.80 for the "
+    "dense models",
+    "At fixed test accuracy the slope of lira-offline AUC on log10 density is +0.064 [+0.002, "
+    "+0.127]; whether accuracy explains part",
+    "it cost 0.052 [0.024, 0.080] test accuracy, more than the 0.02 allowed for a small cost",
+    "its effect on an adaptive attacker's AUC (-0.041 [-0.076, -0.005]) was not detectable "
+    "after Holm; it beat 0 of 4 baselines at equal accuracy",
+    "is contradicted, decided by the accuracy cost.",
+    "at epsilon 0.99 (notebook 06, against dense DP-SGD at the same epsilon): higher for "
+    "freeze-magnitude +0.072 [+0.037, +0.102], select-magnitude +0.106 [+0.071, +0.140]; lower "
+    "for freeze-random -0.079 [-0.117, -0.045].",
+    "left 2 of 3 models detectably below the public-only model they started from (all but "
+    "select-magnitude)",
+    "sparser networks were more private against membership inference over densities 0.02 to 1 "
+    "(3 seeds, gonon_density_attack) and less private against membership inference at density "
+    "0.25 (one seed, not detectable within its notebook's Holm family, yuan_zhang_attack); the "
+    "sparsest of notebook 03's models were also less accurate (test accuracy 0.18-0.57 at "
+    "density 0.02, against 0.77-0.80 dense), and whether part of notebook 03's privacy gain is "
+    "the accuracy lost is not resolved.",
+]
+_ALWAYS = [  # clauses the records' numbers and words give without params
+    "(shrink +0.054 [-0.012, +0.120], MDE 0.0824)",
+    "PPB (notebook 05) lowered the non-adaptive attack's AUC by 0.043 [0.016, 0.067]",
+    "random selection was detectably less accurate than magnitude selection (test accuracy, "
+    "random minus magnitude, -0.054 [-0.088, -0.021]), but whether by more than the 0.03 margin "
+    "is not resolved",
+    "Not detectable at this power: yuan_zhang_gap (MDE 0.0151; estimate +0.007 [-0.004, "
+    "+0.017]), bagmar_ticket (MDE 0.0338; estimate +0.017 [-0.007, +0.041]).",
+]
+
+
+def test_answer_says_what_each_verdict_rests_on(tmp_path):
+    text = findings.answer(_run_like(tmp_path))
+    for clause in _WITH_PARAMS + _ALWAYS:
+        assert clause in text
+    assert "adamczewski_random_vs_magnitude (MDE" not in text  # a detected difference
+
+
+def test_answer_leaves_out_what_the_records_do_not_hold(tmp_path):
+    text = findings.answer(_run_like(tmp_path, params=False))
+    for clause in _ALWAYS:
+        assert clause in text
+    for missing in ("densities", "0.18-0.57", "At fixed test accuracy", "it cost",
+                    "adaptive attacker", "baselines", "Public-mask sparsity", "DP fine-tuning",
+                    "decided by"):
+        assert missing not in text
+    assert "is contradicted (its row's detail says which part decided it)." in text
+    assert ("less private against membership inference (one seed, not detectable within its "
+            "notebook's Holm family, yuan_zhang_attack); whether part of notebook 03's") in text
+
+
+def test_answer_reads_params_back_from_the_claims_csv(tmp_path):
+    """Notebook 07 writes params as JSON into claims.csv; `sparsepriv-nb findings` computes
+    the answer again from that file: it must say the same."""
+    import pandas as pd
+
+    frame = _run_like(tmp_path)
+    path = tmp_path / "claims.csv"
+    frame.assign(params=frame["params"].map(json.dumps)).to_csv(path, index=False)
+    back = pd.read_csv(path)
+    back.attrs["profile"] = "quick"
+    assert findings.answer(back) == findings.answer(frame)
+    back["params"] = "not json"
+    assert "densities" not in findings.answer(back)
+
+
+def test_an_equivalence_claim_with_a_detected_difference_is_not_listed_as_undetectable(tmp_path):
+    _run_like(tmp_path)
+    findings.record("bagmar_ticket", estimate=-0.021, lo=-0.036, hi=-0.005, mde=0.0224,
+                    verdict=ND, statistic="lira AUC, lottery ticket (density 0.25) minus dense, "
+                    "one seed (equivalence margin 0.02)", root=tmp_path, profile="quick")
+    text = findings.answer(findings.table(root=tmp_path, profile="quick"))
+    assert ("sparse and dense networks detectably differed, but whether by more than the claim's "
+            "equivalence margin is not resolved (bagmar_ticket, Bagmar et al. 2021: not "
+            "detectable at this power; lira AUC -0.021 [-0.036, -0.005] (one seed), equivalence "
+            "margin 0.02)") in text
+    assert "bagmar_ticket (MDE" not in text

@@ -60,7 +60,7 @@ def test_claims_table_heads_the_index_with_the_computed_answer(tmp_path):
     head = index[top:index.index("</section>", top)]
     assert head.count("<tr>") == 1 + len(findings.CLAIMS)
     assert "Against membership inference: sparser networks were more private " \
-           "(gonon_density_attack, Gonon et al. 2023: supported)" in head
+           "(gonon_density_attack, Gonon et al. 2023: supported; " in head
     assert "<p class='answer'>Profile &#39;quick&#39;: 9 of 9 claims have a record" in head
     assert "&#34;we show that the lottery ticket networks are equally vulnerable" in head
     row = findings.table(root=out / "_cache", profile="quick").set_index("claim").loc[
