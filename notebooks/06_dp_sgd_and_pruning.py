@@ -467,8 +467,8 @@ detail = (f"select-random minus select-magnitude test accuracy {diff:+.3f} [{lo:
           f"equivalence margin {EQUIVALENCE_MARGIN:g}, MDE of the difference test {mde:.3f}")
 reading = mask_verdicts.equivalence_reading(diff, lo, hi, margin=EQUIVALENCE_MARGIN,
                                            a="random selection", b="magnitude selection")
-print(f"Verdict: seed 003's claim (random on par with magnitude selection under DP-SGD) is "
-      f"{claim_verdict}: {reading}. ({detail}.)")
+print(f"Verdict: seed 003's claim (random on par with magnitude selection under DP-SGD): "
+      f"{reading}. By the equivalence rule the claim is {claim_verdict} ({detail}).")
 print(mask_verdicts.equivalence_sample_size(diff, lo, hi, margin=EQUIVALENCE_MARGIN,
                                             n=len(test[1])))
 spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=hi, mde=mde,

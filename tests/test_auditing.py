@@ -342,8 +342,9 @@ def test_audit_verdicts_use_the_larger_of_natural_and_canary_bounds():
                                                 "canaries": _one(1.5)})[0]
     # both 0: vacuous, both sources named, no guess count
     both = au.audit_verdicts({"natural examples": _one(0.0, 5, 3), "canaries": _one(0.0, 5, 2)})
-    assert both[0].startswith("Verdict: m: lower bound 0 from natural examples and canaries: "
-                              "vacuous, no check of accountant 1.00 (none of the 21 guess sets")
+    assert both[0] == ("Verdict: m: lower bound 0 from natural examples and canaries: vacuous, "
+                       "no check of accountant 1.00 (none of the 42 guess sets tried beat a fair "
+                       "coin) (beta=0.05 each)")
     assert "/5 guesses" not in both[0]
 
 

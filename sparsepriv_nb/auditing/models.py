@@ -90,14 +90,17 @@ def _verdict(model: str, rows: dict, src: str) -> str:
     beta, lb = float(row["beta"]), float(row["epsilon_lb"])
     ints = {k: (None if pd.isna(row.get(k)) else int(row.get(k)))
             for k in ("guesses", "correct", "grid_size")}
-    # a bound of 0 is every source's bound: name them all
-    where = src if lb > 0 else " and ".join(rows)
-    text = bound_sentence(float(row["epsilon"]), lb, source=where, **ints)
+    if lb <= 0 and len(rows) > 1:  # every source's bound is 0: name them all, count all sets
+        grids = [r.get("grid_size") for r in rows.values()]
+        ints["grid_size"] = None if any(pd.isna(g) for g in grids) else int(sum(grids))
+        text = bound_sentence(float(row["epsilon"]), lb, source=" and ".join(rows), **ints)
+        return f"Verdict: {model}: {text} (beta={beta:g} each)"
+    text = bound_sentence(float(row["epsilon"]), lb, source=src if len(rows) > 1 else "", **ints)
     if len(rows) == 1:
         return f"Verdict: {model}: {text} (beta={beta:g})"
     others = "".join(f"; {k} {float(r['epsilon_lb']):.2f}" for k, r in rows.items() if k != src)
     return (f"Verdict: {model}: {text} (beta={beta:g} each; the larger of {len(rows)} bounds "
-            f"holds with probability >= {1 - len(rows) * beta:g}{others if lb > 0 else ''})")
+            f"holds with probability >= {1 - len(rows) * beta:g}{others})")
 
 
 def audit_verdicts(table, *, bound: str = HEADLINE_BOUND) -> list[str]:
