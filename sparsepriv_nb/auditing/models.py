@@ -98,7 +98,8 @@ def _verdict(model: str, rows: dict, src: str) -> str:
     text = bound_sentence(float(row["epsilon"]), lb, source=src if len(rows) > 1 else "", **ints)
     if len(rows) == 1:
         return f"Verdict: {model}: {text} (beta={beta:g})"
-    others = "".join(f"; {k} {float(r['epsilon_lb']):.2f}" for k, r in rows.items() if k != src)
+    others = "".join(f"; {k} " + (f"{float(r['epsilon_lb']):.2f}" if r["epsilon_lb"] > 0
+                                   else "0 (vacuous)") for k, r in rows.items() if k != src)
     return (f"Verdict: {model}: {text} (beta={beta:g} each; the larger of {len(rows)} bounds "
             f"holds with probability >= {1 - len(rows) * beta:g}{others})")
 
@@ -128,7 +129,7 @@ def audit_verdicts(table, *, bound: str = HEADLINE_BOUND) -> list[str]:
         ...                       "canaries": z})[0])  # doctest: +NORMALIZE_WHITESPACE
         Verdict: m: lower bound 0.40 from natural examples (130/200 guesses right) <= accountant
         1.00: consistent (beta=0.05 each; the larger of 2 bounds holds with probability >= 0.9;
-        canaries 0.00)
+        canaries 0 (vacuous))
     """
     check_choice(bound, tuple(BOUNDS), "bound", "audit_verdicts")
     tables = {"": table} if isinstance(table, pd.DataFrame) else dict(table)
