@@ -304,17 +304,57 @@ def test_audit_models_matches_audit_all_and_flags_inconsistency():
     lines = au.audit_verdicts(table)
     assert "INCONSISTENT" in lines[0]
     # a bound of 0 checks nothing: vacuous, never "consistent"
-    assert "vacuous (no positive bound" in lines[1] and "consistent" not in lines[1]
-    lead = table[table.bound == au.HEADLINE_BOUND].epsilon_lb.iloc[0]
-    assert f"lower bound {lead:.2f} (beta=0.05)" in lines[0]
+    assert "lower bound 0: vacuous, no check of accountant 1.00" in lines[1]
+    assert "consistent" not in lines[1] and ">=" not in lines[1].split("(")[0]
+    assert "none of the 18 guess sets tried" in lines[1]  # not the 5 guesses of the first pair
+    lead = table[table.bound == au.HEADLINE_BOUND].iloc[0]
+    assert (f"lower bound {lead.epsilon_lb:.2f} ({lead.correct}/{lead.guesses} guesses right) > "
+            "accountant 1.00") in lines[0]
 
 
 def test_audit_verdicts_positive_bound_below_accountant_is_consistent():
     t = pd.DataFrame({"model": ["m", "z"], "epsilon": [1.0, 1.0], "bound": [au.HEADLINE_BOUND] * 2,
                       "epsilon_lb": [0.4, 0.0], "beta": [0.05] * 2})
     lines = au.audit_verdicts(t)
-    assert lines[0].endswith("0.40 (beta=0.05) <= accountant 1.00: consistent")
+    assert lines[0] == "Verdict: m: lower bound 0.40 <= accountant 1.00: consistent (beta=0.05)"
     assert "vacuous" in lines[1] and "no check of accountant 1.00" in lines[1]
+
+
+def _one(lb, guesses=200, correct=120):
+    return pd.DataFrame({"model": ["m"], "epsilon": [1.0], "bound": [au.HEADLINE_BOUND],
+                         "epsilon_lb": [lb], "beta": [0.05], "guesses": [guesses],
+                         "correct": [correct], "grid_size": [21]})
+
+
+def test_audit_verdicts_use_the_larger_of_natural_and_canary_bounds():
+    # the natural-example bound 0.19 is a check even though the canary bound is 0
+    line = au.audit_verdicts({"natural examples": _one(0.19, 200, 130),
+                              "canaries": _one(0.0, 5, 3)})[0]
+    assert line.startswith("Verdict: m: lower bound 0.19 from natural examples (130/200 guesses "
+                           "right) <= accountant 1.00: consistent")
+    assert "canaries 0 (vacuous))" in line and "probability >= 0.9" in line
+    assert "from natural examples and canaries" not in line
+    # the order of the sources does not matter: the larger bound wins
+    swapped = au.audit_verdicts({"canaries": _one(0.0, 5, 3),
+                                 "natural examples": _one(0.19, 200, 130)})[0]
+    assert "0.19 from natural examples" in swapped and "canaries 0 (vacuous)" in swapped
+    # above the accountant in either source: inconsistent
+    assert "INCONSISTENT" in au.audit_verdicts({"natural examples": _one(0.1),
+                                                "canaries": _one(1.5)})[0]
+    # both 0: vacuous, both sources named, no guess count
+    both = au.audit_verdicts({"natural examples": _one(0.0, 5, 3), "canaries": _one(0.0, 5, 2)})
+    assert both[0] == ("Verdict: m: lower bound 0 from natural examples and canaries: vacuous, "
+                       "no check of accountant 1.00 (none of the 42 guess sets tried beat a fair "
+                       "coin) (beta=0.05 each)")
+    assert "/5 guesses" not in both[0]
+
+
+def test_audit_verdicts_reject_bad_sources():
+    with pytest.raises(ParameterError, match="'table' parameter of audit_verdicts"):
+        au.audit_verdicts({})
+    other = _one(0.1).assign(model="other")
+    with pytest.raises(ParameterError, match="same models in every source; 'b' differs"):
+        au.audit_verdicts({"a": _one(0.1), "b": other})
 
 
 def test_audit_models_nonprivate_and_bad_input():
@@ -326,3 +366,21 @@ def test_audit_models_nonprivate_and_bad_input():
         au.audit_models({"x": inc * 1.0}, {}, inc, delta=DELTA)
     with pytest.raises(ParameterError, match="'bound' parameter of audit_verdicts"):
         au.audit_verdicts(table, bound="best")
+
+
+def test_bound_sentence_words_each_case():
+    from sparsepriv_nb.dp import bound_sentence
+
+    assert bound_sentence(0.99, 0.0, guesses=5, correct=3, grid_size=21) == (
+        "lower bound 0: vacuous, no check of accountant 0.99 (none of the 21 guess sets tried "
+        "beat a fair coin)")
+    assert bound_sentence(0.99, 0.17, guesses=200, correct=130).endswith(
+        "(130/200 guesses right) <= accountant 0.99: consistent")
+    assert "INCONSISTENT" in bound_sentence(0.99, 1.2, guesses=200, correct=190)
+    assert "nothing to check" in bound_sentence(math.inf, 3.0, guesses=200, correct=200)
+    assert bound_sentence(math.inf, 0.0).startswith("lower bound 0: vacuous")
+    assert bound_sentence(1.0, 1.0) == "lower bound 1.00 <= accountant 1.00: consistent"
+    with pytest.raises(ParameterError, match="'epsilon_lb' parameter of bound_sentence"):
+        bound_sentence(1.0, -0.1)
+    with pytest.raises(ParameterError, match="'accountant' parameter of bound_sentence"):
+        bound_sentence("big", 0.1)

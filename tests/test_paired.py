@@ -101,6 +101,10 @@ def test_epsilon_series_draws_the_nonprivate_line_and_checks_columns():
                             "acc", "accuracy")
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1 and dashed[0].get_ydata()[0] == 0.8
+    labels = ax.get_legend_handles_labels()[1]
+    assert any("non-private" in t and "95 % CI shaded" in t for t in labels)  # the band's entry
+    assert max(max(ln.get_xdata(), default=0) for ln in ax.get_lines()
+               if ln.get_linestyle() != "--") == 4.0  # nothing drawn at a stand-in for infinity
     with pytest.raises(ParameterError, match="epsilon_series.*lacks \\['auc', 'auc_hi'"):
         plots_dp.epsilon_series(ax, dp, dp.iloc[0], "auc", "AUC")
     plt.close(fig)

@@ -14,20 +14,20 @@ Example:
     >>> table = audit_models(scores, {"leaky": float("inf"), "private": 1.0}, inc, delta=1e-5)
     >>> for line in audit_verdicts(table):
     ...     print(line)
-    Verdict: leaky: lower bound 2.83 (beta=0.05); no accountant (not private), nothing to check
-    Verdict: private: lower bound 0.00 (beta=0.05): vacuous (no positive bound: no guess set beat a fair coin), so no check of accountant 1.00
+    Verdict: leaky: lower bound 2.83 (100/100 guesses right); no accountant (not private), nothing to check (beta=0.05)
+    Verdict: private: lower bound 0: vacuous, no check of accountant 1.00 (none of the 15 guess sets tried beat a fair coin) (beta=0.05)
 
 Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """  # noqa: E501
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import pandas as pd
 
-from .._checks import check_choice
+from .._checks import ParameterError, check_choice
+from ..dp.audit import bound_sentence
 from .summary import BOUNDS, audit_all
 
 __all__ = ["audit_models", "audit_verdicts", "HEADLINE_BOUND"]
@@ -78,30 +78,69 @@ def audit_models(scores: Mapping, epsilons: Mapping, included, *, delta: float,
     return table
 
 
-def _verdict(model: str, eps: float, lb: float, beta: float) -> str:
-    head = f"Verdict: {model}: lower bound {lb:.2f} (beta={beta:g})"
-    if math.isinf(eps):
-        return f"{head}; no accountant (not private), nothing to check"
-    if lb <= 0:
-        return (f"{head}: vacuous (no positive bound: no guess set beat a fair coin), so no "
-                f"check of accountant {eps:.2f}")
-    if lb <= eps:
-        return f"{head} <= accountant {eps:.2f}: consistent"
-    return (f"{head} > accountant {eps:.2f}: INCONSISTENT (a bug in training or accounting, "
-            f"or the {beta:g} chance that the audit's bound fails)")
+def _best(tables: Mapping[str, pd.DataFrame], bound: str, model: str):
+    """``{source: row}`` of ``model`` and the source of the largest bound (first on ties)."""
+    rows = {src: t[(t["bound"] == bound) & (t["model"] == model)].iloc[0]
+            for src, t in tables.items()}
+    return rows, max(rows, key=lambda k: float(rows[k]["epsilon_lb"]))
 
 
-def audit_verdicts(table: pd.DataFrame, *, bound: str = HEADLINE_BOUND) -> list[str]:
-    """One computed sentence per model of an :func:`audit_models` table, from one bound.
+def _verdict(model: str, rows: dict, src: str) -> str:
+    row = rows[src]
+    beta, lb = float(row["beta"]), float(row["epsilon_lb"])
+    ints = {k: (None if pd.isna(row.get(k)) else int(row.get(k)))
+            for k in ("guesses", "correct", "grid_size")}
+    if lb <= 0 and len(rows) > 1:  # every source's bound is 0: name them all, count all sets
+        grids = [r.get("grid_size") for r in rows.values()]
+        ints["grid_size"] = None if any(pd.isna(g) for g in grids) else int(sum(grids))
+        text = bound_sentence(float(row["epsilon"]), lb, source=" and ".join(rows), **ints)
+        return f"Verdict: {model}: {text} (beta={beta:g} each)"
+    text = bound_sentence(float(row["epsilon"]), lb, source=src if len(rows) > 1 else "", **ints)
+    if len(rows) == 1:
+        return f"Verdict: {model}: {text} (beta={beta:g})"
+    others = "".join(f"; {k} " + (f"{float(r['epsilon_lb']):.2f}" if r["epsilon_lb"] > 0
+                                   else "0 (vacuous)") for k, r in rows.items() if k != src)
+    return (f"Verdict: {model}: {text} (beta={beta:g} each; the larger of {len(rows)} bounds "
+            f"holds with probability >= {1 - len(rows) * beta:g}{others})")
+
+
+def audit_verdicts(table, *, bound: str = HEADLINE_BOUND) -> list[str]:
+    """One computed sentence per model, from one bound of one or several audits.
+
+    Args:
+        table: an :func:`audit_models` table, or ``{source: table}`` for several audits of the
+            same models (``"natural examples"``, ``"canaries"``): each model's verdict then
+            uses the largest of its bounds and names the source (taking the larger of ``k``
+            bounds, each at level ``beta``, is a union bound: level ``k beta``).
+        bound: which bound of :data:`~sparsepriv_nb.auditing.summary.BOUNDS`.
+
+    Returns:
+        One ``Verdict:`` line per model, worded by :func:`sparsepriv_nb.dp.bound_sentence`: a
+        bound of 0 is vacuous (no check), a positive bound names its guesses.
 
     Example:
         >>> t = pd.DataFrame({"model": ["m"], "epsilon": [1.0], "bound": ["fdp_eps_delta"],
         ...                   "epsilon_lb": [1.5], "beta": [0.05]})
-        >>> audit_verdicts(t)[0][:72]
-        'Verdict: m: lower bound 1.50 (beta=0.05) > accountant 1.00: INCONSISTENT'
+        >>> audit_verdicts(t)[0][:60]
+        'Verdict: m: lower bound 1.50 > accountant 1.00: INCONSISTENT'
+        >>> z = t.assign(epsilon_lb=0.0, grid_size=21)
+        >>> print(audit_verdicts({"natural examples": t.assign(epsilon_lb=0.4, guesses=200,
+        ...                                                    correct=130),
+        ...                       "canaries": z})[0])  # doctest: +NORMALIZE_WHITESPACE
+        Verdict: m: lower bound 0.40 from natural examples (130/200 guesses right) <= accountant
+        1.00: consistent (beta=0.05 each; the larger of 2 bounds holds with probability >= 0.9;
+        canaries 0 (vacuous))
     """
     check_choice(bound, tuple(BOUNDS), "bound", "audit_verdicts")
-    rows = table[table["bound"] == bound]
-    return [_verdict(r.model, float(r.epsilon), float(r.epsilon_lb), float(r.beta))
-            for r in rows.itertuples()]
-
+    tables = {"": table} if isinstance(table, pd.DataFrame) else dict(table)
+    if not tables or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
+        raise ParameterError("The 'table' parameter of audit_verdicts must be an audit_models "
+                             "table or a non-empty {source: table} mapping. Got "
+                             f"{type(table).__name__} instead.")
+    first = next(iter(tables.values()))
+    models = list(dict.fromkeys(first.loc[first["bound"] == bound, "model"]))
+    for src, t in tables.items():
+        if set(t.loc[t["bound"] == bound, "model"]) != set(models):
+            raise ParameterError(f"The 'table' parameter of audit_verdicts must audit the same "
+                                 f"models in every source; {src!r} differs.")
+    return [_verdict(name, *_best(tables, bound, name)) for name in models]

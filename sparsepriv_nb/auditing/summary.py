@@ -44,7 +44,7 @@ def audit_all(scores, included, *, delta: float, beta: float = 0.05, random_stat
     Returns:
         A DataFrame indexed by ``bound`` (``steinke``, ``fdp_eps_delta``, ``fdp_gdp``) with
         ``epsilon_lb``, ``mu_lb`` (GDP only), ``delta``, ``beta``, ``guesses``, ``correct``,
-        ``k_plus``, ``k_minus``, ``m``, ``assumes``.
+        ``k_plus``, ``k_minus``, ``m``, ``grid_size`` (pairs tried), ``assumes``.
 
     Example:
         >>> from sparsepriv_nb.dp import audit_inclusion
@@ -61,7 +61,7 @@ def audit_all(scores, included, *, delta: float, beta: float = 0.05, random_stat
             "fdp_eps_delta": fdp_audit(scores, included, family="eps_delta", **kw),
             "fdp_gdp": fdp_audit(scores, included, family="gdp", **kw)}
     cols = ["epsilon_lb", "mu_lb", "delta", "beta", "guesses", "correct", "k_plus", "k_minus",
-            "m"]
+            "m", "grid_size"]
     table = pd.DataFrame([{c: out.get(c) for c in cols} for out in rows.values()],
                          index=pd.Index(list(rows), name="bound"))
     table["mu_lb"] = table["mu_lb"].astype(float)

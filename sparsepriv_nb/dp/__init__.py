@@ -50,7 +50,8 @@ Example:
 
 from .accounting import (ACCOUNTANTS, DEFAULT_DELTA, compose_epsilon, composed_privacy,
                          compute_epsilon, default_delta, epsilons, noise_for_epsilon)
-from .audit import audit_epsilon, audit_inclusion, audit_p_value, one_run_epsilon_bound
+from .audit import (audit_epsilon, audit_inclusion, audit_p_value, bound_sentence,
+                    one_run_epsilon_bound)
 from .by_hand import clip_gradients, dp_sgd_step, per_sample_gradients
 from .compat import QUIET_WARNINGS, check_dp_compatible, quiet_opacus
 from .masks import MASK_RULES, fold_pruning, maskable_weights, restore_pruning, weight_masks
@@ -87,4 +88,5 @@ __all__ = [
     "audit_p_value",
     "one_run_epsilon_bound",
     "audit_epsilon",
+    "bound_sentence",
 ]

@@ -5,7 +5,8 @@ independently with probability 1/2 (:func:`audit_inclusion`), train once, score 
 audit example, guess "in" for the highest scores and "out" for the lowest, and turn the
 number of correct guesses into an epsilon that (epsilon, delta)-DP training would make
 unlikely (:func:`audit_epsilon`, with :func:`audit_p_value` and
-:func:`one_run_epsilon_bound`).
+:func:`one_run_epsilon_bound`). :func:`bound_sentence` says what a bound checks: a positive
+bound below the accountant's epsilon is consistent with it, a bound of 0 checks nothing.
 
 Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 7.
 
@@ -26,7 +27,7 @@ import numpy as np
 from .._checks import ParameterError, check_int, check_number
 
 __all__ = ["audit_inclusion", "audit_p_value", "one_run_epsilon_bound", "audit_epsilon",
-           "default_k_grid"]
+           "default_k_grid", "bound_sentence"]
 
 
 def audit_inclusion(m: int, *, seed: int) -> np.ndarray:
@@ -179,3 +180,52 @@ def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
             best = {"epsilon_lb": eps, "k_plus": kp, "k_minus": km, "guesses": kp + km,
                     "correct": correct}
     return {**best, "m": m, "beta": beta, "grid_size": len(grid), "delta": delta}
+
+
+def bound_sentence(accountant: float, epsilon_lb: float, *, guesses: int | None = None,
+                   correct: int | None = None, grid_size: int | None = None,
+                   source: str = "") -> str:
+    """What an audited lower bound says about the accountant's epsilon, in words.
+
+    A positive bound at or below the accountant's epsilon is *consistent* with it (and names
+    the guesses it rests on); above it, *INCONSISTENT* (a bug, or the ``beta`` chance that the
+    bound fails). A bound of 0 means no guess set beat a fair coin: it is *vacuous* and checks
+    nothing, whatever the number of guesses behind it (so none is named). A non-private model
+    (``accountant = inf``) has nothing to check.
+
+    Args:
+        accountant: the accountant's epsilon (``inf`` for a non-private model).
+        epsilon_lb: the audited lower bound (>= 0).
+        guesses, correct: of the guess set the bound comes from (shown for positive bounds).
+        grid_size: how many guess sets were tried (shown for a bound of 0).
+        source: what was audited ("natural examples", "canaries"), shown after the bound.
+
+    Example:
+        >>> bound_sentence(0.99, 0.173, guesses=200, correct=130)
+        'lower bound 0.17 (130/200 guesses right) <= accountant 0.99: consistent'
+        >>> bound_sentence(0.99, 0.0, guesses=5, correct=3, grid_size=21)
+        'lower bound 0: vacuous, no check of accountant 0.99 (none of the 21 guess sets tried beat a fair coin)'
+        >>> bound_sentence(float("inf"), 3.03, guesses=200, correct=200, source="canaries")
+        'lower bound 3.03 from canaries (200/200 guesses right); no accountant (not private), nothing to check'
+    """  # noqa: E501
+    if isinstance(accountant, (float, np.floating)) and accountant == math.inf:
+        eps = math.inf
+    else:
+        eps = check_number(accountant, "accountant", "bound_sentence", low=0)
+    lb = check_number(epsilon_lb, "epsilon_lb", "bound_sentence", low=0)
+    where = f" from {source}" if source else ""
+    if lb <= 0:
+        tried = (f"none of the {grid_size} guess sets tried" if grid_size else "no guess set")
+        head = f"lower bound 0{where}: vacuous, "
+        tail = f" ({tried} beat a fair coin)"
+        if math.isinf(eps):
+            return head + "and no accountant (not private)" + tail
+        return head + f"no check of accountant {eps:.2f}" + tail
+    right = f" ({correct}/{guesses} guesses right)" if guesses else ""
+    head = f"lower bound {lb:.2f}{where}{right}"
+    if math.isinf(eps):
+        return head + "; no accountant (not private), nothing to check"
+    if lb <= eps:
+        return head + f" <= accountant {eps:.2f}: consistent"
+    return (head + f" > accountant {eps:.2f}: INCONSISTENT (a bug in training or accounting, "
+            "or the chance beta that the audit's bound fails)")
