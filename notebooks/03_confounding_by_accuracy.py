@@ -685,7 +685,8 @@ dense_acc = sweep[sweep.family == "dense (full)"].test_acc
 # what the verdicts rest on, for notebook 07's answer: densities, seeds, accuracy at the ends
 rests_on = {"density_range": [float(used[-1]), float(used[0])], "n_seeds": int(G),
             "n_models": int(len(sweep)), "main_attack": MAIN_ATTACK,
-            "acc_sparsest": [float(sparsest.test_acc.min()), float(sparsest.test_acc.max())],
+            "acc_sparsest": [float(sweep[is_sparsest].test_acc.min()),
+                             float(sweep[is_sparsest].test_acc.max())],
             "acc_dense": [float(dense_acc.min()), float(dense_acc.max())],
             "slope_at_fixed_accuracy": [float(x) for x in ctl_s[:3]]}
 

@@ -20,9 +20,10 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("analysis", "attacks", "auditing", "butterfly", "cache", "config", "data",
                "defense_eval", "defenses", "dp", "ensembles", "experiments", "families",
-               "findings", "inputs", "inversion", "lesson", "locks", "matching", "metrics",
-               "mask_verdicts", "models", "paired", "plots", "plots_dp", "plots_shifts", "plots_sweep", "power",
-               "ppb_claim", "registry", "shifts", "signals", "sparsity", "train", "widgets")
+               "findings", "inputs", "inversion", "lesson", "locks", "mask_verdicts", "matching",
+               "metrics", "models", "paired", "plots", "plots_dp", "plots_shifts", "plots_sweep",
+               "power", "ppb_claim", "registry", "shifts", "signals", "sparsity", "train",
+               "widgets")
 
 __all__ = [*_SUBMODULES, "__version__"]
 
