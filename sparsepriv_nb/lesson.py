@@ -238,25 +238,38 @@ def with_interval(df: pd.DataFrame, metric: str, *, digits: int = 3,
 
 
 def paired_seed_difference(a: pd.Series, b: pd.Series, *, confidence: float = 0.95) -> dict:
-    """Mean difference ``a - b`` over seeds, with a t-interval over the paired differences.
+    """Mean difference ``a - b`` over seeds: its t-interval and two-sided t-test (``n - 1`` df)
+    over the paired differences.
 
-    Taught in notebook 01, section 5 (magnitude vs random pruning, paired by seed).
+    Taught in notebook 01, section 5 (magnitude vs random pruning, paired by seed). The one
+    paired-over-seeds test of the package: :func:`paired_seed_rows` and
+    :func:`sparsepriv_nb.paired.seed_comparison` both read their rows from it.
 
-    ``a`` and ``b`` are indexed by seed; seeds missing on either side are dropped. The
-    interval is :func:`sparsepriv_nb.metrics.aggregate_seeds`' (seed variance), so it
-    answers "would retraining with other seeds give the same sign?", not the sampling noise of
-    one model.
+    ``a`` and ``b`` are indexed by seed. **Missing values:** a seed without a value on both
+    sides (absent, or NaN, e.g. an unresolvable TPR) is dropped, and ``n`` counts the seeds
+    actually used, so a table that prints ``n`` says how many seeds each number rests on. The
+    interval is :func:`sparsepriv_nb.metrics.aggregate_seeds`' (seed variance), so it answers
+    "would retraining with other seeds give the same sign?", not the sampling noise of one
+    model. ``p`` is that of :func:`scipy.stats.ttest_rel` on the seeds used; it is NaN when
+    there is nothing to test: one seed, or the same difference on every seed (``sd == 0``).
 
     Returns:
-        ``{"mean", "sd", "n", "lo", "hi"}``.
+        ``{"mean", "sd", "n", "lo", "hi", "se", "p"}`` (``se = sd / sqrt(n)``).
+
+    Raises:
+        ValueError: no seed has a value on both sides.
 
     Example:
         >>> a = pd.Series([0.90, 0.92, 0.91], index=[0, 1, 2])
         >>> b = pd.Series([0.85, 0.86, 0.88], index=[0, 1, 2])
         >>> d = paired_seed_difference(a, b)
-        >>> round(d["mean"], 3), d["n"], bool(d["lo"] > 0)
-        (0.047, 3, True)
+        >>> round(d["mean"], 3), d["n"], bool(d["lo"] > 0), round(d["p"], 3)
+        (0.047, 3, True, 0.034)
+        >>> paired_seed_difference(a, b.drop(2).reindex([0, 1, 2]))["n"]  # seed 2: NaN, dropped
+        2
     """
+    from scipy import stats
+
     from .metrics import aggregate_seeds
 
     diff = (a - b).dropna().to_frame("diff").assign(group=0)
@@ -264,8 +277,11 @@ def paired_seed_difference(a: pd.Series, b: pd.Series, *, confidence: float = 0.
         raise ValueError("The 'a' and 'b' parameters of paired_seed_difference must share at "
                          "least one seed with a value on both sides. Got none.")
     row = aggregate_seeds(diff, "group", "diff", confidence=confidence).iloc[0]
-    return {"mean": float(row["mean"]), "sd": float(row["sd"]), "n": int(row["n"]),
-            "lo": float(row["lo"]), "hi": float(row["hi"])}
+    mean, sd, n = float(row["mean"]), float(row["sd"]), int(row["n"])
+    se = sd / np.sqrt(n)
+    p = float(2 * stats.t.sf(abs(mean) / se, n - 1)) if se > 0 else float("nan")
+    return {"mean": mean, "sd": sd, "n": n, "lo": float(row["lo"]), "hi": float(row["hi"]),
+            "se": float(se), "p": p}
 
 
 def paired_seed_rows(wide: pd.DataFrame, a, b, *, level: str = "attack") -> list[dict]:
@@ -282,7 +298,8 @@ def paired_seed_rows(wide: pd.DataFrame, a, b, *, level: str = "attack") -> list
 
     Returns:
         Per group, ``{"name", "diff", "lo", "hi", "n", "p", "sd"}``: the mean paired
-        difference with its t-interval, the one-sample t-test p-value and the sd over seeds.
+        difference with its t-interval, the t-test p-value and the sd over the seeds used
+        (NaN seeds dropped, ``n`` counts the rest: :func:`paired_seed_difference`).
 
     Example:
         >>> idx = pd.MultiIndex.from_product([["loss"], [0, 1, 2]], names=["attack", "seed"])
@@ -291,14 +308,11 @@ def paired_seed_rows(wide: pd.DataFrame, a, b, *, level: str = "attack") -> list
         >>> r["name"], round(r["diff"], 3), r["n"], bool(r["lo"] > 0)
         ('loss', 0.103, 3, True)
     """
-    from scipy import stats
-
     rows = []
     for name, g in wide.groupby(level=level):
-        d = g[a] - g[b]
         s = paired_seed_difference(g[a], g[b])
         rows.append({"name": name, "diff": s["mean"], "lo": s["lo"], "hi": s["hi"], "n": s["n"],
-                     "p": float(stats.ttest_1samp(d, 0).pvalue), "sd": float(np.std(d, ddof=1))})
+                     "p": s["p"], "sd": s["sd"]})
     return rows
 
 

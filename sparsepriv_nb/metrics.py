@@ -666,6 +666,19 @@ def attack_record(scores, membership, *, model: str, attack: str,
 
 # ----------------------------------------------------------------------------- inversion
 
+def _image_pair(inverted, original, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two images as float64 arrays, else a ValueError if their shapes differ."""
+    a = np.asarray(inverted, dtype=np.float64)
+    b = np.asarray(original, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"{owner}: shapes differ, {a.shape} vs {b.shape}.")
+    return a, b
+
+
+def _psnr(mse: float, data_range: float) -> float:
+    return float(10 * np.log10(data_range ** 2 / mse)) if mse > 0 else float("inf")
+
+
 def psnr(inverted, original, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio ``10 log10(R^2 / MSE)`` in dB (R = ``data_range``, the
     distance between the darkest and brightest possible pixel). ``inf`` when identical.
@@ -676,12 +689,8 @@ def psnr(inverted, original, data_range: float = 1.0) -> float:
         >>> psnr(np.full((4, 4), 0.1), np.zeros((4, 4)))
         20.0
     """
-    a = np.asarray(inverted, dtype=np.float64)
-    b = np.asarray(original, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"psnr: shapes differ, {a.shape} vs {b.shape}.")
-    mse = float(np.mean((a - b) ** 2))
-    return float(10 * np.log10(data_range ** 2 / mse)) if mse > 0 else float("inf")
+    a, b = _image_pair(inverted, original, "psnr")
+    return _psnr(float(np.mean((a - b) ** 2)), data_range)
 
 
 def inversion_quality(inverted: np.ndarray, original: np.ndarray,
@@ -701,10 +710,7 @@ def inversion_quality(inverted: np.ndarray, original: np.ndarray,
     """
     from skimage.metrics import structural_similarity
 
-    a = np.asarray(inverted, dtype=np.float64)
-    b = np.asarray(original, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"inversion_quality: shapes differ, {a.shape} vs {b.shape}.")
+    a, b = _image_pair(inverted, original, "inversion_quality")
     validate_params({"data_range": data_range},
                     {"data_range": [Interval(float, 0, None, "neither")]}, "inversion_quality")
     if a.ndim == 3:
@@ -713,4 +719,4 @@ def inversion_quality(inverted: np.ndarray, original: np.ndarray,
     win = min(7, *[s if s % 2 else s - 1 for s in b.shape[:2]])
     ssim = float(structural_similarity(b, a, data_range=data_range, win_size=win,
                                        channel_axis=-1 if a.ndim == 3 else None))
-    return {"mse": mse, "psnr": psnr(a, b, data_range), "ssim": ssim}
+    return {"mse": mse, "psnr": _psnr(mse, data_range), "ssim": ssim}

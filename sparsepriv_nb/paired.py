@@ -21,8 +21,6 @@ Lesson: notebook 01 (``01_sparsity_methods``), section 5, and notebook 06
 
 from __future__ import annotations
 
-import math
-
 import numpy as np  # noqa: F401 (the docstring examples)
 import pandas as pd
 
@@ -38,7 +36,9 @@ __all__ = ["seed_comparison", "against_baseline", "seed_sentence", "holm_seed_se
 def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested: float, *,
                     method: str = "method", seed: str = "seed") -> dict:
     """Mean difference ``a - b`` of ``column`` over seeds at one requested density: its
-    t-interval, standard error, per-seed sd and two-sided t-test p-value (``n - 1`` df).
+    t-interval, standard error, per-seed sd and two-sided t-test p-value (``n - 1`` df), all
+    from :func:`~sparsepriv_nb.lesson.paired_seed_difference` (a seed missing or NaN for
+    either method is dropped; ``n`` counts the seeds used).
 
     Args:
         frame: one row per method, seed and density, with columns ``method``, ``seed``,
@@ -52,8 +52,6 @@ def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested:
         :func:`~sparsepriv_nb.families.holm_verdicts` (``p`` is NaN when every seed gives the
         same difference: nothing to test).
     """
-    from scipy import stats
-
     for name, value in (("method", method), ("seed", seed), ("column", column)):
         if value not in frame.columns:
             raise ParameterError(f"The '{name}' parameter of seed_comparison must name a column "
@@ -65,10 +63,8 @@ def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested:
         raise ParameterError(f"The 'a' and 'b' parameters of seed_comparison must be methods "
                              f"with rows at density {requested:g}. Got none for {missing}.")
     d = paired_seed_difference(wide[a], wide[b])
-    se = d["sd"] / math.sqrt(d["n"])
-    p = float(2 * stats.t.sf(abs(d["mean"]) / se, d["n"] - 1)) if se > 0 else math.nan
     return {"name": f"{column} at density {requested:g}, {a} - {b}", "diff": d["mean"],
-            "lo": d["lo"], "hi": d["hi"], "se": se, "p": p, "sd": d["sd"], "n": d["n"]}
+            "lo": d["lo"], "hi": d["hi"], "se": d["se"], "p": d["p"], "sd": d["sd"], "n": d["n"]}
 
 
 def against_baseline(rows: pd.DataFrame, baseline: pd.DataFrame, a: str, column: str, *,

@@ -159,6 +159,28 @@ def test_ties_are_broken_by_a_seeded_permutation_not_by_position():
     assert list(order) == list(au.rank_order(np.zeros(50), random_state=0))
 
 
+def test_one_tie_break_for_dp_audit_epsilon_and_the_auditing_bounds():
+    """The rule, pinned: scores high to low; of two tied examples, i first when key[i] <
+    key[j], key = default_rng(seed).permutation(m). dp.audit_epsilon and auditing's bounds
+    share it, so on tied scores they make the same guesses for every (k+, k-)."""
+    from sparsepriv_nb import dp
+
+    m = 200
+    inc = audit_inclusion(m, seed=7)
+    tied = np.round(np.random.default_rng(3).normal(size=m) + inc)  # 6 values: blocks straddle cuts
+    grid = au.default_k_grid(m)
+    for seed in range(4):
+        key = np.random.default_rng(seed).permutation(m)
+        assert au.rank_order(tied, random_state=seed).tolist() == \
+            sorted(range(m), key=lambda i: (-tied[i], key[i]))
+        r, v = au.count_correct(tied, inc, grid, random_state=seed)
+        for pair, correct in zip(grid, v):
+            assert dp.audit_epsilon(tied, inc, delta=DELTA, k_grid=[pair],
+                                    seed=seed)["correct"] == correct, (seed, pair)
+        st = au.steinke_audit(tied, inc, delta=DELTA, beta=BETA, random_state=seed)
+        assert dp.audit_epsilon(tied, inc, delta=DELTA, beta=BETA, seed=seed) == st
+
+
 def test_result_does_not_depend_on_input_order():
     s, inc = gaussian_mechanism(1, mu=2.0, m=300)
     perm = np.random.default_rng(5).permutation(300)

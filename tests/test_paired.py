@@ -44,6 +44,55 @@ def test_seed_comparison_bad_input_names_the_parameter():
         paired.seed_comparison(runs([0.9, 0.8], [0.8, 0.7]), "a", "b", "loss", 0.1)
 
 
+def _both_entry_points(a, b):
+    """paired.seed_comparison (notebooks 01, 06) and lesson.paired_seed_rows (notebook 02) on
+    the same per-seed values (NaN allowed), as two rows."""
+    from sparsepriv_nb.lesson import paired_seed_rows
+
+    frame = runs(a, b)
+    wide = frame.assign(group="g").pivot_table(index=["group", "seed"], columns="method",
+                                               values="acc", dropna=False)
+    return (paired.seed_comparison(frame, "a", "b", "acc", 0.1),
+            paired_seed_rows(wide.reindex(pd.MultiIndex.from_product(
+                [["g"], range(len(a))], names=["group", "seed"])), "a", "b", level="group")[0])
+
+
+def test_seed_tests_of_lesson_and_paired_agree_with_scipy_on_random_data():
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 5, 8):
+        for _ in range(5):
+            a = rng.normal(0.8, 0.05, n)
+            b = a - rng.normal(0.01, 0.03, n)
+            row, rows = _both_entry_points(a, b)
+            ref = stats.ttest_rel(a, b)  # independent of the shared implementation
+            half = stats.t.ppf(0.975, n - 1) * np.std(a - b, ddof=1) / np.sqrt(n)
+            for r in (row, rows):
+                assert r["n"] == n
+                assert r["p"] == pytest.approx(ref.pvalue, rel=1e-9)  # n - 1 df, not n
+                assert r["diff"] == pytest.approx(np.mean(a - b), rel=1e-12)
+                assert r["sd"] == pytest.approx(np.std(a - b, ddof=1), rel=1e-9)
+                assert (r["lo"], r["hi"]) == pytest.approx((r["diff"] - half, r["diff"] + half))
+            assert {k: rows[k] for k in ("diff", "lo", "hi", "n", "p", "sd")} == \
+                {k: row[k] for k in ("diff", "lo", "hi", "n", "p", "sd")}  # one implementation
+
+
+def test_seed_tests_drop_nan_seeds_and_count_the_rest():
+    """The policy: a seed NaN on either side is left out, n counts the seeds used, and the
+    t-test is that of the remaining seeds (not NaN, as scipy's default nan_policy gives)."""
+    a = [0.90, 0.80, np.nan, 0.85, 0.88]
+    b = [0.86, 0.79, 0.70, np.nan, 0.84]
+    ref = stats.ttest_rel([0.90, 0.80, 0.88], [0.86, 0.79, 0.84])
+    for r in _both_entry_points(a, b):
+        assert r["n"] == 3
+        assert r["p"] == pytest.approx(ref.pvalue, rel=1e-9)
+        assert r["diff"] == pytest.approx(np.mean([0.04, 0.01, 0.04]))
+    # one seed left: no spread, no test; the same difference on every seed: nothing to test
+    for a, b in (([0.9, np.nan], [0.8, 0.7]), ([1.0, 2.0, 3.0], [0.5, 1.5, 2.5])):
+        for r in _both_entry_points(a, b):
+            assert np.isnan(r["p"])
+            assert holm_verdicts([r]).frame.verdict.iloc[0] == "not measurable here"
+
+
 def test_against_baseline_pairs_each_density_with_the_same_baseline():
     rows = pd.concat([runs([0.8, 0.7, 0.9], [0, 0, 0], 0.5).query("method == 'a'"),
                       runs([0.6, 0.5, 0.7], [0, 0, 0], 0.1).query("method == 'a'")])

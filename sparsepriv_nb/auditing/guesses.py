@@ -7,9 +7,11 @@
 :func:`sparsepriv_nb.dp.one_run_epsilon_bound` turn ``(guesses, correct)`` into an epsilon.
 
 **Ties.** Examples with equal scores are ranked by a permutation drawn from ``random_state``,
-independently of the inclusion bits. Ranking them by input position instead (a stable sort) is
-a bug when the input order is related to inclusion (members listed first, say): with ``m``
-identical scores it would guess every member right and "prove" an arbitrarily large epsilon.
+independently of the inclusion bits (:func:`sparsepriv_nb.dp.audit.rank_order`, the one
+ranking of every one-run audit here, :func:`sparsepriv_nb.dp.audit_epsilon`'s included).
+Ranking them by input position instead (a stable sort) is a bug when the input order is
+related to inclusion (members listed first, say): with ``m`` identical scores it would guess
+every member right and "prove" an arbitrarily large epsilon.
 With a seeded permutation, tied examples are guessed at random, as a fair coin would, so the
 bounds stay valid whatever the input order. (No rule can make the *count* of a tied block that
 straddles a cut independent of the input order without looking at inclusion; what is
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dp.audit import default_k_grid
+from ..dp.audit import default_k_grid, guess_counts, rank_order
 from ..metrics import check_scores
 
 __all__ = ["default_k_grid", "check_audit", "rank_order", "count_correct"]
@@ -49,18 +51,6 @@ def check_audit(scores, included, k_grid, owner: str):
     return s, inc.astype(bool), [(int(a), int(b)) for a, b in grid]
 
 
-def rank_order(scores, *, random_state: int = 0) -> np.ndarray:
-    """Indices of ``scores`` from the highest to the lowest, ties in a seeded random order.
-
-    Example:
-        >>> rank_order([0.0, 1.0, 0.0, 0.0], random_state=0).tolist()
-        [1, 2, 0, 3]
-    """
-    s = np.asarray(scores, dtype=float)
-    key = np.random.default_rng(random_state).permutation(len(s))
-    return np.lexsort((key, -s))  # the last key is the primary one
-
-
 def count_correct(scores, included, k_grid=None, *, random_state: int = 0):
     """Number of guesses and of correct guesses for every ``(k+, k-)`` of ``k_grid``.
 
@@ -74,8 +64,4 @@ def count_correct(scores, included, k_grid=None, *, random_state: int = 0):
         Two int arrays, ``guesses`` (``k+ + k-``) and ``correct``, one entry per pair.
     """
     s, inc, grid = check_audit(scores, included, k_grid, "count_correct")
-    ranked = inc[rank_order(s, random_state=random_state)]
-    top = np.concatenate([[0], np.cumsum(ranked)])  # members among the k highest
-    bottom = np.concatenate([[0], np.cumsum(~ranked[::-1])])  # non-members among the k lowest
-    kp, km = np.array(grid).T
-    return kp + km, top[kp] + bottom[km]
+    return guess_counts(s, inc, grid, random_state=random_state)

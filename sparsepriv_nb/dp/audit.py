@@ -8,6 +8,15 @@ unlikely (:func:`audit_epsilon`, with :func:`audit_p_value` and
 :func:`one_run_epsilon_bound`). :func:`bound_sentence` says what a bound checks: a positive
 bound below the accountant's epsilon is consistent with it, a bound of 0 checks nothing.
 
+The guessing step, :func:`rank_order` and :func:`guess_counts`, is the one of every one-run
+audit of the package (:mod:`sparsepriv_nb.auditing` reads its guesses from here too), so the two
+give the same guesses for the same scores and seed, ties included. **Ties:** examples with
+equal scores are ranked by a seeded permutation ``key = default_rng(seed).permutation(m)``:
+of two tied examples ``i`` and ``j``, ``i`` ranks higher when ``key[i] < key[j]``. The key is
+drawn without looking at the inclusion bits, so a tied block is guessed at random, as the bound
+requires (docs/methods.md 6; ranking ties by input position would let the order of the examples
+guess: with members listed first, constant scores would "guess" every member right).
+
 Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 7.
 
 Example:
@@ -27,7 +36,7 @@ import numpy as np
 from .._checks import ParameterError, check_int, check_number
 
 __all__ = ["audit_inclusion", "audit_p_value", "one_run_epsilon_bound", "audit_epsilon",
-           "default_k_grid", "bound_sentence"]
+           "default_k_grid", "bound_sentence", "rank_order", "guess_counts"]
 
 
 def audit_inclusion(m: int, *, seed: int) -> np.ndarray:
@@ -110,6 +119,46 @@ def default_k_grid(m: int) -> list[tuple[int, int]]:
     return [pair for k in ks for pair in ((k, 0), (0, k), (k, k))]
 
 
+def rank_order(scores, *, random_state: int = 0) -> np.ndarray:
+    """Indices of ``scores`` from the highest to the lowest, ties in a seeded random order.
+
+    Of two equal scores ``i`` and ``j``, ``i`` comes first when ``key[i] < key[j]``, with
+    ``key = numpy.random.default_rng(random_state).permutation(len(scores))`` (the module's
+    tie rule: independent of which examples were included).
+
+    Example:
+        >>> rank_order([0.0, 1.0, 0.0, 0.0], random_state=0).tolist()
+        [1, 2, 0, 3]
+        >>> np.random.default_rng(0).permutation(4).tolist()  # key[2] < key[0] < key[3]
+        [2, 0, 1, 3]
+    """
+    s = np.asarray(scores, dtype=float)
+    key = np.random.default_rng(random_state).permutation(len(s))
+    return np.lexsort((key, -s))  # the last key is the primary one
+
+
+def guess_counts(scores, included, k_grid, *, random_state: int = 0):
+    """Guesses and correct guesses for every ``(k+, k-)`` of ``k_grid``: "in" for the ``k+``
+    first of :func:`rank_order`, "out" for the ``k-`` last, abstain on the rest.
+
+    The inputs are not checked (:func:`audit_epsilon` and
+    :func:`sparsepriv_nb.auditing.count_correct` validate them first).
+
+    Returns:
+        Two int arrays, ``guesses`` (``k+ + k-``) and ``correct``, one entry per pair.
+
+    Example:
+        >>> r, v = guess_counts([0.9, 0.1, 0.8, 0.2], [1, 0, 0, 0], [(1, 0), (2, 2)])
+        >>> r.tolist(), v.tolist()
+        ([1, 4], [1, 3])
+    """
+    ranked = np.asarray(included, dtype=bool)[rank_order(scores, random_state=random_state)]
+    top = np.concatenate([[0], np.cumsum(ranked)])  # members among the k highest
+    bottom = np.concatenate([[0], np.cumsum(~ranked[::-1])])  # non-members among the k lowest
+    kp, km = np.array(k_grid).T
+    return kp + km, top[kp] + bottom[km]
+
+
 def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
                   k_grid: list[tuple[int, int]] | None = None, seed: int = 0) -> dict:
     """Empirical epsilon lower bound from one training run (Steinke, Nasr & Jagielski 2023).
@@ -125,12 +174,11 @@ def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
     guesses are not independent trials), this bound holds with probability ``>= 1 - beta``
     over the random inclusion.
 
-    Ties between scores are broken by a random permutation drawn from ``seed``, independent
-    of the inclusion bits: the guesses are then a function of the scores and of coins of
-    their own, as the bound requires. (Breaking ties by input position would let the order of
-    the examples guess for the scores: with members listed first, constant scores would
-    "guess" every member right.) Constant scores give chance-level guesses, hence a bound of
-    0 unless the coins are lucky (probability below ``beta``).
+    The guesses are :func:`guess_counts`' (those of :mod:`sparsepriv_nb.auditing` too): ties
+    between scores are broken by the permutation :func:`rank_order` draws from ``seed``,
+    independent of the inclusion bits, so the guesses are a function of the scores and of
+    coins of their own, as the bound requires. Constant scores give chance-level guesses,
+    hence a bound of 0 unless the coins are lucky (probability below ``beta``).
 
     Args:
         scores: membership score per audit example (higher = member).
@@ -167,18 +215,15 @@ def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
     if not grid or any(kp < 0 or km < 0 or kp + km > m or kp + km == 0 for kp, km in grid):
         raise ParameterError(f"The 'k_grid' parameter of audit_epsilon must be non-empty pairs "
                              f"(k+, k-) with 0 < k+ + k- <= m = {m}. Got {k_grid!r} instead.")
-    # highest score first; equal scores in the order of a seeded permutation (not by position)
-    perm = np.random.default_rng(seed).permutation(m)
-    order = perm[np.argsort(-s[perm], kind="stable")]
+    guesses, correct = guess_counts(s, inc, grid, random_state=seed)
     best = {"epsilon_lb": 0.0, "k_plus": grid[0][0], "k_minus": grid[0][1], "guesses": 0,
             "correct": 0}
     level = beta / len(grid)
-    for kp, km in grid:
-        correct = int(inc[order[:kp]].sum()) + int((~inc[order[m - km:]]).sum() if km else 0)
-        eps = one_run_epsilon_bound(m, kp + km, correct, delta=delta, beta=level)
+    for (kp, km), r, v in zip(grid, guesses.tolist(), correct.tolist()):
+        eps = one_run_epsilon_bound(m, r, v, delta=delta, beta=level)
         if eps > best["epsilon_lb"] or best["guesses"] == 0:
-            best = {"epsilon_lb": eps, "k_plus": kp, "k_minus": km, "guesses": kp + km,
-                    "correct": correct}
+            best = {"epsilon_lb": eps, "k_plus": kp, "k_minus": km, "guesses": r,
+                    "correct": v}
     return {**best, "m": m, "beta": beta, "grid_size": len(grid), "delta": delta}
 
 
