@@ -516,11 +516,11 @@ for method, g in key[key.density < 1].groupby("method", sort=False):
     print(paired.match_line(method, tests, MATCH, len(SEEDS)))
 
 # %% [markdown]
-# **Why IMP starts lower and then improves.** IMP's density-1 row is not the dense model of
+# **Why IMP can start lower and then improve.** IMP's density-1 row is not the dense model of
 # the one-shot methods: plain IMP trains `IMP_EPOCHS` epochs per round and keeps training the
 # survivors (no rewinding), so its model at round $r$ has had $(r+1) \times$ `IMP_EPOCHS`
 # epochs. The lottery ticket rewinds to the initialisation and retrains `IMP_EPOCHS` epochs
-# every round: the same masks without the extra training.
+# every round: the same pruning schedule (with its own masks) without the extra training.
 
 # %%
 acc_of = summary.set_index(["method", "requested"])["mean"]
@@ -542,13 +542,17 @@ gain = {meth: paired.within_method(key, meth, best.requested, 1.0, "test_acc")
 said = {meth: paired.by_how_much(g["diff"], g["lo"], g["hi"], spn.power.seed_mde(g["sd"], g["n"]),
                                  higher="higher", lower="lower") for meth, g in gain.items()}
 rises, lt_rises = gain["IMP"]["lo"] > 0, gain["lottery ticket"]["lo"] > 0
+lt_ruled_out = gain["lottery ticket"]["hi"] < gain["IMP"]["diff"]  # a rise as large as IMP's
 print(f"Verdict: density {best.requested:g} minus density 1, paired over {len(SEEDS)} seeds: IMP "
-      f"{said['IMP']}; lottery ticket {said['lottery ticket']}. IMP's accuracy "
-      + ("rises" if rises else "does not detectably rise") + " with pruning and the lottery "
-      "ticket's " + ("also rises" if lt_rises else "does not") + ": "
-      + ("the extra training, not the pruning, is the likelier cause of IMP's rise"
-         if rises and not lt_rises else "no cause can be singled out from these seeds")
-      + " (density chosen as IMP's best after seeing the means, so IMP's interval is optimistic).")
+      f"{said['IMP']}; lottery ticket {said['lottery ticket']}. "
+      + ("No cause can be singled out from these seeds" if not rises or lt_rises else
+         "IMP's accuracy rises with pruning and the lottery ticket's does not: the extra "
+         "training, not the pruning, is the likelier cause of IMP's rise" if lt_ruled_out else
+         "IMP's accuracy rises with pruning; the lottery ticket's shows no detectable change, but "
+         f"its interval does not exclude a rise as large as IMP's ({gain['IMP']['diff']:.3f}): "
+         "these seeds cannot tell the extra training from the pruning as the cause")
+      + " (the density is IMP's best, chosen after seeing the means, so IMP's interval is "
+      "optimistic).")
 print(f"The one-shot ticket of section 3 ({one_shot_acc:.3f} at density "
       f"{sp.overall_density(one_shot):.3g}, one seed) is another recipe: "
       f"{EPOCHS} epochs dense, one prune, rewind, {EPOCHS} epochs of retraining; this lottery "

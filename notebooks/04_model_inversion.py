@@ -245,9 +245,9 @@ cols = ["psnr", "ssim", "flat", "edges"]
 diff = (beta_df[beta_df.beta == 2.0].set_index("image")[cols]
         - beta_df[beta_df.beta == 1.0].set_index("image")[cols]).reset_index()
 beta_cmp = spn.metrics.aggregate_seeds(diff.assign(what="beta 2 - beta 1"), "what", cols)
-print("Mean over the images [95 % t-interval over the images]:")
+print("Mean over the images [95 % t-interval over the images], per beta:")
 print(iv.interval_table(beta_df, "beta", ["mse", "psnr", "ssim", "flat", "edges"],
-                        digits={"mse": 4, "psnr": 2}).to_string())
+                        digits={"mse": 4, "psnr": 2}).T.to_string())
 beta_fam = spn.families.holm_verdicts(
     [{"name": r.metric, "diff": r["mean"], "lo": r.lo, "hi": r.hi} for _, r in beta_cmp.iterrows()],
     higher="higher with beta = 2", lower="lower with beta = 2",

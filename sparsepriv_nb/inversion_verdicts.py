@@ -121,8 +121,8 @@ def saturation_sentence(at_ceiling: int, at_one: int, n_cells: int, n_images: in
     full = {"label_kept": at_ceiling > n_cells / 2, "prediction_kept": at_one > n_cells / 2}
     if at_ceiling == at_one == n_cells:
         return head + ("Both are saturated in every cell, so they cannot show a trend over k "
-                       "here: the class survives inversion in every cell, and PSNR / SSIM carry "
-                       "the comparison of layers and k.")
+                       "here: the model's prediction survives inversion in every cell, and PSNR / "
+                       "SSIM carry the comparison of layers and k.")
     if all(full.values()):
         return head + ("Both are saturated in most cells, so they can hardly show a trend over k "
                        "here: PSNR / SSIM carry the comparison of layers and k.")

@@ -58,6 +58,8 @@ def test_staircase_sentence_reports_both_halves_and_concludes(flat, edges, endin
         assert "this run could detect |Δ| ≥ 0.070" in s
     if flat == "-":
         assert "supported (beta = 1 has 0.200 more)" in s
+    if edges == "+":
+        assert "hard edges +0.150 [-0.200, +0.200]: contradicted (beta = 2 has 0.150 more)" in s
 
 
 @pytest.mark.parametrize("ceiling, one, expected", [
