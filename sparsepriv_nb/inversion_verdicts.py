@@ -20,6 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import metrics
+from ._checks import ParameterError, check_int
 from .lesson import format_interval
 
 __all__ = ["interval_table", "staircase_sentence", "saturation_sentence", "endpoint_sentence"]
@@ -48,6 +49,14 @@ def interval_table(records: pd.DataFrame, by: str, columns, *, digits=4) -> pd.D
                     for _, r in agg.iterrows()]
     return agg.pivot(index=by, columns="metric", values="value")[columns].rename_axis(
         columns=None)
+
+
+def _require(have, names, param: str, owner: str) -> None:
+    """A :class:`ParameterError` naming the rows of ``param`` that ``owner`` needs and lacks."""
+    missing = [n for n in names if n not in set(have)]
+    if missing:
+        raise ParameterError(f"The '{param}' parameter of {owner} must have the rows {names}. "
+                             f"Missing {missing}; it has {list(have)}.")
 
 
 def _part(row, more: str, less: str) -> str:
@@ -80,6 +89,7 @@ def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str) -> str:
         more); hard edges +0.153 [+0.063, +0.243]: contradicted (beta = 2 has 0.153 more). So
         here beta = 1 makes more flat patches but not more hard edges: half of the claim holds.
     """
+    _require(frame.index, ["flat", "edges"], "frame", "staircase_sentence")
     flat, edges = frame.loc["flat"], frame.loc["edges"]
     ok = {k: frame.loc[k, "verdict"] == lower for k in ("flat", "edges")}
     bad = {k: frame.loc[k, "verdict"] == higher for k in ("flat", "edges")}
@@ -115,6 +125,10 @@ def saturation_sentence(at_ceiling: int, at_one: int, n_cells: int, n_images: in
         >>> saturation_sentence(9, 3, 12, 8)[-67:]
         'is not: read the trend over k from prediction_kept, not label_kept.'
     """
+    n_cells = check_int(n_cells, "n_cells", "saturation_sentence", 1)
+    check_int(n_images, "n_images", "saturation_sentence", 1)
+    for name, value in (("at_ceiling", at_ceiling), ("at_one", at_one)):
+        check_int(value, name, "saturation_sentence", 0, n_cells)
     head = (f"Saturation: label_kept is at its ceiling (the model's accuracy on the originals) in "
             f"{at_ceiling} of {n_cells} cells and prediction_kept is 1.00 in {at_one} of "
             f"{n_cells}; each moves in steps of 1/{n_images}. ")
@@ -155,6 +169,8 @@ def endpoint_sentence(frame: pd.DataFrame, layers, *, worse: str, better: str) -
         SSIM lower (-0.126 [-0.190, -0.063])
     """
     by_name = frame.set_index("name")
+    _require(by_name.index, [f"{lay} {m}" for lay in layers for m in ("PSNR", "SSIM")], "frame",
+             "endpoint_sentence")
     parts = []
     for layer in layers:
         said = []

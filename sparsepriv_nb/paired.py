@@ -27,7 +27,7 @@ import numpy as np  # noqa: F401 (the docstring examples)
 import pandas as pd
 
 from . import metrics
-from ._checks import ParameterError
+from ._checks import ParameterError, check_number
 from .lesson import format_interval, paired_accuracy_difference, paired_seed_difference
 from .power import seed_mde, seeds_needed, verdict_with_power
 
@@ -218,6 +218,7 @@ def match_line(method: str, tests, margin: float, n_seeds: int) -> str:
         m: sparsest density shown to lose at most 0.02: 0.5 (difference +0.000 [-0.006, +0.006]);
         not at 0.2 (difference -0.007 [-0.030, +0.016]: the interval reaches below -0.02)
     """
+    margin = check_number(margin, "margin", "match_line", low=0, low_open=True, high=None)
     def iv(t):
         return format_interval(t["diff"], t["lo"], t["hi"], signed=True)
 

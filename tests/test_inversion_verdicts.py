@@ -14,6 +14,7 @@ from scipy import stats  # noqa: E402
 
 from sparsepriv_nb import inversion_verdicts as iv  # noqa: E402
 from sparsepriv_nb import metrics, plots, widgets  # noqa: E402
+from sparsepriv_nb._checks import ParameterError  # noqa: E402
 from sparsepriv_nb.models import build_model  # noqa: E402
 
 ND = metrics.NO_DIFFERENCE
@@ -109,3 +110,14 @@ def test_sparsity_view_figure_has_the_mask_key():
     out = widgets.sparsity_view(m, (torch.zeros(4, 1, 8, 8), torch.zeros(4).long()), density=0.3)
     assert out["figure"].legends, "the explorer's masks need their colour key"
     plt.close(out["figure"])
+
+
+def test_bad_input_names_the_parameter():
+    with pytest.raises(ParameterError, match="'frame' parameter of staircase_sentence.*'edges'"):
+        iv.staircase_sentence(_stair("-", "-").drop("edges"), higher="h", lower="l")
+    frame = pd.DataFrame({"name": ["fc1 PSNR"], "diff": [0.0], "lo": [0.0], "hi": [0.0],
+                          "verdict": [ND], "mde": [1.0]})
+    with pytest.raises(ParameterError, match="'frame' parameter of endpoint_sentence.*fc1 SSIM"):
+        iv.endpoint_sentence(frame, ["fc1"], worse="W", better="B")
+    with pytest.raises(ParameterError, match="'at_one' parameter of saturation_sentence.*13"):
+        iv.saturation_sentence(12, 13, 12, 8)

@@ -143,6 +143,8 @@ def test_match_line_gives_the_reason_it_stops_where_it_does():
         "below -0.02)")
     assert paired.match_line("m", t[2:], 0.02, 3).endswith("below dense at every density below 1")
     assert paired.match_line("m", t[:1], 0.02, 3).endswith("(difference +0.000 [-0.006, +0.006])")
+    with pytest.raises(ParameterError, match="'margin' parameter of match_line.*-0.02"):
+        paired.match_line("m", t, -0.02, 3)
 
 
 def test_within_method_pairs_a_round_with_the_same_seed_at_the_reference():
