@@ -235,7 +235,8 @@ spn.plots.pixel_key(fig, axes, ds.value_range);
 # share above 20 %. Staircasing ($\beta = 1$) predicts more of both. Every quantity is paired
 # over the same images (difference $\beta=2$ minus $\beta=1$, mean with a 95 % t-interval over
 # the images, `spn.metrics.aggregate_seeds`); the four comparisons are one family,
-# Holm-corrected (`spn.families.holm_verdicts`).
+# Holm-corrected (`spn.families.holm_verdicts`). The table first gives each $\beta$'s mean with
+# its t-interval over the images; for a share close to 0 that interval can reach a little below 0.
 
 # %% tags=["verdict"]
 beta_df = pd.concat(beta_rows, ignore_index=True)
