@@ -56,7 +56,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.patches import Patch
 
 import sparsepriv_nb as spn
 from sparsepriv_nb import paired
@@ -169,20 +168,8 @@ print(f"one model, no fine-tuning, {len(test_data[1])} test samples: accuracy ma
 
 
 # %%
-def add_mask_key(fig, on="kept (mask = 1)", off="pruned (mask = 0)"):
-    """Axis labels and a colour key under a mask figure: black = kept (1), white = pruned (0)."""
-    for ax in fig.axes:
-        ax.set_xlabel("input (column)", fontsize=8)
-    fig.axes[0].set_ylabel("output unit (row)", fontsize=8)
-    fig.subplots_adjust(bottom=0.24)
-    fig.legend(handles=[Patch(facecolor="black", label=on),
-                        Patch(facecolor="white", edgecolor="grey", label=off)],
-               loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0))
-    return fig
-
-
 def show_masks(model, title):
-    return add_mask_key(spn.plots.plot_masks(sp.get_masks(model), title=title))
+    return spn.plots.mask_key(spn.plots.plot_masks(sp.get_masks(model), title=title))
 
 
 fig = show_masks(global_pruned, f"global magnitude, density {sp.overall_density(global_pruned):.3f}"
@@ -313,8 +300,8 @@ assert bool((product != 0).all())
 print("product is dense:", bool((product != 0).all()))
 
 # %%
-fig = add_mask_key(spn.plots.plot_butterfly_supports(sp.butterfly_supports(16)),
-                   on="non-zero (in the support)", off="always zero")
+fig = spn.plots.mask_key(spn.plots.plot_butterfly_supports(sp.butterfly_supports(16)),
+                         on="non-zero (in the support)", off="always zero")
 
 # %% [markdown]
 # A Linear layer of any shape becomes a `ButterflyLinear`: pad the input to the next power of
@@ -453,18 +440,14 @@ m = int(family.frame.p.notna().sum())
 acc_tests = family.frame[family.frame.name.str.startswith("test_acc")
                          & family.frame.name.str.endswith("random")]
 found = acc_tests[~acc_tests.verdict.isin([spn.metrics.NO_DIFFERENCE, "not measurable here"])]
-strict = {r.name.split("density ")[1].split(",")[0]: spn.power.seed_mde(r.sd, r.n, alpha=0.05 / m)
-          for r in acc_tests.itertuples() if r.sd > 0}
-best = min(strict, key=strict.get) if strict else None
+precision = paired.precision_clause(acc_tests, m)  # the best MDE, and densities with none
 print(f"Verdict: accuracy vs density after fine-tuning, magnitude-global minus random, paired "
       f"over {len(SEEDS)} seeds: "
       + ("; ".join(f"{r.verdict} at density {r.name.split('density ')[1].split(',')[0]} "
                    f"({r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}])" for r in found.itertuples())
          if len(found) else "no detectable difference at any density")
       + f" ({len(found)} of {len(acc_tests)} densities after Holm"
-      + (f"; at Holm's level the most precise one, density {best}, could detect |difference| "
-         f">= {strict[best]:.3f}, and {sum(v > 1 for v in strict.values())} could detect no "
-         "difference at all (MDE > 1))." if strict else ")."))
+      + (f"; {precision})." if precision else ")."))
 for r in family.frame.itertuples():
     print(f"{r.name}: {paired.seed_sentence(r, m)}")
 print(family.summary())
@@ -530,29 +513,18 @@ MATCH = 0.02
 dense_seed = key[(key.method == "magnitude-global") & (key.requested == 1.0)]
 for method, g in key[key.density < 1].groupby("method", sort=False):
     tests = paired.against_baseline(g, dense_seed, method, "test_acc")  # (density, comparison)
-    shown = [(d, t) for d, t in tests if t["lo"] > -MATCH]
-    near = [(d, t) for d, t in tests if t["diff"] > -MATCH]
-    if shown or near:
-        d, t = min(shown or near, key=lambda x: x[0])
-        iv = spn.lesson.format_interval(t["diff"], t["lo"], t["hi"], signed=True)
-        print(f"{method}: sparsest density shown to lose at most {MATCH}: {d:.3g} (difference "
-              f"{iv})" if shown else f"{method}: not shown to lose at most {MATCH} at any "
-              f"density with {len(SEEDS)} seeds; the sparsest whose mean loses at most {MATCH} "
-              f"is {d:.3g} (difference {iv}: the interval reaches below -{MATCH})")
-    else:
-        print(f"{method}: its mean is more than {MATCH} below dense at every density below 1")
+    print(paired.match_line(method, tests, MATCH, len(SEEDS)))
 
 # %% [markdown]
-# **Why IMP starts lower and then improves.** IMP's density-1 row is not the dense model of
+# **Why IMP can start lower and then improve.** IMP's density-1 row is not the dense model of
 # the one-shot methods: plain IMP trains `IMP_EPOCHS` epochs per round and keeps training the
 # survivors (no rewinding), so its model at round $r$ has had $(r+1) \times$ `IMP_EPOCHS`
 # epochs. The lottery ticket rewinds to the initialisation and retrains `IMP_EPOCHS` epochs
-# every round: the same masks without the extra training.
+# every round: the same pruning schedule (with its own masks) without the extra training.
 
-# %% tags=["verdict"]
+# %%
 acc_of = summary.set_index(["method", "requested"])["mean"]
 imp = summary[summary.method == "IMP"].sort_values("requested", ascending=False)
-lt = summary[summary.method == "lottery ticket"].sort_values("requested", ascending=False)
 best = imp.iloc[1:].loc[imp.iloc[1:]["mean"].idxmax()]
 r_best = int(round(np.log(best.requested) / np.log(1 - IMP_AMOUNT)))
 print(f"IMP at density 1 is trained {IMP_EPOCHS} epochs: accuracy {imp.iloc[0]['mean']:.3f}; the "
@@ -562,13 +534,25 @@ print(f"IMP's best sparse round is density {best.requested:.3g} (round {r_best},
       f"{(r_best + 1) * IMP_EPOCHS} epochs in all): {best['mean']:.3f}; the lottery ticket, "
       f"retrained {IMP_EPOCHS} epochs from the initialisation, has "
       f"{acc_of[('lottery ticket', best.requested)]:.3f} at that density.")
-rises = best["mean"] > imp.iloc[0]["mean"]
-lt_rises = acc_of[("lottery ticket", best.requested)] > lt.iloc[0]["mean"]
-print("Verdict: IMP's accuracy " + ("rises" if rises else "does not rise") + " with pruning "
-      "and the lottery ticket's " + ("also rises" if lt_rises else "does not") + ": "
-      + ("the extra training, not the pruning, is the likelier cause of IMP's rise."
-         if rises and not lt_rises else "see the numbers above (means over seeds, "
-         "intervals in the table)."))
+
+# %% tags=["verdict"]
+# the same seed's model at the best round minus at density 1: paired over seeds
+gain = {meth: paired.within_method(key, meth, best.requested, 1.0, "test_acc")
+        for meth in ("IMP", "lottery ticket")}
+said = {meth: paired.by_how_much(g["diff"], g["lo"], g["hi"], spn.power.seed_mde(g["sd"], g["n"]),
+                                 higher="higher", lower="lower") for meth, g in gain.items()}
+rises, lt_rises = gain["IMP"]["lo"] > 0, gain["lottery ticket"]["lo"] > 0
+lt_ruled_out = gain["lottery ticket"]["hi"] < gain["IMP"]["diff"]  # a rise as large as IMP's
+print(f"Verdict: density {best.requested:g} minus density 1, paired over {len(SEEDS)} seeds: IMP "
+      f"{said['IMP']}; lottery ticket {said['lottery ticket']}. "
+      + ("No cause can be singled out from these seeds" if not rises or lt_rises else
+         "IMP's accuracy rises with pruning and the lottery ticket's does not: the extra "
+         "training, not the pruning, is the likelier cause of IMP's rise" if lt_ruled_out else
+         "IMP's accuracy rises with pruning; the lottery ticket's shows no detectable change, but "
+         f"its interval does not exclude a rise as large as IMP's ({gain['IMP']['diff']:.3f}): "
+         "these seeds cannot tell the extra training from the pruning as the cause")
+      + " (the density is IMP's best, chosen after seeing the means, so IMP's interval is "
+      "optimistic).")
 print(f"The one-shot ticket of section 3 ({one_shot_acc:.3f} at density "
       f"{sp.overall_density(one_shot):.3g}, one seed) is another recipe: "
       f"{EPOCHS} epochs dense, one prune, rewind, {EPOCHS} epochs of retraining; this lottery "
@@ -599,7 +583,7 @@ assert {"magnitude-global", "random", "IMP", "lottery ticket"} <= set(results.me
 # %%
 VIEW_METHOD, VIEW_DENSITY = "magnitude-global", 0.1
 view = spn.widgets.sparsity_view(dense, test_data, density=VIEW_DENSITY, method=VIEW_METHOD)
-fig = add_mask_key(view["figure"])
+fig = view["figure"]  # masks with their colour key (spn.plots.mask_key)
 print(f"{VIEW_METHOD}, density {view['density']:.3f}: accuracy {view['accuracy']:.3f} "
       "without fine-tuning")
 

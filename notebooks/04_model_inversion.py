@@ -64,6 +64,8 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import sparsepriv_nb as spn
 from sparsepriv_nb import inversion as inv
+from sparsepriv_nb import inversion_verdicts as iv
+from sparsepriv_nb import paired
 from sparsepriv_nb import sparsity as sp
 
 lesson = spn.lesson.setup(seed=SEED)  # seeds once, starts the timer, sets figure defaults
@@ -223,6 +225,7 @@ for row, name in enumerate(["original", "beta = 1", "beta = 2"]):
     axes[row, 0].set_ylabel(name, fontsize=9)
 fig.suptitle(f"layer {deep}, lambda_TV = {TV_WEIGHT * 10:g}: originals, beta = 1, beta = 2")
 fig.tight_layout()
+spn.plots.pixel_key(fig, axes, ds.value_range);
 
 # %% [markdown]
 # The pictures are read by eye; the numbers below say what differs. Two claims of the paragraph
@@ -232,7 +235,8 @@ fig.tight_layout()
 # share above 20 %. Staircasing ($\beta = 1$) predicts more of both. Every quantity is paired
 # over the same images (difference $\beta=2$ minus $\beta=1$, mean with a 95 % t-interval over
 # the images, `spn.metrics.aggregate_seeds`); the four comparisons are one family,
-# Holm-corrected (`spn.families.holm_verdicts`).
+# Holm-corrected (`spn.families.holm_verdicts`). The table first gives each $\beta$'s mean with
+# its t-interval over the images; for a share close to 0 that interval can reach a little below 0.
 
 # %% tags=["verdict"]
 beta_df = pd.concat(beta_rows, ignore_index=True)
@@ -242,7 +246,9 @@ cols = ["psnr", "ssim", "flat", "edges"]
 diff = (beta_df[beta_df.beta == 2.0].set_index("image")[cols]
         - beta_df[beta_df.beta == 1.0].set_index("image")[cols]).reset_index()
 beta_cmp = spn.metrics.aggregate_seeds(diff.assign(what="beta 2 - beta 1"), "what", cols)
-print(beta_df.groupby("beta")[["mse", "psnr", "ssim", "flat", "edges"]].mean().round(4).to_string())
+print("Mean over the images [95 % t-interval over the images], per beta:")
+print(iv.interval_table(beta_df, "beta", ["mse", "psnr", "ssim", "flat", "edges"],
+                        digits={"mse": 4, "psnr": 2}).T.to_string())
 beta_fam = spn.families.holm_verdicts(
     [{"name": r.metric, "diff": r["mean"], "lo": r.lo, "hi": r.hi} for _, r in beta_cmp.iterrows()],
     higher="higher with beta = 2", lower="lower with beta = 2",
@@ -252,14 +258,8 @@ for _, r in beta_fam.frame.iterrows():
     print(f"Verdict: beta = 2 minus beta = 1, {r['name']}: {r['diff']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}] "
           f"over {N_IMAGES} images: {word}")
 print(beta_fam.summary())
-v = beta_fam.frame.set_index("name").verdict
-stair = {"flat": v["flat"], "edges": v["edges"]}
-print("Staircasing (beta = 1 has more flat patches and more hard edges than beta = 2): "
-      + ("seen here for both." if set(stair.values()) == {"lower with beta = 2"} else
-         "contradicted here for " + ", ".join(k for k, w in stair.items() if w == "higher with beta = 2") + "."
-         if "higher with beta = 2" in stair.values() else
-         "not resolved for " + ", ".join(k for k, w in stair.items() if w != "lower with beta = 2")
-         + f" at {N_IMAGES} images."))
+print(iv.staircase_sentence(beta_fam.frame.set_index("name"), higher="higher with beta = 2",
+                           lower="lower with beta = 2"))
 
 # %% [markdown]
 # ## 5. IMP-pruned models with $k = 0.8^n$
@@ -299,7 +299,6 @@ print([round(sp.overall_density(checkpoints[k]), 3) for k in KS])
 
 # %%
 k_dense, k_sparse = KS[0], KS[-1]
-a0, a1 = acc_table.loc[k_dense], acc_table.loc[k_sparse]
 # the same test images for both models: a paired difference, not overlapping Wilson intervals
 correct = {k: (spn.train.predict_logits(checkpoints[k], test_data[0], device=DEVICE).argmax(1)
                == test_data[1]).numpy() for k in (k_dense, k_sparse)}
@@ -308,7 +307,7 @@ acc_d, acc_dlo, acc_dhi = spn.lesson.paired_accuracy_difference(correct[k_sparse
 acc_mde = spn.power.mde_from_se(spn.families.se_from_interval(acc_dlo, acc_dhi))
 acc_v = spn.power.verdict_with_power(acc_d, acc_dlo, acc_dhi, acc_mde)
 print(f"Verdict: test accuracy, k = {k_sparse:g} minus k = {k_dense:g}, paired over the same {n_test} "
-      f"test images: {acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}]: {acc_v['sentence']}.")
+      f"test images: {paired.by_how_much(acc_d, acc_dlo, acc_dhi, acc_mde)}.")
 
 # %% [markdown]
 # ## 6. Invert every layer of every model
@@ -356,13 +355,7 @@ print(f"The models classify {acc_words} of these {N_IMAGES} originals "
           f"k = {kept.idxmin()[1]:g}) to {kept.max():.2f}."))
 at_ceiling = int(np.isclose(summary.label_kept, orig_acc.reindex(summary.index.get_level_values("k")).to_numpy()).sum())
 at_one = int((summary.prediction_kept == 1).sum())
-print(f"Saturation: label_kept is at its ceiling (the model's accuracy on the originals) in "
-      f"{at_ceiling} of {len(summary)} cells and prediction_kept is 1.00 in {at_one} of "
-      f"{len(summary)}; each moves in steps of 1/{N_IMAGES}. "
-      + ("Both are saturated in most cells, so they cannot show a trend over k here: the class "
-         "survives inversion almost everywhere, and PSNR / SSIM carry the comparison."
-         if min(at_ceiling, at_one) > len(summary) / 2 else
-         "They are below their ceilings in most cells, so they can show a trend over k."))
+print(iv.saturation_sentence(at_ceiling, at_one, len(summary), N_IMAGES))
 
 # %% [markdown]
 # Huang et al.'s Fig. 2 layout for image 0 (rows: layers; columns: $k$; first column: the
@@ -371,6 +364,10 @@ print(f"Saturation: label_kept is at its ceiling (the model's accuracy on the or
 # %%
 fig = spn.plots.plot_inversion_grid({key: imgs[0] for key, imgs in results.items()}, images[0],
                                     layers=LAYERS, ks=KS, value_range=ds.value_range)
+fig.suptitle("image 0 inverted from each layer (rows) of the model that keeps k of its weights "
+             "(columns)", fontsize=9)
+fig.tight_layout()
+spn.plots.pixel_key(fig, fig.axes, ds.value_range)
 print("PSNR (dB) of the image shown in each cell:")
 print(records[records.image == 0].pivot_table(index="layer", columns="k", values="psnr", sort=False)
       [KS].round(1).to_string())
@@ -541,9 +538,11 @@ answer = inv.layer_trend_sentence(layer_slopes.frame.set_index("name").verdict,
 sparse_best = agg[(agg.k == k_sparse)].pivot_table(index="layer", columns="metric", values="mean")
 best = sparse_best["psnr"].idxmax()
 acc_detected = acc_v["verdict"] != spn.metrics.NO_DIFFERENCE
+endpoints = iv.endpoint_sentence(ends.frame, LAYERS, worse=WORSE, better=BETTER)
 print(f"Verdict: does pruning protect the representations? {answer[0].upper() + answer[1:]} "
       f"At k = {k_sparse:g} {best} still reconstructs at {sparse_best.loc[best, 'psnr']:.1f} dB, SSIM "
-      f"{sparse_best.loc[best, 'ssim']:.3f} (mean over images). Accuracy meanwhile changed by "
+      f"{sparse_best.loc[best, 'ssim']:.3f} (mean over images). Endpoints, k = {k_sparse:g} minus "
+      f"k = {k_dense:g} (paired over {N_IMAGES} images, Holm): {endpoints}. Accuracy meanwhile changed by "
       f"{acc_d:+.3f} [{acc_dlo:+.3f}, {acc_dhi:+.3f}] (k = {k_sparse:g} minus k = {k_dense:g}, paired): "
       + ("a detectable change: compare at matched accuracy before calling a change in "
          "invertibility privacy." if acc_detected else

@@ -25,12 +25,13 @@ import numpy as np  # noqa: F401 (the docstring examples)
 import pandas as pd
 
 from . import metrics
-from ._checks import ParameterError
+from ._checks import ParameterError, check_number
 from .lesson import format_interval, paired_accuracy_difference, paired_seed_difference
-from .power import seed_mde, seeds_needed
+from .power import seed_mde, seeds_needed, verdict_with_power
 
 __all__ = ["seed_comparison", "against_baseline", "seed_sentence", "holm_seed_sentence",
-           "accuracy_rows", "tally_line"]
+           "precision_clause", "match_line", "within_method", "by_how_much", "accuracy_rows",
+           "tally_line"]
 
 
 def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested: float, *,
@@ -113,7 +114,8 @@ def seed_sentence(row, m: int, *, alpha: float = 0.05) -> str:
     return (f"no detectable difference after Holm correction ({row.diff:+.3f} "
             f"[{row.lo:+.3f}, {row.hi:+.3f}]{alone}); at Holm's strictest level these {row.n} "
             "seeds " + (f"could detect |difference| >= {strict:.3f}" if strict <= 1
-                        else "could detect no difference (MDE > 1)")
+                        else f"could not detect even a difference of 1, the largest a difference "
+                             f"of two accuracies can be (MDE {strict:.2f})")
             + f" ({one:.3f} for one comparison at the 5 % level)")
 
 
@@ -145,6 +147,143 @@ def holm_seed_sentence(row, m: int, *, alpha: float = 0.05, power: float = 0.8) 
             f"(alpha/{m} = {alpha / m:.4g}, two-sided, {row['n'] - 1} df) needs |t| > {need:.2f}. "
             f"This is a lack of seeds, not evidence of equal accuracy: {more} with this spread "
             f"would detect a difference of this size at that level (power {power:g}).")
+
+
+def _density_of(name: str) -> str:
+    """The density in a :func:`seed_comparison` name (``"acc at density 0.05, a - b"``)."""
+    return name.split("density ")[1].split(",")[0]
+
+
+def precision_clause(tests: pd.DataFrame, m: int, *, alpha: float = 0.05) -> str:
+    """What a family's comparisons over seeds could detect at Holm's strictest level
+    ``alpha / m``: the most precise density, and each density whose seeds disagree so much
+    that not even a difference of 1 (the largest between two accuracies) could be detected.
+
+    Args:
+        tests: rows of a :class:`~sparsepriv_nb.families.Family` frame made by
+            :func:`seed_comparison` (``name``, ``diff``, ``lo``, ``hi``, ``sd``, ``n``).
+        m: the number of testable comparisons in the family.
+
+    Returns:
+        A clause (no final period); ``""`` when no row has a spread.
+
+    Example:
+        >>> t = pd.DataFrame({"name": ["acc at density 0.5, a - b", "acc at density 0.05, a - b"],
+        ...                   "diff": [0.02, 0.28], "lo": [0.01, -0.16], "hi": [0.03, 0.71],
+        ...                   "sd": [0.002, 0.17], "n": [3, 3]})
+        >>> print(precision_clause(t, 10))  # doctest: +NORMALIZE_WHITESPACE
+        at Holm's level the most precise one, density 0.5, could detect |difference| >= 0.017;
+        at density 0.05 the 3 seeds disagree so much (+0.280 [-0.160, +0.710]) that no
+        accuracy difference could be detected at Holm's level (power 0.8)
+    """
+    rows = tests[tests["sd"] > 0]
+    if not len(rows):
+        return ""
+    mde = pd.Series([seed_mde(r.sd, int(r.n), alpha=alpha / m) for r in rows.itertuples()],
+                    index=rows.index)
+    best = rows.loc[mde.idxmin()]
+    out = (f"at Holm's level the most precise one, density {_density_of(best['name'])}, could "
+           f"detect |difference| >= {mde.min():.3f}")
+    hopeless = rows[mde > 1]
+    if len(hopeless):
+        ivs = [(_density_of(r.name), format_interval(r.diff, r.lo, r.hi, signed=True))
+               for r in hopeless.itertuples()]
+        seeds = f"the {int(hopeless['n'].iloc[0])} seeds disagree so much"
+        out += (f"; at density {ivs[0][0]} {seeds} ({ivs[0][1]})" if len(ivs) == 1 else
+                "; at densities " + " and ".join(f"{d} ({i})" for d, i in ivs) + f" {seeds}")
+        out += " that no accuracy difference could be detected at Holm's level (power 0.8)"
+    return out
+
+
+def match_line(method: str, tests, margin: float, n_seeds: int) -> str:
+    """How sparse ``method`` can go and lose at most ``margin`` against dense, with the reason
+    it cannot go sparser.
+
+    Args:
+        method: the method's name, the start of the line.
+        tests: ``[(density, comparison), ...]`` of method minus dense
+            (:func:`against_baseline`).
+        margin: the largest loss allowed (positive).
+        n_seeds: the number of seeds, named when nothing is shown.
+
+    Example:
+        >>> t = [(0.5, {"diff": 0.0, "lo": -0.006, "hi": 0.006}),
+        ...      (0.2, {"diff": -0.007, "lo": -0.03, "hi": 0.016}),
+        ...      (0.1, {"diff": -0.1, "lo": -0.2, "hi": 0.0})]
+        >>> print(match_line("m", t, 0.02, 3))  # doctest: +NORMALIZE_WHITESPACE
+        m: sparsest density shown to lose at most 0.02: 0.5 (difference +0.000 [-0.006, +0.006]);
+        not at 0.2 (difference -0.007 [-0.030, +0.016]: the interval reaches below -0.02)
+    """
+    margin = check_number(margin, "margin", "match_line", low=0, low_open=True, high=None)
+    def iv(t):
+        return format_interval(t["diff"], t["lo"], t["hi"], signed=True)
+
+    def why(t):
+        return (f"the interval reaches below -{margin:g}" if t["diff"] > -margin
+                else f"the mean loses more than {margin:g}")
+
+    shown = [(d, t) for d, t in tests if t["lo"] > -margin]
+    near = [(d, t) for d, t in tests if t["diff"] > -margin]
+    if not near:
+        return f"{method}: its mean is more than {margin:g} below dense at every density below 1"
+    if not shown:
+        d, t = min(near, key=lambda x: x[0])
+        return (f"{method}: not shown to lose at most {margin:g} at any density with {n_seeds} "
+                f"seeds; the sparsest whose mean loses at most {margin:g} is {d:.3g} (difference "
+                f"{iv(t)}: {why(t)})")
+    d, t = min(shown, key=lambda x: x[0])
+    line = (f"{method}: sparsest density shown to lose at most {margin:g}: {d:.3g} "
+            f"(difference {iv(t)})")
+    sparser = [(e, u) for e, u in tests if e < d]
+    if sparser:
+        e, u = max(sparser, key=lambda x: x[0])
+        line += f"; not at {e:.3g} (difference {iv(u)}: {why(u)})"
+    return line
+
+
+def within_method(frame: pd.DataFrame, method: str, requested: float, reference: float, column: str,
+                  ) -> dict:
+    """:func:`seed_comparison` of one method with itself: its rows at density ``requested``
+    minus its rows at ``reference``, seed by seed (e.g. a later IMP round minus the first).
+
+    Example:
+        >>> runs = pd.DataFrame({"method": "m", "seed": [0, 1, 2] * 2,
+        ...                      "requested": [1.0] * 3 + [0.25] * 3,
+        ...                      "density": [1.0] * 3 + [0.25] * 3,
+        ...                      "acc": [0.85, 0.86, 0.88, 0.90, 0.90, 0.91]})
+        >>> r = within_method(runs, "m", 0.25, 1.0, "acc")
+        >>> r["name"], round(r["diff"], 3)
+        ('acc at density 0.25, m - m at density 1', 0.04)
+    """
+    rows = frame[frame["method"] == method]
+    at = rows[rows["requested"].round(6) == round(float(requested), 6)]
+    base = rows[rows["requested"].round(6) == round(float(reference), 6)]
+    if not len(at) or not len(base):
+        raise ParameterError(f"The 'requested' and 'reference' parameters of within_method must "
+                             f"be densities with rows of {method!r}. Got {requested:g} and "
+                             f"{reference:g}; it has {sorted(rows['requested'].unique())}.")
+    name = f"{method} at density {reference:g}"
+    return against_baseline(at, base, method, column, name=name)[0][1]
+
+
+def by_how_much(diff: float, lo: float, hi: float, mde: float, *, higher: str = "higher",
+                lower: str = "lower", digits: int = 3) -> str:
+    """A difference read once, as a size: ``"lower by 0.037 [0.012, 0.062]"``; a null gives
+    its estimate, interval and minimum detectable difference.
+
+    Example:
+        >>> by_how_much(-0.037, -0.062, -0.012, 0.02)
+        'lower by 0.037 [0.012, 0.062]'
+        >>> by_how_much(0.01, -0.01, 0.03, 0.031)
+        '+0.010 [-0.010, +0.030]: no detectable difference; this run could detect |Δ| ≥ 0.031'
+    """
+    v = verdict_with_power(diff, lo, hi, mde, higher=higher, lower=lower, digits=digits)
+    f = f".{digits}f"
+    if v["verdict"] == lower:
+        return f"{lower} by {-diff:{f}} [{-hi:{f}}, {-lo:{f}}]"
+    if v["verdict"] == higher:
+        return f"{higher} by {diff:{f}} [{lo:{f}}, {hi:{f}}]"
+    return f"{format_interval(diff, lo, hi, digits=digits, signed=True)}: {v['sentence']}"
 
 
 def accuracy_rows(correct: dict, pairs, *, n_resamples: int = 1000, seed: int = 0) -> list[dict]:

@@ -20,7 +20,7 @@ from ._checks import InstanceOf, Interval, ParameterError, validate_params
 __all__ = ["plot_accuracy_vs_density", "plot_masks", "plot_butterfly_supports", "plot_roc",
            "plot_intervals",
            "plot_member_histograms", "plot_heatmap", "show_image", "plot_inversion_grid",
-           "plot_inversion_metrics"]
+           "plot_inversion_metrics", "mask_key", "pixel_key"]
 
 _FRAME = InstanceOf(pd.DataFrame, "a pandas DataFrame")
 _NON_EMPTY = InstanceOf(dict, "a non-empty dict", len)
@@ -325,3 +325,42 @@ def plot_inversion_metrics(df: pd.DataFrame, *, metrics=("psnr", "ssim"), x: str
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def mask_key(fig, *, on: str = "kept (mask = 1)", off: str = "pruned (mask = 0)"):
+    """Axis labels and a colour key under a mask figure (:func:`plot_masks`,
+    :func:`plot_butterfly_supports`): black = ``on`` (1), white = ``off`` (0).
+
+    Example:
+        >>> fig = mask_key(plot_masks({"fc1": torch.ones(4, 6)}))
+        >>> [t.get_text() for t in fig.legends[0].get_texts()]
+        ['kept (mask = 1)', 'pruned (mask = 0)']
+        >>> fig.axes[0].get_ylabel()
+        'output unit (row)'
+    """
+    from matplotlib.patches import Patch
+
+    for ax in fig.axes:
+        if ax.get_visible() and ax.axison:
+            ax.set_xlabel("input (column)", fontsize=8)
+    fig.axes[0].set_ylabel("output unit (row)", fontsize=8)
+    fig.subplots_adjust(bottom=0.24)
+    fig.legend(handles=[Patch(facecolor="black", label=on),
+                        Patch(facecolor="white", edgecolor="grey", label=off)],
+               loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    return fig
+
+
+def pixel_key(fig, axes, value_range=(0.0, 1.0)):
+    """A grey-scale colour bar beside a grid of images drawn by :func:`show_image`, naming the
+    pixel value that black and white stand for.
+
+    Example:
+        >>> fig, ax = plt.subplots()
+        >>> show_image(ax, torch.zeros(1, 8, 8))
+        >>> pixel_key(fig, [ax]).ax.get_ylabel()
+        'pixel value (0 = black, 1 = white)'
+    """
+    lo, hi = value_range
+    return fig.colorbar(np.ravel(axes)[0].images[0], ax=list(np.ravel(axes)), shrink=0.8,
+                        label=f"pixel value ({lo:g} = black, {hi:g} = white)")

@@ -114,8 +114,8 @@ def sparsity_view(model: nn.Module, test_data, *, density: float,
     achieved = sparsity.overall_density(pruned)
     fig = None
     if show:
-        fig = plots.plot_masks(masks, title=f"{method}: density {achieved:.3f}, "
-                                            f"test accuracy {acc:.3f} (no fine-tuning)")
+        title = f"{method}: density {achieved:.3f}, test accuracy {acc:.3f} (no fine-tuning)"
+        fig = plots.mask_key(plots.plot_masks(masks, title=title))
     return {"density": achieved, "accuracy": acc, "masks": masks, "figure": fig}
 
 

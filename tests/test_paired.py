@@ -157,3 +157,64 @@ def test_epsilon_series_draws_the_nonprivate_line_and_checks_columns():
     with pytest.raises(ParameterError, match="epsilon_series.*lacks \\['auc', 'auc_hi'"):
         plots_dp.epsilon_series(ax, dp, dp.iloc[0], "auc", "AUC")
     plt.close(fig)
+
+
+def _acc_tests(sds, diffs):
+    return pd.DataFrame({"name": [f"test_acc at density {d:g}, a - b" for d in (0.5, 0.05, 0.02)],
+                         "diff": diffs, "lo": [x - 0.1 for x in diffs],
+                         "hi": [x + 0.1 for x in diffs], "sd": sds, "n": 3})
+
+
+def test_precision_clause_names_the_densities_that_could_detect_nothing():
+    from sparsepriv_nb.power import seed_mde
+    s = paired.precision_clause(_acc_tests([0.003, 0.17, 0.0], [0.017, 0.277, 0.0]), 10)
+    assert f"density 0.5, could detect |difference| >= {seed_mde(0.003, 3, alpha=0.005):.3f}" in s
+    assert seed_mde(0.17, 3, alpha=0.005) > 1
+    assert ("at density 0.05 the 3 seeds disagree so much (+0.277 [+0.177, +0.377]) that no "
+            "accuracy difference could be detected at Holm's level") in s
+    assert "density 0.02" not in s  # no spread: not testable, not named
+    two = paired.precision_clause(_acc_tests([0.003, 0.17, 0.2], [0.017, 0.277, 0.1]), 10)
+    assert "at densities 0.05 (+0.277 [+0.177, +0.377]) and 0.02 (+0.100 [+0.000, +0.200])" in two
+    assert "disagree" not in paired.precision_clause(_acc_tests([0.003, 0.01, 0.02],
+                                                                [0.01, 0.02, 0.03]), 10)
+    assert paired.precision_clause(_acc_tests([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]), 10) == ""
+
+
+def test_match_line_gives_the_reason_it_stops_where_it_does():
+    t = [(0.5, {"diff": 0.0, "lo": -0.006, "hi": 0.006}),
+         (0.2, {"diff": -0.007, "lo": -0.03, "hi": 0.016}),
+         (0.1, {"diff": -0.1, "lo": -0.2, "hi": 0.0})]
+    assert paired.match_line("m", t, 0.02, 3) == (
+        "m: sparsest density shown to lose at most 0.02: 0.5 (difference +0.000 [-0.006, +0.006]);"
+        " not at 0.2 (difference -0.007 [-0.030, +0.016]: the interval reaches below -0.02)")
+    t2 = [t[0], (0.2, {"diff": -0.05, "lo": -0.06, "hi": -0.04})]
+    assert paired.match_line("m", t2, 0.02, 3).endswith(
+        "not at 0.2 (difference -0.050 [-0.060, -0.040]: the mean loses more than 0.02)")
+    assert paired.match_line("m", t[1:], 0.02, 3) == (
+        "m: not shown to lose at most 0.02 at any density with 3 seeds; the sparsest whose mean "
+        "loses at most 0.02 is 0.2 (difference -0.007 [-0.030, +0.016]: the interval reaches "
+        "below -0.02)")
+    assert paired.match_line("m", t[2:], 0.02, 3).endswith("below dense at every density below 1")
+    assert paired.match_line("m", t[:1], 0.02, 3).endswith("(difference +0.000 [-0.006, +0.006])")
+    with pytest.raises(ParameterError, match="'margin' parameter of match_line.*-0.02"):
+        paired.match_line("m", t, -0.02, 3)
+
+
+def test_within_method_pairs_a_round_with_the_same_seed_at_the_reference():
+    frame = pd.DataFrame({"method": "IMP", "seed": [0, 1, 2] * 2,
+                          "requested": [1.0] * 3 + [0.25] * 3, "density": [1.0] * 3 + [0.25] * 3,
+                          "acc": [0.80, 0.90, 0.85, 0.83, 0.92, 0.88]})
+    r = paired.within_method(frame, "IMP", 0.25, 1.0, "acc")
+    t = stats.ttest_rel([0.83, 0.92, 0.88], [0.80, 0.90, 0.85])
+    assert r["diff"] == pytest.approx(0.08 / 3) and r["p"] == pytest.approx(t.pvalue)
+    with pytest.raises(ParameterError, match="'requested' and 'reference' parameters of "
+                                             "within_method.*0.5"):
+        paired.within_method(frame, "IMP", 0.5, 1.0, "acc")
+
+
+def test_by_how_much_prints_the_difference_once_as_a_size():
+    assert paired.by_how_much(-0.037, -0.062, -0.012, 0.02) == "lower by 0.037 [0.012, 0.062]"
+    assert paired.by_how_much(0.05, 0.01, 0.09, 0.03) == "higher by 0.050 [0.010, 0.090]"
+    s = paired.by_how_much(0.01, -0.01, 0.03, 0.031)
+    assert s == ("+0.010 [-0.010, +0.030]: no detectable difference; this run could detect "
+                 "|Δ| ≥ 0.031")
