@@ -19,11 +19,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("analysis", "attacks", "auditing", "butterfly", "cache", "config", "data",
-               "defense_eval", "defenses", "dp", "ensembles", "experiments", "families",
-               "findings", "inputs", "inversion", "lesson", "locks", "mask_verdicts", "matching",
-               "metrics", "models", "paired", "plots", "plots_dp", "plots_shifts", "plots_sweep",
-               "power", "ppb_claim", "registry", "shifts", "signals", "sparsity", "train",
-               "widgets")
+               "defense_eval", "defenses", "dp", "ensembles", "experiments", "families", "findings",
+               "inputs", "inversion", "inversion_verdicts", "lesson", "locks", "mask_verdicts",
+               "matching", "metrics", "models", "paired", "plots", "plots_dp", "plots_shifts",
+               "plots_sweep", "power", "ppb_claim", "registry", "shifts", "signals", "sparsity",
+               "train", "widgets")
 
 __all__ = [*_SUBMODULES, "__version__"]
 
