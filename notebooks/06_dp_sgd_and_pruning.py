@@ -477,6 +477,9 @@ spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=
                     params={"DATASET": DATASET, "ARCH": ARCH, "MASK_EPSILON": MASK_EPSILON,
                             "DENSITY": DENSITY, "EQUIVALENCE_MARGIN": EQUIVALENCE_MARGIN,
                             "dp_accuracy_vs_dense": mask_verdicts.versus(family.frame, "dense"),
+                            "dp_accuracy_vs_dense_holm": {  # the family's Holm verdict words
+                                r.name.rsplit(" - ", 1)[0]: r.verdict for r in
+                                family.frame.itertuples() if r.name.endswith(" - dense")},
                             "epsilon": float(claimed_eps), "below_public_only": worse,
                             "n_models": len(masked), "random_minus_magnitude": [diff, lo, hi]});
 

@@ -262,57 +262,101 @@ def _by(est, lo, hi) -> str:
     return f"{abs(est):.3f} [{a:.3f}, {b:.3f}]"
 
 
-_PARTS = {"gap": "the confidence gap", "AUC": "the attack's AUC", "accuracy": "the accuracy cost"}
+def _and(items: list[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def _part(p: dict, name: str):
+    """One part of notebook 05's record, ``params["parts"][name]``, as ``(estimate, lo, hi,
+    verdict)``; None when it is missing or malformed."""
+    parts = p.get("parts")
+    part = parts.get(name) if isinstance(parts, dict) else None
+    if not isinstance(part, dict) or part.get("verdict") not in VERDICTS:
+        return None
+    nums = _numbers([part.get(k) for k in ("estimate", "lo", "hi")], 3)
+    return (*nums, part["verdict"]) if nums else None
+
+
+def _ppb_cost(acc, margin) -> str:
+    """PPB's accuracy part: ``"cost 0.052 [0.024, 0.080] test accuracy, more than the 0.02
+    margin"`` (the margin words follow the part's recorded verdict)."""
+    est, lo, hi, verdict = acc
+    if lo > 0:
+        return f"raised test accuracy by {_by(est, lo, hi)}"
+    text = (f"cost {_by(est, lo, hi)} test accuracy" if hi < 0 else
+            f"changed test accuracy by {format_interval(est, lo, hi)}")
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool):
+        return text
+    return text + ", " + {VERDICTS[0]: f"within the {margin:g} margin",
+                          VERDICTS[1]: f"more than the {margin:g} margin",
+                          VERDICTS[2]: f"possibly more than the {margin:g} margin (not "
+                                       "resolved)"}[verdict]
+
+
+def _ppb_clauses(row, p: dict) -> list[str]:
+    """What PPB did, one predicate per sentence: the non-adaptive AUC (the record's statistic)
+    with the accuracy cost, the confidence gap, the adaptive attacker (Holm), the baselines."""
+    out = []
+    if math.isfinite(row.lo) and math.isfinite(row.hi):
+        by = _by(row.estimate, row.lo, row.hi)
+        out.append(f"lowered the non-adaptive attack's AUC by {by}" if row.hi < 0 else
+                   f"raised the non-adaptive attack's AUC by {by}" if row.lo > 0 else
+                   "did not detectably change the non-adaptive attack's AUC "
+                   f"({format_interval(row.estimate, row.lo, row.hi)}{_mde(row)})")
+    acc = _part(p, "accuracy")
+    if acc:
+        cost = _ppb_cost(acc, p.get("accuracy_margin"))
+        if out:
+            out[0] += (" but " if row.hi < 0 and acc[2] < 0 else " and ") + cost
+        else:
+            out.append(cost)
+    gap = _part(p, "gap")
+    if gap:
+        out.append({VERDICTS[0]: f"narrowed the confidence gap by {_by(*gap[:3])}",
+                    VERDICTS[1]: f"widened the confidence gap by {_by(*gap[:3])}",
+                    VERDICTS[2]: "did not detectably narrow the confidence gap "
+                                 f"({format_interval(*gap[:3])})"}[gap[3]])
+    ad = _part(p, "adaptive_auc")
+    if ad:
+        out.append({VERDICTS[0]: f"lowered an adaptive attacker's AUC by {_by(*ad[:3])} "
+                                 "(detectable after Holm)",
+                    VERDICTS[1]: f"raised an adaptive attacker's AUC by {_by(*ad[:3])} "
+                                 "(detectable after Holm)",
+                    VERDICTS[2]: "did not detectably change an adaptive attacker's AUC after "
+                                 f"Holm ({ad[0]:+.3f}, unadjusted 95 % interval "
+                                 f"[{ad[1]:+.3f}, {ad[2]:+.3f}])"}[ad[3]])
+    beaten, n = p.get("baselines_beaten"), p.get("n_baselines")
+    if isinstance(beaten, int) and isinstance(n, int) and n > 0:
+        out.append(f"beat {beaten} of {n} baselines at equal accuracy")
+    return out
+
+
+_PART_NAMES = {"auc": "the AUC part", "gap": "the confidence-gap part",
+               "accuracy": "the accuracy part"}
 
 
 def _ppb_sentence(row) -> str:
-    """PPB's result part by part, from the 05 record (a part whose params are missing is
-    left out): AUC, accuracy cost against the margin, gap, adaptive attacker, baselines."""
+    """PPB's result in short sentences from notebook 05's record (a clause whose params are
+    missing is left out), then the claim's verdict and the part that decided it."""
     if row is None or row.verdict not in VERDICTS:
         return ""
-    p, parts = _params(row), []
-    if math.isfinite(row.lo) and math.isfinite(row.hi):
-        by = _by(row.estimate, row.lo, row.hi)
-        parts.append(f"lowered the non-adaptive attack's AUC by {by}" if row.hi < 0 else
-                     f"raised the non-adaptive attack's AUC by {by}" if row.lo > 0 else
-                     "did not detectably change the non-adaptive attack's AUC "
-                     f"({format_interval(row.estimate, row.lo, row.hi)}{_mde(row)})")
-    acc, m = _numbers(p.get("accuracy_diff"), 3), p.get("acc_margin")
-    if acc and isinstance(m, (int, float)):
-        judge = (f"more than the {m:g} allowed for a small cost" if acc[2] < -m else
-                 f"within the {m:g} allowed for a small cost" if acc[1] > -m else
-                 f"possibly more than the {m:g} allowed for a small cost (not resolved)")
-        parts.append((f"it cost {_by(*acc)} test accuracy" if acc[2] < 0 else
-                      f"it changed test accuracy by {format_interval(*acc)}") + f", {judge}")
-    gap = _numbers(p.get("gap_diff"), 3)
-    if gap:
-        parts.append(("it narrowed" if gap[2] < 0 else "it widened" if gap[1] > 0 else
-                      "it did not detectably narrow")
-                     + f" the confidence gap ({format_interval(*gap)})")
-    ad, det = _numbers(p.get("adaptive_auc_diff"), 3), p.get("adaptive_detected")
-    if ad and isinstance(det, bool):
-        parts.append(f"its effect on an adaptive attacker's AUC ({format_interval(*ad)}) was "
-                     f"{'detectable' if det else 'not detectable'} after Holm")
-    beaten, n = p.get("baselines_beaten"), p.get("n_baselines")
-    if isinstance(beaten, int) and isinstance(n, int) and n > 0:
-        parts.append(f"it beat {beaten} of {n} baselines at equal accuracy")
-    split = p.get("parts") if isinstance(p.get("parts"), dict) else {}
-    deciding = [_PARTS.get(k, k) for k, v in split.items()
-                if v == row.verdict and row.verdict != VERDICTS[0]]
-    how, which = (("decided by", "decided it") if row.verdict == VERDICTS[1] else
-                  ("left open by", "left it open"))
-    return (f"PPB (notebook 05) {'; '.join(parts)}. So Yuan & Zhang's PPB claim (yuan_zhang_ppb) "
-            f"is {row.verdict}" + (f", {how} {' and '.join(deciding)}" if deciding else
-                                   "" if row.verdict == VERDICTS[0] else
-                                   f" (its row's detail says which part {which})")
-            + ".")
+    p = _params(row)
+    said = " ".join(f"{'PPB (notebook 05)' if i == 0 else 'It'} {c}."
+                    for i, c in enumerate(_ppb_clauses(row, p)))
+    decider = p.get("deciding_part")
+    how = "decided by" if row.verdict == VERDICTS[1] else "left open by"
+    tail = ("" if row.verdict == VERDICTS[0] else
+            f", {how} {_PART_NAMES.get(decider, f'the {decider} part')}"
+            if isinstance(decider, str) else
+            f" (its row's detail says which part "
+            f"{'decided it' if row.verdict == VERDICTS[1] else 'left it open'})")
+    return (f"{said} " if said else "") + (
+        f"So Yuan & Zhang's PPB claim (yuan_zhang_ppb) is {row.verdict}{tail}.")
 
 
-def _dp_sentences(row) -> list[str]:
-    """Random against magnitude masks under DP-SGD (an equivalence claim), and, when notebook
-    06's record holds them, what public-mask sparsity did to DP-SGD's accuracy."""
-    if row is None or row.verdict not in VERDICTS:
-        return []
+def _dp_claim(row) -> str:
+    """Adamczewski & Park's equivalence claim (random on par with magnitude masks)."""
     m, est = _margin(row), format_interval(row.estimate, row.lo, row.hi)
     m_txt = f"{m:g}" if m is not None else "its"
     acc = f"test accuracy, random minus magnitude, {est}"
@@ -326,49 +370,51 @@ def _dp_sentences(row) -> list[str]:
                 if _differs_within_margin(row) else
                 f"whether a random public mask does as well as a magnitude mask is not resolved "
                 f"({acc}{_mde(row)})"))
-    s = [f"Under DP-SGD (adamczewski_random_vs_magnitude: {row.verdict}), {what}."]
-    p = _params(row)
-    eps = p.get("epsilon")
-    at = f" at epsilon {eps:.2f}" if isinstance(eps, (int, float)) else ""
-    vs = _against(p.get("accuracy_vs_dense"))
-    if vs:
-        moved = ("changed" if ("higher for" in vs or "lower for" in vs)
-                 else "did not detectably change")
-        s.append(f"Public-mask sparsity {moved} DP-SGD's test accuracy{at} (notebook 06, against "
-                 f"dense DP-SGD at the same epsilon): {vs}.")
-    pub = p.get("accuracy_vs_public")
-    if isinstance(pub, dict) and pub:
-        worse = [k for k, v in pub.items() if _word(v) == "lower"]
-        s.append(f"DP fine-tuning{at} left {len(worse)} of {len(pub)} models detectably below the "
-                 "public-only model they started from" + (
-                     f" (all but {', '.join(k for k in pub if k not in worse)})"
-                     if worse and len(worse) < len(pub) else "") + ".")
-    return s
+    return f"Under DP-SGD (adamczewski_random_vs_magnitude: {row.verdict}), {what}."
 
 
-def _word(value) -> str:
-    """``"higher"``, ``"lower"`` or ``""`` for ``[est, lo, hi]`` or ``[est, lo, hi, word]`` (the
-    notebook's own, Holm-corrected, word when given)."""
-    nums = _numbers(value, 3)
-    if not nums:
-        return ""
-    if isinstance(value, (list, tuple)) and len(value) > 3 and isinstance(value[3], str):
-        return value[3] if value[3] in ("higher", "lower") else ""
-    return "higher" if nums[1] > 0 else "lower" if nums[2] < 0 else ""
-
-
-def _against(table) -> str:
-    """``"higher for a +0.07 [...]; lower for b ...; not detectably different for c"``."""
+def _dp_accuracy(p: dict) -> str:
+    """What public-mask sparsity did to DP-SGD's test accuracy against dense DP-SGD (notebook
+    06's ``dp_accuracy_vs_dense``), detection by its Holm words when recorded, else by the
+    unadjusted 95 % intervals; ``""`` without the numbers."""
+    table, holm = p.get("dp_accuracy_vs_dense"), p.get("dp_accuracy_vs_dense_holm")
     if not isinstance(table, dict):
         return ""
     groups: dict[str, list[str]] = {"higher": [], "lower": [], "": []}
     for name, value in table.items():
         nums = _numbers(value, 3)
         if nums:
-            groups[_word(value)].append(f"{name} {format_interval(*nums)}")
-    return "; ".join(f"{label} for {', '.join(v)}" for label, v in
-                     (("higher", groups["higher"]), ("lower", groups["lower"]),
-                      ("not detectably different", groups[""])) if v)
+            word = (holm.get(name) if isinstance(holm, dict) else
+                    "higher" if nums[1] > 0 else "lower" if nums[2] < 0 else "")
+            groups[word if word in ("higher", "lower") else ""].append(
+                f"{name} {format_interval(*nums)}")
+    if not any(groups.values()):
+        return ""
+    eps = p.get("epsilon")
+    at = f"At the same epsilon ({eps:.2f}), " if isinstance(eps, (int, float)) else ""
+    moved = "changed" if groups["higher"] or groups["lower"] else "did not detectably change"
+    said = [f"{_and(v)} {'were' if len(v) > 1 else 'was'} {words}" for v, words in (
+        (groups["higher"], "more accurate"), (groups["lower"], "less accurate"),
+        (groups[""], "not detectably different")) if v]
+    how = "after Holm" if isinstance(holm, dict) else "by unadjusted 95 % intervals"
+    text = (f"{at}public-mask sparsity {moved} DP-SGD's test accuracy against dense DP-SGD "
+            f"({how}): {_and(said)}.")
+    return text[0].upper() + text[1:]
+
+
+def _dp_sentences(row) -> list[str]:
+    """Notebook 06: the random-against-magnitude claim, what public-mask sparsity did to
+    DP-SGD's accuracy, and how many DP fine-tuned models fell below the public-only model
+    (each left out when its params are missing)."""
+    if row is None or row.verdict not in VERDICTS:
+        return []
+    p = _params(row)
+    s = [_dp_claim(row), _dp_accuracy(p)]
+    below, n = p.get("below_public_only"), p.get("n_models")
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in (below, n)) and n > 0:
+        s.append(f"{below} of {n} DP fine-tuned models were detectably less accurate than the "
+                 "public-only model they started from (Holm).")
+    return [x for x in s if x]
 
 
 def _open_sentence(frame: pd.DataFrame) -> list[str]:

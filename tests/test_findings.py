@@ -428,17 +428,24 @@ def _run_like(root, params=True):
          "acc_sparsest": [0.18, 0.57], "acc_dense": [0.77, 0.80],
          "slope_at_fixed_accuracy": [0.0644, 0.0024, 0.1265]}
     p02 = {"DENSITY": 0.25, "SEED": 0}
-    p05 = {"acc_margin": 0.02, "accuracy_diff": [-0.052, -0.080, -0.024],
-           "gap_diff": [0.004, -0.023, 0.031], "adaptive_auc_diff": [-0.041, -0.076, -0.005],
-           "adaptive_detected": False, "baselines_beaten": 0, "n_baselines": 4,
-           "parts": {"gap": ND, "AUC": SUP, "accuracy": CON}}
-    p06 = {"EQUIVALENCE_MARGIN": 0.03, "epsilon": 0.99,
-           "accuracy_vs_dense": {"freeze-magnitude": [0.072, 0.037, 0.102, "higher"],
-                                 "freeze-random": [-0.079, -0.117, -0.045, "lower"],
-                                 "select-magnitude": [0.106, 0.071, 0.140, "higher"]},
-           "accuracy_vs_public": {"dense": [-0.121, -0.162, -0.079, "lower"],
-                                  "freeze-magnitude": [-0.049, -0.085, -0.015, "lower"],
-                                  "select-magnitude": [-0.01, -0.04, 0.02, "no difference"]}}
+    def part(est, lo, hi, verdict):
+        return {"estimate": est, "lo": lo, "hi": hi, "verdict": verdict}
+
+    p05 = {"acc_margin": 0.02, "accuracy_margin": 0.02, "deciding_part": "accuracy",
+           "baselines_beaten": 0, "n_baselines": 4,
+           "parts": {"auc": part(-0.043, -0.067, -0.016, SUP),
+                     "gap": part(0.004, -0.023, 0.031, ND),
+                     "accuracy": part(-0.052, -0.080, -0.024, CON),
+                     "adaptive_auc": part(-0.041, -0.076, -0.005, ND)}}
+    p06 = {"DATASET": "fashion-small", "ARCH": "mlp", "MASK_EPSILON": 1.0, "DENSITY": 0.3,
+           "EQUIVALENCE_MARGIN": 0.03, "epsilon": 0.99, "below_public_only": 4, "n_models": 5,
+           "random_minus_magnitude": [-0.054, -0.088, -0.021],
+           "dp_accuracy_vs_dense": {"freeze-magnitude": [0.072, 0.037, 0.102],
+                                    "freeze-random": [-0.079, -0.117, -0.045],
+                                    "select-magnitude": [0.106, 0.071, 0.140],
+                                    "select-random": [0.052, 0.022, 0.083]},
+           "dp_accuracy_vs_dense_holm": {"freeze-magnitude": "higher", "freeze-random": "lower",
+                                         "select-magnitude": "higher", "select-random": "higher"}}
     holm = "in section 3's Holm family: no detectable difference (within noise)"
     for claim, numbers, verdict, statistic, detail, p in [
         ("gonon_density_error", (-0.2746, -0.3944, -0.1549, 0.1493), SUP,
@@ -477,15 +484,19 @@ _WITH_PARAMS = [  # clauses that need a record's params
     "dense models",
     "At fixed test accuracy the slope of lira-offline AUC on log10 density is +0.064 [+0.002, "
     "+0.127]; whether accuracy explains part",
-    "it cost 0.052 [0.024, 0.080] test accuracy, more than the 0.02 allowed for a small cost",
-    "its effect on an adaptive attacker's AUC (-0.041 [-0.076, -0.005]) was not detectable "
-    "after Holm; it beat 0 of 4 baselines at equal accuracy",
-    "is contradicted, decided by the accuracy cost.",
-    "at epsilon 0.99 (notebook 06, against dense DP-SGD at the same epsilon): higher for "
-    "freeze-magnitude +0.072 [+0.037, +0.102], select-magnitude +0.106 [+0.071, +0.140]; lower "
-    "for freeze-random -0.079 [-0.117, -0.045].",
-    "left 2 of 3 models detectably below the public-only model they started from (all but "
-    "select-magnitude)",
+    "PPB (notebook 05) lowered the non-adaptive attack's AUC by 0.043 [0.016, 0.067] but cost "
+    "0.052 [0.024, 0.080] test accuracy, more than the 0.02 margin. It did not detectably "
+    "narrow the confidence gap (+0.004 [-0.023, +0.031]). It did not detectably change an "
+    "adaptive attacker's AUC after Holm (-0.041, unadjusted 95 % interval [-0.076, -0.005]). "
+    "It beat 0 of 4 baselines at "
+    "equal accuracy. So Yuan & Zhang's PPB claim (yuan_zhang_ppb) is contradicted, decided by "
+    "the accuracy part.",
+    "At the same epsilon (0.99), public-mask sparsity changed DP-SGD's test accuracy against "
+    "dense DP-SGD (after Holm): freeze-magnitude +0.072 [+0.037, +0.102], select-magnitude +0.106 "
+    "[+0.071, +0.140] and select-random +0.052 [+0.022, +0.083] were more accurate and "
+    "freeze-random -0.079 [-0.117, -0.045] was less accurate.",
+    "4 of 5 DP fine-tuned models were detectably less accurate than the public-only model they "
+    "started from (Holm).",
     "sparser networks were more private against membership inference over densities 0.02 to 1 "
     "(3 seeds, gonon_density_attack) and less private against membership inference at density "
     "0.25 (one seed, not detectable within its notebook's Holm family, yuan_zhang_attack); the "
@@ -515,10 +526,10 @@ def test_answer_leaves_out_what_the_records_do_not_hold(tmp_path):
     text = findings.answer(_run_like(tmp_path, params=False))
     for clause in _ALWAYS:
         assert clause in text
-    for missing in ("densities", "0.18-0.57", "At fixed test accuracy", "it cost",
-                    "adaptive attacker", "baselines", "Public-mask sparsity", "DP fine-tuning",
-                    "decided by"):
-        assert missing not in text
+    for missing in ("densities", "0.18-0.57", "At fixed test accuracy", "test accuracy, more",
+                    "confidence gap", "adaptive attacker", "baselines", "public-mask sparsity",
+                    "public-only model", "decided by"):
+        assert missing.lower() not in text.lower()
     assert "is contradicted (its row's detail says which part decided it)." in text
     assert ("less private against membership inference (one seed, not detectable within its "
             "notebook's Holm family, yuan_zhang_attack); whether part of notebook 03's") in text
@@ -550,3 +561,51 @@ def test_an_equivalence_claim_with_a_detected_difference_is_not_listed_as_undete
             "detectable at this power; lira AUC -0.021 [-0.036, -0.005] (one seed), equivalence "
             "margin 0.02)") in text
     assert "bagmar_ticket (MDE" not in text
+
+
+def _rerecord(root, claim, **params):
+    """Record ``claim`` again with its params updated by ``params``; returns the answer."""
+    row = findings.table(root=root, profile="quick").set_index("claim").loc[claim]
+    findings.record(claim, estimate=row.estimate, lo=row.lo, hi=row.hi, mde=row.mde,
+                    verdict=params.pop("verdict", row.verdict), statistic=row.statistic,
+                    detail=row.detail, params={**row.params, **params}, root=root,
+                    profile="quick")
+    return findings.answer(findings.table(root=root, profile="quick"))
+
+
+def test_ppb_sentences_follow_each_parts_recorded_verdict(tmp_path):
+    _run_like(tmp_path)
+    p = findings.table(root=tmp_path, profile="quick").set_index("claim").at[
+        "yuan_zhang_ppb", "params"]
+    parts = {**p["parts"], "gap": {**p["parts"]["gap"], "verdict": SUP, "hi": -0.01},
+             "accuracy": {"estimate": -0.004, "lo": -0.012, "hi": 0.005, "verdict": SUP},
+             "adaptive_auc": {**p["parts"]["adaptive_auc"], "verdict": SUP}}
+    text = _rerecord(tmp_path, "yuan_zhang_ppb", parts=parts, deciding_part=None, verdict=SUP)
+    assert ("lowered the non-adaptive attack's AUC by 0.043 [0.016, 0.067] and changed test "
+            "accuracy by -0.004 [-0.012, +0.005], within the 0.02 margin. It narrowed the "
+            "confidence gap by 0.004 [0.010, 0.023]. It lowered an adaptive attacker's AUC by "
+            "0.041 [0.005, 0.076] (detectable after Holm).") in text
+    assert "(yuan_zhang_ppb) is supported." in text
+    parts["gap"] = {**parts["gap"], "verdict": ND, "lo": -0.02, "hi": 0.03}
+    text = _rerecord(tmp_path, "yuan_zhang_ppb", parts=parts, deciding_part="gap", verdict=ND)
+    assert "is not detectable at this power, left open by the confidence-gap part." in text
+
+
+def test_dp_accuracy_words_are_holm_words_when_recorded(tmp_path):
+    """An interval that excludes 0 but that Holm did not detect reads "not detectably
+    different"; without the Holm words the answer falls back to the intervals and says so."""
+    _run_like(tmp_path)
+    rec = tmp_path / "findings" / "quick" / "adamczewski_random_vs_magnitude.json"
+    data = json.loads(rec.read_text())
+    data["params"]["dp_accuracy_vs_dense_holm"]["select-random"] = \
+        "no detectable difference (within noise)"
+    rec.write_text(json.dumps(data))
+    text = findings.answer(findings.table(root=tmp_path, profile="quick"))
+    assert ("freeze-random -0.079 [-0.117, -0.045] was less accurate and select-random +0.052 "
+            "[+0.022, +0.083] was not detectably different.") in text
+    del data["params"]["dp_accuracy_vs_dense_holm"]
+    rec.write_text(json.dumps(data))
+    text = findings.answer(findings.table(root=tmp_path, profile="quick"))
+    assert ("against dense DP-SGD (by unadjusted 95 % intervals): freeze-magnitude +0.072 "
+            "[+0.037, +0.102], select-magnitude +0.106 [+0.071, +0.140] and select-random "
+            "+0.052 [+0.022, +0.083] were more accurate") in text
