@@ -44,8 +44,11 @@ from ._profiles import (PROFILES, NotebookInfo, check_profile, find_notebooks, l
 
 __all__ = ["main", "find_notebooks", "notebook_parameters", "resolve_parameters", "run",
            "load_profile", "check_profile", "parse_assignments", "PROFILES"]
-# The kernel's own log (a warning about TCP transport on every start) is not progress.
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+# The kernel's own log is not progress: a warning about TCP transport on every start, and
+# "ERROR | KeyboardInterrupt caught in kernel" when jupyter_client interrupts the finished
+# kernel before shutting it down (it always does). A cell's errors reach the notebook, not
+# this log, so CRITICAL hides nothing a user needs.
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def repo_root() -> Path:
