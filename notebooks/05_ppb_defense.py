@@ -175,8 +175,9 @@ print(f"Verdict: hypothesis (a), pruning to {DENSITY:g} plus fine-tuning widens 
 # %% [markdown]
 # **Is there leakage to defend?** The seed papers study models that overfit: train accuracy
 # near 1 and a generalisation gap of 0.1 to 0.4. The experiment pipeline of section 5 trains
-# its dense target the same way (same data, seed and schedule); here it is attacked with `REGIME_ATTACKS` (LiRA and RMIA with
-# `REGIME_REFERENCE` reference models) and checked against that regime: train accuracy at
+# its dense target the same way (same data, seed and schedule); here it is attacked with the
+# attacks listed in `REGIME_ATTACKS` (by default the loss attack, LiRA and RMIA, the last two
+# with `REGIME_REFERENCE` reference models) and checked against that regime: train accuracy at
 # least 0.99, gap at least 0.10 (interval: members and non-members resampled), and the
 # strongest attack's AUC interval above 0.65.
 
@@ -264,10 +265,27 @@ with torch.no_grad():  # the pair term on the members, in one pass, before and a
     after_ppb = spn.defenses.ppb_penalty(ppb_model.eval()(members[0])).item()
 print(f"pair KL on the members: after pruning {before:.4f}; fine-tuned with CE {after_plain:.4f}, "
       f"with PPB {after_ppb:.4f}")
+
+# %%
 hand = {}
 for name, model in (("cross-entropy", plain), (f"PPB, lambda = {LAM:g}", ppb_model)):
-    hand[name] = {"test accuracy": spn.train.evaluate(model, nonmembers)["accuracy"],
+    hand[name] = {"train accuracy": spn.train.evaluate(model, members)["accuracy"],
+                  "mean member confidence": float(spn.signals.confidence(
+                      spn.train.predict_logits(model, members[0]), members[1]).mean()),
+                  "test accuracy": spn.train.evaluate(model, nonmembers)["accuracy"],
                   "density": spn.sparsity.overall_density(model)}
+ce, pb = hand.values()
+fits_less = pb["mean member confidence"] < ce["mean member confidence"]
+if after_ppb > after_plain:  # the penalty PPB minimises ended higher with PPB: why?
+    print(f"The pair KL ended higher with PPB than with cross-entropy. Cross-entropy fits the "
+          f"members to train accuracy {ce['train accuracy']:.3f} and mean true-class confidence "
+          f"{ce['mean member confidence']:.3f}, so nearly every sorted posterior has the same "
+          "near one-hot shape and the pair KL falls as a by-product" + (
+              f"; PPB's run fits them less (train accuracy {pb['train accuracy']:.3f}, "
+              f"confidence {pb['mean member confidence']:.3f}), and less peaked posteriors "
+              "differ more in shape." if fits_less else
+              f"; PPB's run fits them as tightly (confidence {pb['mean member confidence']:.3f}"
+              "), so this run does not show why."))
 pd.DataFrame(hand).T.round(3)  # the gaps, with their intervals, in section 4
 
 # %% [markdown]
@@ -502,15 +520,19 @@ fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
 lams = sorted(sweep.lam.unique())  # one evenly spaced position per lambda, shared by both
 for attacker in ("non-adaptive", "adaptive"):
     grp = sweep[(sweep.attacker == attacker) | (sweep.lam == 0)].sort_values("lam")
-    x = [lams.index(v) for v in grp.lam]
+    measured = [f"{v:g}" for v in sorted(grp.lam[grp.lam > 0])]  # lambdas this attacker attacked
+    sparse = len(measured) < len(lams) - 1  # not every lambda: markers only, no line through
+    label = f"{attacker} attacker" + (f" (measured at lambda = {', '.join(measured)} only)"
+                                      if sparse else "")
     for ax, (col, name) in zip(axes, panels.items()):
-        ax.errorbar(x, grp[col], yerr=[grp[col] - grp[f"{col}_lo"], grp[f"{col}_hi"] - grp[col]],
-                    marker="o", capsize=3, label=f"{attacker} attacker")
+        if col != "test_acc" or attacker == "non-adaptive":  # accuracy: one model, one curve
+            ax.errorbar([lams.index(v) for v in grp.lam], grp[col], marker="o", capsize=3,
+                        yerr=[grp[col] - grp[f"{col}_lo"], grp[f"{col}_hi"] - grp[col]],
+                        ls="none" if sparse else "-", label=label)
+        ax.set(xlabel="lambda (weight of PPB's pair term; 0 = no defense)", ylabel=name)
         ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams])
-        ax.set_xlabel("lambda (weight of PPB's pair term; 0 = no defense)")
-        ax.set_ylabel(name)
 axes[-1].axhline(0.5, color="grey", lw=0.8, ls=":", label="chance (0.5)")
-for ax in axes:
+for ax in axes[1:]:  # no legend on the accuracy panel: its one curve serves both attackers
     ax.legend(fontsize=7)
 fig.tight_layout()
 sweep.pivot_table(index="lam", columns="attacker", values=list(panels)).round(3)
@@ -584,34 +606,49 @@ fig.tight_layout()
 # the best attack's AUC, in its TPR at 1 % FPR and in test accuracy, paired over the same
 # samples: one family of comparisons per metric, Holm-corrected (`spn.families.holm_verdicts`),
 # so that chance alone does not name a front. A Holm p-value belongs to its family (among more
-# comparisons the same difference gets a larger p), so each one quoted names its family. The intervals printed are each comparison's own (uncorrected) 95 %
-# intervals; the verdicts and the MDEs are at the corrected level (the MDE at $\alpha / m$,
-# Holm's first step), so an interval that only just excludes 0 can still be "no detectable
-# difference".
+# comparisons the same difference gets a larger p), so each one quoted names its family.
+#
+# * **One row per distinct comparison.** Test accuracy does not depend on the attacker: the
+#   adaptive and non-adaptive runs of a defense attack *one* model, so the accuracy family
+#   counts each defended model once ("both attackers (same model)"). Likewise, when both
+#   attackers' best attack gives the same scores (a loss or confidence threshold on one model
+#   ranks the samples alike), their AUC or TPR comparison is counted once.
+# * **p from the bootstrap.** Each comparison's p-value is read off its paired bootstrap
+#   distribution (`spn.defense_eval.bootstrap_p`: twice the share of resamples on the other
+#   side of 0), the inversion of its percentile interval, so a 95 % interval that excludes 0
+#   goes with a raw p below about 0.05 even when the interval is lopsided. With `N_RESAMPLES`
+#   = 1000 the smallest p is 2 / 1001 = 0.002, so the smallest Holm p in a family of $m$ is
+#   about $0.002\,m$ (0.024 for 12): a difference far outside the noise still shows that p.
+# * **Flags.** A model whose own interval is one point (e.g. [0.000, 0.000]: every resample gave
+#   the same TPR) is flagged and not tested: the interval of its difference carries the other
+#   model's noise only, so the family leaves it out ("not measurable here").
+#
+# The intervals printed are each comparison's own (uncorrected) 95 % intervals; the verdicts
+# and the MDEs are at the corrected level (the MDE at $\alpha / m$, Holm's first step), so an
+# interval that only just excludes 0 can still be "no detectable difference".
 
 # %% tags=["verdict"]
-vs_none = pd.DataFrame([{**study.compare(label, key, ("none", False), col), "col": col}
+vs_none = pd.DataFrame([{**study.compare(key[0], key, ("none", False), col), "col": col}
                         for col in ("auc", "tpr_at_1pct_fpr")
-                        for key in outputs if (label := key[0]) != "none"])
+                        for key in outputs if key[0] != "none"])
 vs_none["name"] = vs_none.comparison + ", " + vs_none.attacker
 by_auc = vs_none[vs_none.col == "auc"]
-tables = {"AUC": (by_auc, "metric", "Δ metric"), "accuracy": (by_auc, "acc", "Δ test acc"),
-          "TPR at 1% FPR": (vs_none[vs_none.col == "tpr_at_1pct_fpr"], "metric", "Δ metric")}
-fam = {what: spn.families.holm_verdicts(
-           [{"name": r["name"], "diff": r[col], "lo": r[f"{lo} lo"], "hi": r[f"{lo} hi"]}
-            for _, r in rows.iterrows()]) for what, (rows, lo, col) in tables.items()}
-family_name = {what: f"section 8's {len(f.frame)} {what} comparisons" for what, f in fam.items()}
-for what, f in fam.items():
+tables = {"AUC": (by_auc, "metric", "metric pair"), "accuracy": (by_auc, "acc", "acc pair"),
+          "TPR at 1% FPR": (vs_none[vs_none.col == "tpr_at_1pct_fpr"], "metric", "metric pair")}
+found, fam, family_name = {}, {}, {}
+for what, (rows, part, pair) in tables.items():  # Holm over the distinct comparisons
+    found[what], fam[what] = spn.defense_eval.holm_columns(rows, part, distinct=pair)
+    family_name[what] = f"section 8's {len(fam[what].frame)} distinct {what} comparisons"
     print(f"Defense minus no defense, {'test accuracy' if what == 'accuracy' else 'best ' + what}"
-          f": {f.summary()}")
-    for _, r in f.frame.iterrows():
-        print(f"  {r['name']}: {r['diff']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}]: "
-              + spn.defense_eval.holm_words(r.verdict, r.p_holm, r.lo, r.hi, r.mde,
-                                            family=family_name[what]))
+          f" ({len(rows)} runs, {len(fam[what].frame)} distinct comparisons; p from the "
+          f"bootstrap): {fam[what].summary()}")
+    for line in spn.defense_eval.versus_lines(rows, part, found[what], distinct=pair,
+                                              family=family_name[what]):
+        print("  " + line)
 
 # %% tags=["verdict"]
-apart = {what: {r["name"] for _, r in f.frame.iterrows() if r.verdict != spn.metrics.NO_DIFFERENCE}
-         for what, f in fam.items()}
+apart = {what: set(tables[what][0].name[found[what].verdict.isin(["lower", "higher"])])
+         for what in found}  # detected after Holm (not "not measurable here")
 for (name, attacker), front in fronts.items():  # name: the front's privacy metric
     sure = [d for d in front if f"{d}, {attacker}" in apart[name] | apart["accuracy"]]
     rest = [d for d in front if d not in sure and d != "none"]
@@ -626,23 +663,24 @@ for (name, attacker), front in fronts.items():  # name: the front's privacy metr
 # the defended model leaks more to that attacker.
 
 # %% tags=["verdict"]
-raised = [(q, r) for q, (_, r) in zip(by_auc.itertuples(), fam["AUC"].frame.iterrows())
-          if r.verdict == "higher"]
-for q, r in raised:
+up = (found["AUC"].verdict == "higher").to_numpy()
+for (_, q), p_holm in zip(by_auc[up].iterrows(), found["AUC"].p_holm[up]):
     print(f"Verdict: {q.comparison} raised the {q.attacker} attacker's best AUC by "
-          f"{r['diff']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}] (Holm over {family_name['AUC']}: "
-          f"p = {r.p_holm:.2g}): against "
+          f"{q['Δ metric']:+.3f} [{q['metric lo']:+.3f}, {q['metric hi']:+.3f}] (Holm over "
+          f"{family_name['AUC']}: p = {p_holm:.2g}): against "
           f"{'an attacker who knows the defense' if q.attacker == 'adaptive' else 'this attacker'}"
           " it leaks more than no defense.")
-if not raised:
+if not up.any():
     print("Verdict: no defense detectably raised any attacker's best AUC (Holm).")
 
 # %% [markdown]
 # ## 9. A computed verdict
 #
-# Three questions, each answered from a difference and its 95 % interval by
-# `spn.metrics.verdict` ("lower" / "higher" only when the whole interval is on one side of 0);
-# differences are paired (the same resampled target samples for both models):
+# Three questions, each answered from a paired difference (the same resampled target samples
+# for both models), its 95 % interval and its bootstrap p-value: "lower" / "higher" only when
+# the Holm-adjusted p of its family (below) is under 0.05. A difference whose own 95 % interval
+# excludes 0 but whose Holm-adjusted p is not under 0.05 is labelled "not detectable after
+# Holm (own CI excludes 0)", never "within noise":
 #
 # 1. **Does PPB beat each baseline at equal accuracy?** PPB *beats* a baseline when the best
 #    attack's AUC on it is lower and its test accuracy is not detectably lower.
@@ -655,9 +693,11 @@ if not raised:
 # 5 % level, chance alone would give $0.05\,m$ "detectable" verdicts without the correction.
 # A null verdict states the smallest difference it could have detected (its MDE, power 0.8,
 # at the Holm level of the family's first step). The printed intervals are uncorrected 95 %
-# intervals, as in section 8. These families are smaller than section 8's (PPB against no
-# defense: 6 comparisons here, 12 there), so the same comparison gets a smaller Holm p here;
-# every Holm p quoted names its family.
+# intervals, and the p-values come from the bootstrap, as in section 8. Test accuracy is one
+# family of the *distinct* model pairs (the rows of one pair, e.g. PPB against no defense under
+# three metrics and two attackers, are one comparison). These families are smaller than
+# section 8's, so the same comparison gets a smaller Holm p here; every Holm p quoted names its
+# family.
 
 # %%
 # a paired accuracy difference, by hand: resample the test examples once and recompute both
@@ -682,19 +722,24 @@ for adaptive in (False, True):
 verdict_table = pd.DataFrame(verdicts)
 verdict_table["family"] = np.where(verdict_table.comparison == "PPB vs no defense",
                                    "PPB vs no defense", "PPB vs baselines")
+
+# %%
 for family, rows in verdict_table.groupby("family"):  # Holm within each family
-    verdict_table.loc[rows.index, "holm family"] = f"section 9's {len(rows)} '{family}' comparisons"
-    for what, lo, col in (("accuracy", "acc", "Δ test acc"), ("metric", "metric", "Δ metric")):
-        f = spn.families.holm_verdicts([{"diff": r[col], "lo": r[f"{lo} lo"], "hi": r[f"{lo} hi"]}
-                                        for _, r in rows.iterrows()])
-        verdict_table.loc[rows.index, f"{what} verdict"] = f.frame.verdict.to_numpy()
-        verdict_table.loc[rows.index, f"{lo} MDE"] = f.frame.mde.to_numpy()
-        verdict_table.loc[rows.index, f"{lo} p_holm"] = f.frame.p_holm.to_numpy()
-    print(f"{family}: {f.summary()}")  # f: the best attack's metric, the inner loop's last
+    verdict_table.loc[rows.index, "holm family"] = f"section 9's '{family}' family"
+    for what, part in (("accuracy", "acc"), ("metric", "metric")):  # one row per distinct pair
+        cols, f = spn.defense_eval.holm_columns(rows, part, distinct=f"{part} pair")
+        verdict_table.loc[rows.index, [f"{what} verdict", f"{part} MDE", f"{part} p_holm"]] = \
+            cols[["verdict", "mde", "p_holm"]].to_numpy()
+        print(f"{family}, {'test accuracy' if part == 'acc' else 'best attack'} "
+              f"({len(f.frame)} distinct of {len(rows)} rows): {f.summary()}")
 verdict_table["PPB beats it"] = ((verdict_table["metric verdict"] == "lower")
                                  & (verdict_table["accuracy verdict"] != "lower"))
-verdict_table.drop(columns=["metric lo", "metric hi", "acc lo", "acc hi", "metric p_holm",
-                            "acc p_holm", "holm family"]).round(3)
+shown = verdict_table.assign(**{c: [spn.defense_eval.holm_label(v, lo, hi) for v, lo, hi in zip(
+    verdict_table[c], verdict_table[f"{p} lo"], verdict_table[f"{p} hi"])]
+    for c, p in (("metric verdict", "metric"), ("accuracy verdict", "acc"))})
+shown[["comparison", "attacker", "metric", "Δ metric", "metric CI", "metric verdict",
+       "metric MDE", "Δ test acc", "acc CI", "accuracy verdict", "acc MDE",
+       "PPB beats it"]].round(3)
 
 # %% [markdown]
 # The same table in words (verdicts after the Holm correction), then the answers:
@@ -759,13 +804,17 @@ ppb_verdict, parts = spn.defense_eval.ppb_claim_verdict(
     values["gap"], values["AUC"], values["accuracy"], margin=ACC_MARGIN)
 adaptive_auc = (ad["Δ metric"], ad["metric lo"], ad["metric hi"])
 n_beaten = int(beaten.get("non-adaptive", 0))
+best_of = spn.ppb_claim.best_of_words(ALL_ATTACKS, strongest.attack)  # LiRA run or not
+flip, by_margin = spn.ppb_claim.margin_caveat(values, ACC_MARGIN)  # does it rest on 0.02?
 detail = spn.ppb_claim.claim_detail(
     values, parts, ppb_verdict, margin=ACC_MARGIN, baselines_beaten=n_beaten,
-    n_baselines=len(baselines), family=ad["holm family"],
+    n_baselines=len(baselines), family=ad["holm family"], best_of=best_of,
     adaptive=(*adaptive_auc, ad["metric verdict"], ad["metric p_holm"]))
-detail += " One model per defense (one seed)."
+caveat = (f"the verdict {flip}; one training seed per model, so these intervals hold test-sample "
+          "noise only, not the seed-to-seed accuracy spread notebook 03 measures")
 print(f"Verdict: Yuan & Zhang (PPB narrows the gap and lowers attack success at a small accuracy "
-      f"cost): {ppb_verdict}. {detail}")
+      f"cost): {ppb_verdict} ({caveat}). {detail}")
+detail += f" Caveats: {caveat}."  # the record's detail (next cell) carries them too
 
 # %%
 # The record notebook 07 reads: the verdict, the AUC part as its statistic, every part's numbers
@@ -773,22 +822,25 @@ auc = values["AUC"]
 spn.findings.record(
     "yuan_zhang_ppb", estimate=auc[0], lo=auc[1], hi=auc[2], verdict=ppb_verdict, detail=detail,
     mde=spn.power.mde_from_se(spn.families.se_from_interval(auc[1], auc[2])),
-    statistic=f"best non-adaptive attack AUC, PPB (lambda {LAM:g}) minus plain fine-tuning",
+    statistic=f"best non-adaptive attack AUC ({best_of}), PPB (lambda {LAM:g}) minus plain "
+              "fine-tuning",
     params={"dataset": DATASET, "arch": ARCH, "train_size": TRAIN_SIZE, "density": DENSITY,
             "lam": LAM, "epochs": EPOCHS, "finetune_epochs": FINETUNE_EPOCHS, "seed": SEED,
             "acc_margin": ACC_MARGIN, **spn.ppb_claim.claim_params(
                 values, parts, ppb_verdict, margin=ACC_MARGIN, baselines_beaten=n_beaten,
                 n_baselines=len(baselines),
-                adaptive_auc=(*adaptive_auc, spn.ppb_claim.holm_to_claim(ad["metric verdict"])))});
+                adaptive_auc=(*adaptive_auc, spn.ppb_claim.holm_to_claim(ad["metric verdict"]))),
+            "verdict_by_margin": {f"{m:g}": v for m, v in by_margin.items()}, "n_seeds": 1,
+            "best_attack_of": list(ALL_ATTACKS)});
 
 # %%
 # How the verdict depends on the margin that defines a "small" accuracy cost
-by_margin = {m: spn.defense_eval.ppb_claim_verdict(values["gap"], values["AUC"],
-                                                   values["accuracy"], margin=m)
-             for m in (0.01, 0.02, 0.03, 0.05)}
+margin_parts = {m: spn.defense_eval.ppb_claim_verdict(values["gap"], values["AUC"],
+                                                      values["accuracy"], margin=m)
+                for m in (0.01, 0.02, 0.03, 0.05)}
 print("Sensitivity to the accuracy margin (accuracy part / whole claim): " + "; ".join(
-    f"{m:g}: {p['accuracy']} / {v}" for m, (v, p) in by_margin.items()) + (
-    ": the verdict rests on what 'small' means" if len({v for v, _ in by_margin.values()}) > 1
+    f"{m:g}: {p['accuracy']} / {v}" for m, (v, p) in margin_parts.items()) + (
+    ": the verdict rests on what 'small' means" if len({v for v, _ in margin_parts.values()}) > 1
     else ": the same verdict at every margin") + ".")
 
 # %% [markdown]

@@ -26,12 +26,13 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .lesson import accuracy_interval, paired_accuracy_difference
+from .lesson import accuracy_interval
 
 __all__ = ["confidence_gap", "gap_interval", "gap_difference", "defense_runs", "attacker_name",
            "correct_on_nonmembers",
            "pareto_front", "DefenseComparison", "verdict_sentence", "model_line", "holm_words",
-           "chance_words", "ppb_claim_verdict", "answer"]
+           "chance_words", "ppb_claim_verdict", "answer", "bootstrap_p", "holm_label",
+           "holm_columns", "versus_lines"]
 
 
 def confidence_gap(model, members, nonmembers) -> float:
@@ -128,6 +129,88 @@ def gap_difference(values_a, values_b, membership, *, n_resamples: int = 1000, s
     diff = (a[m].mean() - a[~m].mean()) - (b[m].mean() - b[~m].mean())
     return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "se": se,
             "mde": mde_from_se(se, alpha=alpha, power=power)}
+
+
+def bootstrap_p(diffs) -> float:
+    """Two-sided p-value of "no difference" read off a bootstrap distribution of a difference.
+
+    ``p = min(1, 2 (1 + k) / (n + 1))``, ``k`` the number of the ``n`` resampled differences on
+    the less populated side of 0 (``<= 0`` or ``>= 0``): the inversion of the percentile
+    interval, so that a 95 % percentile interval that excludes 0 goes with ``p`` below about
+    0.05, however asymmetric the interval is (a p-value from a symmetric standard error does
+    not have this property). The smallest possible value is ``2 / (n + 1)``. NaN resamples (an
+    unresolvable TPR) give NaN.
+
+    Taught in notebook 05, sections 8 and 9.
+
+    Example:
+        >>> d = np.r_[np.full(970, -0.03), np.full(29, 0.01)]  # 29 of 999 resamples above 0
+        >>> round(bootstrap_p(d), 3), bootstrap_p(np.full(999, -0.02)), bootstrap_p(np.zeros(9))
+        (0.06, 0.002, 1.0)
+    """
+    d = np.asarray(diffs, dtype=float).ravel()
+    if d.size == 0 or np.isnan(d).any():
+        return float("nan")
+    k = min(int((d <= 0).sum()), int((d >= 0).sum()))
+    return float(min(1.0, 2 * (1 + k) / (d.size + 1)))
+
+
+def holm_label(verdict: str, lo: float, hi: float) -> str:
+    """A Holm verdict word for a table: a null whose own (unadjusted) 95 % interval excludes 0
+    is labelled so, instead of "within noise".
+
+    Example:
+        >>> holm_label("no detectable difference (within noise)", -0.081, -0.007)
+        'not detectable after Holm (own CI excludes 0)'
+        >>> holm_label("no detectable difference (within noise)", -0.02, 0.03)
+        'no detectable difference (within noise)'
+        >>> holm_label("lower", -0.08, -0.02)
+        'lower'
+    """
+    if verdict.startswith("no detectable") and (lo > 0 or hi < 0):
+        return "not detectable after Holm (own CI excludes 0)"
+    return verdict
+
+
+def holm_columns(rows: pd.DataFrame, part: str, *, distinct: str | None = None):
+    """Holm-corrected verdicts of one family of verdict-table rows
+    (:meth:`DefenseComparison.compare`), with the bootstrap p-values of the rows.
+
+    Args:
+        rows: the family's rows.
+        part: ``"metric"`` (columns ``Δ metric``, ``metric lo/hi/p/se``) or ``"acc"``
+            (``Δ test acc``, ``acc lo/hi/p/se``).
+        distinct: a column naming what is compared (e.g. ``"acc pair"``); rows that share it
+            are one comparison (the same two models), counted once in the family.
+
+    A row whose ``f"{part} flag"`` holds words (a degenerate interval,
+    :meth:`DefenseComparison.degenerate`) is not tested: its p is NaN, so it takes no part in
+    the correction and its verdict is "not measurable here".
+
+    Returns:
+        ``(columns, family)``: a frame on ``rows.index`` with ``verdict``, ``mde`` and
+        ``p_holm``, and the :class:`~sparsepriv_nb.families.Family` of the distinct rows.
+
+    Example:
+        >>> t = pd.DataFrame({"Δ test acc": [-0.05, -0.05, 0.0], "acc lo": [-0.08, -0.08, -0.02],
+        ...                   "acc hi": [-0.02, -0.02, 0.02], "acc p": [0.002, 0.002, 0.9],
+        ...                   "acc se": [0.015, 0.015, 0.01], "acc pair": ["p-n", "p-n", "d-n"]})
+        >>> cols, fam = holm_columns(t, "acc", distinct="acc pair")
+        >>> len(fam.frame), cols.verdict.tolist()[:2], round(float(cols.p_holm.iloc[0]), 3)
+        (2, ['lower', 'lower'], 0.004)
+    """
+    from .families import holm_verdicts
+
+    col = "Δ metric" if part == "metric" else "Δ test acc"
+    keep = rows if distinct is None else rows.drop_duplicates(distinct)
+    flagged = [isinstance(r.get(f"{part} flag"), str) for _, r in keep.iterrows()]
+    fam = holm_verdicts([{"diff": r[col], "lo": r[f"{part} lo"], "hi": r[f"{part} hi"],
+                          "p": np.nan if bad else r[f"{part} p"], "se": r[f"{part} se"]}
+                         for bad, (_, r) in zip(flagged, keep.iterrows())])
+    found = fam.frame[["verdict", "mde", "p_holm"]].set_axis(keep.index)
+    if distinct is not None:
+        found = found.set_axis(keep[distinct]).loc[rows[distinct]]
+    return found.set_axis(rows.index), fam
 
 
 def attacker_name(adaptive: bool) -> str:
@@ -266,37 +349,142 @@ class DefenseComparison:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def paired(self, key_a, key_b, metric: str) -> tuple[float, float, float]:
-        """``metric`` of the best attack on ``a`` minus that on ``b``, with a paired bootstrap
-        interval over the attacked samples (each side at its own fitted threshold)."""
-        from .metrics import paired_difference
+    def paired_test(self, key_a, key_b, metric: str) -> dict:
+        """``metric`` of the best attack on ``a`` minus that on ``b``: ``{"diff", "lo", "hi",
+        "p", "se"}``, a paired percentile bootstrap over the attacked samples (each side at
+        its own fitted threshold), its p-value from the bootstrap distribution
+        (:func:`bootstrap_p`) and its standard error (the resamples' SD)."""
+        from .metrics import paired_bootstrap
 
         a, b = self.best(key_a, metric), self.best(key_b, metric)
         if a is None or b is None:
-            return np.nan, np.nan, np.nan
-        d = paired_difference(
+            return dict.fromkeys(("diff", "lo", "hi", "p", "se"), np.nan)
+        boot = paired_bootstrap(
             self.outputs[key_a]["scores"][a.attack], self.outputs[key_b]["scores"][b.attack],
             self.membership, metric, n_resamples=self.n_resamples, random_state=self.seed,
             threshold_a=a.threshold, threshold_b=b.threshold)
+        return _test(boot["a"] - boot["b"], boot["diffs"], np.quantile)
+
+    def paired(self, key_a, key_b, metric: str) -> tuple[float, float, float]:
+        """``(diff, lo, hi)`` of :meth:`paired_test`."""
+        d = self.paired_test(key_a, key_b, metric)
         return d["diff"], d["lo"], d["hi"]
+
+    def accuracy_test(self, key_a, key_b) -> dict:
+        """Test accuracy of ``a`` minus ``b``, paired bootstrap over the non-members (the
+        resamples of :func:`sparsepriv_nb.lesson.paired_accuracy_difference`): ``{"diff",
+        "lo", "hi", "p", "se"}`` as in :meth:`paired_test`."""
+        ca, cb = self.correct(key_a), self.correct(key_b)
+        idx = np.random.default_rng(self.seed).integers(0, len(ca), (self.n_resamples, len(ca)))
+        return _test(ca.mean() - cb.mean(), ca[idx].mean(1) - cb[idx].mean(1), np.percentile)
 
     def accuracy_difference(self, key_a, key_b) -> tuple[float, float, float]:
         """Test accuracy of ``a`` minus ``b``, paired bootstrap over the non-members."""
-        return paired_accuracy_difference(self.correct(key_a), self.correct(key_b),
-                                          n_resamples=self.n_resamples, seed=self.seed)
+        d = self.accuracy_test(key_a, key_b)
+        return d["diff"], d["lo"], d["hi"]
+
+    def model_id(self, key):
+        """The first run key whose target model gives the same logits as ``key``'s (the
+        adaptive and non-adaptive attackers of one defense attack one model)."""
+        import torch
+
+        logits = self.outputs[key]["target"].logits
+        return next(k for k in self.outputs
+                    if torch.equal(self.outputs[k]["target"].logits, logits))
+
+    def scores_id(self, key, metric: str) -> str:
+        """Names what ``metric``'s comparisons of run ``key`` read: the first run with the same
+        target model whose best attack in ``metric`` gave the same scores (a threshold attack
+        on one model ranks its samples alike for both attackers), and that attack."""
+        b = self.best(key, metric)
+        if b is None:
+            return f"{metric}: {key} (not measured)"
+        scores = self.outputs[key]["scores"][b.attack]  # threshold-free, except balanced acc.
+        same = self.model_id(key)
+        for k in self.outputs:
+            c = self.best(k, metric)
+            if (c is not None and self.model_id(k) == same
+                    and (metric != "balanced_accuracy" or c.threshold == b.threshold)
+                    and np.array_equal(self.outputs[k]["scores"][c.attack], scores)):
+                return f"{metric}: {k} {c.attack}"
+        return f"{metric}: {key} {b.attack}"  # not reached: key matches itself
+
+    def degenerate(self, key, metric: str) -> str | None:
+        """Words for a best attack whose own interval in ``metric`` is one point (every
+        resample gave the same value), or ``None``."""
+        b = self.best(key, metric)
+        if b is None or b[f"{metric}_lo"] != b[f"{metric}_hi"]:
+            return None
+        return (f"{key[0]}'s own {self.metrics[metric]} interval is degenerate, "
+                f"[{b[f'{metric}_lo']:.3f}, {b[f'{metric}_hi']:.3f}]")
 
     def compare(self, question: str, key_a, key_b, metric: str) -> dict:
         """One row of the verdict table: the metric and accuracy differences of ``a - b``,
         their intervals and verdicts (:func:`sparsepriv_nb.metrics.verdict`)."""
         from .metrics import verdict
 
-        d, acc = self.paired(key_a, key_b, metric), self.accuracy_difference(key_a, key_b)
+        t, s = self.paired_test(key_a, key_b, metric), self.accuracy_test(key_a, key_b)
+        d, acc = (t["diff"], t["lo"], t["hi"]), (s["diff"], s["lo"], s["hi"])
         return {"comparison": question, "attacker": attacker_name(key_a[1]),
                 "metric": self.metrics[metric], "Δ metric": d[0],
                 "metric CI": f"[{d[1]:+.3f}, {d[2]:+.3f}]", "metric verdict": verdict(*d),
                 "Δ test acc": acc[0], "acc CI": f"[{acc[1]:+.3f}, {acc[2]:+.3f}]",
                 "accuracy verdict": verdict(*acc), "metric lo": d[1], "metric hi": d[2],
-                "acc lo": acc[1], "acc hi": acc[2]}
+                "acc lo": acc[1], "acc hi": acc[2], "metric p": t["p"], "metric se": t["se"],
+                "acc p": s["p"], "acc se": s["se"],
+                "acc pair": f"{self.model_id(key_a)} - {self.model_id(key_b)}",
+                "metric pair": f"{self.scores_id(key_a, metric)} - {self.scores_id(key_b, metric)}",
+                "metric flag": "; ".join(filter(None, (self.degenerate(k, metric)
+                                                       for k in (key_a, key_b)))) or None}
+
+
+def versus_lines(rows: pd.DataFrame, part: str, found: pd.DataFrame, *, distinct: str,
+                 family: str) -> list[str]:
+    """One line per distinct comparison of a Holm family (:func:`holm_columns`): the
+    difference, its 95 % interval, the Holm words (:func:`holm_words`) and any flag.
+
+    Rows sharing ``distinct`` are one comparison, printed once: "both attackers (same model)"
+    (``part == "acc"``) or "(same model and scores)". A row whose ``f"{part} flag"`` holds
+    words (a degenerate interval, :meth:`DefenseComparison.degenerate`) is "not tested", with
+    the flag.
+
+    Example:
+        >>> rows = pd.DataFrame({"comparison": ["ppb 4", "ppb 4"],
+        ...                      "attacker": ["non-adaptive", "adaptive"],
+        ...                      "Δ test acc": [-0.052, -0.052], "acc lo": [-0.08, -0.08],
+        ...                      "acc hi": [-0.024, -0.024], "acc pair": ["p - n", "p - n"]})
+        >>> found = pd.DataFrame({"verdict": ["lower"] * 2, "mde": [0.03] * 2,
+        ...                       "p_holm": [0.004] * 2})
+        >>> versus_lines(rows, "acc", found, distinct="acc pair", family="2 comparisons")
+        ['ppb 4, both attackers (same model): -0.052 [-0.080, -0.024]: lower (Holm over 2 \
+comparisons: p = 0.004)']
+    """
+    col = "Δ metric" if part == "metric" else "Δ test acc"
+    lines = []
+    for _, group in rows.groupby(distinct, sort=False):
+        r, h = group.iloc[0], found.loc[group.index[0]]
+        who = (r["attacker"] if len(group) == 1 else "both attackers (same model"
+               + (")" if part == "acc" else " and scores)"))
+        flag = r.get(f"{part} flag")
+        words = (f"not tested ({flag}: every resample gave it the same value, so this "
+                 "interval carries only the other model's noise)" if isinstance(flag, str) else
+                 holm_words(h["verdict"], h["p_holm"], r[f"{part} lo"], r[f"{part} hi"],
+                            h["mde"], family=family))
+        lines.append(f"{r['comparison']}, {who}: {r[col]:+.3f} [{r[f'{part} lo']:+.3f}, "
+                     f"{r[f'{part} hi']:+.3f}]: {words}")
+    return lines
+
+
+def _test(diff, diffs, quantile, confidence: float = 0.95) -> dict:
+    """``{"diff", "lo", "hi", "p", "se"}`` of a bootstrap distribution ``diffs`` of ``diff``."""
+    diffs = np.asarray(diffs, dtype=float)
+    if np.isnan(diff) or np.isnan(diffs).any():
+        return {"diff": float(diff), "lo": np.nan, "hi": np.nan, "p": np.nan, "se": np.nan}
+    tail = (1 - confidence) / 2
+    q = [tail, 1 - tail] if quantile is np.quantile else [100 * tail, 100 * (1 - tail)]
+    lo, hi = quantile(diffs, q)
+    return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "p": bootstrap_p(diffs),
+            "se": float(diffs.std(ddof=1))}
 
 
 def model_line(name: str, model, members, nonmembers, confidences, membership, *,
@@ -462,6 +650,8 @@ def verdict_sentence(row) -> str:
                 f"{row['acc CI']})")
     null = row["metric verdict"].startswith("no detectable")
     extra = holm("metric", "; ") + power(row.get("metric MDE"), "; ") if null else ""
+    word = holm_label(row["metric verdict"], row.get("metric lo", np.nan),
+                      row.get("metric hi", np.nan))
     return (f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
-            f"{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
+            f"{word} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
             f"{extra}); {acc}.")

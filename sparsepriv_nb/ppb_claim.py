@@ -31,8 +31,8 @@ import numpy as np
 from ._checks import check_number
 
 __all__ = ["RECORD_NAMES", "accuracy_part_verdict", "accuracy_cost_words", "deciding_part",
-           "holm_to_claim", "claim_detail", "claim_params", "monotone_direction",
-           "sweep_words"]
+           "holm_to_claim", "claim_detail", "claim_params", "margin_caveat", "best_of_words",
+           "monotone_direction", "sweep_words"]
 
 #: ``ppb_claim_verdict``'s part names -> the names in the record's ``params["parts"]``.
 RECORD_NAMES = {"AUC": "auc", "gap": "gap", "accuracy": "accuracy"}
@@ -135,13 +135,64 @@ def holm_to_claim(word: str, *, sign: int = -1) -> str:
     return VERDICTS[2]
 
 
+def margin_caveat(values: Mapping[str, Sequence[float]], margin: float,
+                  margins: Sequence[float] = (0.01, 0.02, 0.03, 0.05)) -> tuple[str, dict]:
+    """Whether the compound verdict rests on the accuracy margin: the verdict of
+    :func:`~sparsepriv_nb.defense_eval.ppb_claim_verdict` at each of ``margins``, and the
+    nearest margin (the next larger first) where it differs from the verdict at ``margin``.
+
+    Args:
+        values: ``{"AUC" | "gap" | "accuracy": (estimate, lo, hi)}``, PPB minus plain
+            fine-tuning.
+        margin: the margin of the verdict.
+        margins: the margins to try.
+
+    Returns:
+        ``(words, {margin: verdict})``.
+
+    Example:
+        >>> v = {"AUC": (-0.043, -0.067, -0.016), "gap": (0.004, -0.023, 0.031),
+        ...      "accuracy": (-0.052, -0.080, -0.024)}
+        >>> words, by = margin_caveat(v, 0.02)
+        >>> words
+        'flips to not detectable at this power at margin 0.03'
+        >>> margin_caveat({**v, "accuracy": (-0.1, -0.2, -0.06)}, 0.02)[0]
+        'the same at every margin tried (0.01, 0.02, 0.03, 0.05)'
+    """
+    from .defense_eval import ppb_claim_verdict
+
+    margin = check_number(margin, "margin", "margin_caveat", low=0, low_open=True)
+    by = {float(m): ppb_claim_verdict(values["gap"], values["AUC"], values["accuracy"],
+                                      margin=m)[0] for m in sorted({*map(float, margins), margin})}
+    here = by[margin]
+    other = sorted((m for m in by if by[m] != here), key=lambda m: (m < margin, abs(m - margin)))
+    if not other:
+        return f"the same at every margin tried ({', '.join(f'{m:g}' for m in by)})", by
+    return f"flips to {by[other[0]]} at margin {other[0]:g}", by
+
+
+def best_of_words(attacks: Sequence[str], strongest: str | None = None) -> str:
+    """What "best attack" means in a claim: the attacks it is the best of, and the strongest
+    attack measured elsewhere that was not run on the defended models.
+
+    Example:
+        >>> best_of_words(["loss", "salem"], "lira")
+        'best of the 2 attacks run on defended models: loss, salem; lira not run on them'
+        >>> best_of_words(["loss", "lira"], "lira")
+        'best of the 2 attacks run on defended models: loss, lira'
+    """
+    missing = "" if strongest is None or strongest in attacks else f"; {strongest} not run on them"
+    return f"best of the {len(attacks)} attacks run on defended models: {', '.join(attacks)}{missing}"
+
+
 def _interval(v) -> str:
     return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]"
 
 
 def claim_detail(values: Mapping[str, Sequence[float]], parts: Mapping[str, str],
                  verdict: str, *, margin: float, baselines_beaten: int, n_baselines: int,
-                 adaptive: Sequence | None = None, family: str | None = None) -> str:
+                 adaptive: Sequence | None = None, family: str | None = None,
+                 best_of: str | None = None) -> str:
     """The verdict line's detail: each part with its interval and verdict, the adaptive
     attacker's result with its Holm family, the deciding part and the baselines beaten.
 
@@ -155,8 +206,11 @@ def claim_detail(values: Mapping[str, Sequence[float]], parts: Mapping[str, str]
         adaptive: ``(estimate, lo, hi, Holm verdict word, Holm p)`` of the adaptive attacker's
             best AUC against no defense, or ``None``.
         family: the Holm family of ``adaptive`` in words (e.g. "section 9's 6 comparisons").
+        best_of: what "best attack" is the best of (:func:`best_of_words`), or ``None``.
     """
-    text = [f"Best non-adaptive attack AUC {_interval(values['AUC'])} (part {parts['AUC']})"]
+    what = f" ({best_of})" if best_of else ""
+    text = [f"Best non-adaptive attack AUC{what} {_interval(values['AUC'])} "
+            f"(part {parts['AUC']})"]
     if adaptive is not None:
         e, lo, hi, word, p = adaptive
         holm = f"Holm over {family}" if family else "Holm"
