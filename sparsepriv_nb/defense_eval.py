@@ -394,8 +394,9 @@ class DefenseComparison:
 
     def scores_id(self, key, metric: str) -> str:
         """Names what ``metric``'s comparisons of run ``key`` read: the first run with the same
-        target model whose best attack in ``metric`` gave the same scores (a threshold attack
-        on one model ranks its samples alike for both attackers), and that attack."""
+        target model whose best attack in ``metric`` gave the same scores up to rounding (a
+        threshold attack on one model ranks its samples alike for both attackers), and that
+        attack."""
         b = self.best(key, metric)
         if b is None:
             return f"{metric}: {key} (not measured)"
@@ -405,7 +406,8 @@ class DefenseComparison:
             c = self.best(k, metric)
             if (c is not None and self.model_id(k) == same
                     and (metric != "balanced_accuracy" or c.threshold == b.threshold)
-                    and np.array_equal(self.outputs[k]["scores"][c.attack], scores)):
+                    and np.allclose(self.outputs[k]["scores"][c.attack], scores, rtol=1e-12,
+                                    atol=1e-15)):  # recomputed scores differ by rounding
                 return f"{metric}: {k} {c.attack}"
         return f"{metric}: {key} {b.attack}"  # not reached: key matches itself
 

@@ -182,7 +182,8 @@ def best_of_words(attacks: Sequence[str], strongest: str | None = None) -> str:
         'best of the 2 attacks run on defended models: loss, lira'
     """
     missing = "" if strongest is None or strongest in attacks else f"; {strongest} not run on them"
-    return f"best of the {len(attacks)} attacks run on defended models: {', '.join(attacks)}{missing}"
+    return (f"best of the {len(attacks)} attacks run on defended models: {', '.join(attacks)}"
+            f"{missing}")
 
 
 def _interval(v) -> str:

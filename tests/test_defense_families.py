@@ -44,8 +44,8 @@ def _runs():
                                  "scores": {"loss": loss, "salem": loss[::-1].copy()}},
                ("d", False): {"target": target([1, 1, 1, 1, 0, 0]),
                               "scores": {"loss": loss * 0.5, "salem": np.ones(6)}},
-               ("d", True): {"target": target([1, 1, 1, 1, 0, 0]),
-                             "scores": {"loss": loss * 0.5, "salem": np.ones(6)}}}
+               ("d", True): {"target": target([1, 1, 1, 1, 0, 0]),  # recomputed scores
+                             "scores": {"loss": loss * 0.5 * (1 + 1e-15), "salem": np.ones(6)}}}
     rec = pd.DataFrame({"defense": ["none"] * 2 + ["d"] * 4,
                         "attacker": ["non-adaptive"] * 4 + ["adaptive"] * 2,
                         "attack": ["loss", "salem"] * 3, "auc": [1, 0, .9, .5, .9, .5],
@@ -58,6 +58,9 @@ def test_same_model_runs_are_one_comparison_and_p_comes_from_the_bootstrap():
     study = _runs()
     assert study.model_id(("d", True)) == ("d", False)
     assert study.scores_id(("d", True), "auc") == study.scores_id(("d", False), "auc")
+    study.outputs[("d", True)]["scores"]["loss"] = np.r_[.1, .45, .35, .05, .1, .15]  # other scores
+    assert study.scores_id(("d", True), "auc") != study.scores_id(("d", False), "auc")
+    study.outputs[("d", True)]["scores"]["loss"] = study.outputs[("d", False)]["scores"]["loss"]
     rows = pd.DataFrame([study.compare(k[0], k, ("none", False), "auc")
                          for k in (("d", False), ("d", True))])
     assert rows["acc pair"].nunique() == 1 and rows["metric pair"].nunique() == 1
@@ -75,12 +78,14 @@ def test_same_model_runs_are_one_comparison_and_p_comes_from_the_bootstrap():
     # with a flagged best attack whose own interval is one point
     assert study.degenerate(("none", False), "auc") is None
     assert study.degenerate(("d", False), "auc") is None
-    assert study.degenerate(("d", True), "auc") == "d's own AUC interval is degenerate, [0.900, 0.900]"
+    assert study.degenerate(("d", True), "auc") == \
+        "d's own AUC interval is degenerate, [0.900, 0.900]"
     rows.loc[0, "metric flag"] = study.degenerate(("d", True), "auc")
     cols, fam = DE.holm_columns(rows, "metric", distinct="metric pair")
     assert cols.verdict.tolist() == ["not measurable here"] * 2 and fam.n_detected == 0
     text = DE.versus_lines(rows, "metric", cols, distinct="metric pair", family="f")[0]
-    assert "(same model and scores): " in text and "not tested (d's own AUC interval is degenerate" in text
+    assert "(same model and scores): " in text
+    assert "not tested (d's own AUC interval is degenerate" in text
 
 
 def test_holm_columns_counts_duplicates_once():
