@@ -693,11 +693,11 @@ if not up.any():
 # 5 % level, chance alone would give $0.05\,m$ "detectable" verdicts without the correction.
 # A null verdict states the smallest difference it could have detected (its MDE, power 0.8,
 # at the Holm level of the family's first step). The printed intervals are uncorrected 95 %
-# intervals, and the p-values come from the bootstrap, as in section 8. Test accuracy is one
-# family of the *distinct* model pairs (the rows of one pair, e.g. PPB against no defense under
-# three metrics and two attackers, are one comparison). These families are smaller than
-# section 8's, so the same comparison gets a smaller Holm p here; every Holm p quoted names its
-# family.
+# intervals, and the p-values come from the bootstrap, as in section 8. Within each family,
+# test accuracy counts each distinct pair of models once (the six rows of PPB against no
+# defense, three metrics times two attackers, compare one pair of models: one comparison).
+# These families are smaller than section 8's, so the same comparison gets a smaller Holm p
+# here; every Holm p quoted names its family.
 
 # %%
 # a paired accuracy difference, by hand: resample the test examples once and recompute both
