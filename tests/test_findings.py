@@ -661,3 +661,14 @@ def test_note_names_the_layer_that_contradicted_huang(tmp_path):
                      "(paired)."}
     assert findings.note(old) == want
     assert findings.note({**row, "params": {}}) == ""  # nothing recorded to name a layer
+
+
+def test_note_says_whether_a_density_slope_rests_on_the_sparsest_density():
+    p = {"density_range": [0.02, 1.0], "n_seeds": 3, "sparsest_density": 0.02}
+    row = {"claim": "gonon_density_error", "verdict": SUP, "estimate": -0.27, "lo": -0.39,
+           "hi": -0.15, "params": {**p, "slope_without_sparsest": [-0.042, -0.126, 0.043]}}
+    assert findings.note(row) == ("rests on density 0.02: without it -0.042 [-0.126, +0.043], "
+                                  "not detectable; 3 seeds")
+    row["params"]["slope_without_sparsest"] = [0.061, 0.042, 0.079]
+    assert findings.note(row) == "holds without density 0.02 (+0.061 [+0.042, +0.079]); 3 seeds"
+    assert findings.note({**row, "verdict": ND}) == "interval includes 0; 3 seeds"
