@@ -73,7 +73,8 @@ for c in spn.findings.CLAIMS.values():
 #   $-m \le l$ and $u \le m$, **contradicted** when the whole interval lies outside the margin
 #   ($l > m$ or $u < -m$: every difference it allows is larger than the margin), else **not
 #   detectable at this power**. An interval that excludes zero but still reaches inside the
-#   margin is *not* a contradiction: "on par within $m$" is then neither shown nor excluded.
+#   margin is *not* a contradiction: "on par within $m$" is then neither shown nor excluded;
+#   the table's **decided by / caveats** column then says "differs (interval excludes 0)".
 #
 # "Not detectable at this power" is not "no effect": the **MDE** (minimum detectable
 # difference: $(z_{0.975} + z_{0.8})\cdot SE \approx 2.8\,SE$ for a comparison over attacked or
@@ -89,8 +90,11 @@ for c in spn.findings.CLAIMS.values():
 # Huang et al. (04): the pooled slope *and* each layer's slope (a layer detectably easier to
 # invert when sparse contradicts the claim); Yuan & Zhang's PPB claim (05): the confidence gap,
 # the best attack's AUC and an accuracy cost of at most 0.02. So their row can say
-# "contradicted" next to a pooled estimate on the claimed side: the line under each verdict
-# below names the part that decided it.
+# "contradicted" next to a pooled estimate on the claimed side. The table's **decided by /
+# caveats** column, computed from each record (`spn.findings.note`), names the part or layer
+# that decided such a verdict, and says what limits the others: one seed, a verdict that its
+# notebook's Holm family did not confirm, a slope that rests on the sparsest density. The line
+# under each verdict below gives the record's whole detail.
 
 # %%
 findings = spn.findings.table(profile=profile)

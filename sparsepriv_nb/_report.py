@@ -184,11 +184,13 @@ def drop_tables(lines: list[str]) -> tuple[list[str], int]:
     A table (pandas' ``print(df)``, ``to_string``) is a run of at least two lines whose cells
     are separated by two or more spaces, either aligned (lines of one width) or with three
     cells or more; it takes along the single lines between its rows (an index name), a
-    one-word line just above it (a Series' index name) and a ``dtype:`` line just below.
+    one-word line just above it (a Series' index name) and a ``dtype:`` line just below. A
+    header line ending in ``:`` just above a dropped table goes with it (it announced the
+    table), unless it is a verdict line (``Verdict: ...``).
 
     Example:
-        >>> drop_tables(["Verdict: fine.", "      mse   psnr", "beta", "1.0  0.01  18.2",
-        ...              "2.0  0.02  17.9", "x: a is higher than b."])
+        >>> drop_tables(["Verdict: fine.", "Mean per beta:", "      mse   psnr", "beta",
+        ...              "1.0  0.01  18.2", "2.0  0.02  17.9", "x: a is higher than b."])
         (['Verdict: fine.', 'x: a is higher than b.'], 1)
     """
     rows = [line.rstrip() for line in lines]
@@ -203,8 +205,13 @@ def drop_tables(lines: list[str]) -> tuple[list[str], int]:
             j += 1
         if j > i and _is_table(rows[i:j], gaps[i:j]):
             dropped += 1
-            if keep and keep[-1] == i - 1 and len(rows[i - 1].split()) == 1:
+            start = i
+            if keep and keep[-1] == start - 1 and len(rows[start - 1].split()) == 1:
                 keep.pop()  # the index name above a Series
+                start -= 1
+            if keep and keep[-1] == start - 1 and rows[start - 1].endswith(":") and \
+                    not rows[start - 1].lstrip().startswith(VERDICT_PREFIX):
+                keep.pop()  # the header announcing the table
             i = j + (j < len(rows) and bool(_DTYPE.match(rows[j].strip())))
             continue
         keep.extend(range(i, max(j, i + 1)))
@@ -321,7 +328,7 @@ def _num(text) -> float:
 def claims_rows(out_dir: Path, rows: list[dict]) -> tuple[list[dict], str | None]:
     """The rows of the claims table (``claims.csv`` among a notebook's data, notebook 07) and
     the name of the notebook that wrote it; ``([], None)`` when no notebook did."""
-    from .findings_summary import format_interval
+    from .findings_summary import format_interval, note
 
     found = next(((row["name"], Path(out_dir) / rel) for row in rows for rel in row.get("csv", [])
                   if Path(rel).name == CLAIMS_CSV and (Path(out_dir) / rel).is_file()), None)
@@ -335,6 +342,7 @@ def claims_rows(out_dir: Path, rows: list[dict]) -> tuple[list[dict], str | None
         out.append({"paper": r.get("paper", ""), "claim": r.get("quote") or r.get("claim_text", ""),
                     "statistic": r.get("statistic", ""), "verdict": r.get("verdict", ""),
                     "notebook": r.get("notebook", ""), "mde": f"{mde:.3g}" if mde == mde else "–",
+                    "note": note(r) or "–",
                     "estimate": format_interval(_num(r.get("estimate")), _num(r.get("lo")),
                                                 _num(r.get("hi")))})
     return out, found[0]

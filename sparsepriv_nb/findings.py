@@ -434,7 +434,7 @@ def load(*, claims=None, root=None, profile: str | None = None,
 
 # The summary (notebook 07's table, answer and figure) lives in its own module, loaded on first
 # use so that notebooks write ``spn.findings.table()`` (and either module may be imported first).
-_SUMMARY = ("table", "answer", "to_markdown", "forest_plot", "format_interval")
+_SUMMARY = ("table", "answer", "to_markdown", "forest_plot", "format_interval", "note")
 
 
 def __getattr__(name):

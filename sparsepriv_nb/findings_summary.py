@@ -31,13 +31,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
+from types import SimpleNamespace
 
 import pandas as pd
 
 from .findings import (CLAIMS, COLUMNS, NO_RECORD, VERDICTS, _read, claim_prose,
                        current_profile, findings_dir, missing_message)
 
-__all__ = ["table", "answer", "to_markdown", "forest_plot", "format_interval"]
+__all__ = ["table", "answer", "to_markdown", "forest_plot", "format_interval", "note"]
 
 _OPPOSITE = {"more": "less", "less": "more"}
 
@@ -511,13 +513,147 @@ def answer(frame: pd.DataFrame) -> str:
                      *_open_sentence(frame), _conclusion(frame, by_dir)])
 
 
+_PARTS = {"auc": "attack-AUC", "gap": "confidence-gap", "accuracy": "test-accuracy",
+          "adaptive_auc": "adaptive-attack AUC"}
+
+
+def _as_row(row) -> SimpleNamespace:
+    """A record as :func:`note` reads it: from a :func:`table` row (``itertuples``) or a dict
+    (a ``claims.csv`` row, numbers as text); missing numbers are NaN."""
+    get = row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
+
+    def num(key):
+        try:
+            return float(get(key))
+        except (TypeError, ValueError):
+            return math.nan
+    return SimpleNamespace(**{k: str(get(k, "") or "") for k in
+                              ("claim", "statistic", "detail", "verdict")},
+                           **{k: num(k) for k in ("estimate", "lo", "hi", "mde")},
+                           params=get("params"))
+
+
+def _decided_by_part(r, p: dict) -> list[str]:
+    """A verdict from several parts (notebook 05): the part that decided it and which part the
+    row's estimate is; ``[]`` without ``deciding_part`` and ``parts`` in the params."""
+    name, parts = p.get("deciding_part"), p.get("parts")
+    if not isinstance(name, str) or not isinstance(parts, dict) or r.verdict == VERDICTS[0]:
+        return []
+    decider = _part(p, name)
+    if decider is None:
+        return []
+    margin = next((float(p[k]) for k in (f"{name}_margin", "margin")
+                   if isinstance(p.get(k), (int, float)) and not isinstance(p.get(k), bool)), None)
+    out = [f"{'decided' if r.verdict == VERDICTS[1] else 'left open'} by its "
+           f"{_PARTS.get(name, name)} part {format_interval(*decider[:3])} ({decider[3]}"
+           + (f" at margin {margin:g})" if margin is not None else ")")]
+    shown = next((k for k in parts if k != name and (_part(p, k) or (None,))[0] is not None
+                  and math.isclose(_part(p, k)[0], r.estimate, abs_tol=1e-9)), None)
+    if shown:
+        out.append(f"the estimate shown is its {_PARTS.get(shown, shown)} part "
+                   f"({_part(p, shown)[3]})")
+    return out
+
+
+_NUM = r"([+-]\d+\.?\d*)"
+_LAYER = re.compile(rf"([A-Za-z]\w*): {_NUM} \[{_NUM}, {_NUM}\] \(([^)]*)\)")
+
+
+def _decided_by_layer(r, p: dict) -> list[str]:
+    """A verdict weighing per-layer slopes (notebook 04): the layers that contradicted the
+    claim, then the other detectable ones, from ``params["layers"]`` and ``"opposed"`` or, for
+    an older record, from its detail ("... easier to invert when sparse: fc2. Per layer ...")."""
+    layers, opposed = p.get("layers"), p.get("opposed")
+    if isinstance(layers, dict):
+        layers = {k: v for k, v in layers.items() if _numbers(v, 3) and len(v) > 3}
+    else:
+        per = r.detail.split("Per layer", 1)
+        layers = {m[0]: [*map(float, m[1:4]), m[4]] for m in _LAYER.findall(per[-1])} \
+            if len(per) == 2 else {}
+        hit = re.search(r"easier to invert when sparse: ([^.]*)\.", r.detail)
+        opposed = [x.strip() for x in hit.group(1).split(",")] if hit else []
+    if not layers or not isinstance(opposed, list) or not opposed or r.verdict != VERDICTS[1]:
+        return []
+    def say(k):
+        return f"{k} {format_interval(*layers[k][:3], digits=2)} ({layers[k][3]})"
+    others = [say(k) for k in layers if k not in opposed and
+              (layers[k][1] > 0 or layers[k][2] < 0)]
+    return [f"decided by layer {', '.join(say(k) for k in opposed if k in layers)}",
+            *([f"but {'; '.join(others)}"] if others else []),
+            "the estimate shown averages the layers"]
+
+
+def _interval_note(r) -> list[str]:
+    """Where the interval lies: against the equivalence margin of a claim of no difference,
+    or, for a directional claim left open, that it holds 0."""
+    if not (math.isfinite(r.lo) and math.isfinite(r.hi)):
+        return ["no interval"] if r.verdict in VERDICTS else []
+    margin = _margin(r)
+    if margin is None:
+        return ["interval includes 0"] if r.verdict == VERDICTS[2] else []
+    if _differs_within_margin(r):
+        return [f"differs (interval excludes 0); whether by more than the {margin:g} margin is "
+                "not resolved"]
+    return [{VERDICTS[0]: f"interval inside the ±{margin:g} margin",
+             VERDICTS[1]: f"interval wholly beyond the ±{margin:g} margin",
+             VERDICTS[2]: f"interval includes 0 but reaches past the ±{margin:g} margin"}[
+                 r.verdict]]
+
+
+def _sparsest_note(r, p: dict) -> list[str]:
+    """Whether a resolved slope over density holds without the sparsest density (notebook 03's
+    ``slope_without_sparsest``)."""
+    nums, dens = _numbers(p.get("slope_without_sparsest"), 3), p.get("sparsest_density")
+    if not nums or not isinstance(dens, (int, float)) or r.verdict not in VERDICTS[:2]:
+        return []
+    if nums[1] > 0 or nums[2] < 0:
+        return [f"holds without density {dens:g} ({format_interval(*nums, digits=3)})"]
+    return [f"rests on density {dens:g}: without it {format_interval(*nums, digits=3)}, not "
+            "detectable"]
+
+
+def note(row) -> str:
+    """What decided a claim's verdict, or what limits it, in a few words computed from its
+    record: the deciding part (notebook 05) or layer (notebook 04) where the verdict does not
+    follow from the row's own estimate, the interval against an equivalence margin, whether a
+    slope rests on the sparsest density, the number of seeds, and a verdict its notebook's
+    Holm family did not confirm. Clauses whose record fields are missing are left out; ``""``
+    for a claim without a record.
+
+    Args:
+        row: a row of :func:`table` (``itertuples``) or a dict with the same keys (a
+            ``claims.csv`` row; ``params`` may be JSON text or absent).
+
+    Example:
+        >>> note({"claim": "yuan_zhang_attack", "verdict": "supported", "estimate": 0.024,
+        ...       "lo": 0.001, "hi": 0.048, "statistic": "lira AUC, pruned - dense, one seed",
+        ...       "detail": "in section 3's Holm family: no detectable difference"})
+        "one seed; not detectable in its notebook's Holm family"
+        >>> note({"claim": "bagmar_ticket", "verdict": "not detectable at this power",
+        ...       "estimate": 0.017, "lo": 0.006, "hi": 0.041, "params": {"margin": 0.02}})
+        'differs (interval excludes 0); whether by more than the 0.02 margin is not resolved'
+    """
+    r = _as_row(row)
+    if r.verdict not in VERDICTS or r.claim not in CLAIMS:
+        return ""
+    p = _params(r)
+    where, notes = _where(r)
+    holm = "not detectable within its notebook's Holm family"
+    scope = [x for x in notes if x != holm]
+    if holm in notes and r.verdict in VERDICTS[:2]:
+        scope.append("not detectable in its notebook's Holm family")
+    decided = _decided_by_part(r, p) or _decided_by_layer(r, p)
+    return "; ".join([*decided, *([] if decided else _interval_note(r)), *_sparsest_note(r, p),
+                      *scope])
+
+
 def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(frame: pd.DataFrame, *, quotes: bool = True) -> str:
     """The claims as a Markdown table: paper, claim (quoted), statistic, estimate [interval],
-    MDE, verdict, notebook.
+    MDE, verdict, what decided the verdict or limits it (:func:`note`), notebook.
 
     Example:
         >>> import tempfile
@@ -525,13 +661,13 @@ def to_markdown(frame: pd.DataFrame, *, quotes: bool = True) -> str:
         '| paper | claim | this run: statistic |'
     """
     lines = ["| paper | claim | this run: statistic | estimate [95 % interval] | MDE | verdict "
-             "| notebook |", "|---|---|---|---|---|---|---|"]
+             "| decided by / caveats | notebook |", "|---|---|---|---|---|---|---|---|"]
     for r in frame.itertuples():
         mde = f"{r.mde:.3g}" if isinstance(r.mde, float) and math.isfinite(r.mde) else "–"
         claim = r.quote if quotes else r.claim_text
         lines.append("| " + " | ".join(_cell(x) for x in (
             r.paper, claim, r.statistic or "–", format_interval(r.estimate, r.lo, r.hi), mde,
-            f"**{r.verdict}**", f"`{r.notebook}`")) + " |")
+            f"**{r.verdict}**", note(r) or "–", f"`{r.notebook}`")) + " |")
     return "\n".join(lines)
 
 

@@ -495,7 +495,8 @@ def layer_trend_sentence(verdicts: pd.Series, pooled: tuple, mdes, *, worse: str
         return (f"the layers disagree: pruning made {', '.join(worse_l)} harder to invert and "
                 f"{', '.join(better_l)} easier. Pruning does not protect the representations "
                 "uniformly here: it depends on which layer the attacker sees, and the slope over "
-                f"all layers ({slope:+.2f} dB [{lo:+.2f}, {hi:+.2f}]) averages opposite effects.")
+                f"all layers ({slope:+.2f} dB per unit ln k [{lo:+.2f}, {hi:+.2f}], about "
+                f"{abs(slope * math.log(0.8)):.2f} dB per IMP round) averages opposite effects.")
     if worse_l or better_l:
         return (f"{', '.join(worse_l or better_l)} {'harder' if worse_l else 'easier'} to invert "
                 f"when sparse; {', '.join(flat) or 'no other layer'} without a detectable trend.")

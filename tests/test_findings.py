@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -306,8 +307,8 @@ def test_markdown_has_one_row_per_claim_with_interval_and_mde(tmp_path):
     md = findings.to_markdown(findings.table(root=tmp_path, profile="quick")).splitlines()
     assert len(md) == 2 + len(findings.CLAIMS)
     row = next(line for line in md if "a \\| b" in line)
-    assert "+0.040 [+0.010, +0.070] | 0.023 | **supported** | `02_membership_inference`" in row
-    assert row.count(" | ") == 6  # the escaped pipe does not split the row
+    assert "+0.040 [+0.010, +0.070] | 0.023 | **supported** | – | `02_membership_inference`" in row
+    assert row.count(" | ") == 7  # the escaped pipe does not split the row
 
 
 def test_forest_plot_draws_one_panel_per_recorded_claim(tmp_path):
@@ -609,3 +610,65 @@ def test_dp_accuracy_words_are_holm_words_when_recorded(tmp_path):
     assert ("against dense DP-SGD (by unadjusted 95 % intervals): freeze-magnitude +0.072 "
             "[+0.037, +0.102], select-magnitude +0.106 [+0.071, +0.140] and select-random "
             "+0.052 [+0.022, +0.083] were more accurate") in text
+
+
+# ------------------------------------------------- the "decided by / caveats" column
+
+_NOTES = {  # what the column says for records shaped like a quick run's
+    "gonon_density_error": "3 seeds",
+    "gonon_accuracy_control": "interval includes 0; 3 seeds",
+    "yuan_zhang_gap": "interval includes 0; one seed",
+    "yuan_zhang_attack": "one seed; not detectable in its notebook's Holm family",
+    "bagmar_ticket": "interval includes 0 but reaches past the ±0.02 margin; one seed",
+    "yuan_zhang_ppb": "decided by its test-accuracy part -0.052 [-0.080, -0.024] (contradicted "
+                      "at margin 0.02); the estimate shown is its attack-AUC part (supported)",
+    "adamczewski_random_vs_magnitude": "differs (interval excludes 0); whether by more than "
+                                       "the 0.03 margin is not resolved",
+}
+
+
+def test_note_says_what_decided_or_limits_each_verdict(tmp_path):
+    table = _run_like(tmp_path)
+    notes = {r.claim: findings.note(r) for r in table.itertuples()}
+    for claim, text in _NOTES.items():
+        assert notes[claim] == text, claim
+    md = findings.to_markdown(table)
+    assert "| decided by / caveats |" in md.splitlines()[0]
+    assert f"| {_NOTES['yuan_zhang_attack']} |" in md
+    # read back from claims.csv (numbers as text, params as JSON): the same words
+    path = tmp_path / "claims.csv"
+    table.assign(params=table["params"].map(json.dumps)).to_csv(path, index=False)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = {r["claim"]: findings.note(r) for r in csv.DictReader(f)}
+    assert rows == notes
+    assert findings.note({"claim": "bagmar_ticket", "verdict": "no record"}) == ""
+
+
+def test_note_names_the_layer_that_contradicted_huang(tmp_path):
+    layers = {"fc1": [4.30, 2.01, 6.60, "worse when sparse"],
+              "fc2": [-0.99, -1.31, -0.68, "better when sparse"],
+              "fc3": [0.11, -0.07, 0.29, "no detectable difference"]}
+    row = {"claim": "huang_inversion", "verdict": CON, "estimate": 1.14, "lo": 0.30, "hi": 1.92,
+           "params": {"layers": layers, "opposed": ["fc2"]}}
+    want = ("decided by layer fc2 -0.99 [-1.31, -0.68] (better when sparse); but fc1 +4.30 "
+            "[+2.01, +6.60] (worse when sparse); the estimate shown averages the layers")
+    assert findings.note(row) == want
+    old = {**row, "params": {"direction": "differs"},  # an older record: from its detail
+           "detail": "Layers detectably easier to invert when sparse: fc2. Per layer (Holm): "
+                     "fc1: +4.30 [+2.01, +6.60] (worse when sparse); fc2: -0.99 [-1.31, -0.68] "
+                     "(better when sparse); fc3: +0.11 [-0.07, +0.29] (no detectable "
+                     "difference). Test accuracy k = 0.1 minus k = 1: -0.037 [-0.062, -0.012] "
+                     "(paired)."}
+    assert findings.note(old) == want
+    assert findings.note({**row, "params": {}}) == ""  # nothing recorded to name a layer
+
+
+def test_note_says_whether_a_density_slope_rests_on_the_sparsest_density():
+    p = {"density_range": [0.02, 1.0], "n_seeds": 3, "sparsest_density": 0.02}
+    row = {"claim": "gonon_density_error", "verdict": SUP, "estimate": -0.27, "lo": -0.39,
+           "hi": -0.15, "params": {**p, "slope_without_sparsest": [-0.042, -0.126, 0.043]}}
+    assert findings.note(row) == ("rests on density 0.02: without it -0.042 [-0.126, +0.043], "
+                                  "not detectable; 3 seeds")
+    row["params"]["slope_without_sparsest"] = [0.061, 0.042, 0.079]
+    assert findings.note(row) == "holds without density 0.02 (+0.061 [+0.042, +0.079]); 3 seeds"
+    assert findings.note({**row, "verdict": ND}) == "interval includes 0; 3 seeds"

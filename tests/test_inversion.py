@@ -257,7 +257,7 @@ def test_layer_trend_sentence_names_the_layers_of_each_verdict():
     s = inv.layer_trend_sentence(pd.Series({"fc1": "W", "fc2": "B", "fc3": nd}), pooled, [0.3],
                                  worse="W", better="B")
     assert s.startswith("the layers disagree: pruning made fc1 harder to invert and fc2 easier.")
-    assert "(+1.14 dB [+0.30, +1.92])" in s
+    assert "(+1.14 dB per unit ln k [+0.30, +1.92], about 0.25 dB per IMP round)" in s
     s = inv.layer_trend_sentence(pd.Series({"fc1": nd, "fc2": "B", "fc3": nd}), pooled, [0.3],
                                  worse="W", better="B")
     assert s == "fc2 easier to invert when sparse; fc1, fc3 without a detectable trend."

@@ -237,3 +237,25 @@ def test_findings_command_rejects_a_bad_independent_json(tmp_path, capsys, conte
     err = capsys.readouterr().err
     assert "'--independent' file" in err and words in err, err
     assert not (tmp_path / "F.md").exists()
+
+
+def test_index_claims_table_has_the_decided_by_column(tmp_path):
+    out, _ = make_report(tmp_path / "r")
+    index = (out / "index.html").read_text()
+    head = index[index.index("id='findings'"):index.index("<section class='notebook'>")]
+    assert "<th>verdict</th><th>decided by / caveats</th><th>notebook</th>" in head
+    table = findings.table(root=out / "_cache", profile="quick")
+    notes = [findings.note(r) or "–" for r in table.itertuples()]
+    assert head.count("<td class='note'>") == len(findings.CLAIMS)
+    for text in notes:
+        assert f"<td class='note'>{text.replace(chr(39), '&#39;')}</td>" in head
+
+
+def test_a_header_announcing_a_dropped_table_goes_with_it():
+    table = ["      mse   psnr", "beta", "1.0  0.01  18.2", "2.0  0.02  17.9"]
+    assert _report.drop_tables(["Mean per beta:", *table, "after"]) == (["after"], 1)
+    kept = ["Verdict: per beta:", "a header:", "", *table]  # a verdict, or not just above
+    assert _report.drop_tables(kept + ["after"]) == (kept[:3] + ["after"], 1)
+    series = ["Counts per x:", "x", "a    1", "b    2", "Name: y, dtype: int64", "end"]
+    assert _report.drop_tables(series) == (["end"], 1)
+    assert _report.drop_tables(["no colon", *table]) == (["no colon"], 1)
