@@ -555,6 +555,31 @@ def _decided_by_part(r, p: dict) -> list[str]:
     return out
 
 
+def _margin_note(r, p: dict) -> list[str]:
+    """Where a verdict rests on a margin (notebook 05's accuracy cost): the nearest margin
+    recorded in ``params["verdict_by_margin"]`` (``{"0.03": verdict, ...}``) that gives another
+    verdict; ``[]`` when the key is missing or every margin agrees.
+
+    Example:
+        >>> row = pd.Series({"verdict": "contradicted"})
+        >>> _margin_note(row, {"accuracy_margin": 0.02, "verdict_by_margin": {
+        ...     "0.01": "contradicted", "0.02": "contradicted", "0.03": "not detectable"}})
+        ['becomes not detectable at margin 0.03']
+    """
+    by_margin, used = p.get("verdict_by_margin"), p.get("accuracy_margin", p.get("margin"))
+    if not isinstance(by_margin, dict) or not isinstance(used, (int, float)):
+        return []
+    try:
+        other = [(abs(float(m) - used), float(m), v) for m, v in by_margin.items()
+                 if v != r.verdict]
+    except (TypeError, ValueError):
+        return []
+    if not other:
+        return []
+    _, margin, verdict = min(other)
+    return [f"becomes {verdict} at margin {margin:g}"]
+
+
 _NUM = r"([+-]\d+\.?\d*)"
 _LAYER = re.compile(rf"([A-Za-z]\w*): {_NUM} \[{_NUM}, {_NUM}\] \(([^)]*)\)")
 
@@ -643,8 +668,8 @@ def note(row) -> str:
     if holm in notes and r.verdict in VERDICTS[:2]:
         scope.append("not detectable in its notebook's Holm family")
     decided = _decided_by_part(r, p) or _decided_by_layer(r, p)
-    return "; ".join([*decided, *([] if decided else _interval_note(r)), *_sparsest_note(r, p),
-                      *scope])
+    return "; ".join([*decided, *_margin_note(r, p), *([] if decided else _interval_note(r)),
+                      *_sparsest_note(r, p), *scope])
 
 
 def _cell(text) -> str:

@@ -672,3 +672,15 @@ def test_note_says_whether_a_density_slope_rests_on_the_sparsest_density():
     row["params"]["slope_without_sparsest"] = [0.061, 0.042, 0.079]
     assert findings.note(row) == "holds without density 0.02 (+0.061 [+0.042, +0.079]); 3 seeds"
     assert findings.note({**row, "verdict": ND}) == "interval includes 0; 3 seeds"
+
+
+def test_note_says_at_which_margin_a_verdict_would_change():
+    row = {"claim": "yuan_zhang_ppb", "verdict": CON, "estimate": -0.043, "lo": -0.067,
+           "hi": -0.016, "params": {"accuracy_margin": 0.02, "verdict_by_margin": {
+               "0.01": CON, "0.02": CON, "0.03": "not detectable at this power",
+               "0.05": "not detectable at this power"}}}
+    assert findings.note(row) == "becomes not detectable at this power at margin 0.03"
+    same = {**row["params"], "verdict_by_margin": {"0.01": CON, "0.05": CON}}
+    assert findings.note({**row, "params": same}) == ""  # every margin agrees: nothing to say
+    nearest = {**row["params"], "verdict_by_margin": {"0.001": "supported", "0.05": "x"}}
+    assert findings.note({**row, "params": nearest}) == "becomes supported at margin 0.001"
