@@ -499,16 +499,17 @@ names = list(masked)
 acc_m = np.array([correct[n].mean() for n in names])
 m_lo, m_hi = spn.lesson.accuracy_interval(acc_m, len(test[1]))
 p_lo, p_hi = spn.lesson.accuracy_interval(public_acc, len(test[1]))
-fig, ax = plt.subplots(figsize=(7.5, 4))
+fig, ax = plt.subplots(figsize=(8, 4.5))
 ax.errorbar(range(len(names)), acc_m, yerr=[acc_m - m_lo, m_hi - acc_m], fmt="o", capsize=4,
             label=rf"DP-SGD fine-tuning of the public model, $\varepsilon$ = {claimed_eps:.2f}")
 ax.axhline(public_acc, color="C1", ls="--",
            label="public pre-training only, no private data (95 % CI shaded)")
 ax.axhspan(p_lo, p_hi, color="C1", alpha=0.15)
 ax.set_xticks(range(len(names)), names, rotation=15)
-ax.set(ylabel="test accuracy (95 % CI)", title=f"select-random minus select-magnitude (paired): "
-       f"{spn.lesson.format_interval(diff, lo, hi, signed=True)}; margin +-{EQUIVALENCE_MARGIN:g}")
-ax.legend(fontsize=8, loc="lower left")
+ax.set_ylabel("test accuracy (95 % CI)")
+ax.set_title(f"select-random minus select-magnitude, paired: {spn.lesson.format_interval(diff, lo, "
+             f"hi, signed=True)} (margin +-{EQUIVALENCE_MARGIN:g})", fontsize=10)
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
 fig.tight_layout()
 
 # %% [markdown]
@@ -686,8 +687,8 @@ fit = loss_np < 1e-3
 print(f"Non-private model: best guess set {kp} 'in', {km} 'out'; of its {km} highest losses, "
       f"{(~included[order[len(order) - km:]]).sum()} are held out. At the other end, "
       f"{fit.sum()} audit examples have loss < 0.001, only {included[fit].mean():.0%} of them "
-      f"members (it fits many held-out images as well as its own), so the 50 'in' guesses of "
-      f"the top/bottom 50 are {top_np}/50 right and its 50 'out' guesses {bottom_np}/50.")
+      f"members (it fits many held-out images as well as its own): of the top/bottom 50, the "
+      f"50 'in' guesses are {top_np}/50 right and the 50 'out' guesses {bottom_np}/50.")
 
 # %% [markdown]
 # ### 6b. Canaries: an audit that does not depend on overfitting
