@@ -507,8 +507,9 @@ ax.axhline(public_acc, color="C1", ls="--",
 ax.axhspan(p_lo, p_hi, color="C1", alpha=0.15)
 ax.set_xticks(range(len(names)), names, rotation=15)
 ax.set_ylabel("test accuracy (95 % CI)")
-ax.set_title(f"select-random minus select-magnitude, paired: {spn.lesson.format_interval(diff, lo, "
-             f"hi, signed=True)} (margin +-{EQUIVALENCE_MARGIN:g})", fontsize=10)
+claim = spn.lesson.format_interval(diff, lo, hi, signed=True)
+ax.set_title(f"select-random minus select-magnitude, paired: {claim} (margin "
+             f"+-{EQUIVALENCE_MARGIN:g})", fontsize=10)
 ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
 fig.tight_layout()
 
