@@ -489,10 +489,10 @@ spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=
 # %% [markdown]
 # **The figure** (the report's headline figure). Each public-mask model's test accuracy after
 # DP-SGD fine-tuning at the same $\varepsilon$ (95 % Wilson intervals), against the public
-# model they all started from (dashed line, its interval shaded): the mask comparison happens
-# below, or at best level with, no private training at all. The paired differences printed
-# above are sharper than these per-model intervals, which ignore that the models share their
-# test examples.
+# model they all started from (dashed line, its interval shaded): a model below the line lost
+# accuracy to private training (the computed check against public only is printed above). The
+# paired differences printed above are sharper than these per-model intervals, which ignore
+# that the models share their test examples.
 
 # %% tags=["headline"]
 names = list(masked)
