@@ -16,8 +16,8 @@
 #
 # Notebooks 02-05 measured privacy with attacks: a model is "private" if the attacks we tried
 # fail. **Differential privacy** (DP) promises something about *every* attack, and DP-SGD
-# (Abadi et al. 2016) trains networks with that promise. Adamczewski & Park (seed 003) ask
-# whether pruning helps DP-SGD when the mask costs no privacy.
+# (Abadi et al. 2016) trains networks with that promise. Adamczewski & Park (seed paper 003 of
+# this project) ask whether pruning helps DP-SGD when the mask costs no privacy.
 #
 # **You will learn to**
 # 1. say what $(\varepsilon, \delta)$ promises, and how it differs from attack-measured privacy;
@@ -29,7 +29,7 @@
 # 5. attack DP models and audit them: an *empirical lower bound* on $\varepsilon$ from one
 #    training run, next to the accountant's upper bound.
 #
-# Seed: Adamczewski & Park (003). Methods: `docs/methods.md` sections 5, 6 and 8.
+# Seed paper: Adamczewski & Park (003). Methods: `docs/methods.md` sections 5, 6 and 8.
 
 # %% tags=["parameters"]
 DATASET = "fashion-small"  # embedded 4000-image Fashion-MNIST subset: an MLP overfits it
@@ -340,7 +340,7 @@ print(f"PRV is {gap.min():.0f}-{gap.max():.0f} % below RDP on this grid; over it
 # %% [markdown]
 # ## 5. Pruning with public masks: freezing and selection
 #
-# Adamczewski & Park (seed 003) reduce the number of parameters DP-SGD updates. In their
+# Adamczewski & Park (seed paper 003) reduce the number of parameters DP-SGD updates. In their
 # words, "We call the first mode, parameter freezing, where we pre-prune the network and only
 # update the remaining parameters using DP-SGD. We call the second mode, parameter selection,
 # where we select which parameters to update at each step of training and update only those
@@ -426,24 +426,25 @@ comparisons = [("select-random", "select-magnitude"), ("freeze-random", "freeze-
                *[(name, "public only") for name in masked]]
 family = spn.families.holm_verdicts(paired.accuracy_rows(correct, comparisons,
                                                          n_resamples=N_RESAMPLES, seed=SEED))
-for r in family.frame.itertuples():
-    print(f"test accuracy, {r.name}: {r.sentence}")
+for _, r in family.frame.iterrows():  # a null shows its estimate and interval too
+    print(f"test accuracy, {r['name']}: {mask_verdicts.null_with_estimate(r)}")
 print(family.summary())
 print(mask_verdicts.effect_sentence(family.frame, "dense", baseline_words="dense DP-SGD",
                                     context=f"at the same epsilon {claimed_eps:.2f}, "))
 print(paired.tally_line(family.frame, "public only", "DP-fine-tuned models"))
 worse = int((family.frame.name.str.endswith(" - public only")
              & family.frame.verdict.eq("lower")).sum())
-print(f"DP-SGD fine-tuning at epsilon {claimed_eps:.2f} left {worse} of {len(masked)} models "
-      "detectably worse than the public model they started from" + ("." if not worse else
-      ": the mask comparison is " + ("entirely" if worse == len(masked) else "mostly"
-      if 2 * worse > len(masked) else "partly") + " among models worse than no private "
-      "training at all."))
+caveat = (f"DP-SGD fine-tuning at epsilon {claimed_eps:.2f} left {worse} of {len(masked)} models "
+          "detectably worse than the public model they started from; " + mask_verdicts.best_versus(
+              family.frame, {k: v.mean() for k, v in correct.items()}, "public only"))
+print(caveat + ("." if not worse else ". The mask comparison is "
+      + ("entirely" if worse == len(masked) else "mostly" if 2 * worse > len(masked) else
+         "partly") + " among models worse than no private training at all."))
 
 
 # %% [markdown]
-# **Seed 003's claim.** Adamczewski & Park report that "random selection performs on par with
-# magnitude-based selection when it comes to DP-SGD training". "On par" is a claim of
+# **Seed paper 003's claim (Adamczewski & Park).** They report that "random selection performs
+# on par with magnitude-based selection when it comes to DP-SGD training". "On par" is a claim of
 # *equivalence*, so a null difference is not enough: the interval of select-random minus
 # select-magnitude must lie inside a margin, here `EQUIVALENCE_MARGIN` = 0.03 accuracy, fixed
 # before the run: three points are a difference a practitioner choosing a mask would
@@ -467,10 +468,12 @@ detail = (f"select-random minus select-magnitude test accuracy {diff:+.3f} [{lo:
           f"equivalence margin {EQUIVALENCE_MARGIN:g}, MDE of the difference test {mde:.3f}")
 reading = mask_verdicts.equivalence_reading(diff, lo, hi, margin=EQUIVALENCE_MARGIN,
                                            a="random selection", b="magnitude selection")
-print(f"Verdict: seed 003's claim (random on par with magnitude selection under DP-SGD): "
-      f"{reading}. By the equivalence rule the claim is {claim_verdict} ({detail}).")
-print(mask_verdicts.equivalence_sample_size(diff, lo, hi, margin=EQUIVALENCE_MARGIN,
-                                            n=len(test[1])))
+rule = dict(zip(spn.findings.VERDICTS, ("interval inside", "interval wholly outside",
+                                         "interval neither inside nor wholly outside")))
+print(f"Verdict: seed paper 003's claim (Adamczewski & Park: random on par with magnitude "
+      f"selection under DP-SGD): {reading} (equivalence verdict: {claim_verdict}, the word for "
+      f"an {rule[claim_verdict]} +-{EQUIVALENCE_MARGIN:g}; {len(test[1])} test examples, epsilon "
+      f"{claimed_eps:.2f}, MDE of the difference test {mde:.3f}). Caveat: {caveat}.")
 spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=hi, mde=mde,
                     verdict=claim_verdict, statistic="test accuracy, select-random minus "
                     "select-magnitude (DP-SGD, public masks)", detail=f"{reading}; {detail}",
@@ -484,7 +487,35 @@ spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=
                             "n_models": len(masked), "random_minus_magnitude": [diff, lo, hi]});
 
 # %% [markdown]
-# **How the MDE shrinks with the test set.** The interval above is paired over the test
+# **The figure** (the report's headline figure). Each public-mask model's test accuracy after
+# DP-SGD fine-tuning at the same $\varepsilon$ (95 % Wilson intervals), against the public
+# model they all started from (dashed line, its interval shaded): a model below the line lost
+# accuracy to private training (the computed check against public only is printed above). The
+# paired differences printed above are sharper than these per-model intervals, which ignore
+# that the models share their test examples.
+
+# %% tags=["headline"]
+names = list(masked)
+acc_m = np.array([correct[n].mean() for n in names])
+m_lo, m_hi = spn.lesson.accuracy_interval(acc_m, len(test[1]))
+p_lo, p_hi = spn.lesson.accuracy_interval(public_acc, len(test[1]))
+fig, ax = plt.subplots(figsize=(8, 4.5))
+ax.errorbar(range(len(names)), acc_m, yerr=[acc_m - m_lo, m_hi - acc_m], fmt="o", capsize=4,
+            label=rf"DP-SGD fine-tuning of the public model, $\varepsilon$ = {claimed_eps:.2f}")
+ax.axhline(public_acc, color="C1", ls="--",
+           label="public pre-training only, no private data (95 % CI shaded)")
+ax.axhspan(p_lo, p_hi, color="C1", alpha=0.15)
+ax.set_xticks(range(len(names)), names, rotation=15)
+ax.set_ylabel("test accuracy (95 % CI)")
+claim = spn.lesson.format_interval(diff, lo, hi, signed=True)
+ax.set_title(f"select-random minus select-magnitude, paired: {claim} (margin "
+             f"+-{EQUIVALENCE_MARGIN:g})", fontsize=10)
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+fig.tight_layout()
+
+# %% [markdown]
+# **How many test examples would settle it.** First the half-width criterion of equivalence;
+# then the difference test: the interval above is paired over the test
 # examples, so its MDE falls as $1 / \sqrt{n}$ with their number (`spn.power.mde_table`). This
 # is the difference test's MDE, the smallest difference the run could *detect*; equivalence
 # needs the half-width criterion printed above. The
@@ -493,6 +524,7 @@ spn.findings.record("adamczewski_random_vs_magnitude", estimate=diff, lo=lo, hi=
 
 # %%
 n_test = len(test[1])
+print(mask_verdicts.equivalence_sample_size(diff, lo, hi, margin=EQUIVALENCE_MARGIN, n=n_test))
 print(spn.power.mde_table(mde, n_test, [2 * n_test, 4 * n_test, 10 * n_test],
                           unit="test examples").round(3).to_string(index=False))
 print(spn.power.needed_sentence(0.02, mde=float(mde), n=n_test, unit="test examples"))
@@ -563,10 +595,11 @@ def attack_row(label, eps, r):
                                     n_resamples=N_RESAMPLES, random_state=SEED, epsilon=eps)
     strong = spn.metrics.attack_record(r["lira"], included, model=label, attack="lira",
                                        n_resamples=N_RESAMPLES, random_state=SEED)
-    audit = spn.dp.audit_epsilon(r["scores"], included, delta=DELTA)
+    audit = spn.dp.audit_epsilon(r["scores"], included, delta=DELTA, seed=SEED)
     rec.update({f"lira_{k}": strong[k] for k in ("auc", "auc_lo", "auc_hi")})
     rec.update(epsilon_lb=audit["epsilon_lb"], audit_guesses=audit["guesses"],
                audit_correct=audit["correct"], audit_grid=audit["grid_size"],
+               audit_k=(audit["k_plus"], audit["k_minus"]),
                test_acc=spn.train.evaluate(r["model"], test)["accuracy"])
     rec["test_acc_lo"], rec["test_acc_hi"] = spn.lesson.accuracy_interval(rec["test_acc"],
                                                                           len(test[1]))
@@ -609,8 +642,12 @@ print("Verdict: the non-private model is in a leaking regime (" + ", ".join(test
 # **The Steinke audit on natural examples.** Every DP model's bound must stay below its
 # accountant's $\varepsilon$. A bound of 0 is not a check of anything: it means no guess set
 # was right often enough to beat a fair coin at level $\beta$ divided by the number of guess
-# sets tried. Each line also says how many right guesses out of 100 (50 "in", 50 "out") that
-# would take, next to what the loss attack got.
+# sets tried. The audit tries 21 guess sets on the 1600 natural examples: $k$ in 5, 10, 20, 50,
+# 100, 200, 500 (every $k$ with $2k \le m$), each as $(k_+, k_-) = (k, 0)$, $(0, k)$ and
+# $(k, k)$. A positive bound names the guess set it came from. Each line also says how many
+# right guesses out of 100 (50 "in" for the highest scores, 50 "out" for the lowest, ties
+# ordered by the audit's seeded permutation `spn.dp.audit.rank_order`) a bound would take,
+# next to what the loss attack got.
 
 # %%
 def guesses_needed(r, grid_size, beta=0.05):
@@ -619,8 +656,10 @@ def guesses_needed(r, grid_size, beta=0.05):
 
 
 def right_of_100(scores):
-    order = np.argsort(-scores, kind="stable")
-    return int(included[order[:50]].sum() + (~included[order[-50:]]).sum())
+    """Right guesses among 50 "in" (highest scores) and 50 "out" (lowest), ties ranked as the
+    audit ranks them (a seeded permutation, `spn.dp.audit.rank_order`)."""
+    order = spn.dp.audit.rank_order(scores, random_state=SEED)
+    return int(included[order[:50]].sum()), int((~included[order[-50:]]).sum())
 
 
 dp_rows = attacks[np.isfinite(attacks.epsilon)]
@@ -630,9 +669,27 @@ need = guesses_needed(100, int(attacks.audit_grid.iloc[0]))
 for r, scores in zip(attacks.itertuples(), [*[v["scores"] for v in runs.values()],
                                             *[v["scores"] for v in masked.values()]]):
     found = spn.dp.bound_sentence(r.epsilon, r.epsilon_lb, guesses=r.audit_guesses,
-                                  correct=r.audit_correct, grid_size=r.audit_grid)
-    print(f"{r.model}: {found}; top/bottom 50: {right_of_100(scores)}/100 right, {need} "
-          "needed for any bound > 0")
+                                  correct=r.audit_correct, grid_size=r.audit_grid,
+                                  k_plus=r.audit_k[0], k_minus=r.audit_k[1])
+    top, bottom = right_of_100(scores)
+    print(f"{r.model}: {found}; top/bottom 50: {top} + {bottom} = {top + bottom}/100 right, "
+          f"{need} needed for any bound > 0")
+
+# %% [markdown]
+# A perfect guess set next to a mediocre top/bottom 50 is no contradiction: they are different
+# guesses. Which ones, for the non-private model:
+
+# %%
+kp, km = np_row.audit_k  # the non-private model's best guess set (k+ "in", k- "out")
+loss_np = -runs[float("inf")]["scores"]  # its loss on every audit example
+order = spn.dp.audit.rank_order(-loss_np, random_state=SEED)
+top_np, bottom_np = right_of_100(-loss_np)
+fit = loss_np < 1e-3
+print(f"Non-private model: best guess set {kp} 'in', {km} 'out'; of its {km} highest losses, "
+      f"{(~included[order[len(order) - km:]]).sum()} are held out. At the other end, "
+      f"{fit.sum()} audit examples have loss < 0.001, only {included[fit].mean():.0%} of them "
+      f"members (it fits many held-out images as well as its own): of the top/bottom 50, the "
+      f"50 'in' guesses are {top_np}/50 right and the 50 'out' guesses {bottom_np}/50.")
 
 # %% [markdown]
 # ### 6b. Canaries: an audit that does not depend on overfitting
@@ -657,6 +714,9 @@ for r, scores in zip(attacks.itertuples(), [*[v["scores"] for v in runs.values()
 # assumes nothing beyond $(\varepsilon, \delta)$-DP, on natural examples and on canaries:
 # one verdict per model from the larger of its two bounds, naming which (the larger of two
 # bounds, each wrong with probability $\beta$, is wrong with probability at most $2\beta$).
+# When both bounds are 0 the verdict counts the guess sets of both audits: 21 on the natural
+# examples and 15 on the 200 canaries ($k$ up to 100). The GDP columns are left blank for the
+# non-private model: it is not a Gaussian mechanism, so that bound does not apply to it.
 # The masked variants of section 5 are audited like dense DP-SGD.
 
 # %%
@@ -679,6 +739,7 @@ audit_table = pd.DataFrame({
     "canaries: Steinke": wide.steinke, "canaries: f-DP": wide[HEAD],
     "canaries: GDP mu": audit[audit.bound == "fdp_gdp"].set_index("model").mu_lb,
     "canaries: GDP epsilon": wide.fdp_gdp, "beta": AUDIT_BETA}).loc[list(audited)]
+audit_table.loc["non-private", ["canaries: GDP mu", "canaries: GDP epsilon"]] = np.nan
 audit_table.round(2)
 
 # %% tags=["verdict"]
@@ -691,6 +752,16 @@ print(f"f-DP lower bounds (beta={AUDIT_BETA:g} each), from {len(included)} natur
       f"vs {lb.drop('non-private').max():.2f}; DP models with a positive bound (a check): "
       f"{int((nat.drop('non-private') > 0).sum())} of {len(nat) - 1} on natural examples, "
       f"{int((lb.drop('non-private') > 0).sum())} on canaries.")
+cap = {src: spn.auditing.audit_all(inc.astype(float), inc, **kw).loc[HEAD, "epsilon_lb"]
+       for src, inc in (("canaries", canary_in), ("natural", included))}  # perfect attacks
+pos = natural[(natural.bound == HEAD) & (natural.epsilon_lb > 0) & np.isfinite(natural.epsilon)]
+print(f"Why canaries gave lower bounds than natural examples here: a one-run bound is capped by "
+      f"the number of examples; even a perfect attack on the {N_CANARIES} canaries (at most "
+      f"{N_CANARIES} guesses) gets an f-DP bound of {cap['canaries']:.2f} (the non-private "
+      f"model's canaries: {lb['non-private']:.2f}), against {cap['natural']:.2f} on the "
+      f"{len(included)} natural examples; " + ("the DP models' positive natural bounds rest on "
+      "guess sets of " + ", ".join(f"{int(g)}" for g in pos.guesses) + f" (the canaries allow "
+      f"at most {N_CANARIES})." if len(pos) else "no DP model has a positive natural bound."))
 assert audit[np.isfinite(audit.epsilon)].consistent.all()  # every bound, every DP model
 assert lb["non-private"] > 0.5  # the positive control: canaries make the audit see
 attacks["canary_epsilon_lb"] = attacks.model.map(lb)
@@ -710,8 +781,10 @@ ax.plot([0, 1.4 * max(finite)], [0, 1.4 * max(finite)], color="grey", ls="--",
         label="lower bound = accountant")
 for i, (bound, marker, name) in enumerate([("steinke", "v", "Steinke et al."),
                                            ("fdp_eps_delta", "o", "f-DP (eps, delta)"),
-                                           ("fdp_gdp", "^", "f-DP, Gaussian DP")]):
+                                           ("fdp_gdp", "^", "f-DP, Gaussian DP (DP only)")]):
     rows = audit[audit.bound == bound]
+    if bound == "fdp_gdp":  # GDP assumes a Gaussian mechanism: not the non-private model
+        rows = rows[np.isfinite(rows.epsilon)]
     ax.scatter([x_of[n] + 0.06 * (i - 1) * x_np / 8 for n in rows.model], rows.epsilon_lb,
                marker=marker, alpha=0.7, label=name)
 ax.annotate("non-private\n(no accountant)", (x_np, lb["non-private"]), xytext=(-85, 5),
@@ -771,7 +844,7 @@ print(f"Verdict: at accountant epsilon {claimed['dense']:.2f}, {canary_family.n_
 # no $\varepsilon$ and no place on that axis: it is the dashed horizontal line (its interval
 # shaded) in each panel.
 
-# %% tags=["headline"]
+# %%
 curve_rows = attacks.iloc[:len(runs)]
 dp_c, np_c = curve_rows[np.isfinite(curve_rows.epsilon)], curve_rows.iloc[-1]
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -823,7 +896,8 @@ source = {"natural: f-DP": "natural examples", "canaries: f-DP": "canaries"}[
     best.loc[ratio.idxmax()].idxmax()]
 head = (f"Largest ratio of an audited lower bound (f-DP, beta={AUDIT_BETA:g}, the larger of "
         f"natural examples and canaries) to accountant epsilon over the DP models: "
-        f"{ratio.max():.0%} ({ratio.idxmax()}, {source}). " if ratio.max() > 0 else "Every DP model's audited lower bound is 0, on natural "
+        f"{ratio.max():.0%} ({ratio.idxmax()}, {source}). " if ratio.max() > 0 else
+        "Every DP model's audited lower bound is 0, on natural "
         f"examples and on canaries (f-DP, beta={AUDIT_BETA:g}): vacuous, no check. ")
 print(head + (
       "Far below: the accountant's analysis is loose for this attack, or the attack is "
@@ -839,8 +913,10 @@ print(head + (
 #   below its accountant's $\varepsilon$ (section 6 prints a verdict per model).
 # * Natural examples give a large audited bound only for a model that overfits them (the
 #   non-private one); a DP model's bound, positive or 0, must stay below its $\varepsilon$
-#   (except with probability $\beta$). Canaries (out-of-distribution images with random labels) are built to be detectable
-#   whatever the data. Section 6b prints this run's bounds, natural and canary, per model.
+#   (except with probability $\beta$). Canaries (out-of-distribution images with random
+#   labels) are built to be detectable whatever the data, but few canaries cap the bound: a
+#   one-run audit can show no more than its number of guesses allows. Section 6b prints this
+#   run's bounds, natural and canary, per model, and the cap.
 # * One DP-SGD step is per-sample gradients, clipping to $C$, Gaussian noise $\sigma C$, an
 #   average over the expected batch size: our hand-written step equals Opacus' step.
 # * PRV gives a smaller $\varepsilon$ than RDP for the same training; report which accountant
@@ -864,8 +940,9 @@ print(head + (
 #    freezing with a mask that is updated from time to time.)
 #    *A good answer* compares accuracy at both settings with a paired interval and reports how
 #    much the selected mask changes between selections.
-# 3. Replace the loss signal in `attack_scores` by `"logit_scaled_confidence"`, or run LiRA
-#    with reference models (notebook 02): does the audited bound tighten?
+# 3. Replace the loss signal in `attack_scores` by `"logit_scaled_confidence"`, or audit with
+#    the LiRA scores already computed in section 6 (`r["lira"]`, reference models as in
+#    notebook 02) instead of the loss scores: does the audited bound tighten?
 #    *A good answer* reports the audited lower bound on $\varepsilon$ with its confidence level
 #    next to the accountant's upper bound; a lower bound far below the upper one says the
 #    attack is weak, not that the model is more private than claimed.

@@ -1,9 +1,10 @@
 """Computed sentences for DP-SGD with public masks: what the accuracy comparisons found.
 
 Notebook 06 compares public-mask variants (freezing, selection) with dense DP-SGD at the same
-epsilon, and tests seed 003's equivalence claim (random selection on par with magnitude
-selection). The verdict *words* come from :mod:`sparsepriv_nb.families` (Holm) and
-:func:`sparsepriv_nb.findings.equivalence_verdict`; this module turns the same numbers into
+epsilon, and tests the equivalence claim of seed paper 003 (Adamczewski & Park): random
+selection on par with magnitude selection. The verdict *words* come from
+:mod:`sparsepriv_nb.families` (Holm) and :func:`sparsepriv_nb.findings.equivalence_verdict`;
+this module turns the same numbers into
 sentences that say which way each difference went and what is left unresolved:
 
 * :func:`equivalence_reading` - an equivalence comparison read in both directions: detected
@@ -14,6 +15,8 @@ sentences that say which way each difference went and what is left unresolved:
   more / less accurate, and the nulls with their estimate and MDE;
 * :func:`null_with_estimate` - a Holm row's sentence with its estimate in front when it is a
   null (the MDE alone hides where the estimate lies);
+* :func:`best_versus` - the most accurate variant against a baseline, null or not, with its
+  estimate (the comparison a "was it worth it" argument hinges on);
 * :func:`versus` - ``{variant: [estimate, lo, hi]}`` of ``variant - baseline`` rows, for
   :func:`sparsepriv_nb.findings.record`'s ``params``.
 
@@ -38,7 +41,7 @@ from ._checks import ParameterError, check_int, check_number
 from .lesson import format_interval
 
 __all__ = ["equivalence_reading", "equivalence_sample_size", "effect_sentence",
-           "null_with_estimate", "versus"]
+           "null_with_estimate", "best_versus", "versus"]
 
 
 def _interval(diff, lo, hi, owner: str) -> tuple[float, float, float]:
@@ -158,6 +161,40 @@ def null_with_estimate(row) -> str:
     if row["verdict"] != metrics.NO_DIFFERENCE:
         return str(row["sentence"])
     return f"{format_interval(row['diff'], row['lo'], row['hi'], signed=True)}: {row['sentence']}"
+
+
+def best_versus(frame: pd.DataFrame, accuracy, baseline: str) -> str:
+    """The most accurate variant of the ``X - baseline`` rows of a Holm frame, against it.
+
+    Args:
+        frame: a :func:`sparsepriv_nb.families.holm_verdicts` frame (``name``, ``diff``,
+            ``lo``, ``hi``, ``verdict``, ``sentence``).
+        accuracy: variant name -> its accuracy; the largest among the frame's ``X - baseline``
+            rows is the one reported.
+        baseline: the right side of the rows (``"public only"``).
+
+    Returns:
+        ``"the most accurate, X (0.630), minus baseline: <estimate and sentence>"``, with the
+        estimate and interval in front of a null (:func:`null_with_estimate`).
+
+    Example:
+        >>> f = pd.DataFrame({"name": ["a - p", "b - p"], "diff": [-0.12, -0.014],
+        ...                   "lo": [-0.16, -0.05], "hi": [-0.08, 0.02],
+        ...                   "verdict": ["lower", metrics.NO_DIFFERENCE],
+        ...                   "sentence": ["lower: -0.120", "no detectable difference"]})
+        >>> best_versus(f, {"a": 0.52, "b": 0.63, "c": 0.9}, "p")
+        'the most accurate, b (0.630), minus p: -0.014 [-0.050, +0.020]: no detectable difference'
+    """
+    rows = _rows(frame, baseline)
+    names = {r["name"].rsplit(" - ", 1)[0]: i for i, r in rows.iterrows()}
+    known = [n for n in names if n in accuracy]
+    if not known:
+        raise ParameterError(f"The 'accuracy' parameter of best_versus must name a variant of "
+                             f"the 'X - {baseline}' rows {sorted(names)}. Got {sorted(accuracy)}.")
+    best = max(known, key=lambda n: float(accuracy[n]))
+    row = rows.loc[names[best]]
+    return (f"the most accurate, {best} ({float(accuracy[best]):.3f}), minus {baseline}: "
+            f"{null_with_estimate(row)}")
 
 
 def effect_sentence(frame: pd.DataFrame, baseline: str, *, baseline_words: str,

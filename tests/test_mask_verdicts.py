@@ -75,3 +75,14 @@ def test_versus_and_null_with_estimate():
     rows = FRAME.set_index("name")
     assert mv.null_with_estimate(rows.loc["h - dense"]).startswith("+0.010 [-0.020, +0.040]: no")
     assert mv.null_with_estimate(rows.loc["f - dense"]) == "y"  # a detection keeps its sentence
+
+
+def test_best_versus_picks_the_most_accurate_variant_and_shows_its_null_estimate():
+    # h is the most accurate of f, g, h: its row is a null, so its estimate comes first
+    text = mv.best_versus(FRAME, {"f": 0.60, "g": 0.50, "h": 0.65, "other": 0.99}, "dense")
+    assert text == ("the most accurate, h (0.650), minus dense: +0.010 [-0.020, +0.040]: no "
+                    "detectable difference; this run could detect |Δ| ≥ 0.04")
+    # f is the most accurate here: a detection keeps its Holm sentence
+    assert mv.best_versus(FRAME, {"f": 0.70, "g": 0.50, "h": 0.65}, "dense").endswith(": y")
+    with pytest.raises(ParameterError, match="'accuracy' parameter of best_versus"):
+        mv.best_versus(FRAME, {"zzz": 0.5}, "dense")

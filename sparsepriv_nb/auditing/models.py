@@ -91,9 +91,12 @@ def _verdict(model: str, rows: dict, src: str) -> str:
     ints = {k: (None if pd.isna(row.get(k)) else int(row.get(k)))
             for k in ("guesses", "correct", "grid_size")}
     if lb <= 0 and len(rows) > 1:  # every source's bound is 0: name them all, count all sets
-        grids = [r.get("grid_size") for r in rows.values()]
-        ints["grid_size"] = None if any(pd.isna(g) for g in grids) else int(sum(grids))
-        text = bound_sentence(float(row["epsilon"]), lb, source=" and ".join(rows), **ints)
+        grids = {k: r.get("grid_size") for k, r in rows.items()}
+        known = not any(pd.isna(g) for g in grids.values())
+        ints["grid_size"] = int(sum(grids.values())) if known else None
+        parts = {k: int(g) for k, g in grids.items()} if known else None
+        text = bound_sentence(float(row["epsilon"]), lb, source=" and ".join(rows),
+                              grid_parts=parts, **ints)
         return f"Verdict: {model}: {text} (beta={beta:g} each)"
     text = bound_sentence(float(row["epsilon"]), lb, source=src if len(rows) > 1 else "", **ints)
     if len(rows) == 1:
