@@ -404,11 +404,14 @@ summary = summary[["method", "requested", "density", "mean", "sd", "n", "lo", "h
 summary.rename(columns={"mean": "test_acc"}).round(3)
 
 # %% tags=["headline"]
-fig = spn.plots.plot_intervals(summary, x="density", hue="method", logx=True,
+per_round = {m: f"{m} ({IMP_EPOCHS} epochs per round)" for m in ("IMP", "lottery ticket")}
+fig = spn.plots.plot_intervals(summary.replace({"method": per_round}), x="density", hue="method",
+                               logx=True,
                                xlabel="achieved density (fraction of weights kept, log scale)",
                                ylabel="test accuracy (mean, 95% t-interval over seeds)",
                                chance=1 / ds.num_classes,
-                               title=f"{ds.name}, {ARCH}: accuracy vs density, {len(SEEDS)} seeds")
+                               title=f"{ds.name}, {ARCH}: accuracy vs density, {len(SEEDS)} seeds\n"
+                                     f"(one-shot methods: pruned from a {EPOCHS}-epoch dense model)")
 ax = fig.axes[0]
 ticks = spn.lesson.log_ticks(summary.density)  # thinned where labels would overlap
 ax.set_xticks(ticks, [f"{t:g}" for t in ticks], rotation=90, fontsize=7)
