@@ -588,12 +588,12 @@ print("The top segment of each seed's dense curve (its two most accurate dense m
 # through all dense models of a seed, exercise 5), which leans less on any one segment.
 
 # %%
-top = pd.DataFrame([part.iloc[-2:][["test_acc", "auc", "gen_gap"]].agg(np.ptp).rename(s)
-                    for s, part in models.query(reference).sort_values("test_acc").groupby("seed")])
+ends = models.query(reference).sort_values("test_acc").groupby("seed")  # each seed's dense curve
+top = pd.DataFrame({s: part.iloc[-2:][["test_acc", "auc", "gen_gap", "train_epochs"]].agg(np.ptp)
+                    for s, part in ends}).T  # the spread between the two ends of the top segment
 acc_noise = ((regime.test_acc_hi - regime.test_acc_lo) / 2).median()
-on_top = sum(int((matched.in_range & (matched.seed == s) & (matched.test_acc >= b_lo)).sum())
-             for s, b_lo in models.query(reference).groupby("seed").test_acc
-             .apply(lambda a: a.nlargest(2).min()).items())
+on_top = int((matched.in_range & (matched.test_acc >= matched.seed.map(
+    ends.test_acc.apply(lambda a: a.iloc[-2])))).sum())
 linear = AN.matched_difference(AN.match_to_reference(
     models, metric="auc", reference=reference, baseline="family == 'dense (full)'", curve="linear"),
     by="method").set_index("method")
@@ -603,13 +603,13 @@ print(f"The top segments are {top.test_acc.min():.3f} to {top.test_acc.max():.3f
       + f" the ±{acc_noise:.3f} 95 % half-width of one dense model's test accuracy (section 2), "
       f"while their ends' AUCs are {top.auc.min():.3f} to {top.auc.max():.3f} apart and their "
       f"generalisation gaps {top.gen_gap.min():.3f} to {top.gen_gap.max():.3f} apart (the ends "
-      f"differ in training epochs, not only in accuracy). {on_top} of the "
+      + ("differ in training epochs on every seed" if (top.train_epochs > 0).all() else "differ in "
+         "how their accuracy was lowered") + f", not only in accuracy). {on_top} of the "
       f"{int(matched.in_range.sum())} matched sparse models lie on a top segment; "
-      + ("their matched AUC can move between its ends with accuracy noise alone"
-         if top.test_acc.max() < acc_noise else "where a segment is narrower than that noise, "
-         "the matched AUC on it can move between its ends with accuracy noise alone")
-      + ". With curve='linear', the matched "
-      "differences (95 % t-intervals over seeds, before Holm) are "
+      + ("their" if top.test_acc.max() < acc_noise else "where a segment is narrower than that "
+         "noise, the") + " matched AUC can move between its ends with accuracy noise alone"
+      + ". With curve='linear', the matched differences (95 % t-intervals over seeds, before Holm) "
+      "are "
       + "; ".join(f"{m} {r.matched_diff:+.3f} [{r.matched_lo:+.3f}, {r.matched_hi:+.3f}] "
                   f"(interpolated: {interp[m]:+.3f})" for m, r in linear.iterrows())
       + f": the two curves' estimates differ by up to {(linear.matched_diff - interp).abs().max():.3f}.")
