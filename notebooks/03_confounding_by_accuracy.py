@@ -14,8 +14,9 @@
 # %% [markdown]
 # # 03 · Is it sparsity, or accuracy? Confounding in sparse-network privacy
 #
-# Gonon et al. (seed paper 000) find sparser networks *less attackable* than dense ones (Yuan & Zhang,
-# seed paper 002, report pruning settings where leakage grows instead: notebook 02). Sparser networks
+# Gonon et al. (seed paper 000) report that sparser networks are *less attackable* than dense
+# ones, as a correlation (Yuan & Zhang, seed paper 002, report pruning settings where leakage
+# grows instead: notebook 02). Sparser networks
 # are also often *less accurate*. A model that has learnt less about its training set has less to leak, so a plain
 # dense-vs-sparse comparison cannot tell whether sparsity itself protects the data or whether
 # any way of losing the same accuracy would do as well. Gonon et al. put it this
@@ -519,6 +520,7 @@ for sd, label in ((sd_h1, "H1: slope of AUC on log density"), (h2["sd"], "H2: sh
     ax.plot(seed_grid, [spn.power.seed_mde(sd, int(n)) for n in seed_grid], marker="o", ms=3,
             label=label)
 ax.axvline(G, color="grey", ls=":", label=f"this run ({G} seeds)")
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # seeds are whole numbers
 ax.set(xlabel="number of seeds G", ylabel="minimum detectable difference (AUC per decade)",
        yscale="log", title="MDE at power 0.8 vs seeds")
 ax.legend(fontsize=8)
@@ -559,6 +561,8 @@ diffs.round(4)
 # %%
 fig, ax = plt.subplots(figsize=(7, 5))
 fig = PS.plot_matched(matched, models.query(reference), metric="auc", ax=ax,
+                      reference_label="dense curve (full and accuracy-lowered dense models, one "
+                                      "line per seed)",
                       title=f"{MAIN_ATTACK}: sparse models against the dense curve of their "
                             "seed (hollow: outside it)")
 ax.set(xlabel="test accuracy", ylabel=f"{MAIN_ATTACK} AUC")
@@ -576,16 +580,54 @@ print("The top segment of each seed's dense curve (its two most accurate dense m
       + "; ".join(segments) + ". A sparse model matched there gets a value interpolated on it.")
 
 # %% [markdown]
+# **How stable is a match on that segment?** The interpolation trusts each model's test
+# accuracy to the third decimal, but one model's test accuracy on the $n$ non-members has its
+# own sampling noise (the Wilson intervals of section 2). Where a segment is narrower than that
+# noise, where on it a sparse model lands, and so its matched AUC, is largely chance. The cell
+# compares the two and prints the matched differences again with `curve="linear"` (one line
+# through all dense models of a seed, exercise 5), which leans less on any one segment.
+
+# %%
+ends = models.query(reference).sort_values("test_acc").groupby("seed")  # each seed's dense curve
+top = pd.DataFrame({s: part.iloc[-2:][["test_acc", "auc", "gen_gap", "train_epochs"]].agg(np.ptp)
+                    for s, part in ends}).T  # the spread between the two ends of the top segment
+acc_noise = ((regime.test_acc_hi - regime.test_acc_lo) / 2).median()
+on_top = int((matched.in_range & (matched.test_acc >= matched.seed.map(
+    ends.test_acc.apply(lambda a: a.iloc[-2])))).sum())
+linear = AN.matched_difference(AN.match_to_reference(
+    models, metric="auc", reference=reference, baseline="family == 'dense (full)'", curve="linear"),
+    by="method").set_index("method")
+interp = diffs.set_index("method").matched_diff
+print(f"The top segments are {top.test_acc.min():.3f} to {top.test_acc.max():.3f} wide in test "
+      f"accuracy, " + ("narrower than" if top.test_acc.max() < acc_noise else "compared with")
+      + f" the ±{acc_noise:.3f} 95 % half-width of one dense model's test accuracy (section 2), "
+      f"while their ends' AUCs are {top.auc.min():.3f} to {top.auc.max():.3f} apart and their "
+      f"generalisation gaps {top.gen_gap.min():.3f} to {top.gen_gap.max():.3f} apart (the ends "
+      + ("differ in training epochs on every seed" if (top.train_epochs > 0).all() else "differ in "
+         "how their accuracy was lowered") + f", not only in accuracy). {on_top} of the "
+      f"{int(matched.in_range.sum())} matched sparse models lie on a top segment; "
+      + ("their" if top.test_acc.max() < acc_noise else "where a segment is narrower than that "
+         "noise, the") + " matched AUC can move between its ends with accuracy noise alone"
+      + ". With curve='linear', the matched differences (95 % t-intervals over seeds, before Holm) "
+      "are "
+      + "; ".join(f"{m} {r.matched_diff:+.3f} [{r.matched_lo:+.3f}, {r.matched_hi:+.3f}] "
+                  f"(interpolated: {interp[m]:+.3f})" for m, r in linear.iterrows())
+      + f": the two curves' estimates differ by up to {(linear.matched_diff - interp).abs().max():.3f}.")
+
+# %% [markdown]
 # ## 7. The verdict per method
 #
 # For each method (and attack), the raw AUC difference (sparse minus the full dense model)
 # and the accuracy-matched one. These are several comparisons of one kind at once, so their
 # detections are decided by Holm's family-wise correction (`spn.families.holm_verdicts`, on
 # the seed-level t-tests), and the cell says how many "detectable" verdicts chance alone would
-# give without it. What happens between raw and matched gets one word:
+# give without it. With several attacks in `ATTACKS`, every (attack, method) pair is one
+# comparison of the same family, and the lines say so. What happens between raw and matched
+# gets one word:
 #
 # * **survives**: detectable raw and matched, same sign, the raw estimate inside the matched
-#   interval; **shrinks**: the same, but the matched one smaller and the raw estimate outside
+#   interval (or outside it with the matched one *larger*: control did not remove the
+#   effect); **shrinks**: the same, but the matched one smaller and the raw estimate outside
 #   its interval;
 # * **vanishes**: detectable raw, not once matched, *and* the matched interval excludes the
 #   raw estimate; **inconclusive**: detectable raw, not matched, but the matched interval
@@ -611,8 +653,11 @@ for r in per_method.itertuples():
           + ("" if words.startswith(r.verdict) else f"{r.verdict}: ") + words
           + "".join(f"; {n}" for n in nulls)
           + f" ({r.n_models} models matched, {r.n_outside} outside the dense range)")
+fam_label = (MAIN_ATTACK if len(ATTACKS) == 1 else
+             f"all {len(ATTACKS)} attacks ({', '.join(ATTACKS)}) as one family")
+fam_scope = "" if len(ATTACKS) == 1 else f" (one Holm family over {', '.join(ATTACKS)})"
 for k, fam in families.items():
-    print(f"Verdict: {MAIN_ATTACK}, {k} differences: {fam.summary()}")
+    print(f"Verdict: {fam_label}, {k} differences: {fam.summary()}")
 m_fam = len(families["matched"].frame)
 print(f"MDEs above: power 0.8 at two-sided alpha {0.05 / m_fam:g} (Holm's strictest step, "
       f"{m_fam} comparisons), t quantiles on seeds - 1 degrees of freedom.")
@@ -632,7 +677,7 @@ print(f"Matching ({MAIN_ATTACK}) uses {int(matched.in_range.sum())} of {len(matc
       f"in accuracy stands in for dense models of their accuracy. Its slope at fixed accuracy, "
       f"{ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}], is "
       + ("robust to the refits of section 5" if ctl_robust else "not robust to the refits of section 5")
-      + f"; matched: {AN.family_brief(families['matched'])}.")
+      + f"; matched{fam_scope}: {AN.family_brief(families['matched'])}.")
 
 # %% [markdown]
 # ## 8. What this run found about Gonon et al.'s claims
@@ -644,7 +689,9 @@ print(f"Matching ({MAIN_ATTACK}) uses {int(matched.in_range.sum())} of {len(matc
 # * `gonon_density_attack`: the clustered slope of AUC on $\log_{10}$ density. The paper says
 #   attack success *falls as density falls*, a **positive** slope, so `sign=+1`.
 # * `gonon_accuracy_control`: the shrink of section 5 (raw minus controlled slope). The paper
-#   says the association shrinks once accuracy is controlled: with its positive raw slope, a
+#   reports correlations and warns that comparing models of different sparsity mixes in their
+#   error; that the association *shrinks* once accuracy is controlled is our reading of that
+#   warning (H2), not a result the paper states. With a positive raw slope it means a
 #   **positive** shrink, so `sign=+1`.
 #
 # The words (`spn.findings.directional_verdict`): **supported** = the interval lies on the
@@ -669,7 +716,8 @@ claim_extra["gonon_accuracy_control"] = (
     f"; the pooled slope at fixed test accuracy is {ctl_s[0]:+.4f} [{ctl_s[1]:+.4f}, {ctl_s[2]:+.4f}] "
     f"(raw {raw_s[0]:+.4f}; the shrink is the mean of per-seed differences, the pooled difference "
     f"is {raw_s[0] - ctl_s[0]:+.4f}); " + AN.robustness_sentence(ctl_var, what="that slope")
-    + f" Matched to dense models of equal accuracy: {AN.family_brief(families['matched'])}")
+    + f" Matched to dense models of equal accuracy{fam_scope}: "
+    f"{AN.family_brief(families['matched'])}")
 
 # %%
 claims = {
@@ -712,31 +760,49 @@ for claim, ((est, lo, hi, mde), sign, what) in claims.items():
 # samples). A sparse model and the dense model of its seed share their pools (the sparse one
 # is pruned from it), so a one-seed *difference* is paired: its spread is the sd over seeds
 # of (model − its seed's dense model), which the table also gives (`paired_sd`, and
-# `paired_band` = 1.96 × it), not √2 times the sd of either model. When a difference is
-# inside that band, a single-seed comparison of it is noise.
+# `paired_band` = 1.96 × it), not √2 times the sd of either model. The band describes **one
+# seed**: a single seed's difference falls within about ± band of the mean difference. When
+# the mean is inside its band, a one-seed comparison could show either sign. A mean outside
+# its band is **not** thereby detectable: the band is not a test of the mean. The test of the
+# mean is a t-interval over the seeds, band / 1.96 × $t_{0.975, G-1} / \sqrt{G}$ wide on each
+# side (printed beside it, unadjusted; section 7 tests each method's mean under Holm).
 
 # %%
 agg = spn.metrics.aggregate_seeds(models, "config", ["test_acc", "auc"])
 spread = agg.pivot(index="config", columns="metric", values="sd").add_suffix("_sd")
 paired_sd = AN.paired_seed_spread(models, by="config", baseline="family == 'dense (full)'")
 spread = spread.join(paired_sd.rename(columns={"mean_diff": "paired_diff", "sd_diff": "paired_sd",
-                                               "band": "paired_band"}).drop(columns="n_seeds"))
+                                               "band": "paired_band"}))
 half_width = ((models.auc_hi - models.auc_lo) / 2).median()
 print(f"median sd over seeds: test accuracy {spread.test_acc_sd.median():.3f}, AUC "
       f"{spread.auc_sd.median():.3f}; median half-width of one model's 95 % AUC interval "
       f"{half_width:.3f}")
+spread.round(3)
+
+# %%
 sparse_cfg = spread.loc[spread.index.isin(models[models.family == "sparse"].config)].dropna()
 inside = sparse_cfg.paired_diff.abs() <= sparse_cfg.paired_band
+t_half = (sparse_cfg.paired_sd * stats.t.ppf(0.975, sparse_cfg.n_seeds - 1)
+          / np.sqrt(sparse_cfg.n_seeds))  # half-width of the mean's 95 % t-interval
+covers = t_half >= sparse_cfg.paired_diff.abs()
+
+
+def band_list(rows):
+    return ", ".join(f"{c} ({r.paired_diff:+.3f}, band ±{r.paired_band:.3f}, t-interval "
+                     f"[{r.paired_diff - t_half[c]:+.3f}, {r.paired_diff + t_half[c]:+.3f}])"
+                     for c, r in rows.iterrows()) or "none"
+
+
 print(f"A one-seed AUC difference between a sparse model and its seed's dense model moves with the "
       f"seed by ±{sparse_cfg.paired_band.median():.3f} (median over the {len(sparse_cfg)} sparse "
       f"configurations of 1.96 × the sd over seeds of the paired difference; "
-      f"{sparse_cfg.paired_band.min():.3f} to {sparse_cfg.paired_band.max():.3f}). Mean difference "
-      "inside its own band (a one-seed comparison would be noise): "
-      + (", ".join(f"{c} ({r.paired_diff:+.3f}, ±{r.paired_band:.3f})"
-                   for c, r in sparse_cfg[inside].iterrows()) or "none")
-      + "; outside it: " + (", ".join(f"{c} ({r.paired_diff:+.3f}, ±{r.paired_band:.3f})"
-                                       for c, r in sparse_cfg[~inside].iterrows()) or "none") + ".")
-spread.round(3)
+      f"{sparse_cfg.paired_band.min():.3f} to {sparse_cfg.paired_band.max():.3f}). Per "
+      "configuration: mean difference, its band (where one seed's difference falls) and the "
+      "mean's 95 % t-interval over seeds (unadjusted). Mean inside its band (one seed could show "
+      f"either sign): {band_list(sparse_cfg[inside])}; outside it (one seed would usually show "
+      f"the mean's sign): {band_list(sparse_cfg[~inside])}. The band is not a test of the mean: "
+      f"{int(covers.sum())} of these {len(sparse_cfg)} t-intervals cover 0"
+      + (f" ({', '.join(covers[covers].index)})." if covers.any() else "."))
 
 # %%
 fig, ax = plt.subplots(figsize=(12, 4))
@@ -788,7 +854,7 @@ print(("Verdict: sparser models were " + ("less" if raw_s[0] > 0 else "more") + 
          else f"not detectable, MDE {h2['mde']:.3f}")
       + f"); the slope at fixed accuracy is detectable with the same sign in {n_ctl} of "
       f"{len(ctl_var)} fits; matched to dense models of equal accuracy, "
-      f"{AN.family_brief(families['matched'])}.")
+      f"{AN.family_brief(families['matched'])}{fam_scope}.")
 
 # %% tags=["verdict"]
 for name, what, v in (("error", "test error", h1_error), ("raw", f"{MAIN_ATTACK} AUC", h1_attack)):
@@ -810,7 +876,8 @@ print("H2, at fixed test accuracy (regression): " + AN.robustness_sentence(ctl_v
 print(f"H2, at fixed generalisation gap (regression): slope {gap_s[0]:+.4f} [{gap_s[1]:+.4f}, "
       f"{gap_s[2]:+.4f}] per tenfold density (raw {raw_s[0]:+.4f}); AUC {gap_c[0]:+.3f} "
       f"[{gap_c[1]:+.3f}, {gap_c[2]:+.3f}] per unit of gap.")
-print(f"Per method against the full dense model: raw: {AN.family_brief(families['raw'])}; matched "
+print(f"Per method against the full dense model{fam_scope}: raw: "
+      f"{AN.family_brief(families['raw'])}; matched "
       f"to dense models of equal accuracy: {AN.family_brief(families['matched'])}.")
 
 # %% [markdown]
@@ -909,8 +976,10 @@ ex.check_fisher_interval(fisher_interval, hidden=True)
 # deviation (`ddof=1`) is the standard error of the difference, and a two-sided test at level
 # $\alpha$ detects a true difference of $(z_{1-\alpha/2} + z_\text{power}) \cdot \mathrm{se}$
 # with probability `power`. Write `mde(diffs, alpha=0.05, power=0.8)`. (At the defaults the
-# factor is about 2.8; a null verdict that says "this run could detect $|\Delta| \ge$ MDE" uses
-# this number.)
+# factor is about 2.8; notebook 02's bootstrap nulls, "this run could detect $|\Delta| \ge$
+# MDE", use this number. The seed-level nulls of this notebook replace $z$ by t quantiles on
+# $G - 1$ degrees of freedom, a factor of about 5.4 at $G = 3$ seeds, and section 7 also
+# replaces $\alpha$ by Holm's level $\alpha/m$.)
 
 # %% nbgrader={"grade": false, "grade_id": "ex03-3-solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mde(diffs, alpha=0.05, power=0.8):

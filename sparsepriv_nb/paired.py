@@ -49,9 +49,10 @@ def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested:
         requested: the requested density (matched to 6 decimals).
 
     Returns:
-        ``{"name", "diff", "lo", "hi", "se", "p", "sd", "n"}``: a row for
+        ``{"name", "diff", "lo", "hi", "se", "p", "sd", "n", "b_mean"}``: a row for
         :func:`~sparsepriv_nb.families.holm_verdicts` (``p`` is NaN when every seed gives the
-        same difference: nothing to test).
+        same difference: nothing to test); ``b_mean`` is the mean of ``b`` over the seeds used,
+        which :func:`seed_sentence` prints when the two are equal on every seed.
     """
     for name, value in (("method", method), ("seed", seed), ("column", column)):
         if value not in frame.columns:
@@ -64,8 +65,10 @@ def seed_comparison(frame: pd.DataFrame, a: str, b: str, column: str, requested:
         raise ParameterError(f"The 'a' and 'b' parameters of seed_comparison must be methods "
                              f"with rows at density {requested:g}. Got none for {missing}.")
     d = paired_seed_difference(wide[a], wide[b])
+    used = wide[[a, b]].dropna()
     return {"name": f"{column} at density {requested:g}, {a} - {b}", "diff": d["mean"],
-            "lo": d["lo"], "hi": d["hi"], "se": d["se"], "p": d["p"], "sd": d["sd"], "n": d["n"]}
+            "lo": d["lo"], "hi": d["hi"], "se": d["se"], "p": d["p"], "sd": d["sd"], "n": d["n"],
+            "b_mean": float(used[b].mean()) if len(used) else float("nan")}
 
 
 def against_baseline(rows: pd.DataFrame, baseline: pd.DataFrame, a: str, column: str, *,
@@ -91,10 +94,14 @@ def against_baseline(rows: pd.DataFrame, baseline: pd.DataFrame, a: str, column:
     return out
 
 
-def seed_sentence(row, m: int, *, alpha: float = 0.05) -> str:
+def seed_sentence(row, m: int, *, alpha: float = 0.05, chance: float | None = None) -> str:
     """One Holm-family row over seeds (a :class:`~sparsepriv_nb.families.Family` frame row
     with ``sd`` and ``n``) read as a sentence; a null names the MDE at Holm's strictest level
     ``alpha / m`` and for one comparison.
+
+    A difference of exactly 0 on every seed says that the two values were equal on every seed
+    (with the row's ``b_mean``, their mean, and ``chance``, the chance level, when given); equal
+    accuracies do not show that the two models made the same predictions.
 
     Example:
         >>> from sparsepriv_nb.families import holm_verdicts
@@ -102,10 +109,15 @@ def seed_sentence(row, m: int, *, alpha: float = 0.05) -> str:
         ...                       "se": 0.007, "p": 0.3, "sd": 0.012, "n": 3}])
         >>> seed_sentence(next(fam.frame.itertuples()), 1)[:41]
         'no detectable difference after Holm corre'
+        >>> tie = holm_verdicts([{"name": "y", "diff": 0.0, "lo": 0.0, "hi": 0.0, "se": 0.0,
+        ...                       "p": float("nan"), "sd": 0.0, "n": 3, "b_mean": 0.1}])
+        >>> s = seed_sentence(next(tie.frame.itertuples()), 1, chance=0.1)
+        >>> "equal values on every seed (mean 0.100 over 3 seeds; chance level 0.100)" in s
+        True
     """
     if row.verdict == "not measurable here":
         return (f"the same difference {row.diff:+.3f} on every seed (no spread): "
-                + ("both models made the same predictions" if row.diff == 0 else "not testable"))
+                + (_tie(row, chance) if row.diff == 0 else "not testable"))
     if row.verdict != metrics.NO_DIFFERENCE:
         return row.sentence
     one, strict = (seed_mde(row.sd, row.n, alpha=a) for a in (alpha, alpha / m))
@@ -117,6 +129,15 @@ def seed_sentence(row, m: int, *, alpha: float = 0.05) -> str:
                         else f"could not detect even a difference of 1, the largest a difference "
                              f"of two accuracies can be (MDE {strict:.2f})")
             + f" ({one:.3f} for one comparison at the 5 % level)")
+
+
+def _tie(row, chance: float | None) -> str:
+    """The two values were equal on every seed: how large they were (not "same predictions")."""
+    mean = getattr(row, "b_mean", float("nan"))
+    about = "; ".join(([f"mean {mean:.3f} over {row.n} seeds"] if mean == mean else [])
+                      + ([f"chance level {chance:.3f}"] if chance is not None else []))
+    return ("the two had exactly equal values on every seed" + (f" ({about})" if about else "")
+            + ": nothing to test")
 
 
 def holm_seed_sentence(row, m: int, *, alpha: float = 0.05, power: float = 0.8) -> str:

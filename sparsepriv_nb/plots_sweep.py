@@ -94,7 +94,8 @@ def plot_accuracy_vs_defense(df: pd.DataFrame, *, x: str = "test_acc",
 
 def plot_matched(matched: pd.DataFrame, reference: pd.DataFrame, *, metric: str,
                  accuracy: str = "test_acc", seed: str = "seed", method: str = "method",
-                 ax=None, title: str | None = None):
+                 ax=None, title: str | None = None,
+                 reference_label: str = "reference curve (one line per seed)"):
     """The accuracy-matched comparison: each seed's reference curve (grey lines through the
     dense models whose accuracy was lowered) and the other models (colour = method; hollow
     when outside the reference range, so not matched).
@@ -103,22 +104,28 @@ def plot_matched(matched: pd.DataFrame, reference: pd.DataFrame, *, metric: str,
         matched: output of :func:`analysis.match_to_reference`.
         reference: the reference rows (one attack).
         metric, accuracy, seed, method: column names.
+        reference_label: the legend entry of the reference curves (say which models trace
+            them, e.g. "dense curve (full and fewer-epoch dense models, one line per seed)").
 
     Example:
         >>> ref = pd.DataFrame(dict(seed=0, test_acc=[.6, .9], auc=[.5, .6]))
         >>> m = pd.DataFrame(dict(seed=0, method="random", test_acc=[.7, .4], auc=[.5, .5],
         ...                       in_range=[True, False]))
-        >>> fig = plot_matched(m, ref, metric="auc")
+        >>> fig = plot_matched(m, ref, metric="auc", reference_label="dense curve")
+        >>> fig.axes[0].get_legend_handles_labels()[1][0]
+        'dense curve'
     """
     names = dict(metric=metric, accuracy=accuracy, seed=seed)
     _need(matched, "matched", dict(names, method=method), "plot_matched")
     check_columns(matched, {"matched": ["in_range"]}, "plot_matched")
     _need(reference, "reference", names, "plot_matched")
+    validate_params({"reference_label": reference_label},
+                    {"reference_label": [InstanceOf(str, "a string")]}, "plot_matched")
     fig, ax = _ax(ax)
     for i, (_, part) in enumerate(reference.groupby(seed)):
         pts = part.groupby(accuracy)[metric].mean().sort_index()
         ax.plot(pts.index, pts.to_numpy(), "-", color="0.55", lw=1, marker=".", zorder=1,
-                label="reference models (one line per seed)" if i == 0 else None)
+                label=reference_label if i == 0 else None)
     colours = plt.get_cmap("tab10")
     for i, (m, part) in enumerate(matched.groupby(method, sort=True)):
         inside = part["in_range"].astype(bool)

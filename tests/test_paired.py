@@ -218,3 +218,18 @@ def test_by_how_much_prints_the_difference_once_as_a_size():
     s = paired.by_how_much(0.01, -0.01, 0.03, 0.031)
     assert s == ("+0.010 [-0.010, +0.030]: no detectable difference; this run could detect "
                  "|Δ| ≥ 0.031")
+
+
+def test_seed_sentence_tie_gives_the_shared_value_not_same_predictions():
+    """Equal accuracies on every seed say nothing about equal predictions (review q1, item 10):
+    the sentence gives the shared value over the seeds used (a NaN seed left out) and the
+    chance level."""
+    r = paired.seed_comparison(runs([0.1, 0.2, np.nan], [0.1, 0.2, 0.9]), "a", "b", "acc", 0.1)
+    assert r["diff"] == 0 and r["n"] == 2
+    assert r["b_mean"] == pytest.approx(0.15)  # over the 2 seeds used, not 0.4 over all three
+    s = paired.seed_sentence(next(holm_verdicts([r]).frame.itertuples()), 1, chance=0.1)
+    assert "equal values on every seed (mean 0.150 over 2 seeds; chance level 0.100)" in s
+    assert "predictions" not in s
+    no_mean = holm_verdicts([{**r, "b_mean": np.nan}]).frame
+    bare = paired.seed_sentence(next(no_mean.itertuples()), 1)
+    assert bare.endswith("exactly equal values on every seed: nothing to test")
