@@ -493,14 +493,13 @@ half_rc = [rc.loc[(spn.shifts.BOTH_HALVES, h)] for h in (spn.shifts.HELD_OUT, sp
 half_gap = abs(half_rc[0]["diff"] - half_rc[1]["diff"])
 print(f"lira AUC, magnitude-pruned minus dense: all {N_REFERENCE} reference models {full_rc['diff']:+.4f} "
       f"[{full_rc.lo:+.4f}, {full_rc.hi:+.4f}]; the two halves ({N_REFERENCE // 2} models each, "
-      f"{half_rc[0].n_members} members): " + " and ".join(f"{r['diff']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}]" for r in half_rc)
+      f"{int(half_rc[0].n_members)} members): " + " and ".join(f"{r['diff']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}]" for r in half_rc)
       + f": they differ by {half_gap:.4f}, {'more' if half_gap > abs(full_rc['diff']) else 'less'} than the full "
       f"difference's size {abs(full_rc['diff']):.4f}.")
 ref_qualifier = ("one seed and one set of reference models: the interval covers the sampling of the attacked "
-                 "samples only, not retraining (notebook 03 section 9 measures how much a retrain moves a one-seed "
-                 "paired difference)" + (f", nor the choice of reference models (two disjoint halves of them give "
-                                         f"{half_rc[0]['diff']:+.3f} and {half_rc[1]['diff']:+.3f})"
-                                         if strongest == "lira" else ""))
+                 "samples only, not retraining, which notebook 03 section 9 measures for a one-seed paired "
+                 "difference" + (f", nor the choice of reference models: two disjoint halves of them give "
+                                 f"{half_rc[0]['diff']:+.3f} and {half_rc[1]['diff']:+.3f}" if strongest == "lira" else ""))
 ref_check.table.round(4)
 
 # %% [markdown]
@@ -615,7 +614,7 @@ for attack_name in TRANSFER_ATTACKS:
     hit, nulls = (fam.frame[(fam.frame.verdict == spn.metrics.NO_DIFFERENCE) == k] for k in (False, True))
     print(f"Verdict: {attack_name}, transferred minus matched balanced accuracy: {fam.n_detected} of {len(vs)} "
           "pairs differ after Holm correction" + "".join(f"; {r.name}: {r.sentence}" for r in hit.itertuples())
-          + (f"; the {len(nulls)} others: no detectable difference; this run could detect |Δ| >= "
+          + (f"; {f'the {len(nulls)} others' if len(hit) else f'all {len(nulls)}'}: no detectable difference; this run could detect |Δ| >= "
              f"{nulls.mde.min():.3f} to {nulls.mde.max():.3f} at the family's strictest Holm level (estimates "
              + ", ".join(f"{r.name} {r.diff:+.3f}" for r in nulls.itertuples()) + ")" if len(nulls) else "") + ".")
     print(f"  ({fam.summary()})")
@@ -678,7 +677,7 @@ print(f"Accuracy at density {sparsest:g} minus dense, paired over the {nm.sum()}
       f"samples), 95 % paired bootstrap: {acc_v['sentence']} (estimate {acc_diff:+.3f} [{acc_lo:+.3f}, "
       f"{acc_hi:+.3f}]); " + ("accuracy changed too, so the AUC comparison is confounded (notebook 03)."
                               if acc_v["detected"] else f"any accuracy change from {acc_lo:+.3f} to {acc_hi:+.3f} is "
-                              "compatible with it, so part of the AUC change may be accuracy (notebook 03)."))
+                              "compatible with this run, so part of the AUC change may be accuracy (notebook 03)."))
 
 # %% [markdown]
 # ## 9. Attack success vs number of classes (Bagmar et al.)
