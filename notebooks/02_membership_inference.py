@@ -477,7 +477,7 @@ print(f"Verdict: confidence gap, magnitude-pruned minus dense: {gap_v['sentence'
 # **Do the reference models matter?** LiRA's scores, and with them the main comparison, come
 # from `N_REFERENCE` reference models per target, each trained once with its own seed. The
 # paired interval resamples the attacked samples with the scores held fixed, so it does not
-# cover that randomness either. A cheap check (`spn.shifts.reference_check`): split the
+# cover that randomness. A cheap check (`spn.shifts.reference_check`): split the
 # reference models into two disjoint halves (even and odd positions; only samples that are IN
 # for some and OUT for some model of each half can be scored) and score both targets with each
 # half. The two halves are equally valid, if weaker, attacks on the same two models: if their
@@ -496,10 +496,11 @@ print(f"lira AUC, magnitude-pruned minus dense: all {N_REFERENCE} reference mode
       f"{int(half_rc[0].n_members)} members): " + " and ".join(f"{r['diff']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}]" for r in half_rc)
       + f": they differ by {half_gap:.4f}, {'more' if half_gap > abs(full_rc['diff']) else 'less'} than the full "
       f"difference's size {abs(full_rc['diff']):.4f}.")
-ref_qualifier = ("one seed and one set of reference models: the interval covers the sampling of the attacked "
-                 "samples only, not retraining, which notebook 03 section 9 measures for a one-seed paired "
-                 "difference" + (f", nor the choice of reference models: two disjoint halves of them give "
-                                 f"{half_rc[0]['diff']:+.3f} and {half_rc[1]['diff']:+.3f}" if strongest == "lira" else ""))
+seed_qualifier = ("one seed: the interval covers the sampling of the attacked samples only, not retraining, which "
+                  "notebook 03 section 9 measures for a one-seed paired difference")
+ref_qualifier = seed_qualifier.replace("one seed:", "one seed and one set of reference models:") + (
+    f", nor the choice of reference models: two disjoint halves of them give {half_rc[0]['diff']:+.3f} and "
+    f"{half_rc[1]['diff']:+.3f}" if strongest == "lira" else "")
 ref_check.table.round(4)
 
 # %% [markdown]
@@ -554,7 +555,7 @@ rows_of = {"yuan_zhang_attack": f"magnitude - dense, {strongest}", "bagmar_ticke
 need = spn.findings.equivalence_needs(ticket["diff"], ticket.lo, ticket.hi, margin=TICKET_MARGIN)["sentence"]
 notes = {"bagmar_ticket": f" {need[0].upper()}{need[1:]}; the MDE {ticket.mde:.4f} is that of a difference test, not of this one."}
 for claim, (est, lo, hi, mde, statistic, verdict) in claims.items():
-    q = ref_qualifier if claim == "yuan_zhang_attack" and verdict != spn.findings.VERDICTS[2] else ""
+    q = {"yuan_zhang_attack": ref_qualifier, "yuan_zhang_gap": seed_qualifier}.get(claim, "") if verdict != spn.findings.VERDICTS[2] else ""
     detail = (f"{statistic}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} at alpha 0.05 ({n_mem} members)" + (
         f"; in section 3's Holm family: {in_family[rows_of[claim]]}" if claim in rows_of else "") + "." + notes.get(claim, ""))
     print(f"Verdict: {spn.findings.CLAIMS[claim].paper}, {claim}: {verdict}{f' ({q})' if q else ''}. {detail}")
@@ -857,8 +858,8 @@ print("In short:", who.answer())
 all_members = who.groups.set_index("family").loc["all members"]
 assert np.isclose(all_members["diff"], ref_check.diff(spn.shifts.BOTH_HALVES, spn.shifts.HELD_OUT,
                                                       spn.shifts.WITHIN)), "not the same comparison"
-print(f"Section 3 (lira AUC, all samples and reference models) vs this section's all-members shift: "
-      f"{ref_check.sentence()}")
+print("Section 3's lira AUC difference (all samples and reference models) against this section's all-members "
+      "shift. " + ref_check.sentence())
 print("So section 6's one-seed Yuan & Zhang verdict (section 3's difference) is only as firm as its reference "
       "models: " + ("two halves of them disagree by more than its estimate, so its sign is within reference-model "
                     "noise (a claim about pruning needs more reference models and more seeds)."
@@ -872,6 +873,10 @@ print("So section 6's one-seed Yuan & Zhang verdict (section 3's difference) is 
 #   non-members of the target; report AUC **and** TPR at low FPR, each with its interval.
 # * Compare two targets on the *same* samples with a paired interval; the verdict lines above
 #   say which differences this run can resolve.
+# * A paired interval resamples the attacked samples with the scores held fixed: it covers
+#   neither a retrain of the targets nor the choice of LiRA's reference models. The reference
+#   check before section 6's claims measures the second (two disjoint halves of the reference
+#   models), and the verdict lines print what it found.
 # * Pruning can cost accuracy too (section 8 prints the paired accuracy difference at the
 #   sparsest density, with its interval): notebook 03 separates the effect of sparsity from
 #   the effect of accuracy.

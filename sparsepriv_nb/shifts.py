@@ -55,7 +55,10 @@ dense-vs-dense null of ``benchmarks/shifts.py`` measures what one pair of models
 reference-model bins, two dense seeds gave no detection at seed 0, but at seed 1 the top
 quartile's LiRA contrast with the rest moved -0.053 [-0.097, -0.008] and the loss attack's
 least vulnerable quartile -0.025 [-0.043, -0.007], so group shifts of a few hundredths from one
-pair of models are within what training randomness alone produces.
+pair of models are within what training randomness alone produces. Nor do they cover the
+choice of LiRA's reference models: :func:`reference_check` scores both targets with each of two
+disjoint halves of them, and says which change (samples, ranking, reference models) separates
+the usual AUC difference from the held-out within-class shift.
 
 Example:
     >>> rng = np.random.default_rng(0)
