@@ -55,7 +55,10 @@ dense-vs-dense null of ``benchmarks/shifts.py`` measures what one pair of models
 reference-model bins, two dense seeds gave no detection at seed 0, but at seed 1 the top
 quartile's LiRA contrast with the rest moved -0.053 [-0.097, -0.008] and the loss attack's
 least vulnerable quartile -0.025 [-0.043, -0.007], so group shifts of a few hundredths from one
-pair of models are within what training randomness alone produces.
+pair of models are within what training randomness alone produces. Nor do they cover the
+choice of LiRA's reference models: :func:`reference_check` scores both targets with each of two
+disjoint halves of them, and says which change (samples, ranking, reference models) separates
+the usual AUC difference from the held-out within-class shift.
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -79,11 +82,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import families, metrics
+from . import families, metrics, power
 from ._checks import InstanceOf, Interval, ParameterError, validate_params
 
 __all__ = ["exposure", "reference_vulnerability", "held_out_lira", "HeldOut",
-           "membership_shifts", "Shifts",
+           "membership_shifts", "Shifts", "reference_check", "ReferenceCheck",
            "FAMILIES", "MORE", "LESS"]
 
 #: The verdict words of a detected shift.
@@ -229,36 +232,48 @@ def held_out_lira(dense_run: dict, sparse_run: dict) -> HeldOut:
     Raises:
         ValueError: no reference models, fewer than 8, or different attacked samples.
     """
-    from .attacks import LiRA
+    rd, rs = _references(dense_run, sparse_run, "held_out_lira")
+    halves, idx = _halves(rd.ref_in)
+    first = type(rd)(rd.logits[halves[0]][:, idx], rd.labels[idx], rd.ref_in[halves[0]][:, idx])
+    return HeldOut(idx, _lira_on(dense_run, rd, halves[1], idx),
+                   _lira_on(sparse_run, rs, halves[1], idx), reference_vulnerability(first),
+                   np.asarray(dense_run["target"].membership)[idx], rd.labels.numpy()[idx])
 
+
+def _references(dense_run, sparse_run, owner: str):
+    """Both runs' reference outputs: at least 8 models, the same IN masks."""
     refs = [run.get("references") if isinstance(run, dict) else None
             for run in (dense_run, sparse_run)]
     if any(r is None or r.ref_in is None for r in refs):
-        raise ParameterError("held_out_lira needs both runs' outputs with reference models "
+        raise ParameterError(f"{owner} needs both runs' outputs with reference models "
                              "(run_experiment(..., return_outputs=True) with 'lira' or 'rmia' "
                              "among the attacks).")
     rd, rs = refs
     if rd.ref_in.shape[0] < 8 or not np.array_equal(rd.ref_in, rs.ref_in):
-        raise ValueError("held_out_lira needs at least 8 reference models (4 per half), the "
+        raise ValueError(f"{owner} needs at least 8 reference models (4 per half), the "
                          "same for both runs; got "
                          f"{rd.ref_in.shape[0]} and {rs.ref_in.shape[0]}. Raise n_reference.")
-    halves = np.arange(rd.ref_in.shape[0]) % 2 == 0, np.arange(rd.ref_in.shape[0]) % 2 == 1
-    ok = np.ones(rd.ref_in.shape[1], bool)
+    return rd, rs
+
+
+def _halves(ref_in: np.ndarray):
+    """The even / odd reference models, and the samples both halves hold IN and OUT."""
+    k = np.arange(ref_in.shape[0])
+    halves = k % 2 == 0, k % 2 == 1
+    ok = np.ones(ref_in.shape[1], bool)
     for h in halves:
-        ok &= rd.ref_in[h].any(0) & (~rd.ref_in[h]).any(0)
-    idx = np.flatnonzero(ok)
+        ok &= ref_in[h].any(0) & (~ref_in[h]).any(0)
+    return halves, np.flatnonzero(ok)
 
-    def part(r, h):
-        return type(r)(r.logits[h][:, idx], r.labels[idx], r.ref_in[h][:, idx])
 
-    def lira(run, r):
-        b = part(r, halves[1])
-        return LiRA().fit(b.logits, b.labels, b.ref_in).score_samples(
-            run["target"].logits[idx], b.labels)
+def _lira_on(run: dict, refs, models: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Online LiRA (fixed variance) scores of ``run``'s target on the attacked samples ``idx``,
+    from the reference models selected by the mask ``models``."""
+    from .attacks import LiRA
 
-    return HeldOut(idx, lira(dense_run, rd), lira(sparse_run, rs),
-                   reference_vulnerability(part(rd, halves[0])),
-                   np.asarray(dense_run["target"].membership)[idx], rd.labels.numpy()[idx])
+    lab = refs.labels[idx]
+    return LiRA().fit(refs.logits[models][:, idx], lab, refs.ref_in[models][:, idx]) \
+        .score_samples(run["target"].logits[idx], lab)
 
 
 def _per_sample(value, n: int, name: str, *, numeric: bool = False):
@@ -566,3 +581,135 @@ def membership_shifts(dense_scores, sparse_scores, membership, *, labels=None,
         parts.append(g.reset_index(drop=True).join(fam.frame[cols]))
     groups = pd.concat(parts, ignore_index=True)
     return Shifts(samples, groups, fams, float(alpha), int(n_resamples), within)
+
+
+#: ``samples`` of :attr:`ReferenceCheck.table`: every attacked sample, or those both halves score.
+ALL_SAMPLES, BOTH_HALVES = "all attacked", "scored by both halves"
+#: ``references`` of :attr:`ReferenceCheck.table`.
+ALL_REFS, HELD_OUT, OTHER_HALF = "all", "held-out half", "other half"
+#: ``ranking`` of :attr:`ReferenceCheck.table`: against all non-members (the AUC) or per class.
+GLOBAL, WITHIN = "global (AUC)", "within class"
+
+
+@dataclass(frozen=True)
+class ReferenceCheck:
+    """:func:`reference_check`'s variants of one dense-vs-sparse LiRA comparison.
+
+    Attributes:
+        table: one row per variant: ``samples`` (:data:`ALL_SAMPLES`, :data:`BOTH_HALVES`),
+            ``references`` (:data:`ALL_REFS`, :data:`HELD_OUT` = the half that
+            :func:`held_out_lira` scores with, :data:`OTHER_HALF`), ``ranking``
+            (:data:`GLOBAL`, :data:`WITHIN`), ``n_members``, ``diff`` (mean member exposure,
+            sparse minus dense; with the global ranking it is the AUC difference), ``lo``,
+            ``hi`` (paired bootstrap over the attacked samples, the scores held fixed).
+        n_models: reference models per target (each half has ``n_models // 2``).
+    """
+
+    table: pd.DataFrame
+    n_models: int
+
+    def diff(self, samples: str, references: str, ranking: str) -> float:
+        """The ``diff`` of one variant (the table's three key columns)."""
+        t = self.table.set_index(["samples", "references", "ranking"])
+        return float(t.loc[(samples, references, ranking), "diff"])
+
+    def sentence(self, *, digits: int = 3) -> str:
+        """Which change turns the full comparison (all samples, all reference models, global
+        AUC) into the held-out within-class shift, and how far the two disjoint halves of the
+        reference models disagree, in computed words.
+
+        Example:
+            >>> keys = [(ALL_SAMPLES, ALL_REFS, GLOBAL)] + [
+            ...     (BOTH_HALVES, r, k) for r in (ALL_REFS, HELD_OUT, OTHER_HALF)
+            ...     for k in (GLOBAL, WITHIN)]
+            >>> diffs = [.025, .026, .013, -.004, -.017, .076, .064]
+            >>> t = pd.DataFrame(keys, columns=["samples", "references", "ranking"])
+            >>> rc = ReferenceCheck(t.assign(diff=diffs), n_models=8)
+            >>> print(rc.sentence())  # doctest: +ELLIPSIS
+            The sign flips with the reference models, not with the ranking: ...
+        """
+        f, v = f"+.{digits}f", self.diff
+        full, same = v(ALL_SAMPLES, ALL_REFS, GLOBAL), v(BOTH_HALVES, ALL_REFS, GLOBAL)
+        by_class, half = v(BOTH_HALVES, ALL_REFS, WITHIN), v(BOTH_HALVES, HELD_OUT, GLOBAL)
+        held, other = v(BOTH_HALVES, HELD_OUT, WITHIN), v(BOTH_HALVES, OTHER_HALF, GLOBAL)
+        flips = {"ranking": np.sign(same) != np.sign(by_class) or np.sign(half) != np.sign(held),
+                 "references": np.sign(same) != np.sign(half) or np.sign(by_class) != np.sign(held)}
+        moves = {"ranking": (by_class - same + held - half) / 2,
+                 "references": (half - same + held - by_class) / 2}
+        if np.sign(full) == np.sign(held):
+            cause = "The two comparisons agree in sign here"
+        elif flips["references"] != flips["ranking"]:
+            k = "references" if flips["references"] else "ranking"
+            a, b = (("reference models", "ranking") if k == "references"
+                    else ("ranking", "reference models"))
+            cause = f"The sign flips with the {a}, not with the {b}"
+        else:
+            k = max(moves, key=lambda key: abs(moves[key]))
+            cause = f"Both changes move it; the larger move comes from the {k}"
+        gap = abs(half - other)
+        return (f"{cause}: all {self.n_models} reference models, global AUC: {full:{f}} (on the "
+                f"samples both halves score: {same:{f}}); ranking within class instead moves it "
+                f"by {moves['ranking']:{f}}, scoring with the held-out half "
+                f"({self.n_models // 2} models) instead of all by {moves['references']:{f}}; "
+                f"held-out half, within class: {held:{f}}. The other half gives {other:{f}} "
+                f"(global): two disjoint, equally valid sets of reference models differ by "
+                f"{gap:.{digits}f}, {'more than' if gap > abs(full) else 'less than'} the full "
+                f"comparison's {abs(full):.{digits}f}" + (
+                    ": its sign rests on reference-model noise of its own size, which its "
+                    "bootstrap interval (the scores held fixed) does not cover." if gap > abs(full)
+                    else ": reference-model noise of this size does not reach its sign."))
+
+
+def reference_check(dense_run: dict, sparse_run: dict, *, n_resamples: int = 1000,
+                    random_state=0, alpha: float = 0.05) -> ReferenceCheck:
+    """The online LiRA comparison, sparse minus dense, under each change that separates the
+    usual AUC difference (all samples, all reference models, global ranking) from
+    :func:`held_out_lira`'s within-class shift: the samples both halves score, the half of the
+    reference models, the ranking; plus the other half. If the two halves disagree by as much
+    as the full difference, that difference rests on reference-model noise which the
+    bootstrap (scores held fixed) does not cover.
+
+    Args:
+        dense_run, sparse_run: as for :func:`held_out_lira`.
+        n_resamples, random_state: the paired bootstrap: for the global ranking
+            :func:`sparsepriv_nb.power.paired_mde`'s (the AUC difference's own interval), within
+            class :func:`membership_shifts`'s "all members" one (non-members resampled per class).
+        alpha: two-sided level of the intervals.
+
+    Returns:
+        A :class:`ReferenceCheck` (seven variants).
+
+    Raises:
+        ValueError, ParameterError: as :func:`held_out_lira`, or bad settings.
+    """
+    validate_params({"n_resamples": n_resamples, "alpha": alpha, "random_state": random_state},
+                    {"n_resamples": [Interval(int, 10, None)],
+                     "alpha": [Interval(float, 0, 1, "neither")],
+                     "random_state": metrics._RANDOM_STATE}, "reference_check")
+    rd, rs = _references(dense_run, sparse_run, "reference_check")
+    halves, idx = _halves(rd.ref_in)
+    every = np.arange(rd.ref_in.shape[1])
+    m = np.asarray(dense_run["target"].membership).astype(int)
+    labels = rd.labels.numpy()
+    variants = [(ALL_SAMPLES, ALL_REFS, every, np.ones(len(halves[0]), bool))]
+    variants += [(BOTH_HALVES, name, idx, mask) for name, mask in (
+        (ALL_REFS, np.ones(len(halves[0]), bool)), (HELD_OUT, halves[1]), (OTHER_HALF, halves[0]))]
+    rows = []
+    for samples, refs, at, mask in variants:
+        d, s = _lira_on(dense_run, rd, mask, at), _lira_on(sparse_run, rs, mask, at)
+        for ranking in (GLOBAL, WITHIN) if samples == BOTH_HALVES else (GLOBAL,):
+            strata = _strata(labels[at] if ranking == WITHIN else None, m[at], "reference_check")
+            shift = exposure(s, m[at], strata=strata) - exposure(d, m[at], strata=strata)
+            if ranking == GLOBAL:  # the AUC difference's own paired bootstrap
+                r = power.paired_mde(s, d, m[at], "auc", alpha=alpha, n_resamples=n_resamples,
+                                     random_state=random_state)
+                lo, hi = r["lo"], r["hi"]
+            else:  # membership_shifts' "all members" bootstrap
+                rng = metrics._rng(random_state)
+                boot = _boot_matrix(d, s, m[at], strata, int(n_resamples), rng)
+                means = _group_means(boot, np.arange(boot.shape[1]), rng)
+                lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+            rows.append({"samples": samples, "references": refs, "ranking": ranking,
+                         "n_members": int((m[at] == 1).sum()),
+                         "diff": float(shift[m[at] == 1].mean()), "lo": float(lo), "hi": float(hi)})
+    return ReferenceCheck(pd.DataFrame(rows), int(rd.ref_in.shape[0]))

@@ -297,3 +297,33 @@ def test_attack_transfer_interval_metrics_need_resamples():
     both = E.attack_transfer(pairs, "loss", metric=("balanced_accuracy", "balanced_accuracy_lo"),
                              n_resamples=200)
     assert both["balanced_accuracy"].equals(mid) and both["balanced_accuracy_lo"].equals(lo)
+
+
+def test_transfer_vs_matched_is_the_paired_balanced_accuracy_gap_to_the_diagonal():
+    import numpy as np
+    import torch
+
+    from sparsepriv_nb import experiments as E
+
+    rng = np.random.default_rng(0)
+    m = np.r_[np.ones(300, int), np.zeros(300, int)]
+    y = torch.tensor(rng.integers(0, 3, 600))
+
+    def outs(signal, offset=0.0):  # members' true-class logit raised by `signal`, all by `offset`
+        z = torch.tensor(rng.normal(size=(600, 3)))
+        z += torch.nn.functional.one_hot(y, 3) * (signal * torch.tensor(m)[:, None] + offset)
+        return E.ModelOutputs(z, y, m)
+
+    # "b"'s shadows are far more confident overall: the loss threshold fitted there sits far
+    # from where "a"'s members and non-members separate, so b -> a is worse than a -> a.
+    pairs = {"a": (outs(2.0), outs(2.0)), "b": (outs(2.0, offset=6.0), outs(2.0, offset=6.0))}
+    vs = E.transfer_vs_matched(pairs, "loss", n_resamples=300)
+    assert vs.name.tolist() == ["b -> a vs a -> a", "a -> b vs b -> b"]
+    table = E.attack_transfer(pairs, "loss")
+    for r in vs.itertuples():
+        assert np.isclose(r.transferred, table.loc[r.source, r.attacked])
+        assert np.isclose(r.matched, table.loc[r.attacked, r.attacked])
+        assert np.isclose(r.diff, r.transferred - r.matched) and r.lo <= r.diff <= r.hi
+    worse = vs.set_index("source").loc["b"]
+    assert worse["diff"] < -0.2 and worse.hi < 0  # the misplaced threshold, detected
+    assert np.isfinite(vs.mde).all() and (vs.mde > 0).all()

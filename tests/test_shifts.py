@@ -281,3 +281,75 @@ def test_held_out_lira_bins_from_one_half_and_scores_from_the_other():
                              _run(rd.logits[:6], dense["target"].logits, y, keep[:6], m))
     with pytest.raises(ParameterError, match="needs both runs' outputs with reference models"):
         shifts.held_out_lira({"references": None}, sparse)
+
+
+def _lira(run, mask, idx):
+    from sparsepriv_nb.attacks import LiRA
+
+    r = run["references"]
+    return LiRA().fit(r.logits[mask][:, idx], r.labels[idx], r.ref_in[mask][:, idx]) \
+        .score_samples(run["target"].logits[idx], r.labels[idx])
+
+
+def test_reference_check_holds_the_full_auc_difference_and_the_held_out_shift():
+    from sparsepriv_nb import power
+    from sparsepriv_nb.attacks import reference_in_masks
+
+    rng = np.random.default_rng(2)
+    n = 120
+    keep = reference_in_masks(n, 8, seed=3)
+    y = torch.tensor(rng.integers(0, 3, n))
+    m = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    runs = [_run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
+                 y, keep, m) for _ in range(2)]
+    rc = shifts.reference_check(*runs, n_resamples=200, random_state=4)
+    t = rc.table.set_index(["samples", "references", "ranking"])
+    assert len(t) == 7 and rc.n_models == 8
+    every, all8 = np.arange(n), np.ones(8, bool)
+    d, s = (_lira(r, all8, every) for r in runs)
+    full = t.loc[(shifts.ALL_SAMPLES, shifts.ALL_REFS, shifts.GLOBAL)]
+    want = power.paired_mde(s, d, m, "auc", n_resamples=200, random_state=4)
+    assert np.isclose(full["diff"], metrics.auc(s, m) - metrics.auc(d, m))
+    assert np.isclose(full.lo, want["lo"]) and np.isclose(full.hi, want["hi"])
+    h = shifts.held_out_lira(*runs)
+    who = shifts.membership_shifts(h.dense, h.sparse, h.membership, labels=h.labels,
+                                   n_resamples=200, random_state=4)
+    got = t.loc[(shifts.BOTH_HALVES, shifts.HELD_OUT, shifts.WITHIN)]
+    want = who.groups.set_index("family").loc["all members"]
+    assert np.isclose(got["diff"], want["diff"]) and np.isclose(got.lo, want.lo)
+    assert np.isclose(got.hi, want.hi)
+    even = np.arange(8) % 2 == 0
+    d, s = (_lira(r, even, h.index) for r in runs)
+    other = t.loc[(shifts.BOTH_HALVES, shifts.OTHER_HALF, shifts.GLOBAL)]
+    assert np.isclose(other["diff"], metrics.auc(s, h.membership) - metrics.auc(d, h.membership))
+    assert rc.sentence().endswith(".")
+    with pytest.raises(ParameterError, match="'n_resamples' parameter of reference_check"):
+        shifts.reference_check(*runs, n_resamples=1)
+
+
+def _check(diffs):
+    keys = [(shifts.ALL_SAMPLES, shifts.ALL_REFS, shifts.GLOBAL)] + [
+        (shifts.BOTH_HALVES, r, k) for r in (shifts.ALL_REFS, shifts.HELD_OUT, shifts.OTHER_HALF)
+        for k in (shifts.GLOBAL, shifts.WITHIN)]
+    import pandas as pd
+
+    t = pd.DataFrame(keys, columns=["samples", "references", "ranking"]).assign(diff=diffs)
+    return shifts.ReferenceCheck(t, 8)
+
+
+@pytest.mark.parametrize("diffs, start, noise", [
+    # full, same, same-within, half, half-within, other, other-within
+    ([.03, .03, .02, -.01, -.02, .07, .06], "The sign flips with the reference models, not with "
+     "the ranking", "more than"),
+    ([.03, .03, -.01, .025, -.02, .035, .01], "The sign flips with the ranking, not with the "
+     "reference models", "less than"),
+    ([.03, .03, .02, .02, .01, .04, .03], "The two comparisons agree in sign here", "less than"),
+    ([.03, .03, -.005, -.03, -.04, .05, .04], "Both changes move it; the larger move comes from "
+     "the references", "more than"),
+])
+def test_reference_check_sentence_names_the_change_that_flips_the_sign(diffs, start, noise):
+    text = _check(diffs).sentence()
+    assert text.startswith(start + ":"), text
+    gap = abs(diffs[3] - diffs[5])
+    assert f"differ by {gap:.3f}, {noise} the full comparison's 0.030" in text
+    assert ("its sign rests on reference-model noise" in text) == (noise == "more than")

@@ -77,10 +77,11 @@ from .providers import ExperimentContext
 from .store import default_cache, experiment_key, load_outputs, load_scores
 from .sweep import run_sweep
 from .training import train_model
-from .transfer import attack_transfer, fit_attack, score_attack, transferable_attacks
+from .transfer import (attack_transfer, fit_attack, score_attack, transferable_attacks,
+                       transfer_vs_matched)
 
 __all__ = ["ExperimentConfig", "DEFAULT_ATTACKS", "ModelOutputs", "ReferenceOutputs",
            "prepare_data", "train_model", "query", "fit_attack", "score_attack",
            "run_experiment", "run_sweep", "make_grid", "default_cache", "load_scores",
            "load_outputs", "attack_transfer", "experiment_key", "ExperimentContext",
-           "transferable_attacks"]
+           "transferable_attacks", "transfer_vs_matched"]

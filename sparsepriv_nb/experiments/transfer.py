@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics as M
+from .. import power
 from .._checks import check_choice
 from ..attacks import ATTACKS, AttackInputs, available_attacks, make_attack
 from ..config import ExperimentConfig
 from .outputs import ModelOutputs
 
-__all__ = ["fit_attack", "score_attack", "attack_transfer", "transferable_attacks"]
+__all__ = ["fit_attack", "score_attack", "attack_transfer", "transfer_vs_matched",
+           "transferable_attacks"]
 
 #: The fields a transfer provides: a source's shadow outputs and a target's outputs.
 _TRANSFER_FIELDS = {"target", "shadow", "sensitivity"}
@@ -93,3 +95,60 @@ def attack_transfer(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
         table.index.name = "attack trained on"
         table.columns.name = "attacked model"
     return tables[metric] if isinstance(metric, str) else tables
+
+
+def transfer_vs_matched(outputs: dict[str, tuple[ModelOutputs, ModelOutputs]],
+                        attack: str = "shokri", *, cfg: ExperimentConfig | None = None,
+                        alpha: float = 0.05, n_resamples: int = 1000,
+                        random_state=0) -> pd.DataFrame:
+    """Does a transferred attack do as well as a matched one? For every attacked model B and
+    every other source A: balanced accuracy of the attack fitted on A's shadows minus that of
+    the attack fitted on B's own shadows, both scored on B's attacked samples (paired: one
+    bootstrap resample of those samples, each attack at its own fitted threshold).
+
+    Args:
+        outputs, attack, cfg: as for :func:`attack_transfer`.
+        alpha, n_resamples, random_state: the paired interval and its MDE
+            (:func:`sparsepriv_nb.power.paired_mde`).
+
+    Returns:
+        One row per (source, attacked) pair with source != attacked: ``name``
+        ("A -> B vs B -> B"), ``source``, ``attacked``, ``transferred``, ``matched``,
+        ``diff`` (transferred - matched), ``lo``, ``hi``, ``se``, ``mde``: the input of
+        :func:`sparsepriv_nb.families.holm_verdicts`.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> def outs(shift):
+        ...     m = torch.tensor([1] * 50 + [0] * 50)
+        ...     logits = torch.randn(100, 3, generator=g)
+        ...     logits[:50, 0] += shift
+        ...     return ModelOutputs(logits, torch.zeros(100, dtype=torch.long), m)
+        >>> rows = transfer_vs_matched({"a": (outs(3.0), outs(3.0)), "b": (outs(3.0), outs(3.0))},
+        ...                            "loss", n_resamples=200)
+        >>> rows.name.tolist()
+        ['b -> a vs a -> a', 'a -> b vs b -> b']
+        >>> bool((rows.lo <= rows["diff"]).all() and (rows["diff"] <= rows.hi).all())
+        True
+    """
+    check_choice(attack, transferable_attacks(), "attack", "transfer_vs_matched")
+    cfg = cfg or ExperimentConfig()
+    fitted = {src: fit_attack(attack, make_attack(attack, random_state=cfg.seed,
+                                                  **cfg.attack.params_of(attack)), shadow)
+              for src, (shadow, _) in outputs.items()}
+    rows = []
+    for dst, (_, target) in outputs.items():
+        own = fitted[dst]
+        own_scores = score_attack(attack, own, target)
+        for src, atk in fitted.items():
+            if src == dst:
+                continue
+            r = power.paired_mde(score_attack(attack, atk, target), own_scores, target.membership,
+                                 "balanced_accuracy", alpha=alpha, n_resamples=n_resamples,
+                                 random_state=random_state, threshold_a=atk.threshold_,
+                                 threshold_b=own.threshold_)
+            rows.append({"name": f"{src} -> {dst} vs {dst} -> {dst}", "source": src,
+                         "attacked": dst, "transferred": r["a"], "matched": r["b"],
+                         **{k: r[k] for k in ("diff", "lo", "hi", "se", "mde")}})
+    return pd.DataFrame(rows)
