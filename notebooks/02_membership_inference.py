@@ -311,7 +311,7 @@ for a in ATTACKS:
 paired = pd.DataFrame(rows)
 families = {label: spn.families.holm_verdicts(g.to_dict("records")) for label, g in paired.groupby("metric")}
 holm_mde = f"mde (Holm, α/{len(paired) // len(families)})"  # the family's strictest level, not 0.05
-pd.concat({label: f.frame.set_index("name")[["diff", "lo", "hi", "p_holm", "mde", "sentence"]].rename(
+pd.concat({label: f.frame.set_index("name")[["diff", "lo", "hi", "p_holm", "mde"]].rename(
     columns={"mde": holm_mde}) for label, f in families.items()}, names=["metric"]).round(3)
 
 # %%
@@ -320,7 +320,7 @@ for label, fam in families.items():
     nulls = f[f.verdict == spn.metrics.NO_DIFFERENCE]
     found = "; ".join(f"{r.name}: {r.sentence}" for r in f[f.verdict != spn.metrics.NO_DIFFERENCE].itertuples())
     print(f"Verdict: sparse vs dense, {label}: {fam.summary()} " + (f"Detected: {found}. " if found else "")
-          + (f"The {len(nulls)} others: no detectable difference; this run could detect |Δ| >= "
+          + (f"{'The' if found else 'All'} {len(nulls)}{' others' if found else ''}: no detectable difference; this run could detect |Δ| >= "
              f"{nulls.mde.min():.3f} to {nulls.mde.max():.3f} at the family's strictest Holm level "
              f"(alpha 0.05/{len(f)}; per comparison in the table)." if len(nulls) else ""))
 
@@ -498,9 +498,12 @@ print(f"lira AUC, magnitude-pruned minus dense: all {N_REFERENCE} reference mode
       f"difference's size {abs(full_rc['diff']):.4f}.")
 seed_qualifier = ("one seed: the interval covers the sampling of the attacked samples only, not retraining, which "
                   "notebook 03 section 9 measures for a one-seed paired difference")
+halves_agree = all(np.sign(r["diff"]) == np.sign(full_rc["diff"]) for r in half_rc)
 ref_qualifier = seed_qualifier.replace("one seed:", "one seed and one set of reference models:") + (
     f", nor the choice of reference models: two disjoint halves of them give {half_rc[0]['diff']:+.3f} and "
-    f"{half_rc[1]['diff']:+.3f}" if strongest == "lira" else "")
+    f"{half_rc[1]['diff']:+.3f}" + (", both on the side of the full difference" if halves_agree and half_gap <= abs(full_rc["diff"]) else
+    ", so the sign of this difference is within reference-model noise (section 12)")
+    if strongest == "lira" else "")
 ref_check.table.round(4)
 
 # %% [markdown]
@@ -557,7 +560,7 @@ notes = {"bagmar_ticket": f" {need[0].upper()}{need[1:]}; the MDE {ticket.mde:.4
 for claim, (est, lo, hi, mde, statistic, verdict) in claims.items():
     q = {"yuan_zhang_attack": ref_qualifier, "yuan_zhang_gap": seed_qualifier}.get(claim, "") if verdict != spn.findings.VERDICTS[2] else ""
     detail = (f"{statistic}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} at alpha 0.05 ({n_mem} members)" + (
-        f"; in section 3's Holm family: {in_family[rows_of[claim]]}" if claim in rows_of else "") + "." + notes.get(claim, ""))
+        f"; in section 3's Holm family: {spn.defense_eval.holm_label(in_family[rows_of[claim]], lo, hi)}" if claim in rows_of else "") + "." + notes.get(claim, ""))
     print(f"Verdict: {spn.findings.CLAIMS[claim].paper}, {claim}: {verdict}{f' ({q})' if q else ''}. {detail}")
     spn.findings.record(claim, estimate=est, lo=lo, hi=hi, mde=mde, verdict=verdict, statistic=statistic,
                         detail=detail + (f" {q[0].upper()}{q[1:]}." if q else ""), params=run_params)
@@ -844,7 +847,7 @@ who.groups[["family", "group", "n", "dense", "sparse", "diff", "lo", "hi", "mde"
 # %%
 for line in who.verdict_lines():
     print(line)
-print("In short:", who.answer())
+print(f"In short: {who.answer()[0].lower()}{who.answer()[1:]}")
 
 # %% [markdown]
 # **Why can this section's overall shift and section 3's AUC difference disagree?** They are the

@@ -428,7 +428,7 @@ class Shifts:
             >>> d = rng.normal(size=400) + m
             >>> membership_shifts(d, d, m, vulnerability=rng.normal(size=400),
             ...                   n_resamples=50).answer()  # doctest: +ELLIPSIS
-            'The most vulnerable quarter of the members (Q4 (most), n=50): no detectable shift ...'
+            'The most vulnerable quarter of the members (Q4, n=50): no detectable shift ...'
         """
         g = self.groups.set_index("family")
         if "vulnerability" not in g.index:
@@ -438,7 +438,8 @@ class Shifts:
         f = f"+.{digits}f"
         share = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(
             len(g.loc["vulnerability"]), f"1/{len(g.loc['vulnerability'])}")
-        return (f"The most vulnerable {share} of the members ({top['group']}, n={top['n']}): "
+        return (f"The most vulnerable {share} of the members ({_plain(top['group'])}, "
+                f"n={top['n']}): "
                 f"{_text(top.to_dict(), f, digits)}; compared with the other members: "
                 f"{_text(contrast.to_dict(), f, digits)}.")
 
@@ -452,24 +453,53 @@ class Shifts:
                 continue
             m = len(g)
             if m <= 4:
-                lines += [f"Verdict: {name}, {r['group']} (n={r['n']}): {_text(r, f, digits)}"
-                          f"{'' if m == 1 else f' (Holm over {m})'}."
+                lines += [f"Verdict: {name}, {_group_label(r, len(self.samples))}: "
+                          f"{_text(r, f, digits)}{'' if m == 1 else f' (Holm over {m})'}."
                           for r in g.to_dict("records")]
                 continue
             hit = g[g.verdict.isin([MORE, LESS])]
             found = "; ".join(f"{r.group} {r.verdict} ({r.diff:{f}} [{r.lo:{f}}, {r.hi:{f}}])"
                               for r in hit.itertuples()) or "none"
             lines.append(f"Verdict: by {name}, {len(hit)} of {m} groups shift detectably after "
-                         f"Holm: {found}; they could detect |Δ| ≥ {g.mde.min():.{digits}f} to "
-                         f"{g.mde.max():.{digits}f} (per group in the table) "
-                         f"(chance alone would give {self.families[name].expected_by_chance:.2g}"
-                         " without the correction).")
+                         f"Holm{'' if hit.empty else f': {found}'} (chance alone would give "
+                         f"{self.families[name].expected_by_chance:.2g} without the correction); "
+                         f"they could detect |Δ| ≥ {g.mde.min():.{digits}f} to "
+                         f"{g.mde.max():.{digits}f}, per group in the table.")
         if "dense_correct" in self.samples and self.samples["dense_correct"].nunique() == 1:
             right = bool(self.samples["dense_correct"].iloc[0])
             lines.append(f"By dense prediction: the dense model classified all {len(self.samples)} "
                          f"attacked members {'correctly' if right else 'wrongly'}, so there is no "
                          f"'{'wrong' if right else 'correct'}' group to compare (no family).")
         return lines
+
+
+def _plain(group: str) -> str:
+    """A vulnerability bin's name without its "(least)"/"(most)" tag.
+
+    Example:
+        >>> _plain("Q4 (most)"), _plain("Q2")
+        ('Q4', 'Q2')
+    """
+    return group.split(" (")[0]
+
+
+def _group_label(r: dict, n_total: int) -> str:
+    """A group's name and size for a ``Verdict:`` line (``r``: a row of ``groups``; ``n_total``:
+    all members); a contrast names both sizes.
+
+    Example:
+        >>> _group_label({"family": "vulnerability", "group": "Q1 (least)", "n": 121}, 484)
+        'Q1, least vulnerable (n=121)'
+        >>> _group_label({"family": "most vs rest", "group": "Q4 (most) - rest", "n": 121}, 484)
+        'Q4 - rest (n = 121 vs 363)'
+        >>> _group_label({"family": "class", "group": "3", "n": 50}, 484)
+        '3 (n=50)'
+    """
+    group, n = r["group"], r["n"]
+    if r["family"] == "most vs rest":
+        return f"{_plain(group)} - rest (n = {n} vs {n_total - n})"
+    tag = group.partition(" (")[2].rstrip(")")
+    return f"{_plain(group)}{f', {tag} vulnerable' if tag else ''} (n={n})"
 
 
 def _text(r: dict, f: str, digits: int) -> str:

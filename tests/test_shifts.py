@@ -125,9 +125,12 @@ def test_a_planted_shift_of_the_most_vulnerable_is_detected_in_the_top_bin():
     assert v["Q4 (most)"] == MORE, v
     assert v["Q1 (least)"] == metrics.NO_DIFFERENCE, v
     assert verdicts(r, "most vs rest")["Q4 (most) - rest"] == MORE
-    assert r.answer().startswith("The most vulnerable quarter of the members (Q4 (most), "
+    assert r.answer().startswith("The most vulnerable quarter of the members (Q4, "
                                  "n=150): more exposed, shift +")
     assert "compared with the other members: more exposed" in r.answer()
+    lines = r.verdict_lines()
+    assert any(x.startswith("Verdict: vulnerability, Q1, least vulnerable (n=150)") for x in lines)
+    assert any(x.startswith("Verdict: most vs rest, Q4 - rest (n = 150 vs 450): ") for x in lines)
     top = r.samples[r.samples.vulnerability_bin == "Q4 (most)"]
     assert (top.vulnerability >= r.samples.vulnerability.quantile(0.75) - 1e-9).all()
 
@@ -353,3 +356,12 @@ def test_reference_check_sentence_names_the_change_that_flips_the_sign(diffs, st
     gap = abs(diffs[3] - diffs[5])
     assert f"differ by {gap:.3f}, {noise} the full comparison's 0.030" in text
     assert ("its sign rests on reference-model noise" in text) == (noise == "more than")
+
+
+def test_a_family_line_with_no_detected_group_has_no_dangling_none():
+    d, s, m, labels, _ = synthetic(9, n_classes=6)
+    r = shifts.membership_shifts(d, d, m, labels=labels, n_resamples=100)
+    line = next(x for x in r.verdict_lines() if x.startswith("Verdict: by class"))
+    assert "none" not in line and "((" not in line and ") (" not in line, line
+    assert "groups shift detectably after Holm (chance alone would give" in line, line
+    assert line.endswith(", per group in the table."), line
