@@ -450,8 +450,8 @@ print(f"Verdict: accuracy vs density after fine-tuning, magnitude-global minus r
       + ("; ".join(f"{r.verdict} at density {r.name.split('density ')[1].split(',')[0]} "
                    f"({r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}])" for r in found.itertuples())
          if len(found) else "no detectable difference at any density")
-      + f" ({len(found)} of {len(acc_tests)} densities after Holm"
-      + (f"; {precision})." if precision else ")."))
+      + f": {len(found)} of {len(acc_tests)} densities after Holm."
+      + (f" {precision[0].upper()}{precision[1:]}." if precision else ""))
 for r in family.frame.itertuples():
     print(f"{r.name}: {paired.seed_sentence(r, m, chance=1 / ds.num_classes)}")
 print(family.summary())
@@ -476,7 +476,7 @@ else:
 alone = acc_tests[(acc_tests.verdict == spn.metrics.NO_DIFFERENCE)
                   & (acc_tests.verdict_uncorrected != spn.metrics.NO_DIFFERENCE)]
 if len(alone):  # the largest difference whose own interval excludes 0 but Holm does not detect
-    print(paired.holm_seed_sentence(alone.loc[alone["diff"].abs().idxmax()], m))
+    print(paired.holm_seed_sentence(alone.loc[alone["diff"].abs().idxmax()], m, family_p=family.frame.p))
 
 # %% [markdown]
 # **Overlapping intervals are not "no difference".** The table's intervals are *marginal*:

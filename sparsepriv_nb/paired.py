@@ -125,10 +125,10 @@ def seed_sentence(row, m: int, *, alpha: float = 0.05, chance: float | None = No
              if row.verdict_uncorrected != metrics.NO_DIFFERENCE else "")
     return (f"no detectable difference after Holm correction ({row.diff:+.3f} "
             f"[{row.lo:+.3f}, {row.hi:+.3f}]{alone}); at Holm's strictest level these {row.n} "
-            "seeds " + (f"could detect |difference| >= {strict:.3f}" if strict <= 1
+            "seeds " + (f"could detect |difference| >= {strict:.3f} (" if strict <= 1
                         else f"could not detect even a difference of 1, the largest a difference "
-                             f"of two accuracies can be (MDE {strict:.2f})")
-            + f" ({one:.3f} for one comparison at the 5 % level)")
+                             f"of two accuracies can be (MDE {strict:.2f}; ")
+            + f"{one:.3f} for one comparison at the 5 % level)")
 
 
 def _tie(row, chance: float | None) -> str:
@@ -140,34 +140,68 @@ def _tie(row, chance: float | None) -> str:
             + ": nothing to test")
 
 
-def holm_seed_sentence(row, m: int, *, alpha: float = 0.05, power: float = 0.8) -> str:
+def holm_seed_sentence(row, m: int, *, alpha: float = 0.05, power: float = 0.8,
+                       family_p=None) -> str:
     """Why a comparison over few seeds whose own interval excludes 0 is still not detectable
-    after Holm: its t statistic, the t Holm's first step needs on ``n - 1`` df, and about how
+    after Holm: its t statistic, the t its Holm step needs on ``n - 1`` df, and about how
     many seeds with the same spread would detect a difference of its size there.
+
+    Args:
+        row: a :class:`~sparsepriv_nb.families.Family` frame row (``name``, ``diff``, ``lo``,
+            ``hi``, ``se``, ``sd``, ``n``, ``p``, ``p_holm``).
+        m: the number of testable comparisons in the family.
+        family_p: the family's p-values. When given, the row is judged at its own Holm step
+            ``k`` (the rank of its p-value: level ``alpha / (m - k + 1)``); without them, at
+            Holm's first and strictest step ``alpha / m``.
 
     Example:
         >>> from sparsepriv_nb.families import holm_verdicts
         >>> rows = [{"name": f"c{i}", "diff": 0.4, "lo": 0.15, "hi": 0.72, "se": 0.066,
         ...          "p": 0.022, "sd": 0.115, "n": 3} for i in range(10)]
         >>> s = holm_seed_sentence(holm_verdicts(rows).frame.iloc[0], 10)
-        >>> "needs |t| > 14.09" in s, "t = 6.06" in s
+        >>> "Holm's first step (alpha/10 = 0.005" in s, "needs |t| > 14.09" in s, "t = 6.06" in s
+        (True, True, True)
+        >>> p = [0.001, 0.002, 0.003, 0.004, 0.022] + [0.5] * 5
+        >>> s = holm_seed_sentence(holm_verdicts(rows).frame.iloc[0], 10, family_p=p)
+        >>> "its Holm step (5th of 10: alpha/6 = 0.00833" in s, "needs |t| > 10.89" in s
         (True, True)
     """
     from scipy import stats
 
+    if family_p is None:
+        k = 1
+    else:
+        p = np.asarray(family_p, dtype=float)
+        k = int((p[~np.isnan(p)] < row["p"]).sum()) + 1
+    level = alpha / (m - k + 1)
+    step = ("Holm's first step" if family_p is None else
+            f"its Holm step ({k}{_ordinal(k)} of {m}:")
     t = abs(row["diff"]) / row["se"]
-    need = float(stats.t.ppf(1 - alpha / (2 * m), row["n"] - 1))
+    need = float(stats.t.ppf(1 - level / 2, row["n"] - 1))
     try:
-        n_more = seeds_needed(abs(row["diff"]), sd=row["sd"], alpha=alpha / m, power=power)
+        n_more = seeds_needed(abs(row["diff"]), sd=row["sd"], alpha=level, power=power)
         more = f"about {n_more} seeds"
     except ValueError:
         more = "far more seeds"
     return (f"Why {row['name']}, {row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], is not "
             f"detectable: over {row['n']} seeds its t = {t:.2f} (per-seed sd {row['sd']:.3f}; "
-            f"p = {row['p']:.3g}, Holm-adjusted {row['p_holm']:.3g}), while Holm's first step "
-            f"(alpha/{m} = {alpha / m:.4g}, two-sided, {row['n'] - 1} df) needs |t| > {need:.2f}. "
+            f"p = {row['p']:.3g}, Holm-adjusted {row['p_holm']:.3g}), while at {step}"
+            f"{' (' if family_p is None else ' '}alpha/{m - k + 1} = {level:.3g}, two-sided, "
+            f"{row['n'] - 1} df) it needs |t| > {need:.2f}. "
             f"This is a lack of seeds, not evidence of equal accuracy: {more} with this spread "
             f"would detect a difference of this size at that level (power {power:g}).")
+
+
+def _ordinal(k: int) -> str:
+    """The English ordinal suffix of ``k``.
+
+    Example:
+        >>> [f"{k}{_ordinal(k)}" for k in (1, 2, 3, 4, 11, 12, 13, 21, 22)]
+        ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd']
+    """
+    if 10 <= k % 100 <= 20:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
 
 
 def _density_of(name: str) -> str:
@@ -193,8 +227,8 @@ def precision_clause(tests: pd.DataFrame, m: int, *, alpha: float = 0.05) -> str
         ...                   "diff": [0.02, 0.28], "lo": [0.01, -0.16], "hi": [0.03, 0.71],
         ...                   "sd": [0.002, 0.17], "n": [3, 3]})
         >>> print(precision_clause(t, 10))  # doctest: +NORMALIZE_WHITESPACE
-        at Holm's level the most precise one, density 0.5, could detect |difference| >= 0.017;
-        at density 0.05 the 3 seeds disagree so much (+0.280 [-0.160, +0.710]) that no
+        at Holm's level the most precise comparison (density 0.5) could detect |difference| >=
+        0.017; at density 0.05 the 3 seeds disagree so much, +0.280 [-0.160, +0.710], that no
         accuracy difference could be detected at Holm's level (power 0.8)
     """
     rows = tests[tests["sd"] > 0]
@@ -203,14 +237,14 @@ def precision_clause(tests: pd.DataFrame, m: int, *, alpha: float = 0.05) -> str
     mde = pd.Series([seed_mde(r.sd, int(r.n), alpha=alpha / m) for r in rows.itertuples()],
                     index=rows.index)
     best = rows.loc[mde.idxmin()]
-    out = (f"at Holm's level the most precise one, density {_density_of(best['name'])}, could "
-           f"detect |difference| >= {mde.min():.3f}")
+    out = (f"at Holm's level the most precise comparison (density {_density_of(best['name'])}) "
+           f"could detect |difference| >= {mde.min():.3f}")
     hopeless = rows[mde > 1]
     if len(hopeless):
         ivs = [(_density_of(r.name), format_interval(r.diff, r.lo, r.hi, signed=True))
                for r in hopeless.itertuples()]
         seeds = f"the {int(hopeless['n'].iloc[0])} seeds disagree so much"
-        out += (f"; at density {ivs[0][0]} {seeds} ({ivs[0][1]})" if len(ivs) == 1 else
+        out += (f"; at density {ivs[0][0]} {seeds}, {ivs[0][1]}," if len(ivs) == 1 else
                 "; at densities " + " and ".join(f"{d} ({i})" for d, i in ivs) + f" {seeds}")
         out += " that no accuracy difference could be detected at Holm's level (power 0.8)"
     return out

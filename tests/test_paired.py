@@ -115,6 +115,19 @@ def test_holm_seed_sentence_reports_t_and_the_holm_threshold():
     assert seed_mde(0.115, n, alpha=0.005) <= 0.438 < seed_mde(0.115, n - 1, alpha=0.005)
 
 
+def test_holm_seed_sentence_uses_the_rows_own_holm_step_given_the_family():
+    rows = [{"name": f"c{i}", "diff": 0.438, "lo": 0.152, "hi": 0.724, "se": 0.0665,
+             "p": p, "sd": 0.115, "n": 3}
+            for i, p in enumerate([0.001, 0.002, 0.003, 0.004, 0.0293] + [0.5] * 5)]
+    row = holm_verdicts(rows).frame.iloc[4]
+    s = paired.holm_seed_sentence(row, 10, family_p=[r["p"] for r in rows])
+    assert "its Holm step (5th of 10: alpha/6 = 0.00833, two-sided, 2 df)" in s, s
+    assert f"needs |t| > {stats.t.ppf(1 - 0.05 / 12, 2):.2f}" in s  # 10.89, not 14.09
+    n = int(s.split("about ")[1].split(" seeds")[0])
+    from sparsepriv_nb.power import seed_mde
+    assert seed_mde(0.115, n, alpha=0.05 / 6) <= 0.438 < seed_mde(0.115, n - 1, alpha=0.05 / 6)
+
+
 def test_seed_sentence_null_names_both_mdes():
     rows = [{"name": "x", "diff": 0.01, "lo": -0.02, "hi": 0.04, "se": 0.007, "p": 0.3,
              "sd": 0.012, "n": 3}, {"name": "y", "diff": 0.5, "lo": 0.4, "hi": 0.6,
@@ -126,6 +139,12 @@ def test_seed_sentence_null_names_both_mdes():
     assert f">= {seed_mde(0.012, 3, alpha=0.025):.3f}" in s
     assert f"({seed_mde(0.012, 3):.3f} for one comparison" in s
     assert paired.seed_sentence(hit, 2) == hit.sentence
+    wide = next(holm_verdicts([{"name": "z", "diff": 0.3, "lo": -0.2, "hi": 0.8, "se": 0.2,
+                                "p": 0.2, "sd": 0.3, "n": 3}]).frame.itertuples())
+    s = paired.seed_sentence(wide, 10)
+    mdes = f"(MDE {seed_mde(0.3, 3, alpha=0.005):.2f}; {seed_mde(0.3, 3):.3f} for one comparison"
+    assert mdes in s, s
+    assert ") (" not in s, s
 
 
 def test_accuracy_rows_and_tally_line():
@@ -168,9 +187,9 @@ def _acc_tests(sds, diffs):
 def test_precision_clause_names_the_densities_that_could_detect_nothing():
     from sparsepriv_nb.power import seed_mde
     s = paired.precision_clause(_acc_tests([0.003, 0.17, 0.0], [0.017, 0.277, 0.0]), 10)
-    assert f"density 0.5, could detect |difference| >= {seed_mde(0.003, 3, alpha=0.005):.3f}" in s
+    assert f"(density 0.5) could detect |difference| >= {seed_mde(0.003, 3, alpha=0.005):.3f}" in s
     assert seed_mde(0.17, 3, alpha=0.005) > 1
-    assert ("at density 0.05 the 3 seeds disagree so much (+0.277 [+0.177, +0.377]) that no "
+    assert ("at density 0.05 the 3 seeds disagree so much, +0.277 [+0.177, +0.377], that no "
             "accuracy difference could be detected at Holm's level") in s
     assert "density 0.02" not in s  # no spread: not testable, not named
     two = paired.precision_clause(_acc_tests([0.003, 0.17, 0.2], [0.017, 0.277, 0.1]), 10)
