@@ -261,8 +261,11 @@ for _, r in beta_fam.frame.iterrows():
     print(f"Verdict: beta = 2 minus beta = 1, {r['name']}: {r['diff']:+.4f} [{r.lo:+.4f}, {r.hi:+.4f}] "
           f"over {N_IMAGES} images: {word}")
 print(beta_fam.summary())
-print(iv.staircase_sentence(beta_fam.frame.set_index("name"), higher="higher with beta = 2",
-                           lower="lower with beta = 2"))
+tv = [inv.total_variation(torch.as_tensor(images, dtype=torch.float32), b).numpy() for b in (1.0, 2.0)]
+weaker = 1 / (tv[1] / tv[0]).mean()  # how much weaker the beta = 2 prior is (next cell)
+print(iv.staircase_sentence(beta_fam.frame.set_index("name"), higher="higher with beta = 2", lower="lower with beta = 2",
+                            caveat=f"lambda_TV not matched: the beta = 2 prior is about {weaker:.2g}x "
+                            f"{'weaker' if weaker > 1 else 'stronger'} here, see the next cell"))
 
 # %% [markdown]
 # Is one $\lambda_{TV}$ the same prior strength for both exponents? The prior adds

@@ -63,13 +63,13 @@ def _part(row, more: str, less: str) -> str:
     """One half of a two-part claim: the estimate, its interval and what it says."""
     iv = format_interval(row["diff"], row["lo"], row["hi"], signed=True)
     if row["verdict"] == less:
-        return f"{iv}: supported (beta = 1 has {-row['diff']:.3f} more)"
+        return f"{iv}: holds (beta = 1 has {-row['diff']:.3f} more)"
     if row["verdict"] == more:
-        return f"{iv}: contradicted (beta = 2 has {row['diff']:.3f} more)"
+        return f"{iv}: does not hold (beta = 2 has {row['diff']:.3f} more)"
     return f"{iv}: not detectable (this run could detect |Δ| ≥ {row['mde']:.3f})"
 
 
-def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str) -> str:
+def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str, caveat: str = "") -> str:
     """The staircasing claim (beta = 1 gives more flat patches *and* more hard edges than
     beta = 2) read from a Holm family of differences beta = 2 minus beta = 1: both halves, each
     with its estimate and interval, and a conclusion computed from the two verdicts.
@@ -78,6 +78,11 @@ def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str) -> str:
         frame: a :class:`~sparsepriv_nb.families.Family` frame indexed by metric name, with rows
             ``"flat"`` and ``"edges"`` (``diff``, ``lo``, ``hi``, ``verdict``, ``mde``).
         higher, lower: the family's verdict words for beta = 2 higher / lower.
+        caveat: a clause appended in parentheses before the final period (e.g. that the two
+            priors' strengths are not matched).
+
+    The words are "holds" / "does not hold": staircasing is a textbook expectation, not one of
+    the seed papers' claims (which notebook 07 calls supported / contradicted).
 
     Example:
         >>> f = pd.DataFrame({"diff": [-0.265, 0.153], "lo": [-0.337, 0.063],
@@ -85,9 +90,11 @@ def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str) -> str:
         ...                   "mde": [0.05, 0.08]}, index=["flat", "edges"])
         >>> print(staircase_sentence(f, higher="hi", lower="lo"))  # doctest: +NORMALIZE_WHITESPACE
         Staircasing (beta = 1 has more flat patches and more hard edges than beta = 2), beta = 2
-        minus beta = 1: flat patches -0.265 [-0.337, -0.194]: supported (beta = 1 has 0.265
-        more); hard edges +0.153 [+0.063, +0.243]: contradicted (beta = 2 has 0.153 more). So
+        minus beta = 1: flat patches -0.265 [-0.337, -0.194]: holds (beta = 1 has 0.265
+        more); hard edges +0.153 [+0.063, +0.243]: does not hold (beta = 2 has 0.153 more). So
         here beta = 1 makes more flat patches but not more hard edges: half of the claim holds.
+        >>> staircase_sentence(f, higher="hi", lower="lo", caveat="priors not matched")[-27:]
+        'holds (priors not matched).'
     """
     _require(frame.index, ["flat", "edges"], "frame", "staircase_sentence")
     flat, edges = frame.loc["flat"], frame.loc["edges"]
@@ -96,17 +103,17 @@ def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str) -> str:
     if all(ok.values()):
         end = "beta = 1 staircases here: both halves of the claim hold."
     elif all(bad.values()):
-        end = "the claim is contradicted here: beta = 2 has more of both."
+        end = "the expectation does not hold here: beta = 2 has more of both."
     elif ok["flat"] or ok["edges"]:
         yes, no = ("flat patches", "hard edges") if ok["flat"] else ("hard edges", "flat patches")
         end = (f"here beta = 1 makes more {yes} but not more {no}: "
                + ("half of the claim holds." if bad["flat"] or bad["edges"]
                   else f"the {no} half is not resolved at this power."))
     else:
-        end = "neither half is supported at this power."
+        end = "neither half is detectable at this power."
     return ("Staircasing (beta = 1 has more flat patches and more hard edges than beta = 2), "
             f"beta = 2 minus beta = 1: flat patches {_part(flat, higher, lower)}; hard edges "
-            f"{_part(edges, higher, lower)}. So {end}")
+            f"{_part(edges, higher, lower)}. So {end[:-1]}" + (f" ({caveat})." if caveat else "."))
 
 
 def saturation_sentence(at_ceiling: int, at_one: int, n_cells: int, n_images: int) -> str:

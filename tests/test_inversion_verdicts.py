@@ -43,11 +43,11 @@ def _stair(flat, edges):
 
 @pytest.mark.parametrize("flat, edges, ending", [
     ("-", "-", "both halves of the claim hold."),
-    ("+", "+", "the claim is contradicted here: beta = 2 has more of both."),
+    ("+", "+", "the expectation does not hold here: beta = 2 has more of both."),
     ("-", "+", "more flat patches but not more hard edges: half of the claim holds."),
     ("+", "-", "more hard edges but not more flat patches: half of the claim holds."),
     ("-", "0", "the hard edges half is not resolved at this power."),
-    ("0", "0", "neither half is supported at this power."),
+    ("0", "0", "neither half is detectable at this power."),
 ])
 def test_staircase_sentence_reports_both_halves_and_concludes(flat, edges, ending):
     s = iv.staircase_sentence(_stair(flat, edges), higher="higher", lower="lower")
@@ -58,9 +58,12 @@ def test_staircase_sentence_reports_both_halves_and_concludes(flat, edges, endin
     if edges == "0":
         assert "this run could detect |Δ| ≥ 0.070" in s
     if flat == "-":
-        assert "supported (beta = 1 has 0.200 more)" in s
+        assert "holds (beta = 1 has 0.200 more)" in s
     if edges == "+":
-        assert "hard edges +0.150 [-0.200, +0.200]: contradicted (beta = 2 has 0.150 more)" in s
+        assert "hard edges +0.150 [-0.200, +0.200]: does not hold (beta = 2 has 0.150 more)" in s
+    assert "supported" not in s and "contradicted" not in s  # notebook 07's words for claims
+    c = iv.staircase_sentence(_stair(flat, edges), higher="higher", lower="lower", caveat="x y")
+    assert c == s[:-1] + " (x y)."
 
 
 @pytest.mark.parametrize("ceiling, one, expected", [
