@@ -16,9 +16,9 @@
 #
 # Notebook 02 measured how much a pruned network, fine-tuned on its training set, leaks
 # membership, and whether more than the dense one (section 1 below measures it again for this
-# notebook's model). Yuan & Zhang (seed 002) hypothesise that the fine-tuning step adds
+# notebook's model). Yuan & Zhang (seed paper 002) hypothesise that the fine-tuning step adds
 # leakage, and propose a defense for exactly that step: **pair-based posterior balancing
-# (PPB)**, a penalty added to the fine-tuning loss. They report (seed 002,
+# (PPB)**, a penalty added to the fine-tuning loss. They report (seed paper 002,
 # conclusion): *"PPB could reduce the attack accuracy to around 50% (random guessing accuracy)
 # without considering adaptive attacks and achieve the best protection compared with the three
 # existing defenses. Besides, PPB showed competitive performance even when defending adaptive
@@ -87,7 +87,7 @@ ALL_ATTACKS = tuple(ATTACKS) + tuple(STRONG_ATTACKS)
 # ## 1. What attacks read: the confidence gap
 #
 # Pruning removes most weights; fine-tuning then re-fits the survivors *on the training set
-# again*. Yuan & Zhang (seed 002) observe that "the pruning process disproportionately affects
+# again*. Yuan & Zhang (seed paper 002) observe that "the pruning process disproportionately affects
 # the pruned model's behavior for members and nonmembers", and tie the risk to "the confidence
 # gap, sensitivity gap, and generalization gap": members get higher confidence and a flatter
 # response to small input changes (lower *prediction sensitivity*), and attacks read exactly
@@ -463,7 +463,7 @@ assert np.allclose(records.density_achieved, DENSITY, atol=0.02)
 # * **AUC**: threshold-free;
 # * **TPR at 1 % FPR**: the low-FPR view (Carlini et al. 2022);
 # * **balanced accuracy** at the threshold the attacker fitted on its *shadow* models: the
-#   metric seed 002 reports.
+#   metric Yuan & Zhang (seed paper 002) report.
 #
 # Why the attacker's knowledge matters: a threshold attack on one global signal (loss,
 # confidence) ranks the target's samples the same way whatever threshold the shadows taught
@@ -509,7 +509,7 @@ summary[["defense", "attacker", "test_acc", "test_acc_lo", "test_acc_hi",
 # How to read the panels: if the two attackers' curves part in balanced accuracy but not in
 # AUC, the defense has moved *where* the members' scores lie (so a threshold learnt on
 # undefended shadows misfires) without changing how they *rank*, and an attacker who knows the
-# defense gets the lost accuracy back. Seed 002 measured attack accuracy against a
+# defense gets the lost accuracy back. Yuan & Zhang (seed paper 002) measured attack accuracy against a
 # non-adaptive attacker: the blue curve of the last panel.
 
 # %%
@@ -685,7 +685,7 @@ if not up.any():
 # 1. **Does PPB beat each baseline at equal accuracy?** PPB *beats* a baseline when the best
 #    attack's AUC on it is lower and its test accuracy is not detectably lower.
 # 2. **Does it survive the adaptive attacker?** PPB against no defense, for the adaptive
-#    attacker, in AUC and in balanced accuracy (the metric seed 002 reports).
+#    attacker, in AUC and in balanced accuracy (the metric Yuan & Zhang report).
 # 3. **And the low-FPR view?** The same in TPR at 1 % FPR.
 #
 # These are many comparisons on one seed. Each question's comparisons form one family, and
@@ -765,7 +765,7 @@ for attacker in ("non-adaptive", "adaptive"):
     print(f"Verdict: (3) PPB vs no defense, {attacker} attacker: best TPR at 1% FPR "
           f"{answer('PPB vs no defense', attacker, 'TPR at 1% FPR')}.")
 ppb_bacc = summary.set_index(["defense", "attacker"]).loc[(PPB_LABEL, "non-adaptive")]
-print(f"Verdict: seed 002 reported attack accuracy near 50 % under PPB (non-adaptive). Here the best "
+print(f"Verdict: Yuan & Zhang (seed paper 002) reported attack accuracy near 50 % under PPB (non-adaptive). Here the best "
       f"balanced accuracy on PPB against the non-adaptive attacker is "
       f"{ppb_bacc.balanced_accuracy:.3f} (95% CI {ppb_bacc.balanced_accuracy_lo:.3f} to "
       f"{ppb_bacc.balanced_accuracy_hi:.3f}), against {summary.balanced_accuracy[summary.defense == 'none'].item():.3f} "
@@ -783,7 +783,7 @@ print(f"Verdict: seed 002 reported attack accuracy near 50 % under PPB (non-adap
 # this power` (`spn.defense_eval.ppb_claim_verdict`). The recorded statistic is the AUC
 # difference: attack success is what the defense is for; the gap is its mechanism.
 #
-# *Why `ACC_MARGIN` = 0.02.* Seed 002 gives no number for PPB's accuracy cost: its text says
+# *Why `ACC_MARGIN` = 0.02.* Yuan & Zhang (seed paper 002) give no number for PPB's accuracy cost: their text says
 # only that PPB brings the attack to about 50 % and that pruning works "without largely
 # compromising prediction accuracy". So "small" is our reading, fixed before the run: a loss of
 # at most two points of test accuracy, a cost a user choosing a defense would accept without

@@ -656,24 +656,25 @@ def guesses_needed(r, grid_size, beta=0.05):
 
 
 def right_of_100(scores):
-    """Right guesses among 50 "in" (highest scores) and 50 "out" (lowest), ties ranked as the
-    audit ranks them (a seeded permutation, `spn.dp.audit.rank_order`)."""
+    """Right guesses among 50 "in" (highest scores) and 50 "out" (lowest), ties ranked as the audit does."""
     order = spn.dp.audit.rank_order(scores, random_state=SEED)
     return int(included[order[:50]].sum()), int((~included[order[-50:]]).sum())
 
 
-dp_rows = attacks[np.isfinite(attacks.epsilon)]
-assert (dp_rows.epsilon_lb <= dp_rows.epsilon).all()  # the audit never contradicts the theory
+assert (attacks.epsilon_lb <= attacks.epsilon).all()  # the audit never contradicts the theory
 assert ((attacks.auc > 0.3) & (attacks.auc < 1.0)).all()
 need = guesses_needed(100, int(attacks.audit_grid.iloc[0]))
 for r, scores in zip(attacks.itertuples(), [*[v["scores"] for v in runs.values()],
                                             *[v["scores"] for v in masked.values()]]):
     found = spn.dp.bound_sentence(r.epsilon, r.epsilon_lb, guesses=r.audit_guesses,
                                   correct=r.audit_correct, grid_size=r.audit_grid,
-                                  k_plus=r.audit_k[0], k_minus=r.audit_k[1])
+                                  k_plus=r.audit_k[0], k_minus=r.audit_k[1], label="Steinke lower bound")
+    fdp = spn.auditing.audit_all(scores, included, delta=DELTA, beta=AUDIT_BETA, random_state=SEED).loc[
+        spn.auditing.HEADLINE_BOUND, "epsilon_lb"]  # what section 6b reports for these guess sets
     top, bottom = right_of_100(scores)
-    print(f"{r.model}: {found}; top/bottom 50: {top} + {bottom} = {top + bottom}/100 right, "
-          f"{need} needed for any bound > 0")
+    print(f"{r.model}: {found}" + (f" (section 6b reads the same guess sets through f-DP: {fdp:.2f})"
+                                   if r.epsilon_lb > 0 else "") + f"; top/bottom 50: {top} + {bottom} = "
+          f"{top + bottom}/100 right, {need} needed for any bound > 0")
 
 # %% [markdown]
 # A perfect guess set next to a mediocre top/bottom 50 is no contradiction: they are different
@@ -759,9 +760,11 @@ print(f"Why canaries gave lower bounds than natural examples here: a one-run bou
       f"the number of examples; even a perfect attack on the {N_CANARIES} canaries (at most "
       f"{N_CANARIES} guesses) gets an f-DP bound of {cap['canaries']:.2f} (the non-private "
       f"model's canaries: {lb['non-private']:.2f}), against {cap['natural']:.2f} on the "
-      f"{len(included)} natural examples; " + ("the DP models' positive natural bounds rest on "
-      "guess sets of " + ", ".join(f"{int(g)}" for g in pos.guesses) + f" (the canaries allow "
-      f"at most {N_CANARIES})." if len(pos) else "no DP model has a positive natural bound."))
+      f"{len(included)} natural examples; " + ("of the DP models' positive natural bounds, " + "; ".join(
+          f"{r.model}'s rests on {int(r.guesses)} guesses, more than the {N_CANARIES} canaries allow"
+          if r.guesses > N_CANARIES else f"{r.model}'s rests on {int(r.guesses)} ({int(r.correct)} right), "
+          "a size the canaries also allow, so there the canary attack was simply weaker" for r in pos.itertuples())
+          + "." if len(pos) else "no DP model has a positive natural bound."))
 assert audit[np.isfinite(audit.epsilon)].consistent.all()  # every bound, every DP model
 assert lb["non-private"] > 0.5  # the positive control: canaries make the audit see
 attacks["canary_epsilon_lb"] = attacks.model.map(lb)

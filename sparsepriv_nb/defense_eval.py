@@ -632,28 +632,45 @@ def verdict_sentence(row) -> str:
     A row may carry ``"metric MDE"`` and ``"acc MDE"`` (minimum detectable differences): a
     null verdict then says how large a difference the run could have detected; and
     ``"holm family"``, the family its Holm p-values were corrected in, named where one is quoted.
+    A Holm null whose own 95 % interval excludes 0 is said so once, never "within noise":
+
+        >>> null = {**row, "metric verdict": "no detectable difference (within noise)",
+        ...         "Δ metric": -0.045, "metric CI": "[-0.081, -0.007]", "metric lo": -0.081,
+        ...         "metric hi": -0.007, "metric p_holm": 0.13, "metric MDE": 0.068}
+        >>> print(verdict_sentence(null).split("; no")[0])  # doctest: +NORMALIZE_WHITESPACE
+        - PPB vs dropout, adaptive attacker: best AUC -0.045, 95% CI [-0.081, -0.007]: not
+        detectable after Holm (Holm p = 0.13; own CI excludes 0; this run could detect |Δ| ≥ 0.068)
     """
-    def power(mde, sep):
+    def power(mde):
         if mde is None or not np.isfinite(mde):
             return ""
-        return f"{sep}this run could detect |Δ| ≥ {mde:.3f}"
+        return f"this run could detect |Δ| ≥ {mde:.3f}"
 
-    def holm(what, sep):  # a null whose own interval excludes 0: say why it is still a null
-        lo, hi, p = (row.get(f"{what} {k}", np.nan) for k in ("lo", "hi", "p_holm"))
-        if np.isfinite(p) and (lo > 0 or hi < 0):
-            return (f"{sep}after Holm correction, {_holm_p(p, row.get('holm family'))}; on its "
-                    "own its 95 % interval excludes 0")
-        return ""
+    def excludes(what):  # a null whose own interval excludes 0 (the Holm p says why a null)
+        lo, hi = (row.get(f"{what} {k}", np.nan) for k in ("lo", "hi"))
+        return bool(lo > 0 or hi < 0)
 
-    same = row["accuracy verdict"].startswith("no detectable")
-    acc_power = holm("acc", "") + power(row.get("acc MDE"), "; " if holm("acc", "") else "")
-    acc = ("no detectable accuracy difference" + (f" ({acc_power})" if acc_power else "") if same
-           else f"{row['accuracy verdict']} test accuracy ({row['Δ test acc']:+.3f}, 95% CI "
-                f"{row['acc CI']})")
-    null = row["metric verdict"].startswith("no detectable")
-    extra = holm("metric", "; ") + power(row.get("metric MDE"), "; ") if null else ""
-    word = holm_label(row["metric verdict"], row.get("metric lo", np.nan),
-                      row.get("metric hi", np.nan))
-    return (f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
-            f"{word} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
-            f"{extra}); {acc}.")
+    def why(what, mde):  # "Holm p = 0.13; own CI excludes 0; this run could detect ..."
+        p = row.get(f"{what} p_holm", np.nan)
+        holm = (f"{_holm_p(p, row.get('holm family'))}; " if np.isfinite(p) else "")
+        return "; ".join(x for x in ((f"{holm}own CI excludes 0" if excludes(what) else ""),
+                                     power(mde)) if x)
+
+    if row["accuracy verdict"].startswith("no detectable"):
+        acc = (f"test accuracy {row['Δ test acc']:+.3f}, 95% CI {row['acc CI']}: not detectable "
+               f"after Holm ({why('acc', row.get('acc MDE'))})" if excludes("acc") else
+               "no detectable accuracy difference" + (f" ({why('acc', row.get('acc MDE'))})"
+                                                      if why("acc", row.get("acc MDE")) else ""))
+    else:
+        acc = (f"{row['accuracy verdict']} test accuracy ({row['Δ test acc']:+.3f}, 95% CI "
+               f"{row['acc CI']})")
+    head = f"- {row['comparison']}, {row['attacker']} attacker: best {row['metric']} "
+    if not row["metric verdict"].startswith("no detectable"):
+        return (f"{head}{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI "
+                f"{row['metric CI']}); {acc}.")
+    extra = why("metric", row.get("metric MDE"))
+    if excludes("metric"):
+        return (f"{head}{row['Δ metric']:+.3f}, 95% CI {row['metric CI']}: not detectable after "
+                f"Holm ({extra}); {acc}.")
+    return (f"{head}{row['metric verdict']} ({row['Δ metric']:+.3f}, 95% CI {row['metric CI']}"
+            f"{'; ' + extra if extra else ''}); {acc}.")

@@ -366,8 +366,8 @@ def test_audit_verdicts_use_the_larger_of_natural_and_canary_bounds():
     # both 0: vacuous, both sources named, no guess count
     both = au.audit_verdicts({"natural examples": _one(0.0, 5, 3), "canaries": _one(0.0, 5, 2)})
     assert both[0] == ("Verdict: m: lower bound 0 from natural examples and canaries: vacuous, "
-                       "no check of accountant 1.00 (none of the 42 guess sets tried (21 on "
-                       "natural examples, 21 on canaries) beat a fair coin) (beta=0.05 each)")
+                       "no check of accountant 1.00; none of the 42 guess sets tried, 21 on "
+                       "natural examples and 21 on canaries, beat a fair coin (beta=0.05 each)")
     assert "/5 guesses" not in both[0]
 
 
@@ -394,17 +394,22 @@ def test_bound_sentence_words_each_case():
     from sparsepriv_nb.dp import bound_sentence
 
     assert bound_sentence(0.99, 0.0, guesses=5, correct=3, grid_size=21) == (
-        "lower bound 0: vacuous, no check of accountant 0.99 (none of the 21 guess sets tried "
-        "beat a fair coin)")
+        "lower bound 0: vacuous, no check of accountant 0.99; none of the 21 guess sets tried "
+        "beat a fair coin")
     assert bound_sentence(0.99, 0.17, guesses=200, correct=130).endswith(
         "(130/200 guesses right) <= accountant 0.99: consistent")
     assert "INCONSISTENT" in bound_sentence(0.99, 1.2, guesses=200, correct=190)
     assert "nothing to check" in bound_sentence(math.inf, 3.0, guesses=200, correct=200)
     assert bound_sentence(math.inf, 0.0).startswith("lower bound 0: vacuous")
     assert bound_sentence(1.0, 1.0) == "lower bound 1.00 <= accountant 1.00: consistent"
+    assert bound_sentence(1.0, 1.0, label="Steinke lower bound") == (
+        "Steinke lower bound 1.00 <= accountant 1.00: consistent")
+    assert bound_sentence(1.0, 0.0, label="Steinke bound").startswith("Steinke bound 0:")
     parts = bound_sentence(1.0, 0.0, grid_size=36, grid_parts={"natural examples": 21,
                                                               "canaries": 15})
-    assert "none of the 36 guess sets tried (21 on natural examples, 15 on canaries)" in parts
+    assert "none of the 36 guess sets tried, 21 on natural examples and 15 on canaries, beat" \
+        in parts
+    assert "((" not in parts and ") (" not in parts
     split = bound_sentence(0.99, 0.17, guesses=200, correct=130, k_plus=0, k_minus=200)
     assert split.startswith("lower bound 0.17 (130/200 guesses right: 0 'in', 200 'out') <=")
     assert "'in'" not in bound_sentence(0.99, 0.17, guesses=200, correct=130, k_plus=0)

@@ -106,8 +106,15 @@ def test_a_holm_null_whose_interval_excludes_zero_is_not_within_noise():
            "metric lo": -0.081, "metric hi": -0.007, "metric p_holm": 0.087,
            "accuracy verdict": "lower", "Δ test acc": -0.05, "acc CI": "[-0.07, -0.02]"}
     text = DE.verdict_sentence(row)
-    assert "best AUC not detectable after Holm (own CI excludes 0) (-0.045" in text
-    assert "within noise" not in text
+    assert ("best AUC -0.045, 95% CI [-0.081, -0.007]: not detectable after Holm (Holm p = 0.087; "
+            "own CI excludes 0)") in text
+    assert "within noise" not in text and ") (" not in text
+    no_p = DE.verdict_sentence({k: v for k, v in row.items() if k != "metric p_holm"})
+    assert "not detectable after Holm (own CI excludes 0)" in no_p and "within noise" not in no_p
+    acc = DE.verdict_sentence({**row, "accuracy verdict": null, "acc lo": -0.07, "acc hi": -0.02,
+                               "acc p_holm": 0.2})
+    assert ("test accuracy -0.050, 95% CI [-0.07, -0.02]: not detectable after Holm (Holm p = "
+            "0.2; own CI excludes 0).") in acc
     assert "within noise" in DE.verdict_sentence({**row, "metric hi": 0.01})
 
 

@@ -278,7 +278,7 @@ def test_holm_words_and_verdict_sentence_explain_a_null_that_excludes_zero():
            "metric verdict": null, "Δ metric": -0.04, "metric CI": "[-0.076, -0.005]",
            "metric lo": -0.076, "metric hi": -0.005, "metric p_holm": 0.069, "metric MDE": 0.063,
            "accuracy verdict": "lower", "Δ test acc": -0.05, "acc CI": "[-0.08, -0.02]"}
-    assert "Holm p = 0.069; on its own its 95 % interval excludes 0" in DE.verdict_sentence(row)
+    assert "(Holm p = 0.069; own CI excludes 0; this run could detect" in DE.verdict_sentence(row)
     assert "Holm p" not in DE.verdict_sentence({**row, "metric hi": 0.01})
     assert DE.chance_words(0.58, 0.64).startswith("not reproduced")
     assert DE.chance_words(0.45, 0.55).startswith("reproduced")

@@ -139,7 +139,8 @@ def test_holm_p_names_its_family_wherever_it_is_quoted():
            "metric lo": -0.076, "metric hi": -0.005, "metric p_holm": 0.069, "metric MDE": 0.063,
            "accuracy verdict": "lower", "Δ test acc": -0.05, "acc CI": "[-0.08, -0.02]",
            "holm family": fam}
-    assert f"after Holm correction, Holm over {fam}: p = 0.069;" in DE.verdict_sentence(row)
+    assert f"not detectable after Holm (Holm over {fam}: p = 0.069; own CI excludes 0;" in \
+        DE.verdict_sentence(row)
     table = pd.DataFrame([row])
     assert f"Holm over {fam}: p = 0.069" in DE.answer(table, "PPB vs no defense", "adaptive", "AUC")
     assert "Holm p = 0.069" in DE.answer(table.drop(columns="holm family"), "PPB vs no defense",

@@ -15,7 +15,7 @@ Example:
     >>> for line in audit_verdicts(table):
     ...     print(line)
     Verdict: leaky: lower bound 2.83 (100/100 guesses right); no accountant (not private), nothing to check (beta=0.05)
-    Verdict: private: lower bound 0: vacuous, no check of accountant 1.00 (none of the 15 guess sets tried beat a fair coin) (beta=0.05)
+    Verdict: private: lower bound 0: vacuous, no check of accountant 1.00; none of the 15 guess sets tried beat a fair coin (beta=0.05)
 
 Lesson: notebook 06 (``06_dp_sgd_and_pruning``), section 6b.
 """  # noqa: E501

@@ -230,7 +230,8 @@ def audit_epsilon(scores, included, *, delta: float, beta: float = 0.05,
 def bound_sentence(accountant: float, epsilon_lb: float, *, guesses: int | None = None,
                    correct: int | None = None, grid_size: int | None = None,
                    source: str = "", grid_parts: dict | None = None,
-                   k_plus: int | None = None, k_minus: int | None = None) -> str:
+                   k_plus: int | None = None, k_minus: int | None = None,
+                   label: str = "lower bound") -> str:
     """What an audited lower bound says about the accountant's epsilon, in words.
 
     A positive bound at or below the accountant's epsilon is *consistent* with it (and names
@@ -249,19 +250,23 @@ def bound_sentence(accountant: float, epsilon_lb: float, *, guesses: int | None 
             (shown after the total of a bound of 0, so that 21 + 15 = 36 is not a mystery).
         k_plus, k_minus: the guess set of a positive bound, ``k+`` "in" for the highest scores
             and ``k-`` "out" for the lowest (shown with the guesses when both are given).
+        label: the words naming the bound (e.g. ``"Steinke lower bound"`` where another bound
+            of the same guesses is quoted elsewhere).
 
     Example:
         >>> bound_sentence(0.99, 0.173, guesses=200, correct=130)
         'lower bound 0.17 (130/200 guesses right) <= accountant 0.99: consistent'
         >>> bound_sentence(0.99, 0.0, guesses=5, correct=3, grid_size=21)
-        'lower bound 0: vacuous, no check of accountant 0.99 (none of the 21 guess sets tried beat a fair coin)'
+        'lower bound 0: vacuous, no check of accountant 0.99; none of the 21 guess sets tried beat a fair coin'
         >>> bound_sentence(0.99, 0.0, grid_size=36,
         ...                grid_parts={"natural examples": 21, "canaries": 15})[52:]
-        '(none of the 36 guess sets tried (21 on natural examples, 15 on canaries) beat a fair coin)'
+        ' none of the 36 guess sets tried, 21 on natural examples and 15 on canaries, beat a fair coin'
         >>> bound_sentence(0.99, 0.173, guesses=200, correct=130, k_plus=0, k_minus=200)
         "lower bound 0.17 (130/200 guesses right: 0 'in', 200 'out') <= accountant 0.99: consistent"
         >>> bound_sentence(float("inf"), 3.03, guesses=200, correct=200, source="canaries")
         'lower bound 3.03 from canaries (200/200 guesses right); no accountant (not private), nothing to check'
+        >>> bound_sentence(0.99, 0.173, guesses=200, correct=130, label="Steinke lower bound")[:28]
+        'Steinke lower bound 0.17 (13'
     """  # noqa: E501
     if isinstance(accountant, (float, np.floating)) and accountant == math.inf:
         eps = math.inf
@@ -272,16 +277,18 @@ def bound_sentence(accountant: float, epsilon_lb: float, *, guesses: int | None 
     if lb <= 0:
         tried = (f"none of the {grid_size} guess sets tried" if grid_size else "no guess set")
         if grid_size and grid_parts:
-            tried += " (" + ", ".join(f"{n} on {k}" for k, n in grid_parts.items()) + ")"
-        head = f"lower bound 0{where}: vacuous, "
-        tail = f" ({tried} beat a fair coin)"
+            parts = [f"{n} on {k}" for k, n in grid_parts.items()]
+            tried += (", " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "")
+                      + parts[-1] + ",")
+        head = f"{label} 0{where}: vacuous, "
+        tail = f"; {tried} beat a fair coin"
         if math.isinf(eps):
             return head + "and no accountant (not private)" + tail
         return head + f"no check of accountant {eps:.2f}" + tail
     split = (f": {k_plus} 'in', {k_minus} 'out'" if k_plus is not None and k_minus is not None
              else "")
     right = f" ({correct}/{guesses} guesses right{split})" if guesses else ""
-    head = f"lower bound {lb:.2f}{where}{right}"
+    head = f"{label} {lb:.2f}{where}{right}"
     if math.isinf(eps):
         return head + "; no accountant (not private), nothing to check"
     if lb <= eps:
