@@ -231,7 +231,7 @@ fig.tight_layout()
 spn.plots.pixel_key(fig, axes, ds.value_range);
 
 # %% [markdown]
-# The pictures are read by eye; the numbers below say what differs. Two claims of the paragraph
+# The pictures are read by eye; the numbers below say what differs. Two expectations of the paragraph
 # above become numbers, from each inversion's neighbouring-pixel steps
 # $|\nabla x| = ((x_{i,j+1}-x_{ij})^2 + (x_{i+1,j}-x_{ij})^2)^{1/2}$ (in units of the pixel
 # range): **flat patches** are the share of steps below 2 % of the range, **hard edges** the

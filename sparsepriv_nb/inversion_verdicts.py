@@ -70,7 +70,7 @@ def _part(row, more: str, less: str) -> str:
 
 
 def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str, caveat: str = "") -> str:
-    """The staircasing claim (beta = 1 gives more flat patches *and* more hard edges than
+    """The staircasing expectation (beta = 1 gives more flat patches *and* more hard edges than
     beta = 2) read from a Holm family of differences beta = 2 minus beta = 1: both halves, each
     with its estimate and interval, and a conclusion computed from the two verdicts.
 
@@ -91,8 +91,9 @@ def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str, caveat: 
         >>> print(staircase_sentence(f, higher="hi", lower="lo"))  # doctest: +NORMALIZE_WHITESPACE
         Staircasing (beta = 1 has more flat patches and more hard edges than beta = 2), beta = 2
         minus beta = 1: flat patches -0.265 [-0.337, -0.194]: holds (beta = 1 has 0.265
-        more); hard edges +0.153 [+0.063, +0.243]: does not hold (beta = 2 has 0.153 more). So
-        here beta = 1 makes more flat patches but not more hard edges: half of the claim holds.
+        more); hard edges +0.153 [+0.063, +0.243]: does not hold (beta = 2 has 0.153 more).
+        So here beta = 1 makes more flat patches but not more hard edges: half of the
+        expectation holds.
         >>> staircase_sentence(f, higher="hi", lower="lo", caveat="priors not matched")[-27:]
         'holds (priors not matched).'
     """
@@ -101,13 +102,13 @@ def staircase_sentence(frame: pd.DataFrame, *, higher: str, lower: str, caveat: 
     ok = {k: frame.loc[k, "verdict"] == lower for k in ("flat", "edges")}
     bad = {k: frame.loc[k, "verdict"] == higher for k in ("flat", "edges")}
     if all(ok.values()):
-        end = "beta = 1 staircases here: both halves of the claim hold."
+        end = "beta = 1 staircases here: both halves of the expectation hold."
     elif all(bad.values()):
         end = "the expectation does not hold here: beta = 2 has more of both."
     elif ok["flat"] or ok["edges"]:
         yes, no = ("flat patches", "hard edges") if ok["flat"] else ("hard edges", "flat patches")
         end = (f"here beta = 1 makes more {yes} but not more {no}: "
-               + ("half of the claim holds." if bad["flat"] or bad["edges"]
+               + ("half of the expectation holds." if bad["flat"] or bad["edges"]
                   else f"the {no} half is not resolved at this power."))
     else:
         end = "neither half is detectable at this power."

@@ -42,10 +42,10 @@ def _stair(flat, edges):
 
 
 @pytest.mark.parametrize("flat, edges, ending", [
-    ("-", "-", "both halves of the claim hold."),
+    ("-", "-", "both halves of the expectation hold."),
     ("+", "+", "the expectation does not hold here: beta = 2 has more of both."),
-    ("-", "+", "more flat patches but not more hard edges: half of the claim holds."),
-    ("+", "-", "more hard edges but not more flat patches: half of the claim holds."),
+    ("-", "+", "more flat patches but not more hard edges: half of the expectation holds."),
+    ("+", "-", "more hard edges but not more flat patches: half of the expectation holds."),
     ("-", "0", "the hard edges half is not resolved at this power."),
     ("0", "0", "neither half is detectable at this power."),
 ])
