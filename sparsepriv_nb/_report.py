@@ -129,7 +129,7 @@ def _failing_line(cell, error) -> str:
 
 
 def _with_bullets(first: str, lines: list[str]) -> str:
-    """A headline line with the Markdown bullets printed right after it (blank lines between
+    r"""A headline line with the Markdown bullets printed right after it (blank lines between
     them allowed), one per line: notebook 07's answer is a sentence and one bullet per
     question. A line that is neither ends it.
 
@@ -151,7 +151,7 @@ _EMPH = re.compile(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])")
 
 
 def markdown_lines(text) -> str:
-    """A headline as HTML: one line as it is (escaped); several lines as paragraphs, with the
+    r"""A headline as HTML: one line as it is (escaped); several lines as paragraphs, with the
     lines that start ``"- "`` as a bulleted list and ``*words*`` in italics.
 
     Example:

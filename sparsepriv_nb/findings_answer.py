@@ -13,7 +13,7 @@ Example:
     >>> import tempfile
     >>> from sparsepriv_nb.findings_summary import table
     >>> text = answer(table(root=tempfile.mkdtemp(), profile="quick"))
-    >>> text.split(":")[0], text.splitlines()[-1][:46]
+    >>> text.split(":")[0], text.splitlines()[-1][:44]
     ('This run cannot answer the question', "Profile 'quick': 0 of 9 claims have a record")
 
 Lesson: notebook 07 (``07_what_we_found``).

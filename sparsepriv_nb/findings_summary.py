@@ -381,7 +381,7 @@ def note(row) -> str:
         >>> note({"claim": "yuan_zhang_attack", "verdict": "supported", "estimate": 0.024,
         ...       "lo": 0.001, "hi": 0.048, "statistic": "lira AUC, pruned - dense, one seed",
         ...       "detail": "in section 3's Holm family: no detectable difference"})
-        "one seed; not detectable in its notebook's Holm family"
+        "one seed; not detectable after its notebook's Holm correction"
         >>> note({"claim": "bagmar_ticket", "verdict": "not detectable at this power",
         ...       "estimate": 0.017, "lo": 0.006, "hi": 0.041, "params": {"margin": 0.02}})
         'differs (interval excludes 0); whether by more than the 0.02 margin is not resolved'
