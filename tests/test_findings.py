@@ -332,8 +332,8 @@ def test_notebook_07_reads_the_records_and_names_what_is_missing(tmp_path):
     assert "Missing: No finding recorded for huang_inversion" in text
     assert "Run 04_model_inversion first" in text
     assert "8 records, written 20" in text
-    assert "Verdict: Yuan & Zhang 2022, yuan_zhang_attack: contradicted. LiRA AUC" in text
-    assert "Verdict: Huang et al. 2020, huang_inversion: no record. Run 04_model_inversion " \
+    assert "Verdict: Yuan & Zhang 2022, yuan_zhang_attack: contradicted; LiRA AUC" in text
+    assert "Verdict: Huang et al. 2020, huang_inversion: no record; run 04_model_inversion " \
            "first." in text
     assert "Verdict: In this run sparser networks were more private in every" in text
     assert "\n- *At one density* (notebook 02" in text
