@@ -3,10 +3,11 @@
 
 :func:`table` reads every claim's record (:mod:`sparsepriv_nb.findings`) and keeps a row for
 the claims nobody recorded yet (verdict ``"no record"``, with the notebook to run).
-:func:`answer` turns the verdicts into one paragraph: which claims say sparser networks were
-more private, less private or no different, against which attack, at what cost; nothing in it
-is written in advance. :func:`to_markdown` formats the table (notebook 07 and
-``sparsepriv-nb findings``), :func:`forest_plot` draws each estimate with its interval.
+:func:`answer` (:mod:`sparsepriv_nb.findings_answer`) turns the verdicts into one sentence
+and one Markdown bullet per question, strongest evidence first; nothing in it is written in
+advance. :func:`note` says what decided or limits each verdict, :func:`to_markdown` formats
+the table (notebook 07 and ``sparsepriv-nb findings``), :func:`forest_plot` draws each
+estimate with its interval (and an equivalence claim's margin).
 
 The names are re-exported by :mod:`sparsepriv_nb.findings` (``spn.findings.table`` ...).
 
