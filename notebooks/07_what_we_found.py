@@ -116,11 +116,13 @@ for r in findings.itertuples():
     margin, half = float(hit.group(1).rstrip(".")), (r.hi - r.lo) / 2
     need = margin - abs(r.estimate)
     if need <= 0:
-        what = (f"the estimate |{r.estimate:+.3f}| is already beyond the margin {margin:g}: no "
-                f"interval around it can lie inside +-{margin:g} (this run's half-width {half:.3f})")
+        what = (f"the estimate {r.estimate:+.3f} (|Δ| = {abs(r.estimate):.3f}) is already beyond "
+                f"the margin {margin:g}: no interval around it can lie inside ±{margin:g} (this "
+                f"run's half-width {half:.3f})")
     else:
-        what = (f"equivalence within +-{margin:g} needs a 95 % half-width below {margin:g} - "
-                f"|{r.estimate:+.3f}| = {need:.3f}; this run's is {half:.3f}" + (
+        what = (f"equivalence within ±{margin:g} needs a 95 % half-width below {margin:g} - "
+                f"|Δ| = {margin:g} - {abs(r.estimate):.3f} = {need:.3f}; this run's is "
+                f"{half:.3f}" + (
                     "" if half < need else f"; at this estimate about {(half / need) ** 2:.0f}x "
                     "the samples would reach it (half-width ~ 1/sqrt(n))"))
     print(f"{r.claim}: {what}. Its MDE {r.mde:.3g} is that of a difference test, not of this "
@@ -132,7 +134,11 @@ for r in findings.itertuples():
 # One panel per claim, because the statistics have different units (AUC differences, slopes,
 # PSNR). The dot is this run's estimate, the bar its 95 % interval, the grey band spans
 # $\pm$MDE around zero: a true effect inside the band would usually go undetected by this run.
-# Colours give the verdict.
+# Colours give the verdict. The two claims of no difference (Bagmar et al., Adamczewski &
+# Park) also show their equivalence margin $\pm m$ as dashed lines: their verdict is read
+# against those lines, not against zero. A claim with several parts (PPB, Huang et al.) can be
+# red although its dot lies on the claimed side: the words in the panel's corner name the part
+# or layer that decided it.
 
 # %% tags=["headline"]
 fig = spn.findings.forest_plot(findings)
@@ -147,22 +153,26 @@ plt.show()
 # %%
 for r in findings.itertuples():
     mde = f"; MDE {r.mde:.3g}" if math.isfinite(r.mde) else ""
-    what = (f"{r.statistic} = {spn.findings.format_interval(r.estimate, r.lo, r.hi)}{mde}"
+    what = (f"{r.statistic}: {spn.findings.format_interval(r.estimate, r.lo, r.hi)}{mde}"
             if r.verdict != spn.findings.NO_RECORD else f"run {r.notebook} first")
-    print(f"Verdict: {r.paper}, {r.claim}: {r.verdict} ({what}).")
+    print(f"Verdict: {r.paper}, {r.claim}: {r.verdict}; {what}.")
     if r.verdict != spn.findings.NO_RECORD and r.detail:
         print(f"    {r.detail}")  # seeds, sizes, per-layer verdicts: what the verdict rests on
 
 # %% [markdown]
 # ## 5. Can sparsity make a network more private?
 #
-# The paragraph below is written by `spn.findings.answer` from the records above: which claims
-# found sparser networks more private, less private or equally exposed, against which attack,
-# each with its estimate and what it rests on (densities, seeds, its notebook's Holm family);
-# what sparsity cost in accuracy and what controlling for accuracy changed; PPB part by part;
-# masks under DP-SGD; the claims this run could not resolve; and a last sentence you can
-# quote. A clause that needs a number its notebook did not record is left out. Nothing in it
-# is fixed in advance: another profile, or a run with more seeds, can give another answer.
+# The answer below is written by `spn.findings.answer` from the records above. Its first
+# sentence answers the question; a result resting on several seeds leads, and the one-seed
+# results only say whether they agree with it. Then one bullet per question, strongest
+# evidence first (resolved on several seeds; then resolved and not undone by its notebook's
+# Holm correction; then the rest): membership inference across densities with the accuracy
+# it cost, membership inference at one density, model inversion layer by layer, the PPB
+# defense, masks under DP-SGD. Each bullet names the paper and its verdict, and what the
+# estimate rests on (densities, seeds, Holm, the deciding part or margin). The last line
+# counts the verdicts. A clause that needs a number its notebook did not record is left out.
+# Nothing in it is fixed in advance: another profile, or a run with more seeds, can give
+# another answer.
 
 # %% tags=["headline"]
 print("Verdict:", spn.findings.answer(findings))
@@ -180,7 +190,8 @@ print("Verdict:", spn.findings.answer(findings))
 
 # %%
 ctl = findings.set_index("claim").loc["gonon_accuracy_control"]
-print(f"Accuracy control (gonon_accuracy_control, {ctl.notebook}): {ctl.verdict}. {ctl.detail}.")
+print(f"Accuracy control (Gonon et al., {ctl.notebook}): {ctl.verdict}.")
+print(f"    {ctl.detail.rstrip('.')}.")
 
 # %% [markdown]
 # ## 6. **Exercises**

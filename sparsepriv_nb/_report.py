@@ -128,6 +128,58 @@ def _failing_line(cell, error) -> str:
     return f"line 1: {lines[0].strip()}" if lines else ""
 
 
+def _with_bullets(first: str, lines: list[str]) -> str:
+    r"""A headline line with the Markdown bullets printed right after it (blank lines between
+    them allowed), one per line: notebook 07's answer is a sentence and one bullet per
+    question. A line that is neither ends it.
+
+    Example:
+        >>> _with_bullets("Verdict: yes.", ["Verdict: yes.", "", "- a", "- b", "", "total"])
+        'Verdict: yes.\n- a\n- b'
+    """
+    stripped = [line.strip() for line in lines]
+    out = [first]
+    for line in stripped[stripped.index(first) + 1:] if first in stripped else []:
+        if line.startswith("- "):
+            out.append(line)
+        elif line:
+            break
+    return "\n".join(out)
+
+
+_EMPH = re.compile(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])")
+
+
+def markdown_lines(text) -> str:
+    r"""A headline as HTML: one line as it is (escaped); several lines as paragraphs, with the
+    lines that start ``"- "`` as a bulleted list and ``*words*`` in italics.
+
+    Example:
+        >>> str(markdown_lines("Yes.\n- *Across densities*: a < b"))
+        '<p>Yes.</p>\n<ul>\n<li><em>Across densities</em>: a &lt; b</li>\n</ul>'
+    """
+    from markupsafe import Markup, escape
+
+    text = str(text)
+    if "\n" not in text:
+        return escape(text)
+    html, items = [], []
+
+    def flush():
+        if items:
+            html.append("<ul>\n" + "\n".join(f"<li>{i}</li>" for i in items) + "\n</ul>")
+            items.clear()
+    for line in text.splitlines():
+        line = _EMPH.sub(r"<em>\1</em>", str(escape(line.strip())))
+        if line.startswith("- "):
+            items.append(line[2:])
+        elif line:
+            flush()
+            html.append(f"<p>{line}</p>")
+    flush()
+    return Markup("\n".join(html))
+
+
 def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
     """Verdict lines, the headline image (written to ``thumb_path`` as PNG) of an executed
     notebook, and the failing cell's first line if one failed.
@@ -153,7 +205,7 @@ def summarize(nb_path: Path, thumb_path: Path | None = None) -> dict:
         found = [line.strip() for line in lines if line.strip() and (
             "verdict" in tags or line.lstrip().startswith(VERDICT_PREFIX))]
         if found and "headline" in tags and headline is None:
-            headline = found[0]
+            headline = _with_bullets(found[0], lines)
         verdicts += found
         for output in cell.get("outputs", []):
             png = output.get("data", {}).get("image/png") if "data" in output else None
@@ -241,8 +293,9 @@ def _view(row: dict) -> dict:
     verdicts = list(row.get("verdicts", []))
     headline = row.get("headline") or (verdicts[0] if verdicts else None)
     others = list(verdicts)
-    if headline in others:
-        others.remove(headline)
+    first = headline.split("\n", 1)[0] if isinstance(headline, str) else headline
+    if first in others:  # a headline with bullets: its first line is the verdict line
+        others.remove(first)
     return {"name": row["name"], "status": row["status"], "html": row.get("html"),
             "seconds": row.get("seconds"), "error": row.get("error"),
             "failed_cell": row.get("failed_cell"), "thumbnail": row.get("thumbnail"),
@@ -257,6 +310,7 @@ def _template():
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("sparsepriv_nb", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["md"] = markdown_lines
     return env.get_template("index.html.j2")
 
 

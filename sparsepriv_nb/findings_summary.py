@@ -3,10 +3,11 @@
 
 :func:`table` reads every claim's record (:mod:`sparsepriv_nb.findings`) and keeps a row for
 the claims nobody recorded yet (verdict ``"no record"``, with the notebook to run).
-:func:`answer` turns the verdicts into one paragraph: which claims say sparser networks were
-more private, less private or no different, against which attack, at what cost; nothing in it
-is written in advance. :func:`to_markdown` formats the table (notebook 07 and
-``sparsepriv-nb findings``), :func:`forest_plot` draws each estimate with its interval.
+:func:`answer` (:mod:`sparsepriv_nb.findings_answer`) turns the verdicts into one sentence
+and one Markdown bullet per question, strongest evidence first; nothing in it is written in
+advance. :func:`note` says what decided or limits each verdict, :func:`to_markdown` formats
+the table (notebook 07 and ``sparsepriv-nb findings``), :func:`forest_plot` draws each
+estimate with its interval (and an equivalence claim's margin).
 
 The names are re-exported by :mod:`sparsepriv_nb.findings` (``spn.findings.table`` ...).
 
@@ -155,7 +156,7 @@ def _where(row) -> tuple[str, list[str]]:
             notes.append(f"{seeds} seeds")
     elif "one seed" in text:
         where, notes = (f"at density {density:g}" if density is not None else ""), ["one seed"]
-    if "holm family: no detectable" in text:
+    if re.search(r"holm family: (?:no|not) detectable", text):
         notes.append("not detectable within its notebook's Holm family")
     return where, notes
 
@@ -176,86 +177,6 @@ def _differs_within_margin(row) -> bool:
     detected, only "by more than the margin?" is unresolved."""
     return (row.verdict == VERDICTS[2] and _margin(row) is not None
             and math.isfinite(row.lo) and math.isfinite(row.hi) and (row.lo > 0 or row.hi < 0))
-
-
-def _item(row) -> str:
-    where, notes = _where(row)
-    basis = " ".join(x for x in [where, f"({', '.join(notes)})" if notes else ""] if x)
-    margin = f", equivalence margin {_margin(row):g}" if _differs_within_margin(row) else ""
-    return (f"{row.claim}, {CLAIMS[row.claim].paper}: {row.verdict}; {_interval(row)}"
-            + (f" {basis}" if basis else "") + margin)
-
-
-_WORDS = (("more", "sparser networks were more private"),
-          ("less", "sparser networks were less private"),
-          ("same", "sparse and dense networks were equally exposed"),
-          ("differs", "sparse and dense networks differed, not in one direction"),
-          ("near", "sparse and dense networks detectably differed, but whether by more than "
-                   "the claim's equivalence margin is not resolved"))
-
-
-def _label(row) -> str:
-    if _differs_within_margin(row) and CLAIMS[row.claim].privacy:
-        return "near"
-    return _direction(row.claim, row.verdict, _params(row) or None)
-
-
-def _privacy_sentences(frame: pd.DataFrame) -> tuple[list[str], dict[str, list]]:
-    """One sentence per attack listing the claims by what their verdicts say, each with its
-    estimate and what it rests on; returns the sentences and the rows by direction."""
-    by_dir: dict[str, list] = {label: [] for label, _ in _WORDS}
-    sentences = []
-    for attack in dict.fromkeys(c.attack for c in CLAIMS.values() if c.attack):
-        parts = []
-        for label, words in _WORDS:
-            rows = [r for r in frame.itertuples()
-                    if CLAIMS[r.claim].attack == attack and _label(r) == label]
-            by_dir[label] += rows
-            if rows:
-                parts.append(f"{words} ({'; '.join(_item(r) for r in rows)})")
-        if parts:
-            sentences.append(f"Against {attack}: " + "; ".join(parts) + ".")
-    return sentences, by_dir
-
-
-def _accuracy_sentences(rows: dict) -> list[str]:
-    """What sparsity cost in accuracy (with the accuracy at the sparsest density when the record
-    holds it) and whether controlling for accuracy changed the density-attack slope."""
-    s = []
-    err = rows.get("gonon_density_error")
-    if err is not None and err.verdict in VERDICTS[:2]:
-        where, notes = _where(err)
-        text = ("Sparsity cost accuracy: test error rose as density fell" if err.verdict ==
-                VERDICTS[0] else "Sparsity did not cost accuracy here: test error fell as "
-                "density fell") + f" ({_interval(err)}" + "".join(
-                    f", {x}" for x in [where, *notes] if x) + ")"
-        p = _params(err)
-        sparse, dense = _numbers(p.get("acc_sparsest"), 2), _numbers(p.get("acc_dense"), 2)
-        dens = _numbers(p.get("density_range"), 2)
-        if sparse and dense and dens:
-            text += (f"; at the sparsest density, {dens[0]:g}, test accuracy was {sparse[0]:.2f}-"
-                     f"{sparse[1]:.2f}, against {dense[0]:.2f}-{dense[1]:.2f} for the dense models")
-        s.append(text + ".")
-    ctl = rows.get("gonon_accuracy_control")
-    if ctl is not None and ctl.verdict in VERDICTS:
-        p = _params(ctl)
-        fixed = _numbers(p.get("slope_at_fixed_accuracy"), 3)
-        attack = (f"{p['main_attack']} AUC" if isinstance(p.get("main_attack"), str)
-                  else "attack AUC")
-        shrink = f"shrink {format_interval(ctl.estimate, ctl.lo, ctl.hi)}" + (
-            _mde(ctl) if ctl.verdict == VERDICTS[2] else "")
-        lead = (f"At fixed test accuracy the slope of {attack} on log10 density is "
-                f"{format_interval(*fixed)}; " if fixed else "")
-        it = "it" if lead else "the association of density with attack success"
-        what = {VERDICTS[0]: f"controlling for test accuracy shrank {it} ({shrink}), so part of "
-                             "any privacy gain is an accuracy loss",
-                VERDICTS[1]: f"the association of density with attack success grew once accuracy "
-                             f"was controlled for ({shrink})",
-                VERDICTS[2]: f"whether accuracy explains part of the association of density with "
-                             f"attack success is not resolved ({shrink})"}[ctl.verdict]
-        text = lead + what
-        s.append(text[0].upper() + text[1:] + ".")
-    return s
 
 
 def _by(est, lo, hi) -> str:
@@ -280,237 +201,12 @@ def _part(p: dict, name: str):
     return (*nums, part["verdict"]) if nums else None
 
 
-def _ppb_cost(acc, margin) -> str:
-    """PPB's accuracy part: ``"cost 0.052 [0.024, 0.080] test accuracy, more than the 0.02
-    margin"`` (the margin words follow the part's recorded verdict)."""
-    est, lo, hi, verdict = acc
-    if lo > 0:
-        return f"raised test accuracy by {_by(est, lo, hi)}"
-    text = (f"cost {_by(est, lo, hi)} test accuracy" if hi < 0 else
-            f"changed test accuracy by {format_interval(est, lo, hi)}")
-    if not isinstance(margin, (int, float)) or isinstance(margin, bool):
-        return text
-    return text + ", " + {VERDICTS[0]: f"within the {margin:g} margin",
-                          VERDICTS[1]: f"more than the {margin:g} margin",
-                          VERDICTS[2]: f"possibly more than the {margin:g} margin (not "
-                                       "resolved)"}[verdict]
-
-
-def _ppb_clauses(row, p: dict) -> list[str]:
-    """What PPB did, one predicate per sentence: the non-adaptive AUC (the record's statistic)
-    with the accuracy cost, the confidence gap, the adaptive attacker (Holm), the baselines."""
-    out = []
-    if math.isfinite(row.lo) and math.isfinite(row.hi):
-        by = _by(row.estimate, row.lo, row.hi)
-        out.append(f"lowered the non-adaptive attack's AUC by {by}" if row.hi < 0 else
-                   f"raised the non-adaptive attack's AUC by {by}" if row.lo > 0 else
-                   "did not detectably change the non-adaptive attack's AUC "
-                   f"({format_interval(row.estimate, row.lo, row.hi)}{_mde(row)})")
-    acc = _part(p, "accuracy")
-    if acc:
-        cost = _ppb_cost(acc, p.get("accuracy_margin"))
-        if out:
-            out[0] += (" but " if row.hi < 0 and acc[2] < 0 else " and ") + cost
-        else:
-            out.append(cost)
-    gap = _part(p, "gap")
-    if gap:
-        out.append({VERDICTS[0]: f"narrowed the confidence gap by {_by(*gap[:3])}",
-                    VERDICTS[1]: f"widened the confidence gap by {_by(*gap[:3])}",
-                    VERDICTS[2]: "did not detectably narrow the confidence gap "
-                                 f"({format_interval(*gap[:3])})"}[gap[3]])
-    ad = _part(p, "adaptive_auc")
-    if ad:
-        out.append({VERDICTS[0]: f"lowered an adaptive attacker's AUC by {_by(*ad[:3])} "
-                                 "(detectable after Holm)",
-                    VERDICTS[1]: f"raised an adaptive attacker's AUC by {_by(*ad[:3])} "
-                                 "(detectable after Holm)",
-                    VERDICTS[2]: "did not detectably change an adaptive attacker's AUC after "
-                                 f"Holm ({ad[0]:+.3f}, unadjusted 95 % interval "
-                                 f"[{ad[1]:+.3f}, {ad[2]:+.3f}])"}[ad[3]])
-    beaten, n = p.get("baselines_beaten"), p.get("n_baselines")
-    if isinstance(beaten, int) and isinstance(n, int) and n > 0:
-        out.append(f"beat {beaten} of {n} baselines at equal accuracy")
-    return out
-
-
-_PART_NAMES = {"auc": "the AUC part", "gap": "the confidence-gap part",
-               "accuracy": "the accuracy part"}
-
-
-def _ppb_sentence(row) -> str:
-    """PPB's result in short sentences from notebook 05's record (a clause whose params are
-    missing is left out), then the claim's verdict and the part that decided it."""
-    if row is None or row.verdict not in VERDICTS:
-        return ""
-    p = _params(row)
-    said = " ".join(f"{'PPB (notebook 05)' if i == 0 else 'It'} {c}."
-                    for i, c in enumerate(_ppb_clauses(row, p)))
-    decider = p.get("deciding_part")
-    how = "decided by" if row.verdict == VERDICTS[1] else "left open by"
-    tail = ("" if row.verdict == VERDICTS[0] else
-            f", {how} {_PART_NAMES.get(decider, f'the {decider} part')}"
-            if isinstance(decider, str) else
-            f" (its row's detail says which part "
-            f"{'decided it' if row.verdict == VERDICTS[1] else 'left it open'})")
-    return (f"{said} " if said else "") + (
-        f"So Yuan & Zhang's PPB claim (yuan_zhang_ppb) is {row.verdict}{tail}.")
-
-
-def _dp_claim(row) -> str:
-    """Adamczewski & Park's equivalence claim (random on par with magnitude masks)."""
-    m, est = _margin(row), format_interval(row.estimate, row.lo, row.hi)
-    m_txt = f"{m:g}" if m is not None else "its"
-    acc = f"test accuracy, random minus magnitude, {est}"
-    what = ({VERDICTS[0]: f"a random public mask did as well as a magnitude mask ({acc}, within "
-                          f"+-{m_txt})",
-             VERDICTS[1]: f"random and magnitude public masks differed by more than the {m_txt} "
-                          f"margin ({acc})"}.get(row.verdict)
-            or (f"random selection was detectably {'less' if row.hi < 0 else 'more'} accurate "
-                f"than magnitude selection ({acc}), but whether by more than the {m_txt} margin "
-                "is not resolved, so 'on par' is neither shown nor excluded"
-                if _differs_within_margin(row) else
-                f"whether a random public mask does as well as a magnitude mask is not resolved "
-                f"({acc}{_mde(row)})"))
-    return f"Under DP-SGD (adamczewski_random_vs_magnitude: {row.verdict}), {what}."
-
-
-def _dp_accuracy(p: dict) -> str:
-    """What public-mask sparsity did to DP-SGD's test accuracy against dense DP-SGD (notebook
-    06's ``dp_accuracy_vs_dense``), detection by its Holm words when recorded, else by the
-    unadjusted 95 % intervals; ``""`` without the numbers."""
-    table, holm = p.get("dp_accuracy_vs_dense"), p.get("dp_accuracy_vs_dense_holm")
-    if not isinstance(table, dict):
-        return ""
-    groups: dict[str, list[str]] = {"higher": [], "lower": [], "": []}
-    for name, value in table.items():
-        nums = _numbers(value, 3)
-        if nums:
-            word = (holm.get(name) if isinstance(holm, dict) else
-                    "higher" if nums[1] > 0 else "lower" if nums[2] < 0 else "")
-            groups[word if word in ("higher", "lower") else ""].append(
-                f"{name} {format_interval(*nums)}")
-    if not any(groups.values()):
-        return ""
-    eps = p.get("epsilon")
-    at = f"At the same epsilon ({eps:.2f}), " if isinstance(eps, (int, float)) else ""
-    moved = "changed" if groups["higher"] or groups["lower"] else "did not detectably change"
-    said = [f"{_and(v)} {'were' if len(v) > 1 else 'was'} {words}" for v, words in (
-        (groups["higher"], "more accurate"), (groups["lower"], "less accurate"),
-        (groups[""], "not detectably different")) if v]
-    how = "after Holm" if isinstance(holm, dict) else "by unadjusted 95 % intervals"
-    text = (f"{at}public-mask sparsity {moved} DP-SGD's test accuracy against dense DP-SGD "
-            f"({how}): {_and(said)}.")
-    return text[0].upper() + text[1:]
-
-
-def _dp_sentences(row) -> list[str]:
-    """Notebook 06: the random-against-magnitude claim, what public-mask sparsity did to
-    DP-SGD's accuracy, and how many DP fine-tuned models fell below the public-only model
-    (each left out when its params are missing)."""
-    if row is None or row.verdict not in VERDICTS:
-        return []
-    p = _params(row)
-    s = [_dp_claim(row), _dp_accuracy(p)]
-    below, n = p.get("below_public_only"), p.get("n_models")
-    if all(isinstance(x, int) and not isinstance(x, bool) for x in (below, n)) and n > 0:
-        s.append(f"{below} of {n} DP fine-tuned models were detectably less accurate than the "
-                 "public-only model they started from (Holm).")
-    return [x for x in s if x]
-
-
-def _open_sentence(frame: pd.DataFrame) -> list[str]:
-    """The claims left unresolved that no other sentence reports, with MDE and estimate."""
-    told = {"gonon_accuracy_control", "yuan_zhang_ppb", "adamczewski_random_vs_magnitude"}
-    open_ = [r.claim + (f" (MDE {r.mde:.3g}; estimate "
-                        f"{format_interval(r.estimate, r.lo, r.hi)})" if math.isfinite(r.mde)
-                        else "")
-             for r in frame.itertuples() if r.verdict == VERDICTS[2] and r.claim not in told
-             and not _differs_within_margin(r)]
-    return ["Not detectable at this power: " + ", ".join(open_) + "."] if open_ else []
-
-
-def _phrase(row) -> str:
-    where, notes = _where(row)
-    return (f"against {CLAIMS[row.claim].attack}" + (f" {where}" if where else "")
-            + f" ({', '.join([*notes, row.claim])})")
-
-
-def _accuracy_tail(rows: dict, more: list) -> str:
-    """Where notebook 03's more-private result came with lower accuracy, say so, and what
-    controlling for accuracy found; ``""`` otherwise."""
-    if not any(r.claim == "gonon_density_attack" for r in more):
-        return ""
-    p = _params(rows.get("gonon_density_error") or rows["gonon_density_attack"])
-    sparse, dense = _numbers(p.get("acc_sparsest"), 2), _numbers(p.get("acc_dense"), 2)
-    dens = _numbers(p.get("density_range"), 2)
-    acc = (f"the sparsest of notebook 03's models were also less accurate (test accuracy "
-           f"{sparse[0]:.2f}-{sparse[1]:.2f} at density {dens[0]:g}, against "
-           f"{dense[0]:.2f}-{dense[1]:.2f} dense)"
-           if sparse and dense and dens else "")
-    ctl = {VERDICTS[0]: "part of notebook 03's privacy gain is the accuracy lost",
-           VERDICTS[1]: "notebook 03's privacy gain did not shrink once accuracy was "
-                        "controlled for",
-           VERDICTS[2]: "whether part of notebook 03's privacy gain is the accuracy lost is not "
-                        "resolved"}.get(
-               getattr(rows.get("gonon_accuracy_control"), "verdict", ""), "")
-    said = ", and ".join(x for x in (acc, ctl) if x)
-    return f"; {said}" if said else ""
-
-
-def _conclusion(frame: pd.DataFrame, by_dir: dict[str, list]) -> str:
-    """The answer in one quotable sentence: where sparser networks were more or less private,
-    on what evidence, and what accuracy has to do with it."""
-    rows = {r.claim: r for r in frame.itertuples()}
-    more, less = by_dir["more"], by_dir["less"]
-    more_txt = " and ".join(_phrase(r) for r in more)
-    less_txt = " and ".join(_phrase(r) for r in less)
-    if more and not less:
-        return (f"So, in this run: yes, sparsity made networks more private, {more_txt}"
-                f"{_accuracy_tail(rows, more)}.")
-    if less and not more:
-        return f"So, in this run: no; sparser networks were more exposed, not less, {less_txt}."
-    if more and less:
-        return (f"So, in this run, the answer depends on the comparison: sparser networks were "
-                f"more private {more_txt} and less private {less_txt}"
-                f"{_accuracy_tail(rows, more)}.")
-    if by_dir["differs"]:
-        return ("So, in this run, the answer depends on the comparison: sparse and dense "
-                "networks differed, in opposite directions within a claim (see the rows above).")
-    if by_dir["same"]:
-        return ("So, in this run: sparsity did not change how exposed the networks were, "
-                "within the equivalence margins of the claims that said so.")
-    return ("So this run cannot answer the question: no claim about sparsity and privacy was "
-            "resolved at this power.")
-
-
 def answer(frame: pd.DataFrame) -> str:
-    """One paragraph answering "can sparsity make a network more private?" from the verdicts
-    of :func:`table` (nothing in it is fixed in advance): each resolved privacy claim with its
-    estimate and what it rests on (densities, seeds, Holm), the accuracy cost and control,
-    PPB part by part, DP-SGD, the claims left open, and a closing sentence to quote. Clauses
-    that need a record's ``params`` are left out when the record lacks them.
+    """The answer to "can sparsity make a network more private?": one sentence, one Markdown
+    bullet per question, the verdict count (:func:`sparsepriv_nb.findings_answer.answer`)."""
+    from .findings_answer import answer as _answer
 
-    Example:
-        >>> import tempfile
-        >>> print(answer(table(root=tempfile.mkdtemp(), profile="quick")).split(" (")[0])
-        Profile 'quick': 0 of 9 claims have a record
-    """
-    counts = frame["verdict"].value_counts()
-    n, recorded = len(frame), int((frame["verdict"] != NO_RECORD).sum())
-    tally = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS)
-    head = (f"Profile {frame.attrs.get('profile', current_profile())!r}: {recorded} of {n} "
-            f"claims have a record ({tally}).")
-    if recorded < n:
-        head += (f" {n - recorded} not recorded yet: "
-                 f"{', '.join(sorted(set(frame.loc[frame.verdict == NO_RECORD, 'notebook'])))}"
-                 " must run first.")
-    rows = {r.claim: r for r in frame.itertuples()}
-    sentences, by_dir = _privacy_sentences(frame)
-    return " ".join([head, *sentences, *_accuracy_sentences(rows),
-                     *[x for x in [_ppb_sentence(rows.get("yuan_zhang_ppb"))] if x],
-                     *_dp_sentences(rows.get("adamczewski_random_vs_magnitude")),
-                     *_open_sentence(frame), _conclusion(frame, by_dir)])
+    return _answer(frame)
 
 
 _PARTS = {"auc": "attack-AUC", "gap": "confidence-gap", "accuracy": "test-accuracy",
@@ -637,6 +333,39 @@ def _sparsest_note(r, p: dict) -> list[str]:
             "detectable"]
 
 
+_FITS = ("slope_at_fixed_accuracy", "controlled_slope_without_sparsest",
+         "controlled_slope_with_lowered_dense")
+_HALVES = re.compile(r"halves of (?:them|the reference models) give ([+-]?\d*\.?\d+) and "
+                     r"([+-]?\d*\.?\d+)")
+
+
+def fixed_accuracy_fits(p: dict) -> tuple[int, int, list[tuple]]:
+    """Notebook 03's slopes of attack AUC on density at fixed test accuracy (all models,
+    without the sparsest density, with the accuracy-lowered dense models): how many are
+    detectably positive, how many detectably negative, and the ``(estimate, lo, hi)`` found.
+
+    Example:
+        >>> fixed_accuracy_fits({"slope_at_fixed_accuracy": [0.06, 0.002, 0.13],
+        ...                      "controlled_slope_without_sparsest": [0.03, -0.04, 0.11]})[:2]
+        (1, 0)
+    """
+    fits = [nums for key in _FITS if (nums := _numbers(p.get(key), 3))]
+    return sum(f[1] > 0 for f in fits), sum(f[2] < 0 for f in fits), fits
+
+
+def _fits_note(p: dict) -> list[str]:
+    pos, neg, fits = fixed_accuracy_fits(p)
+    if len(fits) < 2:
+        return []
+    return [f"slope at fixed accuracy detectable in {pos + neg} of {len(fits)} fits"
+            + (" with opposite signs" if pos and neg else "")]
+
+
+def _halves_note(r) -> list[str]:
+    hit = _HALVES.search(r.detail)
+    return [f"reference-model halves give {hit.group(1)} and {hit.group(2)}"] if hit else []
+
+
 def note(row) -> str:
     """What decided a claim's verdict, or what limits it, in a few words computed from its
     record: the deciding part (notebook 05) or layer (notebook 04) where the verdict does not
@@ -653,7 +382,7 @@ def note(row) -> str:
         >>> note({"claim": "yuan_zhang_attack", "verdict": "supported", "estimate": 0.024,
         ...       "lo": 0.001, "hi": 0.048, "statistic": "lira AUC, pruned - dense, one seed",
         ...       "detail": "in section 3's Holm family: no detectable difference"})
-        "one seed; not detectable in its notebook's Holm family"
+        "one seed; not detectable after its notebook's Holm correction"
         >>> note({"claim": "bagmar_ticket", "verdict": "not detectable at this power",
         ...       "estimate": 0.017, "lo": 0.006, "hi": 0.041, "params": {"margin": 0.02}})
         'differs (interval excludes 0); whether by more than the 0.02 margin is not resolved'
@@ -666,10 +395,10 @@ def note(row) -> str:
     holm = "not detectable within its notebook's Holm family"
     scope = [x for x in notes if x != holm]
     if holm in notes and r.verdict in VERDICTS[:2]:
-        scope.append("not detectable in its notebook's Holm family")
+        scope.append("not detectable after its notebook's Holm correction")
     decided = _decided_by_part(r, p) or _decided_by_layer(r, p)
     return "; ".join([*decided, *_margin_note(r, p), *([] if decided else _interval_note(r)),
-                      *_sparsest_note(r, p), *scope])
+                      *_fits_note(p), *_sparsest_note(r, p), *scope, *_halves_note(r)])
 
 
 def _cell(text) -> str:
@@ -696,13 +425,25 @@ def to_markdown(frame: pd.DataFrame, *, quotes: bool = True) -> str:
     return "\n".join(lines)
 
 
+def _plot_note(r) -> str:
+    """The words a forest-plot panel shows when the verdict is not read off its own dot: the
+    part or layer that decided it (``"decided by its test-accuracy part -0.052 [...]"``)."""
+    p = _params(r)
+    decided = _decided_by_part(r, p) or _decided_by_layer(r, p)
+    return decided[0].replace("decided by its ", "decided by: ").replace(
+        "decided by layer ", "decided by: layer ").replace("left open by its ",
+                                                           "left open by: ") if decided else ""
+
+
 _COLOURS = {VERDICTS[0]: "#2a7d3c", VERDICTS[1]: "#b3261e", VERDICTS[2]: "#777777"}
 
 
 def forest_plot(frame: pd.DataFrame, *, figsize=None):
     """Each recorded claim's estimate with its interval, one panel per claim (the statistics
     have different units, so each panel has its own x-axis), a line at zero, the MDE as a
-    shaded band around zero, coloured by verdict. Returns the figure.
+    shaded band around zero, coloured by verdict; a claim of no difference also gets its
+    equivalence margin as dashed lines, and a claim decided by one of its parts or layers
+    (not by the dot shown) names it in the panel's corner. Returns the figure.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -724,15 +465,27 @@ def forest_plot(frame: pd.DataFrame, *, figsize=None):
         if math.isfinite(r.lo) and math.isfinite(r.hi):
             ax.plot([r.lo, r.hi], [0, 0], color=colour, lw=3)
         ax.plot([r.estimate], [0], "o", color=colour, ms=7)
+        margin = _margin(r)
+        if margin is not None:
+            for x in (-margin, margin):
+                ax.axvline(x, color="black", lw=1, ls="--")
+        decided = _plot_note(r)
+        if decided:
+            ax.text(0.995, 0.95, decided, transform=ax.transAxes, ha="right", va="top",
+                    fontsize=7, color=colour, bbox={"facecolor": "white", "alpha": 0.85,
+                                                    "lw": 0, "pad": 0.6})
         ax.set_yticks([0], [f"{r.paper}\n{r.claim}"], fontsize=8)
         ax.set_xlabel(r.statistic, fontsize=8, labelpad=1)
         ax.tick_params(axis="x", labelsize=8)
     handles = [Line2D([], [], color=c, marker="o", lw=3, label=v) for v, c in _COLOURS.items()]
     handles.append(Patch(color="#dddddd", label="± MDE around zero"))
+    if any(_margin(r) is not None for r in rows.itertuples()):
+        handles.append(Line2D([], [], color="black", lw=1, ls="--",
+                              label="± equivalence margin"))
     height = fig.get_figheight()
     fig.suptitle(f"Each claim's estimate with its 95 % interval ({frame.attrs.get('profile', '')}"
                  " profile)", y=1 - 0.12 / height, va="top", fontsize=10)
-    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False,
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False,
                bbox_to_anchor=(0.5, 1 - 0.38 / height))
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / height))
     return fig

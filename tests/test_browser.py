@@ -420,6 +420,10 @@ def test_report_index_reads_at_1400px_without_sideways_scrolling(browser, shots,
         _assert_no_horizontal_scroll(page, "the index")
         first = page.locator("section").first
         assert first.get_attribute("id") == "findings", "07's table does not head the index"
+        bullets = page.locator("div.answer ul > li")  # 07's answer: one bullet per question
+        assert bullets.count() == 5 and bullets.first.is_visible(), "answer not a list"
+        assert bullets.first.locator("em").inner_text() == "Across densities"
+        assert "- *" not in page.locator("div.answer").inner_text()
         headline = page.locator("section.notebook .headline").first
         assert headline.bounding_box()["width"] > 900, "the headline finding is not full width"
         figure = page.locator("img.figure").first

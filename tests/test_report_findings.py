@@ -43,11 +43,13 @@ def make_report(folder: Path, *, with_07: bool = True) -> tuple[Path, list[dict]
         table = findings.table(root=cache, profile="quick")
         table.drop(columns=["params"]).to_csv(folder / "07_what_we_found" / "claims.csv",
                                               index=False)
-        answer = "Verdict: " + findings.answer(table)
+        printed = ("Verdict: " + findings.answer(table)).splitlines()  # as 07's cell prints it
+        headline = _report._with_bullets(printed[0], printed)
         rows.append(dict(name="07_what_we_found.ipynb", status="ok", seconds=9.0,
                          html="07.html", params={"PROFILE": None}, csv=[
                              "07_what_we_found/claims.csv"],
-                         verdicts=["Verdict: one line per claim", answer], headline=answer))
+                         verdicts=["Verdict: one line per claim", printed[0]],
+                         headline=headline))
     _report.write_index(folder, rows, "quick", fresh=True)
     return folder, rows
 
@@ -59,14 +61,42 @@ def test_claims_table_heads_the_index_with_the_computed_answer(tmp_path):
     assert top < first_notebook
     head = index[top:index.index("</section>", top)]
     assert head.count("<tr>") == 1 + len(findings.CLAIMS)
-    assert "Against membership inference: sparser networks were more private " \
-           "(gonon_density_attack, Gonon et al. 2023: supported; " in head
-    assert "<p class='answer'>Profile &#39;quick&#39;: 9 of 9 claims have a record" in head
+    assert "<div class='answer'><p>In this run sparser networks were more private in every " \
+           "comparison that resolved.</p>\n<ul>\n<li><em>Across densities</em> (notebook 03): " \
+           "attack AUC fell as density fell" in head
+    assert head.count("<li>") == 5 and "claims have a record" not in head  # the table counts
     assert "&#34;we show that the lottery ticket networks are equally vulnerable" in head
     row = findings.table(root=out / "_cache", profile="quick").set_index("claim").loc[
         "gonon_density_attack"]
     assert findings.format_interval(row.estimate, row.lo, row.hi) in head
     assert "class='verdict v-supported'>supported</td>" in head
+
+
+def test_sevens_answer_renders_its_bullets_as_a_list_in_its_own_section(tmp_path):
+    out, rows = make_report(tmp_path / "r")
+    s07 = (out / "index.html").read_text().split("<section class='notebook'>")[-1]
+    headline = s07[s07.index("<div class='headline'>"):s07.index("</div>", s07.index(
+        "<div class='headline'>"))]
+    assert headline.startswith("<div class='headline'><p>Verdict: In this run")
+    assert headline.count("<li>") == 5 and "</ul>" in headline and "- *" not in headline
+    assert "<summary>1 more verdict</summary>" in s07  # the answer's line is not repeated
+
+
+def test_a_headline_takes_the_bullets_printed_under_it_and_nothing_else(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    text = "Verdict: yes.\n\n- *a*: 1 < 2\n- b\n\nProfile 'quick': 9 of 9.\n- not this\n"
+    cell = nbformat.v4.new_code_cell("print(answer)", metadata={"tags": ["headline"]})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nb.cells.append(cell)
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    got = _report.summarize(tmp_path / "n.ipynb")
+    assert got["headline"] == "Verdict: yes.\n- *a*: 1 < 2\n- b"
+    assert got["verdicts"] == ["Verdict: yes."]
+    assert str(_report.markdown_lines(got["headline"])) == (
+        "<p>Verdict: yes.</p>\n<ul>\n<li><em>a</em>: 1 &lt; 2</li>\n<li>b</li>\n</ul>")
+    assert str(_report.markdown_lines("2*3 = 6, *not* a <b>")) == "2*3 = 6, *not* a &lt;b&gt;"
 
 
 def test_each_notebook_shows_its_headline_then_figure_then_the_rest_folded(tmp_path):
@@ -122,8 +152,8 @@ def test_findings_command_writes_findings_md_from_the_report(tmp_path, capsys):
     assert "| `02_membership_inference.ipynb` | ok | 61.2 |" in text
     assert "| `06_dp_sgd_and_pruning.ipynb` | failed | 3.0 |" in text
     assert "| sum over notebooks | | 106.8 |" in text
-    table = findings.table(root=out / "_cache", profile="quick")
-    assert findings.to_markdown(table) in text  # 07's table, the numbers as recorded
+    table = findings.table(root=out / "_cache", profile="quick").drop(columns=["params"])
+    assert findings.to_markdown(table) in text  # as claims.csv holds it (here: no params)
     assert findings.answer(table) in text
     assert f"- {LONG}" in text and "### `05_ppb_defense.ipynb`\n\nNo verdict cell." in text
     assert cli.main(["findings", str(out)]) == 0  # default: inside the report
