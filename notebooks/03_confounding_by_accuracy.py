@@ -480,9 +480,10 @@ low = (models.family == "dense (lowered)").to_numpy()
 above_sparsest = (models.density_achieved.round(3) > sparsest_d).to_numpy()
 ctl_var = AN.slope_variants(models, fits["+ test accuracy"], {
     f"the {int((~low).sum())} sparse and full dense models": ~low,
-    f"those without density {sparsest_d:g} ({int((~low & above_sparsest).sum())} models)":
+    f"the {int((~low & above_sparsest).sum())} of them without density {sparsest_d:g}":
         ~low & above_sparsest,
-    f"those plus the {int(low.sum())} accuracy-lowered dense models ({len(models)} models)": None})
+    f"all {len(models)} models: the {int((~low).sum())} plus the {int(low.sum())} "
+    "accuracy-lowered dense ones": None})
 ctl_robust = bool(ctl_var.detected.all() and (np.sign(ctl_var.coef) == np.sign(ctl_s[0])).all())
 print("Verdict: H2, slope at fixed test accuracy per tenfold density: "
       + AN.robustness_sentence(ctl_var, what="the slope"))

@@ -116,6 +116,23 @@ def _accuracy_clause(rows: dict) -> str:
     return out
 
 
+def _weak_clause(weak: list, firm_label: str, firm_attack: str = "") -> str:
+    """The one-seed comparisons next to the multi-seed answer: that they agree, or which of
+    them point elsewhere and what limits each (its notebook, seeds, Holm)."""
+    other = [r for r in weak if _label(r) != firm_label]
+    if not other:
+        return "; the resolved one-seed comparisons below agree, but are weaker evidence"
+    named = []
+    for r in other:
+        where, notes = _where(r)
+        attack = CLAIMS[r.claim].attack if CLAIMS[r.claim].attack != firm_attack else ""
+        limits = ", ".join(x for x in (_nb(r.claim), attack, where, *notes) if x)
+        named.append(f"{CLAIMS[r.claim].paper}'s ({limits})")
+    return (f"; {len(other)} one-seed comparison{'s' if len(other) > 1 else ''} point"
+            f"{'' if len(other) > 1 else 's'} elsewhere, {_and(named)}, and "
+            f"{'are' if len(other) > 1 else 'is'} weaker evidence")
+
+
 def _lead(rows: dict) -> str:
     """One sentence: the multi-seed privacy results first, with the accuracy they cost; the
     one-seed results only as weaker evidence that agrees with them or not."""
@@ -134,10 +151,7 @@ def _lead(rows: dict) -> str:
         if any(r.claim == "gonon_density_attack" and _label(r) == "more" for r in firm):
             text += _accuracy_clause(rows)
         if weak:
-            agree = all(_label(r) == _label(firm[0]) for r in weak)
-            text += ("; the resolved one-seed comparisons below agree, but are weaker evidence"
-                     if agree else "; the resolved one-seed comparisons below do not agree "
-                                   "with it, and are weaker evidence")
+            text += _weak_clause(weak, _label(firm[0]), CLAIMS[firm[0].claim].attack)
         return text + "."
     labels = {_label(r) for r in directed}
     if not labels:

@@ -466,8 +466,10 @@ def _run_like(root, params=True):
 _WITH_PARAMS = [  # clauses that need a record's params
     "In this run sparser networks were less exposed to membership inference over densities "
     "0.02 to 1 (notebook 03, 3 seeds), but they were also less accurate, and whether part of "
-    "the privacy gain is the accuracy lost is not resolved; the resolved one-seed comparisons "
-    "below do not agree with it, and are weaker evidence.\n\n",
+    "the privacy gain is the accuracy lost is not resolved; 2 one-seed comparisons point "
+    "elsewhere, Yuan & Zhang 2022's (notebook 02, at density 0.25, one seed, not detectable "
+    "within its notebook's Holm family) and Huang et al. 2020's (notebook 04, model "
+    "inversion), and are weaker evidence.\n\n",
     "- *Across densities* (notebook 03, densities 0.02 to 1, 3 seeds, lira-offline): attack "
     "AUC fell as density fell, +0.112 [+0.103, +0.121] per tenfold density; without density "
     "0.02: +0.061 [+0.042, +0.079], still detectable (Gonon et al. 2023: supported).",
