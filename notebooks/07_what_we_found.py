@@ -166,9 +166,9 @@ for r in findings.itertuples():
 # sentence answers the question; a result resting on several seeds leads, and the one-seed
 # results only say whether they agree with it. Then one bullet per question, strongest
 # evidence first (resolved on several seeds; then resolved and not undone by its notebook's
-# Holm correction; then the rest): membership inference across densities with the accuracy
-# it cost, membership inference at one density, model inversion layer by layer, the PPB
-# defense, masks under DP-SGD. Each bullet names the paper and its verdict, and what the
+# Holm correction; then the rest), so their order depends on the run. They cover membership
+# inference across densities with the accuracy it cost, membership inference at one density,
+# model inversion layer by layer, the PPB defense and masks under DP-SGD. Each bullet names the paper and its verdict, and what the
 # estimate rests on (densities, seeds, Holm, the deciding part or margin). The last line
 # counts the verdicts. A clause that needs a number its notebook did not record is left out.
 # Nothing in it is fixed in advance: another profile, or a run with more seeds, can give

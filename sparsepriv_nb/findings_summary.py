@@ -396,6 +396,8 @@ def note(row) -> str:
     scope = [x for x in notes if x != holm]
     if holm in notes and r.verdict in VERDICTS[:2]:
         scope.append("not detectable after its notebook's Holm correction")
+    if p.get("n_seeds") == 1 and "one seed" not in scope:  # e.g. 05: "one training seed"
+        scope.append("one seed")
     decided = _decided_by_part(r, p) or _decided_by_layer(r, p)
     return "; ".join([*decided, *_margin_note(r, p), *([] if decided else _interval_note(r)),
                       *_fits_note(p), *_sparsest_note(r, p), *scope, *_halves_note(r)])

@@ -664,7 +664,7 @@ _NOTES = {  # what the column says for records shaped like a quick run's
     "bagmar_ticket": "interval includes 0 but reaches past the ±0.02 margin; one seed",
     "yuan_zhang_ppb": "decided by its test-accuracy part -0.052 [-0.080, -0.024] (contradicted "
                       "at margin 0.02); the estimate shown is its attack-AUC part (supported); "
-                      "becomes not detectable at this power at margin 0.03",
+                      "becomes not detectable at this power at margin 0.03; one seed",
     "adamczewski_random_vs_magnitude": "differs (interval excludes 0); whether by more than "
                                        "the 0.03 margin is not resolved",
 }
@@ -727,3 +727,11 @@ def test_note_says_at_which_margin_a_verdict_would_change():
     assert findings.note({**row, "params": same}) == ""  # every margin agrees: nothing to say
     nearest = {**row["params"], "verdict_by_margin": {"0.001": "supported", "0.05": "x"}}
     assert findings.note({**row, "params": nearest}) == "becomes supported at margin 0.001"
+
+
+def test_note_names_one_seed_from_the_params_when_the_text_does_not():
+    row = {"claim": "yuan_zhang_ppb", "verdict": "not detectable at this power",
+           "estimate": -0.01, "lo": -0.03, "hi": 0.01, "statistic": "best attack AUC",
+           "detail": "one training seed per model", "params": {"n_seeds": 1}}
+    assert findings.note(row).endswith("one seed")
+    assert "one seed" not in findings.note({**row, "params": {"n_seeds": 3}})
