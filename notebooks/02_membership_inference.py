@@ -502,7 +502,7 @@ halves_agree = all(np.sign(r["diff"]) == np.sign(full_rc["diff"]) for r in half_
 ref_qualifier = seed_qualifier.replace("one seed:", "one seed and one set of reference models:") + (
     f", nor the choice of reference models: two disjoint halves of them give {half_rc[0]['diff']:+.3f} and "
     f"{half_rc[1]['diff']:+.3f}" + (", both on the side of the full difference" if halves_agree and half_gap <= abs(full_rc["diff"]) else
-    ", so the sign of this difference is within reference-model noise (section 12)")
+    ", so the sign of this difference is within reference-model noise, see notebook 02 section 12")
     if strongest == "lira" else "")
 ref_check.table.round(4)
 
@@ -560,7 +560,7 @@ notes = {"bagmar_ticket": f" {need[0].upper()}{need[1:]}; the MDE {ticket.mde:.4
 for claim, (est, lo, hi, mde, statistic, verdict) in claims.items():
     q = {"yuan_zhang_attack": ref_qualifier, "yuan_zhang_gap": seed_qualifier}.get(claim, "") if verdict != spn.findings.VERDICTS[2] else ""
     detail = (f"{statistic}: {est:+.4f} [{lo:+.4f}, {hi:+.4f}], MDE {mde:.4f} at alpha 0.05 ({n_mem} members)" + (
-        f"; in section 3's Holm family: {spn.defense_eval.holm_label(in_family[rows_of[claim]], lo, hi)}" if claim in rows_of else "") + "." + notes.get(claim, ""))
+        f"; in notebook 02 section 3's Holm family: {spn.defense_eval.holm_label(in_family[rows_of[claim]], lo, hi)}" if claim in rows_of else "") + "." + notes.get(claim, ""))
     print(f"Verdict: {spn.findings.CLAIMS[claim].paper}, {claim}: {verdict}{f' ({q})' if q else ''}. {detail}")
     spn.findings.record(claim, estimate=est, lo=lo, hi=hi, mde=mde, verdict=verdict, statistic=statistic,
                         detail=detail + (f" {q[0].upper()}{q[1:]}." if q else ""), params=run_params)

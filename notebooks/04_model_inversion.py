@@ -491,7 +491,8 @@ print(f"Verdict: Huang et al. (inversion quality falls as k falls): {huang}"
 # pooled slope alone could average a layer that gets harder to invert with one that gets easier.
 
 # %%
-per_layer = "; ".join(f"{r['name']}: {r['diff']:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] ({r.verdict})"
+per_layer = "; ".join(f"{r['name']}: {r['diff']:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] "
+                      f"({r.verdict.replace(' (within noise)', '')})"
                       for _, r in layer_slopes.frame.iterrows())
 spn.findings.record(
     "huang_inversion", estimate=pooled.slope, lo=pooled.lo, hi=pooled.hi, mde=pooled.mde,

@@ -725,7 +725,7 @@ verdict_table["family"] = np.where(verdict_table.comparison == "PPB vs no defens
 
 # %%
 for family, rows in verdict_table.groupby("family"):  # Holm within each family
-    verdict_table.loc[rows.index, "holm family"] = f"section 9's '{family}' family"
+    verdict_table.loc[rows.index, "holm family"] = f"notebook 05 section 9's '{family}' family"
     for what, part in (("accuracy", "acc"), ("metric", "metric")):  # one row per distinct pair
         cols, f = spn.defense_eval.holm_columns(rows, part, distinct=f"{part} pair")
         verdict_table.loc[rows.index, [f"{what} verdict", f"{part} MDE", f"{part} p_holm"]] = \

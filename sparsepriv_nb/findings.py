@@ -155,7 +155,8 @@ def claim_prose(claim: str) -> str:
     check_choice(claim, tuple(CLAIMS), "claim", "claim_prose")
     c = CLAIMS[claim]
     if c.quote:
-        return f'"{c.quote}" ({c.paper}, {c.where}; tested here: {c.claim[0].lower()}{c.claim[1:]})'
+        tested = c.claim[0].lower() + c.claim[1:].rstrip(".")
+        return f'"{c.quote}" ({c.paper}, {c.where}; tested here: {tested})'
     return f"Paraphrase: {c.claim} ({c.paper})"
 
 

@@ -469,16 +469,15 @@ def family_brief(family, *, digits: int = 3) -> str:
     d = f"+.{digits}f"
     found = " and ".join(f"{r.name} {r.diff:{d}} [{r.lo:{d}}, {r.hi:{d}}]"
                          for r in f[hit].itertuples())
-    out = f"{found} detectable" if found else "none detectable"
     rest = f[~hit & f["diff"].notna()]
     if rest.empty:
-        return out
+        return f"{found} detectable" if found else "none detectable"
+    head = f"{found} detectable; not detectable: " if found else "none detectable: "
     if len(rest) == 1:
         r = rest.iloc[0]
-        return (out + f"; not detectable: {r['name']} (estimate {r['diff']:{d}}; could detect "
+        return (head + f"{r['name']} (estimate {r['diff']:{d}}; could detect "
                 f"|Δ| ≥ {r['mde']:.{digits}f})")
     lo_m, hi_m = rest.loc[rest["mde"].idxmin()], rest.loc[rest["mde"].idxmax()]
-    return (out + f"; not detectable: {', '.join(rest['name'])} (estimates "
-            f"{rest['diff'].min():{d}} to {rest['diff'].max():{d}}; could detect |Δ| ≥ "
-            f"{lo_m['mde']:.{digits}f} ({lo_m['name']}) to {hi_m['mde']:.{digits}f} "
-            f"({hi_m['name']}))")
+    return (head + f"{', '.join(rest['name'])} (estimates {rest['diff'].min():{d}} to "
+            f"{rest['diff'].max():{d}}; could detect |Δ| ≥ {lo_m['mde']:.{digits}f} for "
+            f"{lo_m['name']} to {hi_m['mde']:.{digits}f} for {hi_m['name']})")

@@ -559,7 +559,7 @@ def test_family_brief_names_detections_and_the_range_of_the_nulls():
     assert s.startswith("random -0.100 [-0.140, -0.060] detectable; not detectable: imp, magnitude")
     assert "estimates -0.005 to +0.028" in s and "a/" not in s
     mdes = fam.frame.set_index("name").mde
-    assert f"could detect |Δ| ≥ {mdes['a/magnitude']:.3f} (magnitude) to " \
-           f"{mdes['a/imp']:.3f} (imp)" in s
+    assert f"could detect |Δ| ≥ {mdes['a/magnitude']:.3f} for magnitude to " \
+           f"{mdes['a/imp']:.3f} for imp)" in s
     none = holm_verdicts([{"name": "x", "diff": 0.0, "lo": -0.1, "hi": 0.1}])
-    assert AN.family_brief(none).startswith("none detectable; not detectable: x (estimate")
+    assert AN.family_brief(none).startswith("none detectable: x (estimate")
