@@ -75,7 +75,7 @@ def _holm_failed(r) -> bool:
 def _strength(r) -> int:
     """2: resolved on several seeds; 1: resolved, and not undone by its notebook's Holm
     correction; 0: anything else; -1: no record."""
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return -1
     if _resolved(r) and (_seeds(r) or 0) > 1:
         return 2
@@ -108,7 +108,7 @@ _EXPOSED = {"more": "sparser networks were less exposed to {a}",
 def _accuracy_clause(rows: dict) -> str:
     err, ctl = rows.get("gonon_density_error"), rows.get("gonon_accuracy_control")
     out = ", but they were also less accurate" if err is not None and err.verdict == SUP else ""
-    if ctl is not None and ctl.verdict in VERDICTS:
+    if ctl is not None:
         out += {SUP: ", and part of the privacy gain is the accuracy lost",
                 CON: ", and the privacy gain grew once accuracy was controlled for",
                 ND: ", and whether part of the privacy gain is the accuracy lost is not "
@@ -136,7 +136,7 @@ def _weak_clause(weak: list, firm_label: str, firm_attack: str = "") -> str:
 def _lead(rows: dict) -> str:
     """One sentence: the multi-seed privacy results first, with the accuracy they cost; the
     one-seed results only as weaker evidence that agrees with them or not."""
-    privacy = [r for r in rows.values() if CLAIMS[r.claim].privacy and r.verdict in VERDICTS]
+    privacy = [r for r in rows.values() if CLAIMS[r.claim].privacy]
     directed = [r for r in privacy if _label(r) in _EXPOSED]
     firm = [r for r in directed if (_seeds(r) or 0) > 1]
     weak = [r for r in directed if r not in firm]
@@ -258,7 +258,7 @@ def _one_density(rows: dict):
 
 
 def _pruned(r) -> str:
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return ""
     what = _short(r.statistic)
     if r.verdict in VERDICTS[:2]:
@@ -277,7 +277,7 @@ def _pruned(r) -> str:
 
 
 def _ticket(r) -> str:
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return ""
     m = _margin(r)
     m_txt = f"{m:g}" if m is not None else "its"
@@ -293,7 +293,7 @@ def _ticket(r) -> str:
 
 
 def _gap(r) -> str:
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return ""
     if r.verdict in VERDICTS[:2]:
         return (f"The confidence gap {'widened' if r.estimate > 0 else 'narrowed'}, "
@@ -303,7 +303,7 @@ def _gap(r) -> str:
 
 def _inversion(rows: dict):
     r = rows.get("huang_inversion")
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return None
     p = _params(r)
     unit = p.get("unit") if isinstance(p.get("unit"), str) else ""
@@ -356,7 +356,7 @@ def _attacks(p: dict) -> str:
 
 def _ppb(rows: dict):
     r = rows.get("yuan_zhang_ppb")
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return None
     p = _params(r)
     seeds = _int(p.get("n_seeds"))
@@ -410,7 +410,7 @@ def _ppb(rows: dict):
 
 def _dp(rows: dict):
     r = rows.get("adamczewski_random_vs_magnitude")
-    if r is None or r.verdict not in VERDICTS:
+    if r is None:
         return None
     p = _params(r)
     eps = p.get("epsilon")
@@ -478,7 +478,7 @@ def answer(frame: pd.DataFrame) -> str:
     undone by its notebook's Holm correction, then the rest), a blank line, the verdict count.
     Nothing in it is fixed in advance; a clause whose record fields are missing is left out.
     """
-    rows = {r.claim: r for r in frame.itertuples() if r.verdict in VERDICTS}
+    rows = {r.claim: r for r in frame.itertuples() if r.verdict in VERDICTS}  # recorded only
     bullets = [b for b in (f(rows) for f in (_densities, _one_density, _inversion, _ppb, _dp))
                if b]
     bullets.sort(key=lambda b: -b[0])  # stable: the order above breaks ties
