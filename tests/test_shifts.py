@@ -253,18 +253,24 @@ def _run(logits, target_logits, y, keep, m):
             "target": ModelOutputs(target_logits, y, m)}
 
 
-def test_held_out_lira_bins_from_one_half_and_scores_from_the_other():
-    from sparsepriv_nb.attacks import LiRA, reference_in_masks
+def _two_runs(n, *, seed, keep_seed):
+    """A dense and a sparse run of random logits on the same n samples, 8 reference models:
+    ``(keep, labels, membership, [dense, sparse])``."""
+    from sparsepriv_nb.attacks import reference_in_masks
 
-    rng = np.random.default_rng(0)
-    n = 60
-    keep = reference_in_masks(n, 8, seed=1)
+    rng = np.random.default_rng(seed)
+    keep = reference_in_masks(n, 8, seed=keep_seed)
     y = torch.tensor(rng.integers(0, 3, n))
     m = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
-    dense = _run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
-                 y, keep, m)
-    sparse = _run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
-                  y, keep, m)
+    runs = [_run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
+                 y, keep, m) for _ in range(2)]
+    return keep, y, m, runs
+
+
+def test_held_out_lira_bins_from_one_half_and_scores_from_the_other():
+    from sparsepriv_nb.attacks import LiRA
+
+    keep, y, m, (dense, sparse) = _two_runs(60, seed=0, keep_seed=1)
     h = shifts.held_out_lira(dense, sparse)
     idx = h.index
     even, odd = np.arange(8) % 2 == 0, np.arange(8) % 2 == 1
@@ -296,15 +302,9 @@ def _lira(run, mask, idx):
 
 def test_reference_check_holds_the_full_auc_difference_and_the_held_out_shift():
     from sparsepriv_nb import power
-    from sparsepriv_nb.attacks import reference_in_masks
 
-    rng = np.random.default_rng(2)
     n = 120
-    keep = reference_in_masks(n, 8, seed=3)
-    y = torch.tensor(rng.integers(0, 3, n))
-    m = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
-    runs = [_run(torch.tensor(rng.normal(size=(8, n, 3))), torch.tensor(rng.normal(size=(n, 3))),
-                 y, keep, m) for _ in range(2)]
+    _, _, m, runs = _two_runs(n, seed=2, keep_seed=3)
     rc = shifts.reference_check(*runs, n_resamples=200, random_state=4)
     t = rc.table.set_index(["samples", "references", "ranking"])
     assert len(t) == 7 and rc.n_models == 8
